@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+// The layers, bottom up: Watchlist (pure domain) ← Store (SQLite) ← Central / executables.
+// CCurlShim and CGPS are the C edges (libcurl, libgps) that FieldSync and Location build on.
+import PackageDescription
+
+let package = Package(
+    name: "mpolice-agent",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mpoliced", targets: ["mpoliced"]),
+        .executable(name: "mpolicectl", targets: ["mpolicectl"]),
+        .executable(name: "mpolice-central", targets: ["mpolice-central"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: C edges
+        .target(
+            name: "CCurlShim",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        .systemLibrary(
+            name: "CGPS",
+            pkgConfig: "libgps",
+            providers: [.apt(["libgps-dev"])]
+        ),
+
+        // MARK: Layers
+        .target(name: "Watchlist"),
+        .target(
+            name: "Store",
+            dependencies: ["Watchlist", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "Central",
+            dependencies: ["Watchlist", "Store"]
+        ),
+
+        // MARK: Programs (thin: parse arguments, build, run)
+        .executableTarget(
+            name: "mpoliced",
+            dependencies: ["Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "mpolicectl",
+            dependencies: ["Watchlist", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "mpolice-central",
+            dependencies: ["Central", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "mpolice-bench",
+            dependencies: ["Central", "Store", "Watchlist", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/mpolice-bench"
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Central", "Watchlist"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
+        .testTarget(name: "CLITests", dependencies: ["Watchlist"]),
+    ]
+)

@@ -1,0 +1,28 @@
+// Typed wrappers around libcurl's variadic curl_easy_setopt / curl_easy_getinfo, which
+// Swift cannot call directly. One function per argument type; the option constants come
+// from <curl/curl.h> itself, so no option list is duplicated here.
+#ifndef MPOLICE_CCURLSHIM_H
+#define MPOLICE_CCURLSHIM_H
+
+#include <curl/curl.h>
+
+typedef size_t (*mp_curl_data_callback)(char *data, size_t size, size_t count, void *userdata);
+typedef int (*mp_curl_progress_callback)(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+                                         curl_off_t ultotal, curl_off_t ulnow);
+
+CURLcode mp_curl_setopt_long(CURL *handle, CURLoption option, long value);
+CURLcode mp_curl_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value);
+CURLcode mp_curl_setopt_string(CURL *handle, CURLoption option, const char *value);
+CURLcode mp_curl_setopt_pointer(CURL *handle, CURLoption option, void *value);
+CURLcode mp_curl_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
+/// CURLOPT_WRITEFUNCTION or CURLOPT_HEADERFUNCTION.
+CURLcode mp_curl_setopt_data_callback(CURL *handle, CURLoption option, mp_curl_data_callback callback);
+/// CURLOPT_XFERINFOFUNCTION.
+CURLcode mp_curl_setopt_progress_callback(CURL *handle, mp_curl_progress_callback callback);
+
+CURLcode mp_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
+CURLcode mp_curl_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
+CURLcode mp_curl_getinfo_string(CURL *handle, CURLINFO info, const char **value);
+CURLcode mp_curl_getinfo_double(CURL *handle, CURLINFO info, double *value);
+
+#endif

@@ -1,0 +1,60 @@
+import Watchlist
+
+/// A few fixed records every generated data set starts with, so the demo, the tests and a
+/// technician trying the CLI know values that are listed. They are ordinary list entries.
+public struct DemoRecords: Sendable {
+    /// Stolen: listed exactly. Entering "8LT-8023" finds it as a likely misread (8 in a letter slot).
+    public static let stolenPlate = "BLT-8023"
+    /// Stolen motorcycle with a VIN and an engine number.
+    public static let stolenMotorcyclePlate = "MKZ-5102"
+    public static let stolenVIN = "RFBSA1A25MB104471"
+    public static let stolenEngineNumber = "G3K6E1234567"
+    /// Wanted (caution: armed). "F131680250" is the same ID with a wrong check digit.
+    public static let wantedID = withCheckDigit("F13168025")
+    public static let wantedName = "林志明"
+    public static let wantedDateOfBirth = "1988-03-12"
+    /// Missing, vulnerable, no ID on record: found by name and date of birth.
+    public static let missingName = "陳淑芬"
+    public static let missingDateOfBirth = "1946-07-30"
+    /// A resident (new-format ARC) reported missing.
+    public static let missingResidentID = withCheckDigit("A80012345")
+
+    public init() {}
+
+    public var vehicles: [StolenVehicle] {
+        [
+            StolenVehicle(recordId: "SV00000000", plate: Self.stolenPlate, vehicleKind: "car", make: "Toyota",
+                          model: "Corolla Altis", colour: "白", vin: nil, engineNumber: nil,
+                          reportedAt: "2026-11-20T08:15:00Z", caseNumber: "1150001234", reportingUnit: "臺北市政府警察局大安分局"),
+            StolenVehicle(recordId: "SV00000001", plate: Self.stolenMotorcyclePlate, vehicleKind: "motorcycle", make: "Kymco",
+                          model: "Many 110", colour: "藍", vin: Self.stolenVIN, engineNumber: Self.stolenEngineNumber,
+                          reportedAt: "2026-10-02T21:40:00Z", caseNumber: "1150004321", reportingUnit: "新北市政府警察局板橋分局"),
+        ]
+    }
+
+    public var wanted: [WantedPerson] {
+        [WantedPerson(recordId: "WP00000000", idNumber: Self.wantedID, name: Self.wantedName,
+                      dateOfBirth: try! CalendarDate(parsing: Self.wantedDateOfBirth), sex: "M",
+                      warrantNumber: "115年偵緝字第1024號", offence: "強盜", issuingAuthority: "臺灣臺北地方檢察署",
+                      cautionFlags: ["armed", "violent"])]
+    }
+
+    public var missing: [MissingPerson] {
+        [
+            MissingPerson(recordId: "MP00000000", idNumber: nil, name: Self.missingName,
+                          dateOfBirth: try! CalendarDate(parsing: Self.missingDateOfBirth), sex: "F",
+                          missingSince: "2026-11-24", description: "失智長者，身高約150公分，穿紅色外套",
+                          vulnerable: true, contactUnit: "臺北市政府警察局信義分局"),
+            MissingPerson(recordId: "MP00000001", idNumber: Self.missingResidentID, name: "NGUYEN VAN AN",
+                          dateOfBirth: try! CalendarDate(parsing: "1999-01-05"), sex: "M",
+                          missingSince: "2026-11-01", description: "身高約165公分，短髮", vulnerable: false,
+                          contactUnit: "桃園市政府警察局中壢分局"),
+        ]
+    }
+
+    /// Completes a nine-character ID prefix with its check digit.
+    public static func withCheckDigit(_ prefix: String) -> String {
+        for d in 0...9 where PersonID.isValid(prefix + String(d)) { return prefix + String(d) }
+        preconditionFailure("no check digit completes \(prefix)")
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Watchlist
+
+/// Wall-clock time, injected so tests can fix "now".
+public protocol WallClock: Sendable {
+    /// Unix time in milliseconds.
+    var nowMilliseconds: Int64 { get }
+}
+
+public struct SystemWallClock: WallClock {
+    public init() {}
+    public var nowMilliseconds: Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
+
+/// Runs checks on the device: parse the entry, look it up in the cached lists, build the
+/// answer, write the check record to the journal, and only then return the answer.
+public final class Checker: Sendable {
+    public let lists: ListsStore
+    public let journal: JournalStore
+    private let clock: any WallClock
+
+    public init(lists: ListsStore, journal: JournalStore, clock: any WallClock = SystemWallClock()) {
+        self.lists = lists
+        self.journal = journal
+        self.clock = clock
+    }
+
+    // MARK: Recorded checks
+
+    public func checkPlate(_ raw: String, context: CheckContext) throws -> CheckAnswer {
+        try recorded(answerPlate(Plate(parsing: raw), context: context))
+    }
+
+    public func checkVIN(_ raw: String, context: CheckContext) throws -> CheckAnswer {
+        let vin = try VIN(parsing: raw)
+        return try recorded(vehicleAnswer(.vin, query: .init(normalized: vin.value), lookup: lists.stolenVehicles(vin: vin.value),
+                                          how: "VIN matches a listed stolen vehicle", context: context))
+    }
+
+    public func checkEngineNumber(_ raw: String, context: CheckContext) throws -> CheckAnswer {
+        let number = try EngineNumber(parsing: raw)
+        return try recorded(vehicleAnswer(.engineNumber, query: .init(normalized: number.value),
+                                          lookup: lists.stolenVehicles(engineNumber: number.value),
+                                          how: "engine number matches a listed stolen vehicle", context: context))
+    }
+
+    public func checkPerson(id raw: String, context: CheckContext) throws -> CheckAnswer {
+        try recorded(answerPerson(id: PersonID(parsing: raw), context: context))
+    }
+
+    public func checkPerson(name rawName: String, dateOfBirth rawDate: String, context: CheckContext) throws -> CheckAnswer {
+        let name = try PersonName(parsing: rawName)
+        let dob = try CalendarDate(parsing: rawDate)
+        let (wanted, missing) = try lists.people(nameKey: name.foldedKey, dateOfBirth: dob)
+        let reason = "name and date of birth match; no ID to confirm identity"
+        let now = clock.nowMilliseconds
+        var results = [
+            personResult(.wantedPersons, wanted.meta, wanted.records.map { .init(how: .nameAndDateOfBirth, reason: reason, record: .wantedPerson($0)) }, now),
+            personResult(.missingPersons, missing.meta, missing.records.map { .init(how: .nameAndDateOfBirth, reason: reason, record: .missingPerson($0)) }, now),
+        ]
+        results.sort { $0.list < $1.list }
+        return try recorded(answer(.personName, query: .init(normalized: name.foldedKey, dateOfBirth: dob.description),
+                                   lists: results, extraWarnings: [], now: now, context: context))
+    }
+
+    private func recorded(_ answer: CheckAnswer) throws -> CheckAnswer {
+        try journal.record(answer)
+        return answer
+    }
+
+    // MARK: Answers (no journal: the benchmark measures these on their own)
+
+    /// The plate answer: exact matches are hits, plates that differ only by OCR-confusable
+    /// characters are possible hits, strongest evidence of a misread first.
+    public func answerPlate(_ plate: Plate, context: CheckContext) throws -> CheckAnswer {
+        let lookup = try lists.stolenVehicles(plateKey: plate.foldedKey)
+        let now = clock.nowMilliseconds
+        var exact: [CheckAnswer.Match] = []
+        var near: [CheckAnswer.Match] = []
+        for stored in lookup.records {
+            if stored.compactPlate == plate.compact {
+                exact.append(.init(how: .exact, reason: "plate matches a listed stolen vehicle", record: .stolenVehicle(stored.vehicle)))
+            } else {
+                let comparison = PlateComparison(entered: plate, listedCompact: stored.compactPlate)
+                near.append(.init(how: .confusable, reason: comparison.reason, differences: comparison.differences,
+                                  strength: comparison.strength, record: .stolenVehicle(stored.vehicle)))
+            }
+        }
+        near.sort { ($0.strength == .likelyMisread ? 0 : 1, $0.differences?.count ?? 0) < ($1.strength == .likelyMisread ? 0 : 1, $1.differences?.count ?? 0) }
+        let outcome: CheckAnswer.Outcome = !exact.isEmpty ? .hit : (near.isEmpty ? .noHit : .possibleHit)
+        let result = CheckAnswer.ListResult(list: .stolenVehicles, outcome: outcome,
+                                            version: lookup.meta.version(at: now / 1000), matches: exact + near)
+        var warnings: [String] = []
+        if plate.format == nil {
+            if plate.possibleFormats.isEmpty {
+                warnings.append("plate fits no Taiwan layout: foreign, temporary or misread plate")
+            } else {
+                warnings.append("plate fits no Taiwan layout as entered; with misread characters it would fit "
+                                + plate.possibleFormats.map(\.summary).joined(separator: " or "))
+            }
+        }
+        return answer(.plate, query: .init(normalized: plate.compact, format: plate.format?.rawValue,
+                                           possibleFormats: plate.format == nil ? plate.possibleFormats.map(\.rawValue) : nil),
+                      lists: [result], extraWarnings: warnings, now: now, context: context)
+    }
+
+    /// The ID answer: an exact match is a hit; when the ID is invalid, listed IDs one
+    /// keystroke away are offered as possible hits.
+    public func answerPerson(id: PersonID, context: CheckContext) throws -> CheckAnswer {
+        var changes: [String: PersonID.NeighbourChange] = [:]
+        var values = [id.value]
+        if id.validity != .valid {
+            for (value, change) in id.neighbours() {
+                values.append(value)
+                changes[value] = change
+            }
+        }
+        let (wanted, missing) = try lists.people(idNumbers: values)
+        let now = clock.nowMilliseconds
+        func match(_ idNumber: String?, _ record: ListedRecord) -> CheckAnswer.Match {
+            if let idNumber, let change = changes[idNumber] {
+                return .init(how: .idNeighbour, reason: "listed ID \(change.reason)", record: record)
+            }
+            return .init(how: .exact, reason: "ID matches a listed record", record: record)
+        }
+        let results = [
+            personResult(.wantedPersons, wanted.meta, wanted.records.map { match($0.idNumber, .wantedPerson($0)) }, now),
+            personResult(.missingPersons, missing.meta, missing.records.map { match($0.idNumber, .missingPerson($0)) }, now),
+        ]
+        var warnings: [String] = []
+        switch id.validity {
+        case .valid: break
+        case .badChecksum:
+            warnings.append("ID check digit is wrong: likely mistyped; listed IDs one keystroke away are shown as possible hits")
+        case .badShape:
+            warnings.append("not the shape of a national ID or resident number (letter, then 1/2, 8/9 or A–D, then 8 digits); listed IDs one keystroke away are shown as possible hits")
+        }
+        return answer(.personID, query: .init(normalized: id.value, format: id.kind?.rawValue, idValidity: id.validity.rawValue),
+                      lists: results, extraWarnings: warnings, now: now, context: context)
+    }
+
+    // MARK: Assembly
+
+    private func vehicleAnswer(_ kind: CheckAnswer.Kind, query: CheckAnswer.Query, lookup: ListLookup<StoredVehicle>,
+                               how reason: String, context: CheckContext) -> CheckAnswer {
+        let now = clock.nowMilliseconds
+        let matches = lookup.records.map { CheckAnswer.Match(how: .exact, reason: reason, record: .stolenVehicle($0.vehicle)) }
+        let result = CheckAnswer.ListResult(list: .stolenVehicles, outcome: matches.isEmpty ? .noHit : .hit,
+                                            version: lookup.meta.version(at: now / 1000), matches: matches)
+        return answer(kind, query: query, lists: [result], extraWarnings: [], now: now, context: context)
+    }
+
+    private func personResult(_ list: ListKind, _ meta: ListMeta, _ matches: [CheckAnswer.Match], _ now: Int64) -> CheckAnswer.ListResult {
+        let outcome: CheckAnswer.Outcome
+        if matches.contains(where: { $0.how == .exact }) {
+            outcome = .hit
+        } else {
+            outcome = matches.isEmpty ? .noHit : .possibleHit
+        }
+        let sorted = matches.sorted { ($0.how == .exact ? 0 : 1) < ($1.how == .exact ? 0 : 1) }
+        return CheckAnswer.ListResult(list: list, outcome: outcome, version: meta.version(at: now / 1000), matches: sorted)
+    }
+
+    private func answer(_ kind: CheckAnswer.Kind, query: CheckAnswer.Query, lists results: [CheckAnswer.ListResult],
+                        extraWarnings: [String], now: Int64, context: CheckContext) -> CheckAnswer {
+        var warnings: [String] = []
+        for result in results where result.version.stale {
+            if result.version.version == 0 {
+                warnings.append("\(result.list.title) list never received: a no-hit means nothing")
+            } else {
+                warnings.append("\(result.list.title) list is stale (past its expiry): confirm every answer with the center")
+            }
+        }
+        return CheckAnswer(checkId: UUIDv7.make(milliseconds: now), checkedAt: Timestamp.iso8601(milliseconds: now),
+                           kind: kind, query: query, lists: results, warnings: warnings + extraWarnings,
+                           officerId: context.officerId, unitId: context.unitId)
+    }
+}

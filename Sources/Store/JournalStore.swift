@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import Watchlist
+
+/// `journal.db`: what the terminal must never lose — check records now, the outbox and
+/// dispatches later. WAL with synchronous=FULL: once `record` returns, the record survives
+/// a crash or power loss.
+public final class JournalStore: Sendable {
+    private let dbWriter: any DatabaseWriter
+
+    public static func open(path: String) throws -> JournalStore {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            return try JournalStore(DatabasePool(path: path, configuration: config))
+        } catch {
+            throw StoreError(.unreadable, "cannot open journal database \(path): \(error)")
+        }
+    }
+
+    public static func inMemory() throws -> JournalStore {
+        try JournalStore(DatabaseQueue())
+    }
+
+    init(_ dbWriter: any DatabaseWriter) throws {
+        self.dbWriter = dbWriter
+        try Self.migrator.migrate(dbWriter)
+    }
+
+    /// Frozen once landed: add migrations, never edit one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-check-records") { db in
+            try db.execute(sql: """
+                CREATE TABLE check_record (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    checked_at TEXT NOT NULL,
+                    officer_id TEXT NOT NULL,
+                    unit_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    query TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    matches TEXT NOT NULL,
+                    list_versions TEXT NOT NULL,
+                    location TEXT
+                );
+                CREATE INDEX check_record_checked_at ON check_record(checked_at);
+                """)
+        }
+        return migrator
+    }
+
+    /// Durably records a check. Called before the answer is given to anyone.
+    public func record(_ answer: CheckAnswer) throws {
+        let record = CheckRecord(answer)
+        do {
+            try dbWriter.write { db in
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                    """)
+                try statement.execute(arguments: [
+                    record.id, record.checkedAt, record.officerId, record.unitId, record.kind,
+                    record.query, record.outcome, record.matchesJSON, record.listVersionsJSON,
+                ])
+            }
+        } catch let error as DatabaseError {
+            throw StoreError(.database, "journal database: \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+
+    /// The most recent check records, newest first.
+    public func recentChecks(limit: Int = 50) throws -> [CheckRecord] {
+        try dbWriter.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions
+                FROM check_record ORDER BY id DESC LIMIT ?
+                """, arguments: [limit]).map(CheckRecord.init(row:))
+        }
+    }
+
+    public func checkCount() throws -> Int {
+        try dbWriter.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM check_record") ?? 0 }
+    }
+
+    public func quickCheck() throws -> String {
+        try dbWriter.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "\n") }
+    }
+}
+
+/// A check as the journal keeps it: who, when, what, the outcome and which records matched
+/// in which list versions (not the records themselves: the center has those).
+public struct CheckRecord: Sendable, Equatable {
+    public var id: String
+    public var checkedAt: String
+    public var officerId: String
+    public var unitId: String
+    public var kind: String
+    public var query: String
+    public var outcome: String
+    /// JSON array of {"list","recordId","how"}.
+    public var matchesJSON: String
+    /// JSON object list name → version.
+    public var listVersionsJSON: String
+
+    init(_ a: CheckAnswer) {
+        id = a.checkId
+        checkedAt = a.checkedAt
+        officerId = a.officerId
+        unitId = a.unitId
+        kind = a.kind.rawValue
+        query = a.query.normalized + (a.query.dateOfBirth.map { " \($0)" } ?? "")
+        outcome = a.outcome.rawValue
+        var matches: [String] = []
+        var versions: [String] = []
+        for list in a.lists {
+            versions.append("\(JSONText.quote(list.list.rawValue)):\(list.version.version)")
+            for m in list.matches {
+                matches.append("{\"list\":\(JSONText.quote(list.list.rawValue)),\"recordId\":\(JSONText.quote(m.record.recordId)),\"how\":\(JSONText.quote(m.how.rawValue))}")
+            }
+        }
+        matchesJSON = "[" + matches.joined(separator: ",") + "]"
+        listVersionsJSON = "{" + versions.joined(separator: ",") + "}"
+    }
+
+    init(row: Row) {
+        id = row[0]
+        checkedAt = row[1]
+        officerId = row[2]
+        unitId = row[3]
+        kind = row[4]
+        query = row[5]
+        outcome = row[6]
+        matchesJSON = row[7]
+        listVersionsJSON = row[8]
+    }
+}
+
+/// Minimal JSON string quoting for the journal's small JSON columns.
+enum JSONText {
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

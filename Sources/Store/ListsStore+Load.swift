@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+import Watchlist
+
+extension ListsStore {
+    /// Progress of a load: which list, and how many of its rows are in.
+    public typealias LoadProgress = @Sendable (ListKind, _ rowsDone: Int, _ rowsTotal: Int) -> Void
+
+    /// Replaces the content of all three lists with the data set in `directory`, in one
+    /// transaction: a bad row anywhere (named by file, line and column) leaves the previous
+    /// lists untouched.
+    /// - Returns: the data set's manifest.
+    @discardableResult
+    public func replaceAll(withDatasetAt directory: URL, progress: LoadProgress? = nil) throws -> Dataset.Manifest {
+        let manifest = try Dataset.Manifest.read(from: directory)
+        var readers: [ListKind: CSVReader] = [:]
+        for list in ListKind.allCases {
+            var reader = try CSVReader(contentsOf: directory.appendingPathComponent(Dataset.fileName(list)))
+            guard let header = try reader.nextRow(), header == Dataset.columns(list) else {
+                throw StoreError(.badDataset, "\(Dataset.fileName(list)):1: header must be \(Dataset.columns(list).joined(separator: ","))")
+            }
+            readers[list] = reader
+        }
+        try write { db in
+            try db.execute(sql: "DELETE FROM stolen_vehicle; DELETE FROM wanted_person; DELETE FROM missing_person; DELETE FROM list_meta")
+            for list in ListKind.allCases {
+                let expected = manifest.counts[list.rawValue] ?? -1
+                let count = try Self.load(list, from: &readers[list]!, into: db, expected: expected, progress: progress)
+                guard count == expected else {
+                    throw StoreError(.badDataset, "\(Dataset.fileName(list)): \(count) rows, but \(Dataset.manifestName) says \(expected)")
+                }
+                try db.execute(
+                    sql: "INSERT INTO list_meta (list, version, issued_at, expires_at, record_count) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [list.rawValue, manifest.version, manifest.issuedAt, manifest.expiresAt, count])
+            }
+        }
+        return manifest
+    }
+
+    private static func load(_ list: ListKind, from reader: inout CSVReader, into db: Database, expected: Int,
+                             progress: LoadProgress?) throws -> Int {
+        let columns = Dataset.columns(list)
+        let statement: Statement
+        switch list {
+        case .stolenVehicles:
+            statement = try db.makeStatement(sql: "INSERT INTO stolen_vehicle (record_id, plate, plate_key, vehicle_kind, make, model, colour, vin, engine_number, reported_at, case_number, reporting_unit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+        case .wantedPersons:
+            statement = try db.makeStatement(sql: "INSERT INTO wanted_person (record_id, id_number, name, name_key, date_of_birth, sex, warrant_number, offence, issuing_authority, caution_flags) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        case .missingPersons:
+            statement = try db.makeStatement(sql: "INSERT INTO missing_person (record_id, id_number, name, name_key, date_of_birth, sex, missing_since, description, vulnerable, contact_unit) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        }
+        var count = 0
+        while let f = try reader.nextRow() {
+            let line = reader.line
+            let file = reader.fileName
+            func bad(_ column: String, _ why: String) -> StoreError {
+                StoreError(.badDataset, "\(file):\(line): \(column): \(why)")
+            }
+            guard f.count == columns.count else {
+                throw StoreError(.badDataset, "\(file):\(line): \(f.count) fields, expected \(columns.count)")
+            }
+            guard !f[0].isEmpty, f[0].utf8.count <= 64 else { throw bad("record_id", "empty or longer than 64 bytes") }
+            let arguments: StatementArguments
+            switch list {
+            case .stolenVehicles:
+                guard let plate = Plate.normalisedForList(f[1]) else { throw bad("plate", "not a plate") }
+                let vin: String? = f[6].isEmpty ? nil : VIN.normalisedForList(f[6])
+                if !f[6].isEmpty, vin == nil { throw bad("vin", "not a 17-character VIN") }
+                let engine: String? = f[7].isEmpty ? nil : EngineNumber.normalisedForList(f[7])
+                if !f[7].isEmpty, engine == nil { throw bad("engine_number", "not an engine number") }
+                arguments = [f[0], plate.compact, plate.foldedKey, f[2], f[3], f[4], f[5], vin, engine, f[8], f[9], f[10]]
+            case .wantedPersons, .missingPersons:
+                let id: String? = f[1].isEmpty ? nil : PersonID.normalisedForList(f[1])
+                if !f[1].isEmpty, id == nil { throw bad("id_number", "not a 10-character ID") }
+                guard let nameKey = PersonName.foldedForList(f[2]) else { throw bad("name", "not a name") }
+                guard let dob = try? CalendarDate(parsing: f[3]) else { throw bad("date_of_birth", "not a YYYY-MM-DD date") }
+                if list == .wantedPersons {
+                    arguments = [f[0], id, f[2], nameKey, dob.description, f[4], f[5], f[6], f[7], f[8]]
+                } else {
+                    guard f[7] == "0" || f[7] == "1" else { throw bad("vulnerable", "must be 0 or 1") }
+                    arguments = [f[0], id, f[2], nameKey, dob.description, f[4], f[5], f[6], f[7] == "1", f[8]]
+                }
+            }
+            do {
+                try statement.execute(arguments: arguments)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw bad("record_id", "duplicate record id")
+            }
+            count += 1
+            if count % 50_000 == 0 { progress?(list, count, expected) }
+        }
+        progress?(list, count, expected)
+        return count
+    }
+}

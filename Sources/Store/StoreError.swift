@@ -1,0 +1,23 @@
+/// Failures of the store, with stable codes for the CLI and the local API.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        /// The state directory or a database file is missing.
+        case notFound = "store.not-found"
+        /// A database file could not be opened or is not a database.
+        case unreadable = "store.unreadable"
+        /// A data set file is malformed; `message` names the file, line and field.
+        case badDataset = "store.bad-dataset"
+        /// SQLite refused a read or write (disk full, I/O error, corruption).
+        case database = "store.database"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(message) [\(code.rawValue)]" }
+}

@@ -1,0 +1,176 @@
+/// The answer to one check, as the officer's screen, the CLI's `--json` and the local API
+/// show it. Field names are a stable contract (docs/check-answer.md).
+public struct CheckAnswer: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        case plate, vin, engineNumber = "engine-number", personID = "person-id", personName = "person-name"
+    }
+
+    public enum Outcome: String, Sendable, Codable, Comparable {
+        /// No listed record matches.
+        case noHit = "no-hit"
+        /// A listed record matches only approximately: confusable plate characters, an ID
+        /// one keystroke away, or name and date of birth without an ID.
+        case possibleHit = "possible-hit"
+        /// A listed record matches the identifier exactly.
+        case hit
+
+        public static func < (a: Outcome, b: Outcome) -> Bool {
+            let order: [Outcome] = [.noHit, .possibleHit, .hit]
+            return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+        }
+    }
+
+    /// What was asked, normalised.
+    public struct Query: Sendable, Equatable, Codable {
+        public var normalized: String
+        /// Plates: the layout recognised ("current", …) or nil. IDs: the kind.
+        public var format: String?
+        /// Plates: layouts the entry would fit if confusables were misread.
+        public var possibleFormats: [String]?
+        /// IDs: "valid", "bad-checksum" or "bad-shape".
+        public var idValidity: String?
+        /// Name searches: the date of birth.
+        public var dateOfBirth: String?
+
+        public init(normalized: String, format: String? = nil, possibleFormats: [String]? = nil,
+                    idValidity: String? = nil, dateOfBirth: String? = nil) {
+            self.normalized = normalized
+            self.format = format
+            self.possibleFormats = possibleFormats
+            self.idValidity = idValidity
+            self.dateOfBirth = dateOfBirth
+        }
+    }
+
+    /// One listed record that matched, and how.
+    public struct Match: Sendable, Equatable, Codable {
+        public enum How: String, Sendable, Codable {
+            case exact
+            /// Plate differs only by OCR-confusable characters.
+            case confusable
+            /// ID differs by one character or one swapped pair.
+            case idNeighbour = "id-neighbour"
+            case nameAndDateOfBirth = "name-and-date-of-birth"
+        }
+
+        public var how: How
+        public var reason: String
+        /// Plate near matches: the differing characters.
+        public var differences: [PlateComparison.Difference]?
+        /// Plate near matches: how strongly the differences point to a misread.
+        public var strength: PlateComparison.Strength?
+        public var record: ListedRecord
+
+        public init(how: How, reason: String, differences: [PlateComparison.Difference]? = nil,
+                    strength: PlateComparison.Strength? = nil, record: ListedRecord) {
+            self.how = how
+            self.reason = reason
+            self.differences = differences
+            self.strength = strength
+            self.record = record
+        }
+    }
+
+    /// The result against one list.
+    public struct ListResult: Sendable, Equatable, Codable {
+        public var list: ListKind
+        public var outcome: Outcome
+        public var version: ListVersion
+        public var matches: [Match]
+
+        public init(list: ListKind, outcome: Outcome, version: ListVersion, matches: [Match]) {
+            self.list = list
+            self.outcome = outcome
+            self.version = version
+            self.matches = matches
+        }
+    }
+
+    public var checkId: String
+    /// ISO 8601 UTC.
+    public var checkedAt: String
+    public var kind: Kind
+    public var query: Query
+    /// The strongest outcome over all lists.
+    public var outcome: Outcome
+    /// True on every cached hit or possible hit: the officer confirms with the center
+    /// before acting on it.
+    public var confirmBeforeActing: Bool
+    public var lists: [ListResult]
+    /// Stale or missing lists, unrecognised layouts, bad checksums — said every time.
+    public var warnings: [String]
+    public var officerId: String
+    public var unitId: String
+
+    public init(checkId: String, checkedAt: String, kind: Kind, query: Query, lists: [ListResult],
+                warnings: [String], officerId: String, unitId: String) {
+        self.checkId = checkId
+        self.checkedAt = checkedAt
+        self.kind = kind
+        self.query = query
+        self.lists = lists
+        self.warnings = warnings
+        self.officerId = officerId
+        self.unitId = unitId
+        outcome = lists.map(\.outcome).max() ?? .noHit
+        confirmBeforeActing = outcome != .noHit
+    }
+}
+
+/// One list's version as the terminal holds it.
+public struct ListVersion: Sendable, Equatable, Codable {
+    /// Center-assigned, increasing; 0 when the terminal has never received the list.
+    public var version: Int64
+    /// When the center issued this version (ISO 8601), nil if never received.
+    public var updatedAt: String?
+    /// Seconds since `updatedAt`, at the time of the check.
+    public var ageSeconds: Int64?
+    /// True when past its expiry or never received: the answer cannot be relied on.
+    public var stale: Bool
+    public var recordCount: Int64
+
+    public init(version: Int64, updatedAt: String?, ageSeconds: Int64?, stale: Bool, recordCount: Int64) {
+        self.version = version
+        self.updatedAt = updatedAt
+        self.ageSeconds = ageSeconds
+        self.stale = stale
+        self.recordCount = recordCount
+    }
+}
+
+/// A matched record, tagged by list.
+public enum ListedRecord: Sendable, Equatable, Codable {
+    case stolenVehicle(StolenVehicle)
+    case wantedPerson(WantedPerson)
+    case missingPerson(MissingPerson)
+
+    public var recordId: String {
+        switch self {
+        case .stolenVehicle(let r): r.recordId
+        case .wantedPerson(let r): r.recordId
+        case .missingPerson(let r): r.recordId
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case stolenVehicle, wantedPerson, missingPerson }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let r = try c.decodeIfPresent(StolenVehicle.self, forKey: .stolenVehicle) {
+            self = .stolenVehicle(r)
+        } else if let r = try c.decodeIfPresent(WantedPerson.self, forKey: .wantedPerson) {
+            self = .wantedPerson(r)
+        } else {
+            self = .missingPerson(try c.decode(MissingPerson.self, forKey: .missingPerson))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .stolenVehicle(let r): try c.encode(r, forKey: .stolenVehicle)
+        case .wantedPerson(let r): try c.encode(r, forKey: .wantedPerson)
+        case .missingPerson(let r): try c.encode(r, forKey: .missingPerson)
+        }
+    }
+}

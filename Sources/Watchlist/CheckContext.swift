@@ -1,0 +1,18 @@
+/// Who is asking: every check record names the officer and the unit.
+public struct CheckContext: Sendable, Equatable {
+    public let officerId: String
+    public let unitId: String
+
+    /// - Throws: `InputError` unless both are 1–32 characters of letters, digits, `-`, `_`, `.`.
+    public init(officerId: String, unitId: String) throws {
+        for (field, value) in [("officer", officerId), ("unit", unitId)] {
+            guard !value.isEmpty else { throw InputError(.empty, field: field, "nothing entered") }
+            guard value.utf8.count <= 32 else { throw InputError(.tooLong, field: field, "longer than 32 characters") }
+            guard value.utf8.allSatisfy({ $0.isASCIIDigit || $0.isASCIIUpper || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }) else {
+                throw InputError(.invalidCharacter, field: field, "only letters, digits, '-', '_' and '.' are allowed")
+            }
+        }
+        self.officerId = officerId
+        self.unitId = unitId
+    }
+}

@@ -1,0 +1,67 @@
+/// How an entered plate differs from a listed plate with the same folded key.
+public struct PlateComparison: Sendable, Equatable, Codable {
+    /// One position where the entered and the listed character differ (always a
+    /// confusable pair, since the folded keys are equal).
+    public struct Difference: Sendable, Equatable, Codable {
+        /// 1-based position in the compact plate.
+        public var position: Int
+        public var entered: String
+        public var listed: String
+        /// What the listed plate's layout puts at this position: "letter", "digit", or nil
+        /// when the listed plate fits no known layout.
+        public var slot: String?
+        /// The entered character cannot stand at this position in the listed plate's layout
+        /// (a digit in a letter slot, or a letter the layout never issues): strong evidence
+        /// of a misread rather than a different vehicle.
+        public var impossibleForLayout: Bool
+    }
+
+    public enum Strength: String, Sendable, Codable {
+        /// Every difference is impossible for the listed plate's layout.
+        case likelyMisread = "likely-misread"
+        /// At least one difference is a valid character where it stands: it may be
+        /// another vehicle.
+        case possibleMisread = "possible-misread"
+    }
+
+    public var differences: [Difference]
+    public var strength: Strength
+
+    /// Compares `entered` with a listed plate's compact form. Both must share a folded key.
+    public init(entered: Plate, listedCompact: String) {
+        let e = Array(entered.compact.utf8)
+        let l = Array(listedCompact.utf8)
+        let layout = PlateFormat.recognise(l)
+        var differences: [Difference] = []
+        for i in 0..<min(e.count, l.count) where e[i] != l[i] {
+            var slot: String?
+            var impossible = false
+            if let layout {
+                let letterSlot = layout.slotIsLetter(i)
+                slot = letterSlot ? "letter" : "digit"
+                impossible = letterSlot != e[i].isASCIIUpper
+                if layout == .current, e[i] == UInt8(ascii: "I") || e[i] == UInt8(ascii: "O") || e[i] == UInt8(ascii: "4") {
+                    impossible = true
+                }
+            }
+            differences.append(Difference(
+                position: i + 1,
+                entered: String(UnicodeScalar(e[i])),
+                listed: String(UnicodeScalar(l[i])),
+                slot: slot,
+                impossibleForLayout: impossible))
+        }
+        self.differences = differences
+        strength = differences.allSatisfy(\.impossibleForLayout) ? .likelyMisread : .possibleMisread
+    }
+
+    /// One line for the officer: "position 2: entered 8, listed B (letter position)".
+    public var reason: String {
+        let parts = differences.map { d -> String in
+            var text = "position \(d.position): entered \(d.entered), listed \(d.listed)"
+            if let slot = d.slot { text += " (\(slot) position\(d.impossibleForLayout ? ", \(d.entered) cannot stand there" : ""))" }
+            return text
+        }
+        return "OCR-confusable characters differ — " + parts.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,109 @@
+/// The three watch lists the terminal carries.
+public enum ListKind: String, Sendable, Codable, CaseIterable, Comparable {
+    case stolenVehicles = "stolen-vehicles"
+    case wantedPersons = "wanted-persons"
+    case missingPersons = "missing-persons"
+
+    public static func < (a: ListKind, b: ListKind) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+
+    public var title: String {
+        switch self {
+        case .stolenVehicles: "stolen vehicles"
+        case .wantedPersons: "wanted persons"
+        case .missingPersons: "missing persons"
+        }
+    }
+}
+
+/// A vehicle reported stolen (失竊車輛).
+public struct StolenVehicle: Sendable, Equatable, Codable {
+    /// Stable id assigned by the center; deltas upsert and delete by it.
+    public var recordId: String
+    /// As printed, e.g. "ABC-1234".
+    public var plate: String
+    /// "car", "motorcycle", "truck", …
+    public var vehicleKind: String
+    public var make: String
+    public var model: String
+    public var colour: String
+    public var vin: String?
+    public var engineNumber: String?
+    /// ISO 8601 timestamp of the theft report.
+    public var reportedAt: String
+    public var caseNumber: String
+    public var reportingUnit: String
+
+    public init(recordId: String, plate: String, vehicleKind: String, make: String, model: String, colour: String,
+                vin: String?, engineNumber: String?, reportedAt: String, caseNumber: String, reportingUnit: String) {
+        self.recordId = recordId
+        self.plate = plate
+        self.vehicleKind = vehicleKind
+        self.make = make
+        self.model = model
+        self.colour = colour
+        self.vin = vin
+        self.engineNumber = engineNumber
+        self.reportedAt = reportedAt
+        self.caseNumber = caseNumber
+        self.reportingUnit = reportingUnit
+    }
+}
+
+/// A person with an outstanding warrant (通緝犯).
+public struct WantedPerson: Sendable, Equatable, Codable {
+    public var recordId: String
+    /// National ID or resident certificate number.
+    public var idNumber: String?
+    public var name: String
+    public var dateOfBirth: CalendarDate
+    /// "M", "F" or "X".
+    public var sex: String
+    public var warrantNumber: String
+    public var offence: String
+    public var issuingAuthority: String
+    /// Officer-safety flags: "armed", "violent", "escape-risk", "drugs", "self-harm".
+    public var cautionFlags: [String]
+
+    public init(recordId: String, idNumber: String?, name: String, dateOfBirth: CalendarDate, sex: String,
+                warrantNumber: String, offence: String, issuingAuthority: String, cautionFlags: [String]) {
+        self.recordId = recordId
+        self.idNumber = idNumber
+        self.name = name
+        self.dateOfBirth = dateOfBirth
+        self.sex = sex
+        self.warrantNumber = warrantNumber
+        self.offence = offence
+        self.issuingAuthority = issuingAuthority
+        self.cautionFlags = cautionFlags
+    }
+}
+
+/// A person reported missing (失蹤人口).
+public struct MissingPerson: Sendable, Equatable, Codable {
+    public var recordId: String
+    public var idNumber: String?
+    public var name: String
+    public var dateOfBirth: CalendarDate
+    public var sex: String
+    /// ISO 8601 date the person was last seen.
+    public var missingSince: String
+    public var description: String
+    /// Child, elderly with dementia, or at risk: handle with priority.
+    public var vulnerable: Bool
+    public var contactUnit: String
+
+    public init(recordId: String, idNumber: String?, name: String, dateOfBirth: CalendarDate, sex: String,
+                missingSince: String, description: String, vulnerable: Bool, contactUnit: String) {
+        self.recordId = recordId
+        self.idNumber = idNumber
+        self.name = name
+        self.dateOfBirth = dateOfBirth
+        self.sex = sex
+        self.missingSince = missingSince
+        self.description = description
+        self.vulnerable = vulnerable
+        self.contactUnit = contactUnit
+    }
+}

@@ -1,0 +1,53 @@
+import Watchlist
+
+/// The officer-facing summary of a check answer: the verdict first, then what matched and
+/// why, then the warnings.
+enum AnswerText {
+    static func render(_ a: CheckAnswer, colour: Bool) -> String {
+        func paint(_ s: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+        var lines: [String] = []
+        switch a.outcome {
+        case .hit: lines.append(paint("HIT — confirm with the center before acting", "1;31"))
+        case .possibleHit: lines.append(paint("POSSIBLE HIT — confirm with the center before acting", "1;33"))
+        case .noHit: lines.append(paint("no hit", "32"))
+        }
+        var query = "\(a.kind.rawValue) \(a.query.normalized)"
+        if let dob = a.query.dateOfBirth { query += " born \(dob)" }
+        if let format = a.query.format { query += " (\(format))" }
+        if let validity = a.query.idValidity, validity != "valid" { query += " — \(validity)" }
+        lines.append(query)
+        for list in a.lists {
+            let v = list.version
+            let age = v.ageSeconds.map { " age \(duration($0))" } ?? ""
+            lines.append("  \(list.list.title): \(list.outcome.rawValue)  [v\(v.version)\(age), \(v.recordCount) records\(v.stale ? ", STALE" : "")]")
+            for m in list.matches {
+                lines.append("    \(m.how == .exact ? "=" : "≈") \(summary(m.record))")
+                if m.how != .exact { lines.append("      \(m.strength.map { "\($0.rawValue): " } ?? "")\(m.reason)") }
+            }
+        }
+        for w in a.warnings { lines.append(paint("  ! \(w)", "33")) }
+        lines.append("  check \(a.checkId) recorded \(a.checkedAt)")
+        return lines.joined(separator: "\n")
+    }
+
+    static func summary(_ record: ListedRecord) -> String {
+        switch record {
+        case .stolenVehicle(let v):
+            return "\(v.plate)  \(v.colour) \(v.make) \(v.model) (\(v.vehicleKind)); case \(v.caseNumber), \(v.reportingUnit), reported \(v.reportedAt.prefix(10))"
+        case .wantedPerson(let p):
+            let caution = p.cautionFlags.isEmpty ? "" : "  CAUTION: \(p.cautionFlags.joined(separator: ", "))"
+            return "\(p.name) \(p.sex) born \(p.dateOfBirth) ID \(p.idNumber ?? "—"); \(p.offence), warrant \(p.warrantNumber) (\(p.issuingAuthority))\(caution)"
+        case .missingPerson(let p):
+            return "\(p.name) \(p.sex) born \(p.dateOfBirth) ID \(p.idNumber ?? "—"); missing since \(p.missingSince)\(p.vulnerable ? ", VULNERABLE" : ""); \(p.description); contact \(p.contactUnit)"
+        }
+    }
+
+    static func duration(_ seconds: Int64) -> String {
+        switch seconds {
+        case ..<120: "\(seconds)s"
+        case ..<7200: "\(seconds / 60)m"
+        case ..<172_800: "\(seconds / 3600)h"
+        default: "\(seconds / 86_400)d"
+        }
+    }
+}
