@@ -43,3 +43,7 @@ CURLcode mp_curl_getinfo_string(CURL *handle, CURLINFO info, const char **value)
 CURLcode mp_curl_getinfo_double(CURL *handle, CURLINFO info, double *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+
+const curl_version_info_data *mp_curl_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}

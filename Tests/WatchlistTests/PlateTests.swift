@@ -68,7 +68,7 @@ struct PlateTests {
     }
 
     @Test("refuses bad entries with a specific code", arguments: [
-        ("", InputError.Code.empty), ("   ", .empty), ("--", .empty), ("ABC", .wrongLength), ("ABCDE12345", .tooLong),
+        ("", InputError.Code.empty), ("   ", .empty), ("--", .empty), ("ABC", .wrongLength), ("ABCDE12345", .wrongLength), ("ABCDEFG1234567", .tooLong),
         ("ABC\u{7}1234", .controlCharacter), ("ABC'; DROP TABLE stolen_vehicle;--", .invalidCharacter),
         ("ABC-12\u{200B}35", .controlCharacter), ("車ABC-1234", .invalidCharacter),
         (String(repeating: "-", count: 100), .tooLong),
