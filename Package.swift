@@ -31,7 +31,12 @@ let package = Package(
         .target(name: "Watchlist"),
         .target(
             name: "Store",
-            dependencies: ["Watchlist", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Watchlist",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // Raw column reads on the check path (see ListsStore+Lookups.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "Central",
@@ -53,7 +58,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "mpolice-bench",
-            dependencies: ["Central", "Store", "Watchlist", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Central", "Store", "Watchlist",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Benchmarks/mpolice-bench"
         ),
 
@@ -61,6 +70,6 @@ let package = Package(
         .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Central", "Watchlist"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
-        .testTarget(name: "CLITests", dependencies: ["Watchlist"]),
+        .testTarget(name: "CLITests", dependencies: ["Central", "Watchlist"]),
     ]
 )

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import Watchlist
 
 /// What a lookup found in one list, read in one transaction with the list's version.
@@ -15,13 +16,16 @@ public struct StoredVehicle: Sendable, Equatable {
 
 extension ListsStore {
     static let vehicleColumns = """
-        record_id, plate, vehicle_kind, make, model, colour, vin, engine_number, reported_at, case_number, reporting_unit
+        v.record_id, v.plate, v.vehicle_kind, v.make, v.model, v.colour, v.vin, v.engine_number, v.reported_at, \
+        v.case_number, v.reporting_unit
         """
     static let wantedColumns = """
-        record_id, id_number, name, date_of_birth, sex, warrant_number, offence, issuing_authority, caution_flags
+        v.record_id, v.id_number, v.name, v.date_of_birth, v.sex, v.warrant_number, v.offence, v.issuing_authority, \
+        v.caution_flags
         """
     static let missingColumns = """
-        record_id, id_number, name, date_of_birth, sex, missing_since, description, vulnerable, contact_unit
+        v.record_id, v.id_number, v.name, v.date_of_birth, v.sex, v.missing_since, v.description, v.vulnerable, \
+        v.contact_unit
         """
 
     // MARK: Vehicles
@@ -29,30 +33,44 @@ extension ListsStore {
     /// Every stolen vehicle whose plate has the folded key `plateKey`: the exact match and
     /// all OCR-confusable near matches in one index lookup.
     public func stolenVehicles(plateKey: String) throws -> ListLookup<StoredVehicle> {
-        try vehicles(where: "plate_key = ?", plateKey)
+        try vehicles(VehicleQuery.plateKey, plateKey)
     }
 
     public func stolenVehicles(vin: String) throws -> ListLookup<StoredVehicle> {
-        try vehicles(where: "vin = ?", vin)
+        try vehicles(VehicleQuery.vin, vin)
     }
 
     public func stolenVehicles(engineNumber: String) throws -> ListLookup<StoredVehicle> {
-        try vehicles(where: "engine_number = ?", engineNumber)
+        try vehicles(VehicleQuery.engineNumber, engineNumber)
     }
 
-    private func vehicles(where condition: String, _ value: String) throws -> ListLookup<StoredVehicle> {
-        try wrap {
-            try reader.read { db in
-                let meta = try ListMeta.fetch(db, .stolenVehicles)
-                let statement = try db.cachedStatement(sql: "SELECT \(Self.vehicleColumns) FROM stolen_vehicle WHERE \(condition) LIMIT 50")
-                statement.setUncheckedArguments([value])
-                var records: [StoredVehicle] = []
-                let rows = try Row.fetchCursor(statement)
-                while let row = try rows.next() {
-                    records.append(StoredVehicle(row: row))
-                }
-                return ListLookup(meta: meta, records: records)
+    /// Each lookup is one statement: the list's `list_meta` row LEFT JOINed with the
+    /// matching records, so version and records come from the same snapshot. No meta row
+    /// means the list was never received.
+    private enum VehicleQuery {
+        static func sql(_ condition: String) -> String {
+            """
+            SELECT m.version, m.issued_at, m.expires_at, m.record_count, \(ListsStore.vehicleColumns)
+            FROM list_meta m LEFT JOIN stolen_vehicle v ON \(condition)
+            WHERE m.list = 'stolen-vehicles' LIMIT 50
+            """
+        }
+        static let plateKey = sql("v.plate_key = ?")
+        static let vin = sql("v.vin = ?")
+        static let engineNumber = sql("v.engine_number = ?")
+    }
+
+    private func vehicles(_ sql: String, _ value: String) throws -> ListLookup<StoredVehicle> {
+        try lookup { db in
+            let statement = try db.cachedStatement(sql: sql)
+            statement.setUncheckedArguments([value])
+            var meta = ListMeta.never(.stolenVehicles)
+            var records: [StoredVehicle] = []
+            try statement.forEachRawRow { row in
+                meta = row.meta(.stolenVehicles)
+                if !row.isNull(4) { records.append(StoredVehicle(row: row, offset: 4)) }
             }
+            return ListLookup(meta: meta, records: records)
         }
     }
 
@@ -60,77 +78,118 @@ extension ListsStore {
 
     /// Wanted and missing persons whose identifier is one of `idNumbers`.
     public func people(idNumbers: [String]) throws -> (wanted: ListLookup<WantedPerson>, missing: ListLookup<MissingPerson>) {
-        guard !idNumbers.isEmpty else {
-            let metas = try versions()
-            return (ListLookup(meta: metas[.wantedPersons]!, records: []), ListLookup(meta: metas[.missingPersons]!, records: []))
-        }
-        let placeholders = Array(repeating: "?", count: idNumbers.count).joined(separator: ",")
-        return try people(where: "id_number IN (\(placeholders))", StatementArguments(idNumbers))
+        let placeholders = Array(repeating: "?", count: max(1, idNumbers.count)).joined(separator: ",")
+        let arguments = StatementArguments(idNumbers.isEmpty ? [""] : idNumbers)
+        return try (
+            people(.wantedPersons, "v.id_number IN (\(placeholders))", arguments, WantedPerson.init(row:offset:)),
+            people(.missingPersons, "v.id_number IN (\(placeholders))", arguments, MissingPerson.init(row:offset:)))
     }
 
     /// Wanted and missing persons with this folded name and date of birth.
     public func people(nameKey: String, dateOfBirth: CalendarDate) throws -> (wanted: ListLookup<WantedPerson>, missing: ListLookup<MissingPerson>) {
-        try people(where: "name_key = ? AND date_of_birth = ?", [nameKey, dateOfBirth.description])
+        let arguments: StatementArguments = [nameKey, dateOfBirth.description]
+        let condition = "v.name_key = ? AND v.date_of_birth = ?"
+        return try (
+            people(.wantedPersons, condition, arguments, WantedPerson.init(row:offset:)),
+            people(.missingPersons, condition, arguments, MissingPerson.init(row:offset:)))
     }
 
-    private func people(where condition: String, _ arguments: StatementArguments) throws -> (wanted: ListLookup<WantedPerson>, missing: ListLookup<MissingPerson>) {
-        try wrap {
-            try reader.read { db in
-                let metas = try ListMeta.fetchAll(db)
-                let wanted = try Row.fetchAll(
-                    db.cachedStatement(sql: "SELECT \(Self.wantedColumns) FROM wanted_person WHERE \(condition) LIMIT 50"),
-                    arguments: arguments
-                ).map(WantedPerson.init(row:))
-                let missing = try Row.fetchAll(
-                    db.cachedStatement(sql: "SELECT \(Self.missingColumns) FROM missing_person WHERE \(condition) LIMIT 50"),
-                    arguments: arguments
-                ).map(MissingPerson.init(row:))
-                return (ListLookup(meta: metas[.wantedPersons]!, records: wanted),
-                        ListLookup(meta: metas[.missingPersons]!, records: missing))
+    private func people<Record>(_ list: ListKind, _ condition: String, _ arguments: StatementArguments,
+                                _ decode: (RawRow, Int) -> Record) throws -> ListLookup<Record> {
+        let (table, columns) = list == .wantedPersons ? ("wanted_person", Self.wantedColumns) : ("missing_person", Self.missingColumns)
+        return try lookup { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT m.version, m.issued_at, m.expires_at, m.record_count, \(columns)
+                FROM list_meta m LEFT JOIN \(table) v ON \(condition)
+                WHERE m.list = '\(list.rawValue)' LIMIT 50
+                """)
+            statement.setUncheckedArguments(arguments)
+            var meta = ListMeta.never(list)
+            var records: [Record] = []
+            try statement.forEachRawRow { row in
+                meta = row.meta(list)
+                if !row.isNull(4) { records.append(decode(row, 4)) }
             }
+            return ListLookup(meta: meta, records: records)
         }
-    }
-}
-
-extension ListMeta {
-    static func fetch(_ db: Database, _ list: ListKind) throws -> ListMeta {
-        let statement = try db.cachedStatement(sql: "SELECT version, issued_at, expires_at, record_count FROM list_meta WHERE list = ?")
-        statement.setUncheckedArguments([list.rawValue])
-        guard let row = try Row.fetchOne(statement) else { return .never(list) }
-        return ListMeta(list: list, version: row[0], issuedAt: row[1], expiresAt: row[2], recordCount: row[3])
     }
 }
 
 // MARK: Row decoding (by position: the SELECTs above fix the order)
 
+/// One result row read straight from SQLite. GRDB's `Row` builds a lower-cased column-name
+/// table per query, which costs more than the index lookup itself on this hot path.
+struct RawRow {
+    let handle: SQLiteStatement
+
+    func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
+
+    func text(_ i: Int) -> String {
+        guard let p = sqlite3_column_text(handle, Int32(i)) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, Int32(i)))), as: UTF8.self)
+    }
+
+    func optionalText(_ i: Int) -> String? { isNull(i) ? nil : text(i) }
+    func int(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }
+    func optionalInt(_ i: Int) -> Int64? { isNull(i) ? nil : int(i) }
+
+    /// Columns 0–3: list_meta's version, issued_at, expires_at, record_count.
+    func meta(_ list: ListKind) -> ListMeta {
+        ListMeta(list: list, version: int(0), issuedAt: optionalInt(1), expiresAt: optionalInt(2), recordCount: int(3))
+    }
+}
+
+extension Statement {
+    /// Steps a statement whose arguments are set, handing each row to `body`, and resets it
+    /// so the implicit read transaction ends.
+    func forEachRawRow(_ body: (RawRow) throws -> Void) throws {
+        let handle = sqliteStatement
+        defer { sqlite3_reset(handle) }
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else {
+                throw StoreError(.database, "lists database: \(String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))")
+            }
+            try body(RawRow(handle: handle))
+        }
+    }
+}
+
 extension StoredVehicle {
-    init(row: Row) {
-        let compact: String = row[1]
+    init(row: RawRow, offset o: Int) {
+        let compact = row.text(o + 1)
         compactPlate = compact
         vehicle = StolenVehicle(
-            recordId: row[0],
+            recordId: row.text(o),
             plate: Plate.display(compact: compact, format: PlateFormat.recognise(Array(compact.utf8))),
-            vehicleKind: row[2], make: row[3], model: row[4], colour: row[5],
-            vin: row[6], engineNumber: row[7], reportedAt: row[8], caseNumber: row[9], reportingUnit: row[10])
+            vehicleKind: row.text(o + 2), make: row.text(o + 3), model: row.text(o + 4), colour: row.text(o + 5),
+            vin: row.optionalText(o + 6), engineNumber: row.optionalText(o + 7), reportedAt: row.text(o + 8),
+            caseNumber: row.text(o + 9), reportingUnit: row.text(o + 10))
     }
 }
 
 extension WantedPerson {
-    init(row: Row) {
-        let flags: String = row[8]
+    init(row: RawRow, offset o: Int) {
+        let flags = row.text(o + 8)
         self.init(
-            recordId: row[0], idNumber: row[1], name: row[2],
-            dateOfBirth: (try? CalendarDate(parsing: row[3] as String)) ?? CalendarDate(year: 1900, month: 1, day: 1)!,
-            sex: row[4], warrantNumber: row[5], offence: row[6], issuingAuthority: row[7],
+            recordId: row.text(o), idNumber: row.optionalText(o + 1), name: row.text(o + 2),
+            dateOfBirth: storedDate(row.text(o + 3)), sex: row.text(o + 4), warrantNumber: row.text(o + 5),
+            offence: row.text(o + 6), issuingAuthority: row.text(o + 7),
             cautionFlags: flags.isEmpty ? [] : flags.split(separator: ";").map(String.init))
     }
 }
 
 extension MissingPerson {
-    init(row: Row) {
+    init(row: RawRow, offset o: Int) {
         self.init(
-            recordId: row[0], idNumber: row[1], name: row[2],
-            dateOfBirth: (try? CalendarDate(parsing: row[3] as String)) ?? CalendarDate(year: 1900, month: 1, day: 1)!,
-            sex: row[4], missingSince: row[5], description: row[6], vulnerable: row[7], contactUnit: row[8])
+            recordId: row.text(o), idNumber: row.optionalText(o + 1), name: row.text(o + 2),
+            dateOfBirth: storedDate(row.text(o + 3)), sex: row.text(o + 4), missingSince: row.text(o + 5),
+            description: row.text(o + 6), vulnerable: row.int(o + 7) != 0, contactUnit: row.text(o + 8))
     }
+}
+
+/// Dates are validated on load, so a stored one always parses.
+private func storedDate(_ text: String) -> CalendarDate {
+    (try? CalendarDate(parsing: text)) ?? CalendarDate(year: 1900, month: 1, day: 1)!
 }

@@ -10,24 +10,25 @@ import Watchlist
 /// transaction per intent-named write.
 public final class ListsStore: Sendable {
     private let dbWriter: any DatabaseWriter
+    /// Connections for checks: each lookup is a single statement (so it reads one snapshot
+    /// without an explicit transaction) on one of these, picked round-robin. GRDB's pooled
+    /// `read` costs several times the lookup itself; see `make bench`.
+    private let lookupConnections: LookupConnections
 
-    /// Opens (creating and migrating when needed) `lists.db` at `path`.
-    public static func open(path: String, readOnly: Bool = false) throws -> ListsStore {
+    /// Opens (creating and migrating when needed) `lists.db` at `path`, with
+    /// `lookupConnections` read-only connections for checks.
+    public static func open(path: String, lookupConnections: Int = 2) throws -> ListsStore {
         var config = Configuration()
-        config.readonly = readOnly
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
+        var lookupConfig = Configuration()
+        lookupConfig.readonly = true
         do {
-            if readOnly {
-                guard FileManager.default.fileExists(atPath: path) else {
-                    throw StoreError(.notFound, "no lists database at \(path)")
-                }
-                return try ListsStore(DatabaseQueue(path: path, configuration: config), migrate: false)
-            }
-            return try ListsStore(DatabasePool(path: path, configuration: config))
-        } catch let error as StoreError {
-            throw error
+            let writer = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(writer)
+            let readers = try (0..<max(1, lookupConnections)).map { _ in try DatabaseQueue(path: path, configuration: lookupConfig) }
+            return ListsStore(writer, lookups: LookupConnections(readers))
         } catch {
             throw StoreError(.unreadable, "cannot open lists database \(path): \(error)")
         }
@@ -35,16 +36,20 @@ public final class ListsStore: Sendable {
 
     /// An in-memory store for tests.
     public static func inMemory() throws -> ListsStore {
-        try ListsStore(DatabaseQueue())
+        let queue = try DatabaseQueue()
+        try Self.migrator.migrate(queue)
+        return ListsStore(queue, lookups: LookupConnections([queue]))
     }
 
-    init(_ dbWriter: any DatabaseWriter, migrate: Bool = true) throws {
+    private init(_ dbWriter: any DatabaseWriter, lookups: LookupConnections) {
         self.dbWriter = dbWriter
-        if migrate { try Self.migrator.migrate(dbWriter) }
+        lookupConnections = lookups
     }
 
-    /// Read access for lookups.
-    public var reader: any DatabaseReader { dbWriter }
+    /// Runs one lookup on a lookup connection, outside any explicit transaction.
+    func lookup<T>(_ body: (Database) throws -> T) throws -> T {
+        try wrap { try lookupConnections.next().inDatabase(body) }
+    }
 
     // MARK: Schema
 

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Central
+import Foundation
+import Store
+import Watchlist
+
+/// `make bench`: the on-device figures at the sizes the issues name, each printed beside a
+/// reference measured in the same run (raw SQLite, the sqlite3 CLI) and their ratio.
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mpolice-bench",
+                                                    abstract: "Benchmarks for the lists store and checks.")
+
+    @Option(help: "Total records across the lists.") var records = 1_000_000
+    @Option(help: "Plate checks to time.") var checks = 10_000
+    @Option(help: "Scratch directory (replaced).") var work = "bench-work"
+    @Option(help: "Results file (keys merged).") var out = "bench-results.json"
+    @Option(help: "The sqlite3 command-line shell for the import reference.") var sqlite3 = "/usr/bin/sqlite3"
+
+    func run() throws {
+        let workURL = URL(fileURLWithPath: work, isDirectory: true)
+        try? FileManager.default.removeItem(at: workURL)
+        try FileManager.default.createDirectory(at: workURL, withIntermediateDirectories: true)
+        var results = Results()
+        print("mpolice-bench: \(records) records, \(checks) checks, work dir \(workURL.path)")
+
+        // Data set (not timed: it stands in for what the center publishes).
+        let datasetURL = workURL.appendingPathComponent("dataset")
+        let issuedAt = SystemWallClock().nowMilliseconds / 1000
+        try DatasetGenerator(counts: .init(records: records), seed: 2026, issuedAt: issuedAt).write(to: datasetURL)
+
+        // Load: our loader vs the sqlite3 shell importing the same rows into the same schema.
+        let listsPath = workURL.appendingPathComponent("lists.db").path
+        let (lists, loadSeconds) = try Measure.seconds { () throws -> ListsStore in
+            let store = try ListsStore.open(path: listsPath)
+            try store.replaceAll(withDatasetAt: datasetURL)
+            return store
+        }
+        let importSeconds = try SQLite3Import(shell: sqlite3, work: workURL).run(schemaFrom: listsPath, dataset: datasetURL)
+        results.add("load_1m_s", loadSeconds, reference: ("sqlite3_import_1m_s", importSeconds), goal: "ratio ≤ 1.5")
+        results.add("sqlite3_import_1m_s", importSeconds)
+        results.add("load_vs_sqlite3_ratio", loadSeconds / importSeconds, goal: "≤ 1.5")
+
+        // Checks.
+        let journal = try JournalStore.open(path: workURL.appendingPathComponent("journal.db").path)
+        let checker = Checker(lists: lists, journal: journal)
+        let context = try CheckContext(officerId: "BENCH-01", unitId: "BENCH")
+        let plates = try PlateMix(datasetURL: datasetURL, count: checks)
+        // Warm caches and statements the way a running terminal has them.
+        for plate in plates.entered.prefix(500) { _ = try checker.answerPlate(Plate(parsing: plate), context: context) }
+
+        let raw = try RawPlateLookup(path: listsPath)
+        for plate in plates.compact.prefix(500) { _ = raw.lookup(plate) }
+        // The floor and the check alternate in blocks so that the machine's noise falls on
+        // both alike; the ratio of medians is the figure to watch.
+        var rawSamples: [Double] = [], noJournal: [Double] = []
+        let block = max(1, checks / 10)
+        for start in stride(from: 0, to: checks, by: block) {
+            let range = start..<min(checks, start + block)
+            rawSamples += Measure.latencies(count: range.count) { i in _ = raw.lookup(plates.compact[range.lowerBound + i]) }
+            noJournal += try Measure.latencies(count: range.count) { i in
+                _ = try checker.answerPlate(Plate(parsing: plates.entered[range.lowerBound + i]), context: context)
+            }
+        }
+        let withJournal = try Measure.latencies(count: checks) { i in
+            _ = try checker.checkPlate(plates.entered[i], context: context)
+        }
+        let rawP50 = Measure.percentile(rawSamples, 50)
+        let nojP50 = Measure.percentile(noJournal, 50)
+        results.add("raw_sqlite_lookup_p50_us", rawP50)
+        results.add("check_plate_nojournal_p50_us", nojP50, reference: ("raw_sqlite_lookup_p50_us", rawP50), goal: "ratio ≤ 3")
+        results.add("check_plate_nojournal_p99_us", Measure.percentile(noJournal, 99))
+        results.add("check_vs_raw_ratio", nojP50 / rawP50, goal: "≤ 3")
+        results.add("check_plate_p50_us", Measure.percentile(withJournal, 50))
+        results.add("check_plate_p99_us", Measure.percentile(withJournal, 99), goal: "≤ 1000")
+        results.add("rss_mb_after_checks", Measure.residentMegabytes())
+        print("  (plate mix: \(plates.listedCount) listed, \(plates.confusableCount) confusable misreads, rest unlisted; "
+              + "\(try journal.checkCount()) check records journaled)")
+
+        try results.write(to: out)
+        print("wrote \(out)")
+    }
+}
+
+/// The plates the benchmark enters: listed plates as written, OCR misreads of listed
+/// plates, and plates that are not listed, shuffled.
+struct PlateMix {
+    var entered: [String] = []
+    /// The compact form of each entry, what the raw lookup binds.
+    var compact: [String] = []
+    var listedCount = 0
+    var confusableCount = 0
+
+    init(datasetURL: URL, count: Int) throws {
+        let text = try String(contentsOf: datasetURL.appendingPathComponent(Dataset.fileName(.stolenVehicles)), encoding: .utf8)
+        let listed = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[1] }.map(String.init)
+        var rng = SystemRandomNumberGenerator()
+        let swaps: [Character: Character] = ["B": "8", "S": "5", "Z": "2", "G": "6", "D": "0", "Q": "0"]
+        for i in 0..<count {
+            var plate: String
+            switch i % 20 {
+            case 0, 1:
+                plate = listed.randomElement(using: &rng)!
+                listedCount += 1
+            case 2:
+                plate = String(listed.randomElement(using: &rng)!.map { swaps[$0] ?? $0 })
+                confusableCount += 1
+            default:
+                let letters = Array("ABCDEFGHJKLMNPQRSTUVWXYZ"), digits = Array("01235678")
+                plate = String((0..<3).map { _ in letters.randomElement(using: &rng)! }) + "-"
+                    + String((0..<4).map { _ in digits.randomElement(using: &rng)! })
+            }
+            entered.append(plate)
+            compact.append(try Plate(parsing: plate).compact)
+        }
+        var order = Array(0..<count)
+        order.shuffle(using: &rng)
+        entered = order.map { entered[$0] }
+        compact = order.map { compact[$0] }
+    }
+}

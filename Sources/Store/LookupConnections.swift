@@ -1,0 +1,19 @@
+import GRDB
+import Synchronization
+
+/// A fixed set of read-only connections handed out round-robin. Two checks that land on the
+/// same connection take turns; with one connection per core they rarely do.
+final class LookupConnections: Sendable {
+    private let queues: [DatabaseQueue]
+    private let counter = Atomic<Int>(0)
+
+    init(_ queues: [DatabaseQueue]) {
+        precondition(!queues.isEmpty)
+        self.queues = queues
+    }
+
+    func next() -> DatabaseQueue {
+        let n = counter.add(1, ordering: .relaxed).oldValue
+        return queues[(n & Int.max) % queues.count]
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Runs the built programs the way a user does and captures what they print.
+enum Programs {
+    /// Where `swift build` put the executables: MPOLICE_BIN_DIR (set by `make test`), or
+    /// the package's .build/debug.
+    static let binDirectory: URL = {
+        if let dir = ProcessInfo.processInfo.environment["MPOLICE_BIN_DIR"] {
+            return URL(fileURLWithPath: dir, isDirectory: true)
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug", isDirectory: true)
+    }()
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+
+        func json() throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] ?? [:]
+        }
+    }
+
+    static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = binDirectory.appendingPathComponent(program)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "MPOLICE_OFFICER")
+        env.removeValue(forKey: "MPOLICE_STATE_DIR")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes before waiting so a large output cannot block the child. stderr is
+        // drained on a dispatch thread: never on the test's own cooperative pool.
+        let errBox = Box()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                   stderr: String(decoding: errBox.data, as: UTF8.self))
+    }
+
+    private final class Box: @unchecked Sendable { var data = Data() }
+}
+
+/// A temp directory removed at the end of the test.
+struct Scratch {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("mpolice-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    var path: String { url.path }
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}
