@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// The layers, bottom up: Watchlist (pure domain) ← Store (SQLite) ← Central / executables.
+// The layers, bottom up: Watchlist (pure domain) ← Store (SQLite) ← Location (gpsd), Central ← executables.
 // CCurlShim and CGPS are the C edges (libcurl, libgps) that FieldSync and Location build on.
 import PackageDescription
 
@@ -39,6 +39,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Location",
+            dependencies: ["CGPS", "Watchlist", "Store"]
+        ),
+        .target(
             name: "Central",
             dependencies: ["Watchlist", "Store"]
         ),
@@ -50,7 +54,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mpolicectl",
-            dependencies: ["Watchlist", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Watchlist", "Store", "Location", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mpolice-central",
@@ -70,6 +74,7 @@ let package = Package(
         .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Central", "Watchlist"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
+        .testTarget(name: "LocationTests", dependencies: ["Location", "Store", "Watchlist"]),
         .testTarget(name: "CLITests", dependencies: ["Central", "Watchlist"]),
     ]
 )

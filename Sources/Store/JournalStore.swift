@@ -49,6 +49,20 @@ public final class JournalStore: Sendable {
                 CREATE INDEX check_record_checked_at ON check_record(checked_at);
                 """)
         }
+        migrator.registerMigration("v2-breadcrumbs") { db in
+            try db.execute(sql: """
+                CREATE TABLE breadcrumb (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    fix_time TEXT NOT NULL,
+                    latitude REAL NOT NULL,
+                    longitude REAL NOT NULL,
+                    speed REAL,
+                    track REAL,
+                    horizontal_error REAL,
+                    mode TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 
@@ -78,6 +92,22 @@ public final class JournalStore: Sendable {
                 SELECT id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions
                 FROM check_record ORDER BY id DESC LIMIT ?
                 """, arguments: [limit]).map(CheckRecord.init(row:))
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try dbWriter.write(body)
+        } catch let error as DatabaseError {
+            throw StoreError(.database, "journal database: \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try dbWriter.read(body)
+        } catch let error as DatabaseError {
+            throw StoreError(.database, "journal database: \(error.message ?? "\(error.resultCode)")")
         }
     }
 

@@ -1,0 +1,154 @@
+import Foundation
+import Synchronization
+
+/// Keeps the terminal's position current from gpsd: connects (and reconnects with backoff
+/// when gpsd goes away), streams reports on a thread of its own so it never blocks other
+/// services, and publishes the latest `LocationState`.
+///
+/// `run()` returns when its task is cancelled; it never throws: an unreachable gpsd is a
+/// state (`no-gpsd`), not an error.
+public final class LocationService: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: String
+        /// Seconds after which a fix that has not been renewed is stale.
+        public var maxFixAge: Double
+        /// Longest wait between reconnection attempts, seconds.
+        public var maxBackoff: Double
+
+        public init(host: String = "127.0.0.1", port: String = "2947", maxFixAge: Double = 10, maxBackoff: Double = 4) {
+            self.host = host
+            self.port = port
+            self.maxFixAge = maxFixAge
+            self.maxBackoff = maxBackoff
+        }
+
+        /// Parses "HOST:PORT" (or "[v6]:PORT", or "HOST" for the default port).
+        public static func address(_ text: String) throws -> (host: String, port: String) {
+            var host = text, port = "2947"
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                host = String(text[text.index(after: text.startIndex)..<close])
+                let rest = text[text.index(after: close)...]
+                if rest.hasPrefix(":") { port = String(rest.dropFirst()) } else if !rest.isEmpty { host = "" }
+            } else if let colon = text.lastIndex(of: ":") {
+                host = String(text[..<colon])
+                port = String(text[text.index(after: colon)...])
+            }
+            guard !host.isEmpty, host.utf8.count <= 253,
+                  host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" }),
+                  let number = Int(port), (1...65535).contains(number) else {
+                throw LocationError(.badAddress, "gpsd address must be HOST:PORT with a port 1-65535")
+            }
+            return (host, port)
+        }
+    }
+
+    public let configuration: Configuration
+    private let tracker: Mutex<LocationTracker>
+    private let onChange: (@Sendable (LocationState) -> Void)?
+    private let onFix: (@Sendable (Fix) -> Void)?
+
+    /// - Parameters:
+    ///   - onChange: called (on the reader thread) whenever the status changes.
+    ///   - onFix: called for every new fix with a position (breadcrumbs hang off this).
+    public init(_ configuration: Configuration, onChange: (@Sendable (LocationState) -> Void)? = nil,
+                onFix: (@Sendable (Fix) -> Void)? = nil) {
+        self.configuration = configuration
+        tracker = Mutex(LocationTracker(gpsd: "\(configuration.host):\(configuration.port)", maxFixAge: configuration.maxFixAge))
+        self.onChange = onChange
+        self.onFix = onFix
+    }
+
+    /// The current state.
+    public func state() -> LocationState {
+        let now = Self.monotonicSeconds()
+        return tracker.withLock { $0.state(at: now) }
+    }
+
+    /// Streams from gpsd until the calling task is cancelled.
+    public func run() async {
+        let stop = StopFlag()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let thread = Thread { [self] in
+                    readLoop(stop)
+                    continuation.resume()
+                }
+                thread.name = "gpsd-reader"
+                thread.start()
+            }
+        } onCancel: {
+            stop.set()
+        }
+    }
+
+    // MARK: Reader thread
+
+    private func readLoop(_ stop: StopFlag) {
+        let client = GPSDClient(host: configuration.host, port: configuration.port)
+        var backoff = ReconnectBackoff(maximum: configuration.maxBackoff)
+        var lastStatus: LocationState.Status?
+        func update(_ change: (inout LocationTracker, Double) -> Void) {
+            let now = Self.monotonicSeconds()
+            let state = tracker.withLock { t in
+                change(&t, now)
+                return t.state(at: now)
+            }
+            if state.status != lastStatus {
+                lastStatus = state.status
+                onChange?(state)
+            }
+        }
+        while !stop.isSet {
+            do {
+                try client.open()
+                backoff.succeeded()
+                update { t, now in t.connected(at: now) }
+            } catch {
+                update { t, _ in t.disconnected((error as? LocationError)?.message ?? "\(error)") }
+                stop.sleep(seconds: backoff.failed(random: Double.random(in: 0..<1)))
+                continue
+            }
+            while !stop.isSet {
+                do {
+                    if let report = try client.read(timeout: 0.25) {
+                        update { t, now in t.received(report, at: now) }
+                        if let fix = report.fix, fix.mode != .noFix { onFix?(fix) }
+                    } else {
+                        update { _, _ in }   // time passes: the fix may turn stale
+                    }
+                } catch {
+                    client.close()
+                    update { t, _ in t.disconnected((error as? LocationError)?.message ?? "\(error)") }
+                    stop.sleep(seconds: backoff.failed(random: Double.random(in: 0..<1)))
+                    break
+                }
+            }
+        }
+        client.close()
+    }
+
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// Cancellation seen from the reader thread; sleeps wake early when it is set.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+
+    func set() { flag.store(true, ordering: .releasing) }
+
+    func sleep(seconds: Double) {
+        var left = seconds
+        while left > 0, !isSet {
+            let slice = min(left, 0.05)
+            usleep(UInt32(slice * 1_000_000))
+            left -= slice
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Location
+import Testing
+
+/// Against a real gpsd fed by gpsfake (Tests/Fixtures/gps, written by make_tracks.py).
+@Suite("Location from a real gpsd", .serialized, .timeLimit(.minutes(1)))
+struct GPSDIntegrationTests {
+    static func start(_ config: LocationService.Configuration, _ recorder: Recorder) -> (LocationService, Task<Void, Never>) {
+        let service = LocationService(config, onChange: { recorder.record($0) }, onFix: { recorder.record($0) })
+        return (service, Task { await service.run() })
+    }
+
+    @Test("replayed drive: positions, 3D → 2D → 3D → no fix → 3D, then gpsd gone")
+    func drive() async throws {
+        let fake = try GPSFake(log: "drive.nmea")
+        let recorder = Recorder()
+        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 5), recorder)
+        defer { task.cancel() }
+        // gpsfake does not exit at the end of its log while a client is connected: wait for
+        // the track's last second (08:02:59), then take gpsd down.
+        #expect(await eventually(timeout: 40) { recorder.fixHistory.last?.time.hasPrefix("2026-11-26T08:02:59") == true })
+        fake.kill()
+        #expect(await eventually(timeout: 5) { service.state().status == .noGpsd })
+
+        // Mode changes in the order of the track (each phase is many fixes; collapse repeats).
+        var phases: [String] = []
+        for s in recorder.statusHistory where ["2d", "3d", "no-fix"].contains(s) && phases.last != s { phases.append(s) }
+        #expect(phases.starts(with: ["3d", "2d", "3d", "no-fix", "3d"]) || phases.contains(subsequence: ["3d", "2d", "3d", "no-fix", "3d"]),
+                "\(phases)")
+
+        let fixes = recorder.fixHistory
+        #expect(fixes.count > 100)
+        // No fix with a position during the no-fix stretch (t = 110…139 s after 08:00:00).
+        let start = fixes.first { $0.time.hasPrefix("2026-11-26T08:00:") }?.timeSeconds.rounded(.down) ?? 0
+        let base = start - start.truncatingRemainder(dividingBy: 3600)   // 08:00:00
+        #expect(!fixes.contains { (110..<140).contains($0.timeSeconds - base) })
+        // 2D fixes carry no altitude; 3D fixes carry the track's 12.3 m MSL.
+        let twoD = fixes.filter { $0.mode == .twoD }
+        #expect(!twoD.isEmpty)
+        #expect(twoD.allSatisfy { $0.altitudeMSL == nil && $0.altitudeHAE == nil })
+        // Altitude is the track's 12.3 m or absent (the second the receiver changes mode),
+        // never a made-up 0.
+        let threeD = fixes.filter { $0.mode == .threeD }
+        #expect(threeD.allSatisfy { $0.altitudeMSL == nil || $0.altitudeMSL == 12.3 })
+        #expect(threeD.filter { $0.altitudeMSL == 12.3 }.count >= threeD.count * 9 / 10)
+        // The car starts at Taipei 101 heading east at 12 m/s.
+        let first = try #require(fixes.first { $0.mode == .threeD })
+        let origin = Fix(time: "", timeSeconds: 0, mode: .threeD, latitude: 25.033964, longitude: 121.564472)
+        #expect(first.distance(to: origin) < 12 * (first.timeSeconds - base) + 20)
+        #expect(abs((first.speed ?? 0) - 12) < 0.2)
+        let last = try #require(fixes.last)
+        #expect(last.latitude > first.latitude && last.longitude > first.longitude)
+    }
+
+    @Test("gpsd killed mid-stream: state says so, and fixes resume within 5 s of its return")
+    func reconnect() async throws {
+        let fake = try GPSFake(log: "drive.nmea", cycle: 0.05, once: false)
+        let recorder = Recorder()
+        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 5), recorder)
+        defer { task.cancel() }
+        #expect(await eventually(timeout: 15) { service.state().hasCurrentFix })
+        fake.kill()
+        #expect(await eventually(timeout: 3) { service.state().status == .noGpsd })
+        #expect(service.state().detail != nil)
+        #expect(service.state().lastFix != nil, "the last position is kept while gpsd is down")
+        try await Task.sleep(for: .seconds(2))
+        let fixesBefore = recorder.fixHistory.count
+        let again = try GPSFake(log: "drive.nmea", port: fake.port, cycle: 0.05, once: false)
+        defer { again.kill() }
+        let restarted = Date()
+        #expect(await eventually(timeout: 5) { recorder.fixHistory.count > fixesBefore })
+        #expect(Date().timeIntervalSince(restarted) < 5)
+        #expect(service.state().hasCurrentFix)
+    }
+
+    @Test("receiver claims 3D but sends no new fix: stale")
+    func stale() async throws {
+        let fake = try GPSFake(log: "stale.nmea", cycle: 0.05, once: true)
+        // The log's fixes come first (0.05 s a sentence), then 150 GSA sentences with no
+        // position or time: 7.5 s in which the receiver claims 3D and nothing new arrives.
+        let recorder = Recorder()
+        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 1), recorder)
+        defer { task.cancel(); fake.kill() }
+        #expect(await eventually(timeout: 15) { !recorder.fixHistory.isEmpty })
+        #expect(await eventually(timeout: 6) { service.state().status == .stale })
+        #expect((service.state().fixAgeSeconds ?? 0) > 1)
+    }
+
+    @Test("garbage and truncated NMEA produce no fix and do not stop the service")
+    func garbage() async throws {
+        let fake = try GPSFake(log: "garbage.nmea", cycle: 0.01)
+        let recorder = Recorder()
+        let (service, task) = Self.start(.init(port: "\(fake.port)"), recorder)
+        defer { task.cancel() }
+        #expect(await eventually(timeout: 10) { ["no-device", "no-fix"].contains(service.state().status.rawValue) })
+        try await Task.sleep(for: .seconds(4))   // 200 lines at 10 ms, with margin
+        #expect(service.state().status != .noGpsd, "gpsd survived the garbage")
+        fake.kill()
+        #expect(await eventually(timeout: 5) { service.state().status == .noGpsd })
+        #expect(recorder.fixHistory.isEmpty)
+        #expect(!recorder.statusHistory.contains("3d") && !recorder.statusHistory.contains("2d"))
+    }
+
+    @Test("gpsd without a receiver is reported as no device")
+    func noDevice() async throws {
+        let port = try GPSFake.freePort()
+        let gpsd = Process()
+        gpsd.executableURL = URL(fileURLWithPath: "/usr/sbin/gpsd")
+        gpsd.arguments = ["-N", "-S", "\(port)", "-F", FileManager.default.temporaryDirectory.appendingPathComponent("gpsd-\(port).sock").path]
+        gpsd.standardError = FileHandle.nullDevice
+        try gpsd.run()
+        defer { kill(gpsd.processIdentifier, SIGKILL); gpsd.waitUntilExit() }   // gpsd may sit out a SIGTERM
+        let recorder = Recorder()
+        let (service, task) = Self.start(.init(port: "\(port)"), recorder)
+        defer { task.cancel() }
+        #expect(await eventually(timeout: 10) { service.state().status == .noDevice })
+    }
+
+    @Test("nothing listening: no gpsd, with the reason")
+    func noGpsd() async throws {
+        let recorder = Recorder()
+        let (service, task) = Self.start(.init(port: "\(try GPSFake.freePort())"), recorder)
+        defer { task.cancel() }
+        #expect(await eventually(timeout: 3) { service.state().detail != nil })
+        #expect(service.state().status == .noGpsd)
+    }
+
+    @Test("cancelling run() stops the reader thread promptly")
+    func cancel() async throws {
+        let service = LocationService(.init(port: "\(try GPSFake.freePort())"))
+        let task = Task { await service.run() }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = Date()
+        task.cancel()
+        await task.value
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+}
+
+extension Array where Element: Equatable {
+    func contains(subsequence: [Element]) -> Bool {
+        guard subsequence.count <= count else { return false }
+        return (0...(count - subsequence.count)).contains { Array(self[$0..<($0 + subsequence.count)]) == subsequence }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Synchronization
+
+/// A real gpsd fed by gpsfake on a free loopback port. Foundation starts a child as the
+/// leader of its own process group, so gpsfake and the gpsd it starts die together.
+final class GPSFake {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/gps")
+
+    let port: Int
+    private let process: Process
+
+    /// - Parameters:
+    ///   - log: file name under Tests/Fixtures/gps.
+    ///   - cycle: seconds between sentences.
+    ///   - once: stop (and take gpsd down) at the end of the log instead of looping.
+    init(log: String, port: Int? = nil, cycle: Double = 0.02, once: Bool = true) throws {
+        self.port = try port ?? Self.freePort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/gpsfake")
+        var arguments = ["-q", "-P", "\(self.port)", "-c", "\(cycle)"]
+        if once { arguments.append("-1") }
+        arguments.append(Self.fixtures.appendingPathComponent(log).path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Kills gpsfake and its gpsd at once (SIGKILL to the process group).
+    func kill() {
+        Foundation.kill(-process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning { kill() }
+    }
+
+    /// A port nothing listens on right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw CocoaError(.fileReadUnknown) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Collects what a `LocationService` reported, for assertions.
+final class Recorder: Sendable {
+    private let statuses = Mutex<[String]>([])
+    private let fixes = Mutex<[Location.Fix]>([])
+
+    func record(_ state: LocationState) { statuses.withLock { $0.append(state.status.rawValue) } }
+    func record(_ fix: Location.Fix) { fixes.withLock { $0.append(fix) } }
+
+    var statusHistory: [String] { statuses.withLock { $0 } }
+    var fixHistory: [Location.Fix] { fixes.withLock { $0 } }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass.
+func eventually(timeout: Double, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
+}
+
+import Location
