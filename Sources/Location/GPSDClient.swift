@@ -76,8 +76,10 @@ final class GPSDClient {
         default: mode = .noFix
         }
         result.mode = mode
-        guard mode != .noFix, d.set & gps_mask_t(LATLON_SET) != 0,
-              d.fix.latitude.isFinite, d.fix.longitude.isFinite else { return result }
+        // A fix is a position with the receiver's time: gpsd's first report after start-up
+        // can carry a position but no time, which could be judged neither fresh nor stale.
+        guard mode != .noFix, d.set & gps_mask_t(LATLON_SET) != 0, d.set & gps_mask_t(TIME_SET) != 0,
+              d.fix.time.tv_sec > 0, d.fix.latitude.isFinite, d.fix.longitude.isFinite else { return result }
         let seconds = Double(d.fix.time.tv_sec) + Double(d.fix.time.tv_nsec) / 1e9
         func finite(_ v: Double) -> Double? { v.isFinite ? v : nil }
         result.fix = Fix(

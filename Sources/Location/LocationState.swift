@@ -33,4 +33,14 @@ public struct LocationState: Sendable, Equatable, Codable {
 
     /// Whether `lastFix` is a current position.
     public var hasCurrentFix: Bool { status == .fix2D || status == .fix3D }
+
+    /// What a check record carries: the last fix and its age (even when stale — the answer's
+    /// status says so), or only the status.
+    public var forCheck: CheckLocation {
+        guard let fix = lastFix else { return CheckLocation(status: status.rawValue) }
+        return CheckLocation(status: status.rawValue, latitude: fix.latitude, longitude: fix.longitude, fixTime: fix.time,
+                             ageSeconds: fixAgeSeconds, horizontalError: fix.horizontalError)
+    }
 }
+
+import Watchlist

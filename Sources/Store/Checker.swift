@@ -22,11 +22,15 @@ public final class Checker: Sendable {
     public let lists: ListsStore
     public let journal: JournalStore
     private let clock: any WallClock
+    private let location: @Sendable () -> CheckLocation
 
-    public init(lists: ListsStore, journal: JournalStore, clock: any WallClock = SystemWallClock()) {
+    /// - Parameter location: where the terminal is now; called once per check.
+    public init(lists: ListsStore, journal: JournalStore, clock: any WallClock = SystemWallClock(),
+                location: @escaping @Sendable () -> CheckLocation = { .notAvailable }) {
         self.lists = lists
         self.journal = journal
         self.clock = clock
+        self.location = location
     }
 
     // MARK: Recorded checks
@@ -177,6 +181,6 @@ public final class Checker: Sendable {
         }
         return CheckAnswer(checkId: UUIDv7.make(milliseconds: now), checkedAt: Timestamp.iso8601(milliseconds: now),
                            kind: kind, query: query, lists: results, warnings: warnings + extraWarnings,
-                           officerId: context.officerId, unitId: context.unitId)
+                           officerId: context.officerId, unitId: context.unitId, location: location())
     }
 }

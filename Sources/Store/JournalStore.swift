@@ -73,11 +73,11 @@ public final class JournalStore: Sendable {
             try dbWriter.write { db in
                 let statement = try db.cachedStatement(sql: """
                     INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 try statement.execute(arguments: [
                     record.id, record.checkedAt, record.officerId, record.unitId, record.kind,
-                    record.query, record.outcome, record.matchesJSON, record.listVersionsJSON,
+                    record.query, record.outcome, record.matchesJSON, record.listVersionsJSON, record.locationJSON,
                 ])
             }
         } catch let error as DatabaseError {
@@ -89,7 +89,7 @@ public final class JournalStore: Sendable {
     public func recentChecks(limit: Int = 50) throws -> [CheckRecord] {
         try dbWriter.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions
+                SELECT id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location
                 FROM check_record ORDER BY id DESC LIMIT ?
                 """, arguments: [limit]).map(CheckRecord.init(row:))
         }
@@ -134,6 +134,8 @@ public struct CheckRecord: Sendable, Equatable {
     public var matchesJSON: String
     /// JSON object list name → version.
     public var listVersionsJSON: String
+    /// JSON object: the location status, and the last fix with its age when there was one.
+    public var locationJSON: String
 
     init(_ a: CheckAnswer) {
         id = a.checkId
@@ -153,6 +155,13 @@ public struct CheckRecord: Sendable, Equatable {
         }
         matchesJSON = "[" + matches.joined(separator: ",") + "]"
         listVersionsJSON = "{" + versions.joined(separator: ",") + "}"
+        let l = a.location
+        var location = ["\"status\":\(JSONText.quote(l.status))"]
+        if let lat = l.latitude, let lon = l.longitude { location += ["\"latitude\":\(lat)", "\"longitude\":\(lon)"] }
+        if let t = l.fixTime { location.append("\"fixTime\":\(JSONText.quote(t))") }
+        if let age = l.ageSeconds { location.append("\"ageSeconds\":\((age * 10).rounded() / 10)") }
+        if let e = l.horizontalError { location.append("\"horizontalError\":\(e)") }
+        locationJSON = "{" + location.joined(separator: ",") + "}"
     }
 
     init(row: Row) {
@@ -165,6 +174,7 @@ public struct CheckRecord: Sendable, Equatable {
         outcome = row[6]
         matchesJSON = row[7]
         listVersionsJSON = row[8]
+        locationJSON = row[9] ?? "{}"
     }
 }
 

@@ -101,9 +101,11 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
     public var warnings: [String]
     public var officerId: String
     public var unitId: String
+    /// Where the check was made: the last fix and its age, or why there is none.
+    public var location: CheckLocation
 
     public init(checkId: String, checkedAt: String, kind: Kind, query: Query, lists: [ListResult],
-                warnings: [String], officerId: String, unitId: String) {
+                warnings: [String], officerId: String, unitId: String, location: CheckLocation = .notAvailable) {
         self.checkId = checkId
         self.checkedAt = checkedAt
         self.kind = kind
@@ -112,6 +114,7 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
         self.warnings = warnings
         self.officerId = officerId
         self.unitId = unitId
+        self.location = location
         outcome = lists.map(\.outcome).max() ?? .noHit
         confirmBeforeActing = outcome != .noHit
     }

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import Location
 import Store
 import Watchlist
 
 @main
-struct MPoliceCtl: ParsableCommand {
+struct MPoliceCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpolicectl",
         abstract: "Checks, status and diagnostics for the M-Police field terminal.",
@@ -12,7 +13,7 @@ struct MPoliceCtl: ParsableCommand {
             Exit codes: 0 done (whatever the check's outcome), 1 the store could not be used,
             2 the entry was refused (empty, wrong shape, bad characters), 64 usage error.
             """,
-        subcommands: [CheckCommand.self, StatusCommand.self])
+        subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self])
 }
 
 /// Options every command that reads the state directory shares.
@@ -33,6 +34,8 @@ enum Failure {
             (code, field, message, status) = (e.code.rawValue, e.field, e.message, 2)
         case let e as StoreError:
             (code, field, message, status) = (e.code.rawValue, nil, e.message, 1)
+        case let e as LocationError:
+            (code, field, message, status) = (e.code.rawValue, e.code == .badAddress ? "gpsd" : nil, e.message, e.code == .badAddress ? 2 : 1)
         default:
             (code, field, message, status) = ("internal", nil, "\(error)", 1)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Location
+import Store
 import Testing
 
 /// Against a real gpsd fed by gpsfake (Tests/Fixtures/gps, written by make_tracks.py).
@@ -50,6 +51,53 @@ struct GPSDIntegrationTests {
         #expect(abs((first.speed ?? 0) - 12) < 0.2)
         let last = try #require(fixes.last)
         #expect(last.latitude > first.latitude && last.longitude > first.longitude)
+    }
+
+    @Test("breadcrumbs from a real drive follow the policy")
+    func breadcrumbs() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("drive-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = try JournalStore.open(path: dir.appendingPathComponent("journal.db").path)
+        let recorder = BreadcrumbRecorder(policy: .init(minInterval: 15, minDistance: 50, maxInterval: 300), journal: journal)
+        let fake = try GPSFake(log: "drive.nmea")
+        let seen = Recorder()
+        let service = LocationService(.init(port: "\(fake.port)"), onFix: { seen.record($0); recorder.record($0) })
+        let task = Task { await service.run() }
+        defer { task.cancel(); fake.kill() }
+        #expect(await eventually(timeout: 40) { seen.fixHistory.last?.time.hasPrefix("2026-11-26T08:02:59") == true })
+        let crumbs = try journal.breadcrumbs()
+        // 150 s with a position at 12 m/s: one breadcrumb per 15 s, give or take the edges.
+        #expect((8...12).contains(crumbs.count), "\(crumbs.count)")
+        #expect(recorder.failureCount == 0)
+        for (a, b) in zip(crumbs, crumbs.dropFirst()) {
+            let fa = Fix(time: a.fixTime, timeSeconds: 0, mode: .threeD, latitude: a.latitude, longitude: a.longitude)
+            let fb = Fix(time: b.fixTime, timeSeconds: 0, mode: .threeD, latitude: b.latitude, longitude: b.longitude)
+            #expect(fa.distance(to: fb) >= 50)
+            #expect(a.fixTime < b.fixTime)
+        }
+    }
+
+    @Test("mpolicectl location --gpsd prints the documented JSON")
+    func cli() async throws {
+        let fake = try GPSFake(log: "drive.nmea", cycle: 0.05, once: false)
+        defer { fake.kill() }
+        let bin = ProcessInfo.processInfo.environment["MPOLICE_BIN_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/debug")
+        let process = Process()
+        process.executableURL = bin.appendingPathComponent("mpolicectl")
+        process.arguments = ["location", "--gpsd", "127.0.0.1:\(fake.port)", "--timeout", "15", "--json"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let state = try JSONDecoder().decode(LocationState.self, from: data)
+        #expect(state.hasCurrentFix)
+        #expect(state.gpsd == "127.0.0.1:\(fake.port)")
+        #expect(abs((state.lastFix?.latitude ?? 0) - 25.034) < 0.02)
     }
 
     @Test("gpsd killed mid-stream: state says so, and fixes resume within 5 s of its return")

@@ -1,0 +1,27 @@
+/// Where the terminal was when a check was made, as recorded with the check: the last fix
+/// and its age, or the reason there was none.
+public struct CheckLocation: Sendable, Equatable, Codable {
+    /// The location service's status: "3d", "2d", "stale", "no-fix", "no-device", "no-gpsd",
+    /// or "not-available" when the check ran without a location service (offline CLI).
+    public var status: String
+    public var latitude: Double?
+    public var longitude: Double?
+    /// The fix's own time, ISO 8601.
+    public var fixTime: String?
+    /// Seconds since the fix arrived.
+    public var ageSeconds: Double?
+    /// Metres.
+    public var horizontalError: Double?
+
+    public init(status: String, latitude: Double? = nil, longitude: Double? = nil, fixTime: String? = nil,
+                ageSeconds: Double? = nil, horizontalError: Double? = nil) {
+        self.status = status
+        self.latitude = latitude
+        self.longitude = longitude
+        self.fixTime = fixTime
+        self.ageSeconds = ageSeconds
+        self.horizontalError = horizontalError
+    }
+
+    public static let notAvailable = CheckLocation(status: "not-available")
+}

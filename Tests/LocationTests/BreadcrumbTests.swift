@@ -1,0 +1,67 @@
+import Foundation
+@testable import Location
+import Store
+import Testing
+import Watchlist
+
+@Suite("Breadcrumbs")
+struct BreadcrumbTests {
+    static func fix(_ t: Double, north metres: Double = 0) -> Fix {
+        Fix(time: "2026-11-26T08:00:00Z", timeSeconds: t, mode: .threeD,
+            latitude: 25.0 + metres / 111_195, longitude: 121.5)
+    }
+
+    @Test("interval and distance both, or the long interval alone")
+    func policy() {
+        let p = BreadcrumbPolicy(minInterval: 15, minDistance: 50, maxInterval: 300)
+        #expect(p.shouldRecord(Self.fix(0), after: nil))
+        #expect(!p.shouldRecord(Self.fix(10, north: 500), after: Self.fix(0)), "too soon")
+        #expect(!p.shouldRecord(Self.fix(20, north: 10), after: Self.fix(0)), "not far enough")
+        #expect(p.shouldRecord(Self.fix(20, north: 60), after: Self.fix(0)))
+        #expect(p.shouldRecord(Self.fix(300), after: Self.fix(0)), "parked units still report")
+        #expect(p.shouldRecord(Self.fix(5), after: Self.fix(100)), "receiver time went back")
+        var noFix = Self.fix(400)
+        noFix.mode = .noFix
+        #expect(!p.shouldRecord(noFix, after: Self.fix(0)))
+    }
+
+    @Test("a long offline stretch stays bounded: older track thinned, newest always kept")
+    func thinning() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crumbs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let journal = try JournalStore.open(path: dir.appendingPathComponent("journal.db").path)
+        for i in 0..<1_000 {
+            try journal.appendBreadcrumb(Breadcrumb(fixTime: "t\(i)", latitude: Double(i), longitude: 0, speed: nil,
+                                                    track: nil, horizontalError: nil, mode: "3d"), maxStored: 100)
+        }
+        let kept = try journal.breadcrumbs()
+        #expect(kept.count <= 100)
+        #expect(kept.count >= 50)
+        #expect(kept.last?.latitude == 999)
+        #expect(kept.map(\.latitude) == kept.map(\.latitude).sorted(), "the track keeps its order")
+        // Newer stretches are denser than older ones.
+        let gaps = zip(kept.dropFirst(), kept).map { $0.latitude - $1.latitude }
+        #expect(gaps.prefix(10).reduce(0, +) > gaps.suffix(10).reduce(0, +))
+        // Reopening finds the same track: nothing lives only in memory.
+        #expect(try JournalStore.open(path: dir.appendingPathComponent("journal.db").path).breadcrumbs() == kept)
+    }
+
+    @Test("a check records the last fix and its age; without a location service it says so")
+    func checkCarriesLocation() throws {
+        let state = LocationState(status: .fix3D, lastFix: Self.fix(0, north: 100), fixAgeSeconds: 1.25, gpsd: "x:1")
+        let checker = Checker(lists: try .inMemory(), journal: try .inMemory(), location: { state.forCheck })
+        let context = try CheckContext(officerId: "OF-1", unitId: "U-1")
+        let answer = try checker.checkPlate("ABC-1235", context: context)
+        #expect(answer.location.status == "3d")
+        #expect(answer.location.ageSeconds == 1.25)
+        let record = try #require(try checker.journal.recentChecks().first)
+        #expect(record.locationJSON.contains(#""status":"3d""#))
+        #expect(record.locationJSON.contains(#""ageSeconds":1.3"#) || record.locationJSON.contains(#""ageSeconds":1.2"#))
+        #expect(record.locationJSON.contains(#""latitude":25.000"#))
+
+        let offline = Checker(lists: try .inMemory(), journal: try .inMemory())
+        _ = try offline.checkPlate("ABC-1235", context: context)
+        #expect(try offline.journal.recentChecks().first?.locationJSON == #"{"status":"not-available"}"#)
+    }
+}
