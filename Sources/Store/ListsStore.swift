@@ -145,6 +145,11 @@ public final class ListsStore: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         try wrap { try dbWriter.write(body) }
     }
+
+    /// Copies the WAL into the database file and truncates it (after a bulk load).
+    func checkpoint() throws {
+        try wrap { try dbWriter.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
+    }
 }
 
 /// One list's row in `list_meta`.

@@ -18,6 +18,11 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     /// "R75-03-12" (ROC year + 1911 = Gregorian year).
     /// - Throws: `InputError(.invalidDate)` naming what is wrong.
     public init(parsing raw: String, field: String = "dateOfBirth") throws {
+        // Fast path: the ISO form lists and most entries use.
+        if raw.utf8.count == 10, let date = CalendarDate(isoBytes: Array(raw.utf8)) {
+            self = date
+            return
+        }
         var text = String(String.UnicodeScalarView(raw.unicodeScalars.map {
             Unicode.Scalar(TextNormalization.foldWidth($0.value)) ?? $0
         })).trimmingSpaces()
@@ -49,6 +54,21 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
             throw InputError(.invalidDate, field: field, "no such day")
         }
         self = date
+    }
+
+    /// "YYYY-MM-DD" in ASCII, or nil.
+    private init?(isoBytes b: [UInt8]) {
+        guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var n = 0
+            for i in range {
+                guard b[i].isASCIIDigit else { return nil }
+                n = n * 10 + Int(b[i] - 48)
+            }
+            return n
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
+        self.init(year: y, month: m, day: d)
     }
 
     /// Days in `month` of `year` (Gregorian).

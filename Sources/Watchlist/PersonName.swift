@@ -45,7 +45,13 @@ public struct PersonName: Sendable, Hashable, Codable {
         }
         var out = String.UnicodeScalarView()
         var position = 0
-        for scalar in raw.precomposedStringWithCompatibilityMapping.unicodeScalars {
+        // NFKC only changes compatibility forms; names of CJK unified ideographs and plain
+        // ASCII letters (nearly all) skip it.
+        let plain = raw.unicodeScalars.allSatisfy { v in
+            (0x4E00...0x9FFF).contains(v.value) || (0x3400...0x4DBF).contains(v.value)
+                || (0x41...0x5A).contains(v.value) || (0x61...0x7A).contains(v.value) || v.value == 0x20
+        }
+        for scalar in (plain ? raw : raw.precomposedStringWithCompatibilityMapping).unicodeScalars {
             position += 1
             let v = scalar.value
             if TextNormalization.isControl(v) {
