@@ -52,9 +52,11 @@ extension ListsStore {
         return manifest
     }
 
+    /// Inserts one list's rows. A parser thread reads, validates and normalises the CSV
+    /// while this thread inserts what it has handed over: the two overlap on a multi-core
+    /// terminal, and a bad row still stops the load with its file, line and column.
     private static func load(_ list: ListKind, from reader: inout CSVReader, into db: Database, expected: Int,
                              progress: LoadProgress?) throws -> Int {
-        let columns = Dataset.columns(list)
         let statement: Statement
         switch list {
         case .stolenVehicles:
@@ -64,49 +66,70 @@ extension ListsStore {
         case .missingPersons:
             statement = try db.makeStatement(sql: "INSERT INTO missing_person (record_id, id_number, name, name_key, date_of_birth, sex, missing_since, description, vulnerable, contact_unit) VALUES (?,?,?,?,?,?,?,?,?,?)")
         }
-        var count = 0
-        while let f = try reader.nextRow() {
-            let line = reader.line
-            let file = reader.fileName
-            func bad(_ column: String, _ why: String) -> StoreError {
-                StoreError(.badDataset, "\(file):\(line): \(column): \(why)")
-            }
-            guard f.count == columns.count else {
-                throw StoreError(.badDataset, "\(file):\(line): \(f.count) fields, expected \(columns.count)")
-            }
-            guard !f[0].isEmpty, f[0].utf8.count <= 64 else { throw bad("record_id", "empty or longer than 64 bytes") }
-            let values: [String?]
-            switch list {
-            case .stolenVehicles:
-                guard let plate = Plate.normalisedForList(f[1]) else { throw bad("plate", "not a plate") }
-                let vin: String? = f[6].isEmpty ? nil : VIN.normalisedForList(f[6])
-                if !f[6].isEmpty, vin == nil { throw bad("vin", "not a 17-character VIN") }
-                let engine: String? = f[7].isEmpty ? nil : EngineNumber.normalisedForList(f[7])
-                if !f[7].isEmpty, engine == nil { throw bad("engine_number", "not an engine number") }
-                values = [f[0], plate.compact, plate.foldedKey, f[2], f[3], f[4], f[5], vin, engine, f[8], f[9], f[10]]
-            case .wantedPersons, .missingPersons:
-                let id: String? = f[1].isEmpty ? nil : PersonID.normalisedForList(f[1])
-                if !f[1].isEmpty, id == nil { throw bad("id_number", "not a 10-character ID") }
-                guard let nameKey = PersonName.foldedForList(f[2]) else { throw bad("name", "not a name") }
-                guard let dob = try? CalendarDate(parsing: f[3]) else { throw bad("date_of_birth", "not a YYYY-MM-DD date") }
-                if list == .wantedPersons {
-                    values = [f[0], id, f[2], nameKey, dob.description, f[4], f[5], f[6], f[7], f[8]]
-                } else {
-                    guard f[7] == "0" || f[7] == "1" else { throw bad("vulnerable", "must be 0 or 1") }
-                    values = [f[0], id, f[2], nameKey, dob.description, f[4], f[5], f[6], f[7], f[8]]
+        let pipeline = RowPipeline()
+        let parser = Thread { [reader] in
+            var reader = reader
+            do {
+                var batch: [ParsedRow] = []
+                batch.reserveCapacity(RowPipeline.batchSize)
+                while let fields = try reader.nextRow() {
+                    batch.append(ParsedRow(line: reader.line, values: try parse(list, fields, file: reader.fileName, line: reader.line)))
+                    if batch.count == RowPipeline.batchSize {
+                        guard pipeline.put(batch) else { return }
+                        batch.removeAll(keepingCapacity: true)
+                    }
                 }
+                if !batch.isEmpty { _ = pipeline.put(batch) }
+                pipeline.finish(nil)
+            } catch {
+                pipeline.finish(error)
             }
-            switch Self.insert(values, with: statement) {
-            case SQLITE_DONE: break
-            case SQLITE_CONSTRAINT: throw bad("record_id", "duplicate record id")
-            case let code:
-                throw StoreError(.database, "lists database: \(String(cString: sqlite3_errstr(code)))")
+        }
+        parser.start()
+        defer { pipeline.cancel() }
+        var count = 0
+        let file = Dataset.fileName(list)
+        while let batch = try pipeline.take() {
+            for row in batch {
+                switch Self.insert(row.values, with: statement) {
+                case SQLITE_DONE: break
+                case SQLITE_CONSTRAINT: throw StoreError(.badDataset, "\(file):\(row.line): record_id: duplicate record id")
+                case let code: throw StoreError(.database, "lists database: \(String(cString: sqlite3_errstr(code)))")
+                }
+                count += 1
+                if count % 50_000 == 0 { progress?(list, count, expected) }
             }
-            count += 1
-            if count % 50_000 == 0 { progress?(list, count, expected) }
         }
         progress?(list, count, expected)
         return count
+    }
+
+    /// Validates one CSV row and returns the column values to insert, derived keys included.
+    private static func parse(_ list: ListKind, _ f: [String], file: String, line: Int) throws -> [String?] {
+        func bad(_ column: String, _ why: String) -> StoreError {
+            StoreError(.badDataset, "\(file):\(line): \(column): \(why)")
+        }
+        let columns = Dataset.columns(list)
+        guard f.count == columns.count else {
+            throw StoreError(.badDataset, "\(file):\(line): \(f.count) fields, expected \(columns.count)")
+        }
+        guard !f[0].isEmpty, f[0].utf8.count <= 64 else { throw bad("record_id", "empty or longer than 64 bytes") }
+        switch list {
+        case .stolenVehicles:
+            guard let plate = Plate.normalisedForList(f[1]) else { throw bad("plate", "not a plate") }
+            let vin: String? = f[6].isEmpty ? nil : VIN.normalisedForList(f[6])
+            if !f[6].isEmpty, vin == nil { throw bad("vin", "not a 17-character VIN") }
+            let engine: String? = f[7].isEmpty ? nil : EngineNumber.normalisedForList(f[7])
+            if !f[7].isEmpty, engine == nil { throw bad("engine_number", "not an engine number") }
+            return [f[0], plate.compact, plate.foldedKey, f[2], f[3], f[4], f[5], vin, engine, f[8], f[9], f[10]]
+        case .wantedPersons, .missingPersons:
+            let id: String? = f[1].isEmpty ? nil : PersonID.normalisedForList(f[1])
+            if !f[1].isEmpty, id == nil { throw bad("id_number", "not a 10-character ID") }
+            guard let nameKey = PersonName.foldedForList(f[2]) else { throw bad("name", "not a name") }
+            guard let dob = try? CalendarDate(parsing: f[3]) else { throw bad("date_of_birth", "not a YYYY-MM-DD date") }
+            if list == .missingPersons, f[7] != "0", f[7] != "1" { throw bad("vulnerable", "must be 0 or 1") }
+            return [f[0], id, f[2], nameKey, dob.description, f[4], f[5], f[6], f[7], f[8]]
+        }
     }
 
     /// Binds `values` as text (nil as NULL) and steps the insert. The loader binds straight
@@ -130,3 +153,63 @@ extension ListsStore {
 }
 
 private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A validated row and the CSV line it came from.
+struct ParsedRow: Sendable {
+    var line: Int
+    var values: [String?]
+}
+
+/// A bounded hand-over of row batches from the parser thread to the inserting thread.
+final class RowPipeline: @unchecked Sendable {
+    static let batchSize = 4_096
+    private static let maxQueued = 8
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var queue: [[ParsedRow]] = []
+    private var done = false
+    private var failure: (any Error)?
+    private var cancelled = false
+
+    /// Hands a batch over, waiting while the queue is full. False once the consumer gave up.
+    func put(_ batch: [ParsedRow]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= Self.maxQueued, !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        queue.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    /// Ends the stream, with the parser's error if it failed.
+    func finish(_ error: (any Error)?) {
+        condition.lock()
+        done = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch; nil at the end; throws the parser's error.
+    func take() throws -> [ParsedRow]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty, !done { condition.wait() }
+        if !queue.isEmpty {
+            let batch = queue.removeFirst()
+            condition.broadcast()
+            return batch
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// The consumer stopped (error or done): release a parser waiting to put.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
