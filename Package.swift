@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Ed25519 and SHA-256 for signed list bundles.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C edges
@@ -37,6 +39,10 @@ let package = Package(
                 // Raw column reads on the check path (see ListsStore+Lookups.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
+        ),
+        .target(
+            name: "FieldSync",
+            dependencies: ["Watchlist", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Location",
@@ -74,6 +80,7 @@ let package = Package(
         .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Central", "Watchlist"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
+        .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync"]),
         .testTarget(name: "LocationTests", dependencies: ["Location", "Store", "Watchlist"]),
         .testTarget(name: "CLITests", dependencies: ["Central", "Watchlist"]),
     ]

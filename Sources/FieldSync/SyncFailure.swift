@@ -1,0 +1,35 @@
+/// Why a sync step refused what it received. The codes are stable: they are stored with
+/// the last sync attempt, shown by status and diagnostics, and documented in
+/// docs/sync-protocol.md.
+public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: String, Sendable, Codable, CaseIterable {
+        /// No valid signature by enough trusted keys.
+        case badSignature = "bad-signature"
+        /// A sequence (manifest) or version (root) lower than one already trusted.
+        case rollback
+        /// Past its expiry, judged against the later of the clock and the last trusted time.
+        case expired
+        /// A file whose SHA-256 differs from the manifest's.
+        case hashMismatch = "hash-mismatch"
+        /// A file longer than the manifest says.
+        case tooLarge = "too-large"
+        /// A file shorter than the manifest says.
+        case truncated
+        /// Not the expected structure (JSON, CSV, fields, sizes).
+        case badFormat = "bad-format"
+        /// A delta whose base is not the version the terminal holds.
+        case baseMismatch = "base-mismatch"
+        case network
+        case tls
+    }
+
+    public var reason: Reason
+    public var message: String
+
+    public init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { "\(message) [\(reason.rawValue)]" }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// What the terminal trusts, and the rules for trusting more, in TUF's order:
+/// root rotation (each new root signed by the old root's keys and its own) → manifest
+/// signature by the root's manifest keys → sequence not lower than the last trusted
+/// (rollback) → not expired against the later of the clock and the last trusted time
+/// (freeze). Pure: the caller persists the state it returns.
+public struct TrustState: Sendable, Equatable {
+    public private(set) var root: RootMetadata
+    /// The sequence of the last manifest accepted (0 before the first).
+    public private(set) var lastSequence: Int64
+    /// The latest issuedAt seen in a trusted manifest: a clock set back cannot make an
+    /// expired manifest current again.
+    public private(set) var lastTrustedTime: Int64
+
+    public init(root: RootMetadata, lastSequence: Int64 = 0, lastTrustedTime: Int64 = 0) throws {
+        try root.validate()
+        self.root = root
+        self.lastSequence = lastSequence
+        self.lastTrustedTime = lastTrustedTime
+    }
+
+    /// Trusts the first root from the device's provisioning (its own signatures must hold).
+    public static func bootstrap(_ envelope: SignedEnvelope) throws -> TrustState {
+        let root = try decodeRoot(envelope)
+        try root.validate()
+        _ = try envelope.verifiedPayload(type: SignedEnvelope.rootType, keys: root.publicKeys(root.root), threshold: root.root.threshold)
+        return try TrustState(root: root)
+    }
+
+    /// Applies newer roots, in order. Each must be exactly the next version and signed by a
+    /// threshold of both the trusted root's root keys and its own.
+    public mutating func rotate(to envelopes: [SignedEnvelope], now: Int64) throws {
+        var current = root
+        for envelope in envelopes {
+            let next = try Self.decodeRoot(envelope)
+            guard next.version > current.version else {
+                throw SyncFailure(.rollback, "root version \(next.version) is not newer than trusted \(current.version)")
+            }
+            guard next.version == current.version + 1 else {
+                throw SyncFailure(.badFormat, "root version \(next.version) skips \(current.version + 1)")
+            }
+            try next.validate()
+            _ = try envelope.verifiedPayload(type: SignedEnvelope.rootType, keys: current.publicKeys(current.root),
+                                             threshold: current.root.threshold)
+            _ = try envelope.verifiedPayload(type: SignedEnvelope.rootType, keys: next.publicKeys(next.root),
+                                             threshold: next.root.threshold)
+            current = next
+        }
+        guard current.expires > max(now, lastTrustedTime) else {
+            throw SyncFailure(.expired, "root version \(current.version) expired")
+        }
+        root = current
+    }
+
+    /// Verifies a manifest against the trusted root and the rollback and freeze rules.
+    /// Does not change the state: call `accept` once the manifest's lists are applied.
+    public func verify(_ envelope: SignedEnvelope, now: Int64) throws -> Manifest {
+        let payload = try envelope.verifiedPayload(type: SignedEnvelope.manifestType, keys: root.publicKeys(root.manifest),
+                                                   threshold: root.manifest.threshold)
+        let manifest: Manifest
+        do {
+            manifest = try JSONDecoder().decode(Manifest.self, from: payload)
+        } catch {
+            throw SyncFailure(.badFormat, "manifest: \(error)")
+        }
+        guard manifest.sequence >= lastSequence else {
+            throw SyncFailure(.rollback, "manifest sequence \(manifest.sequence) is lower than trusted \(lastSequence)")
+        }
+        let reference = max(now, lastTrustedTime)
+        guard manifest.expiresAt > reference else {
+            throw SyncFailure(.expired, "manifest \(manifest.sequence) expired \(reference - manifest.expiresAt) s ago")
+        }
+        try manifest.validate()
+        return manifest
+    }
+
+    /// Records a manifest whose lists were applied.
+    public mutating func accept(_ manifest: Manifest) {
+        lastSequence = max(lastSequence, manifest.sequence)
+        lastTrustedTime = max(lastTrustedTime, manifest.issuedAt)
+    }
+
+    static func decodeRoot(_ envelope: SignedEnvelope) throws -> RootMetadata {
+        guard envelope.payloadType == SignedEnvelope.rootType, let bytes = Data(base64Encoded: envelope.payload) else {
+            throw SyncFailure(.badFormat, "not a root document")
+        }
+        do {
+            return try JSONDecoder().decode(RootMetadata.self, from: bytes)
+        } catch {
+            throw SyncFailure(.badFormat, "root: \(error)")
+        }
+    }
+}
