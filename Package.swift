@@ -1,5 +1,6 @@
 // swift-tools-version: 6.1
-// The layers, bottom up: Watchlist (pure domain) ← Store (SQLite) ← Location (gpsd), Central ← executables.
+// The layers, bottom up: Watchlist (pure domain) ← Store (SQLite), FieldSync (wire + trust)
+// ← Location (gpsd), Central ← executables.
 // CCurlShim and CGPS are the C edges (libcurl, libgps) that FieldSync and Location build on.
 import PackageDescription
 
@@ -50,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "Central",
-            dependencies: ["Watchlist", "Store"]
+            dependencies: ["Watchlist", "Store", "FieldSync"]
         ),
 
         // MARK: Programs (thin: parse arguments, build, run)
@@ -82,6 +83,6 @@ let package = Package(
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
         .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync"]),
         .testTarget(name: "LocationTests", dependencies: ["Location", "Store", "Watchlist"]),
-        .testTarget(name: "CLITests", dependencies: ["Central", "Watchlist"]),
+        .testTarget(name: "CLITests", dependencies: ["Central", "Watchlist", "FieldSync"]),
     ]
 )

@@ -9,7 +9,46 @@ struct MPoliceCentral: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpolice-central",
         abstract: "The reference central side: generates and (later) publishes watch lists for tests and demos.",
-        subcommands: [Generate.self])
+        subcommands: [Generate.self, Keys.self])
+}
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the center's signing keys.",
+        subcommands: [Init.self])
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create root and manifest signing keys and the root.json terminals are provisioned with.",
+            discussion: """
+                Writes DIR/root.key and DIR/manifest.key (Ed25519 private keys, mode 0600) and
+                DIR/root.json (root version 1, self-signed, public keys only). Existing keys are
+                never overwritten.
+                """)
+
+        @Option(name: .customLong("dir"), help: ArgumentHelp("Key directory (created mode 0700).", valueName: "dir"))
+        var directory: String
+
+        @Option(help: "Days until root.json expires.")
+        var validDays: Int = 365
+
+        func validate() throws {
+            guard (1...3650).contains(validDays) else { throw ValidationError("--valid-days must be 1 to 3650") }
+        }
+
+        func run() throws {
+            do {
+                let keys = try CentralKeys.initialise(in: URL(fileURLWithPath: directory, isDirectory: true),
+                                                      now: SystemWallClock().nowMilliseconds / 1000,
+                                                      validFor: Int64(validDays) * 86_400)
+                print("root key \(keys.rootKey.keyID), manifest key \(keys.manifestKey.keyID)")
+                print("provision terminals with \(directory)/\(CentralKeys.rootFile); keep the .key files offline and backed up")
+            } catch let error as CentralError {
+                FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
 }
 
 struct Generate: ParsableCommand {

@@ -1,4 +1,5 @@
 import Central
+import FieldSync
 import Foundation
 import Testing
 import Watchlist
@@ -123,5 +124,31 @@ struct CLITests {
                     "load_vs_sqlite3_ratio", "rss_mb_after_checks"] {
             #expect((results[key] ?? 0) > 0, "\(key)")
         }
+    }
+}
+
+@Suite("mpolice-central keys")
+struct KeysCLITests {
+    @Test("keys init writes private keys 0600 and a root.json that bootstraps trust; never overwrites")
+    func keysInit() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let dir = s.url.appendingPathComponent("keys").path
+        let run = try Programs.run("mpolice-central", ["keys", "init", "--dir", dir])
+        #expect(run.status == 0, "\(run.stderr)")
+        for name in ["root.key", "manifest.key"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: "\(dir)/\(name)")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }
+        let envelope = try SignedEnvelope.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/root.json")))
+        let trust = try TrustState.bootstrap(envelope)
+        #expect(trust.root.version == 1)
+        #expect(!(try String(contentsOfFile: "\(dir)/root.json", encoding: .utf8)).contains(
+            try String(contentsOfFile: "\(dir)/root.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let before = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/root.key"))
+        let again = try Programs.run("mpolice-central", ["keys", "init", "--dir", dir])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("never overwritten"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/root.key")) == before)
     }
 }
