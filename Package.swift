@@ -43,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "FieldSync",
-            dependencies: ["Watchlist", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Watchlist", "CCurlShim", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Location",

@@ -1,0 +1,146 @@
+import CCurlShim
+import Foundation
+
+/// HTTPS for field sync on libcurl: mutual TLS with the device certificate, trust pinned to
+/// the configured CA file (never the system store), optional public-key pin, HTTP/2 where
+/// the server offers it, connect and overall timeouts, conditional GET by ETag, and a hard
+/// cap on the bytes accepted (Debian 12's libcurl 7.88 does not stop a running transfer at
+/// CURLOPT_MAXFILESIZE, so the write callback enforces it).
+public final class CurlTransport: Sendable {
+    public struct Configuration: Sendable {
+        /// PEM file with the CA(s) the central's server certificate must chain to.
+        public var caFile: String
+        /// PEM device certificate and its key; nil sends none (the server will refuse).
+        public var clientCertificate: String?
+        public var clientKey: String?
+        /// "sha256//BASE64" pin of the server's public key, or nil.
+        public var pinnedPublicKey: String?
+        public var connectTimeout: Double
+        public var totalTimeout: Double
+
+        public init(caFile: String, clientCertificate: String?, clientKey: String?, pinnedPublicKey: String? = nil,
+                    connectTimeout: Double = 10, totalTimeout: Double = 300) {
+            self.caFile = caFile
+            self.clientCertificate = clientCertificate
+            self.clientKey = clientKey
+            self.pinnedPublicKey = pinnedPublicKey
+            self.connectTimeout = connectTimeout
+            self.totalTimeout = totalTimeout
+        }
+    }
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var etag: String?
+        public var body: Data
+        /// "1.1" or "2".
+        public var httpVersion: String
+        public var notModified: Bool { status == 304 }
+    }
+
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+        _ = Self.globalInit
+    }
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    /// GETs `url`, accepting at most `maxBytes` of body.
+    /// - Throws: `SyncFailure` with `.tls`, `.network` or `.tooLarge`.
+    public func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String? = nil) throws -> Response {
+        guard let handle = curl_easy_init() else { throw SyncFailure(.network, "libcurl could not start a transfer") }
+        defer { curl_easy_cleanup(handle) }
+        let sink = ResponseSink(maxBytes: maxBytes)
+        let context = Unmanaged.passRetained(sink)
+        defer { context.release() }
+        var headers: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headers) }
+
+        var ok = true
+        func set(_ code: CURLcode) { ok = ok && code == CURLE_OK }
+        set(mp_curl_setopt_string(handle, CURLOPT_URL, url))
+        set(mp_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        set(mp_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "https"))
+        set(mp_curl_setopt_string(handle, CURLOPT_CAINFO, configuration.caFile))
+        set(mp_curl_setopt_string(handle, CURLOPT_CAPATH, nil))
+        set(mp_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
+        set(mp_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
+        set(mp_curl_setopt_long(handle, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2)))
+        if let certificate = configuration.clientCertificate, let key = configuration.clientKey {
+            set(mp_curl_setopt_string(handle, CURLOPT_SSLCERT, certificate))
+            set(mp_curl_setopt_string(handle, CURLOPT_SSLKEY, key))
+        }
+        if let pin = configuration.pinnedPublicKey { set(mp_curl_setopt_string(handle, CURLOPT_PINNEDPUBLICKEY, pin)) }
+        set(mp_curl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
+        set(mp_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout * 1000)))
+        set(mp_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(configuration.totalTimeout * 1000)))
+        set(mp_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        set(mp_curl_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxBytes > 0 ? maxBytes : 0)))
+        if let etag {
+            headers = curl_slist_append(headers, "If-None-Match: \(etag)")
+            set(mp_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers))
+        }
+        set(mp_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, { data, size, count, user in
+            Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue().body(data!, size * count)
+        }))
+        set(mp_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque()))
+        set(mp_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, { data, size, count, user in
+            Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue().header(data!, size * count)
+        }))
+        set(mp_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque()))
+        guard ok else { throw SyncFailure(.network, "libcurl refused an option") }
+
+        let result = curl_easy_perform(handle)
+        if sink.overflowed || result == CURLE_FILESIZE_EXCEEDED {
+            throw SyncFailure(.tooLarge, "\(url): more than the \(maxBytes) bytes stated")
+        }
+        guard result == CURLE_OK else {
+            let message = String(cString: curl_easy_strerror(result))
+            throw SyncFailure(Self.isTLS(result) ? .tls : .network, "\(url): \(message)")
+        }
+        var status = 0
+        _ = mp_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        var version = 0
+        _ = mp_curl_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
+        return Response(status: status, etag: sink.etag, body: sink.data,
+                        httpVersion: version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1")
+    }
+
+    static func isTLS(_ code: CURLcode) -> Bool {
+        [CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+         CURLE_SSL_CACERT_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+         CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE, CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_ENGINE_NOTFOUND,
+         CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_USE_SSL_FAILED, CURLE_SSL_CLIENTCERT].contains(code)
+    }
+}
+
+/// Collects one response; touched only by libcurl's callbacks during `curl_easy_perform`.
+private final class ResponseSink: @unchecked Sendable {
+    let maxBytes: Int64
+    var data = Data()
+    var etag: String?
+    var overflowed = false
+
+    init(maxBytes: Int64) { self.maxBytes = maxBytes }
+
+    func body(_ bytes: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
+        if maxBytes > 0, Int64(data.count + count) > maxBytes {
+            overflowed = true
+            return 0   // anything but `count` aborts the transfer
+        }
+        data.append(UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self), count: count)
+        return count
+    }
+
+    func header(_ bytes: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
+        let line = String(decoding: UnsafeRawBufferPointer(start: bytes, count: count), as: UTF8.self)
+        if line.lowercased().hasPrefix("etag:") {
+            etag = line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // A new response (after a 100 Continue or a redirect) starts its headers afresh.
+        if line.hasPrefix("HTTP/") { etag = nil }
+        return count
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+
+/// Certificates made by openssl for one test: a CA, a server certificate for 127.0.0.1
+/// signed by it, a device certificate signed by it, and a server certificate from another CA.
+struct TestPKI {
+    let dir: URL
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    init(in dir: URL) throws {
+        self.dir = dir
+        let ext = dir.appendingPathComponent("server.ext")
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n".write(to: ext, atomically: true, encoding: .utf8)
+        let clientExt = dir.appendingPathComponent("client.ext")
+        try "extendedKeyUsage=clientAuth\n".write(to: clientExt, atomically: true, encoding: .utf8)
+        for ca in ["ca", "other-ca"] {
+            try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                              "-keyout", path("\(ca).key"), "-out", path("\(ca).crt"), "-subj", "/CN=mpolice test \(ca)", "-days", "2"])
+        }
+        for (name, ca, extFile, cn) in [("server", "ca", ext, "127.0.0.1"), ("rogue-server", "other-ca", ext, "127.0.0.1"),
+                                         ("device", "ca", clientExt, "unit-TPE-DA-01")] {
+            try Self.openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                              "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", "/CN=\(cn)"])
+            try Self.openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(ca).crt"), "-CAkey", path("\(ca).key"),
+                              "-CAcreateserial", "-out", path("\(name).crt"), "-days", "2", "-extfile", extFile.path])
+        }
+    }
+
+    static func openssl(_ arguments: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["openssl": arguments.joined(separator: " ")]) }
+    }
+}
+
+/// A real nginx on a free loopback port terminating TLS with `ssl_verify_client on`,
+/// serving `root` as static files — what the center's CDN does.
+final class NginxTLS {
+    let port: Int
+    let root: URL
+    private let process: Process
+
+    init(pki: TestPKI, serverName: String = "server") throws {
+        port = try Self.freePort()
+        let dir = pki.dir.appendingPathComponent("nginx-\(serverName)")
+        root = dir.appendingPathComponent("www")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+        // Workers run as nobody: the served tree must be world-readable.
+        for url in [pki.dir, dir, root] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
+        let tmp = dir.appendingPathComponent("tmp").path
+        let config = """
+            worker_processes 1;
+            daemon off;
+            pid \(dir.path)/nginx.pid;
+            error_log \(dir.path)/error.log warn;
+            events { worker_connections 64; }
+            http {
+                access_log off;
+                client_body_temp_path \(tmp)/body; proxy_temp_path \(tmp)/proxy; fastcgi_temp_path \(tmp)/fastcgi;
+                uwsgi_temp_path \(tmp)/uwsgi; scgi_temp_path \(tmp)/scgi;
+                server {
+                    listen 127.0.0.1:\(port) ssl http2;
+                    ssl_certificate \(pki.path("\(serverName).crt"));
+                    ssl_certificate_key \(pki.path("\(serverName).key"));
+                    ssl_client_certificate \(pki.path("ca.crt"));
+                    ssl_verify_client on;
+                    ssl_protocols TLSv1.2 TLSv1.3;
+                    root \(root.path);
+                    etag on;
+                }
+            }
+            """
+        let configURL = dir.appendingPathComponent("nginx.conf")
+        try config.write(to: configURL, atomically: true, encoding: .utf8)
+        for file in try FileManager.default.contentsOfDirectory(atPath: pki.dir.path) where file.hasSuffix(".crt") || file.hasSuffix(".key") {
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: pki.path(file))
+        }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        process.arguments = ["-c", configURL.path, "-p", dir.path, "-e", "\(dir.path)/error.log"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Ready when the port accepts connections.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !Self.accepts(port) { usleep(50_000) }
+    }
+
+    /// Puts a file where nginx serves it, readable by its unprivileged workers.
+    func serve(_ data: Data, as name: String) throws {
+        let url = root.appendingPathComponent(name)
+        try data.write(to: url)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(-process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { throw CocoaError(.fileReadUnknown) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
