@@ -50,10 +50,41 @@ public final class CurlTransport: Sendable {
     /// GETs `url`, accepting at most `maxBytes` of body.
     /// - Throws: `SyncFailure` with `.tls`, `.network` or `.tooLarge`.
     public func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String? = nil) throws -> Response {
+        let sink = ResponseSink(maxBytes: maxBytes)
+        var version = 0
+        let status = try transfer(url, maxBytes: maxBytes, ifNoneMatch: etag, resumeFrom: 0, httpVersion: &version,
+            body: { sink.body($0, $1) }, header: { sink.header($0) }, overflowed: { sink.overflowed })
+        return Response(status: status, etag: sink.etag, body: sink.data, httpVersion: version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1")
+    }
+
+    /// A ranged GET into a `FileSink`; returns the HTTP status.
+    func perform(_ url: String, resumeFrom offset: Int64, sink: FileSink) throws -> Int {
+        var version = 0
+        return try transfer(url, maxBytes: sink.expectedLength, ifNoneMatch: nil, resumeFrom: offset, httpVersion: &version,
+            body: { sink.body($0, $1) },
+            header: { line in
+                if line.hasPrefix("HTTP/"), let code = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+                    sink.status(code)
+                }
+            },
+            overflowed: { sink.overflowed })
+    }
+
+    private final class Callbacks {
+        let body: (UnsafeMutablePointer<CChar>, Int) -> Int
+        let header: (String) -> Void
+        init(body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int, header: @escaping (String) -> Void) {
+            self.body = body
+            self.header = header
+        }
+    }
+
+    private func transfer(_ url: String, maxBytes: Int64, ifNoneMatch etag: String?, resumeFrom offset: Int64,
+                          httpVersion: inout Int, body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int,
+                          header: @escaping (String) -> Void, overflowed: () -> Bool) throws -> Int {
         guard let handle = curl_easy_init() else { throw SyncFailure(.network, "libcurl could not start a transfer") }
         defer { curl_easy_cleanup(handle) }
-        let sink = ResponseSink(maxBytes: maxBytes)
-        let context = Unmanaged.passRetained(sink)
+        let context = Unmanaged.passRetained(Callbacks(body: body, header: header))
         defer { context.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headers) }
@@ -77,23 +108,25 @@ public final class CurlTransport: Sendable {
         set(mp_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout * 1000)))
         set(mp_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(configuration.totalTimeout * 1000)))
         set(mp_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
-        set(mp_curl_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxBytes > 0 ? maxBytes : 0)))
+        if offset > 0 { set(mp_curl_setopt_off_t(handle, CURLOPT_RESUME_FROM_LARGE, curl_off_t(offset))) }
         if let etag {
             headers = curl_slist_append(headers, "If-None-Match: \(etag)")
             set(mp_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers))
         }
         set(mp_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, { data, size, count, user in
-            Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue().body(data!, size * count)
+            Unmanaged<Callbacks>.fromOpaque(user!).takeUnretainedValue().body(data!, size * count)
         }))
         set(mp_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque()))
         set(mp_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, { data, size, count, user in
-            Unmanaged<ResponseSink>.fromOpaque(user!).takeUnretainedValue().header(data!, size * count)
+            let line = String(decoding: UnsafeRawBufferPointer(start: data!, count: size * count), as: UTF8.self)
+            Unmanaged<Callbacks>.fromOpaque(user!).takeUnretainedValue().header(line)
+            return size * count
         }))
         set(mp_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque()))
         guard ok else { throw SyncFailure(.network, "libcurl refused an option") }
 
         let result = curl_easy_perform(handle)
-        if sink.overflowed || result == CURLE_FILESIZE_EXCEEDED {
+        if overflowed() || result == CURLE_FILESIZE_EXCEEDED {
             throw SyncFailure(.tooLarge, "\(url): more than the \(maxBytes) bytes stated")
         }
         guard result == CURLE_OK else {
@@ -102,10 +135,8 @@ public final class CurlTransport: Sendable {
         }
         var status = 0
         _ = mp_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        var version = 0
-        _ = mp_curl_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
-        return Response(status: status, etag: sink.etag, body: sink.data,
-                        httpVersion: version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1")
+        _ = mp_curl_getinfo_long(handle, CURLINFO_HTTP_VERSION, &httpVersion)
+        return status
     }
 
     static func isTLS(_ code: CURLcode) -> Bool {
@@ -134,13 +165,11 @@ private final class ResponseSink: @unchecked Sendable {
         return count
     }
 
-    func header(_ bytes: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
-        let line = String(decoding: UnsafeRawBufferPointer(start: bytes, count: count), as: UTF8.self)
+    func header(_ line: String) {
         if line.lowercased().hasPrefix("etag:") {
             etag = line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        // A new response (after a 100 Continue or a redirect) starts its headers afresh.
+        // A new response (after a 100 Continue) starts its headers afresh.
         if line.hasPrefix("HTTP/") { etag = nil }
-        return count
     }
 }

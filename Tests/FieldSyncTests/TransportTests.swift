@@ -83,4 +83,45 @@ struct TransportTests {
         let closed = try NginxTLS.freePort()
         #expect(reason { _ = try transport().get("https://127.0.0.1:\(closed)/m", maxBytes: 100) } == .network)
     }
+
+    @Test("an interrupted download resumes by Range; length and SHA-256 are checked")
+    func resume() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let nginx = try NginxTLS(pki: pki)
+        defer { nginx.stop() }
+        let content = Data((0..<300_000).map { UInt8(($0 * 7) % 256) })
+        try nginx.serve(content, as: "snapshot.csv.gz")
+        let partial = dir.appendingPathComponent("snapshot.partial")
+        try content.prefix(100_000).write(to: partial)
+        let hash = try CurlTransport.sha256(of: { let u = dir.appendingPathComponent("full"); try content.write(to: u); return u }())
+        let url = "https://127.0.0.1:\(nginx.port)/snapshot.csv.gz"
+        let result = try transport().download(url, to: partial, expectedLength: 300_000, expectedSHA256: hash)
+        #expect(result == .init(resumedFrom: 100_000, fetched: 200_000))
+        #expect(try Data(contentsOf: partial) == content)
+        // Already complete: nothing is fetched again.
+        #expect(try transport().download(url, to: partial, expectedLength: 300_000, expectedSHA256: hash).fetched == 0)
+    }
+
+    @Test("a file longer, shorter or other than the manifest says is refused with its reason")
+    func downloadAttacks() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let nginx = try NginxTLS(pki: pki)
+        defer { nginx.stop() }
+        let content = Data(repeating: 0x41, count: 50_000)
+        try nginx.serve(content, as: "d.gz")
+        let url = "https://127.0.0.1:\(nginx.port)/d.gz"
+        let good = try CurlTransport.sha256(of: { let u = dir.appendingPathComponent("good"); try content.write(to: u); return u }())
+        let partial = dir.appendingPathComponent("d.partial")
+        // Server sends more than stated: cut off, nothing kept.
+        #expect(reason { _ = try transport().download(url, to: partial, expectedLength: 40_000, expectedSHA256: good) } == .tooLarge)
+        #expect(!FileManager.default.fileExists(atPath: partial.path))
+        // Server sends less than stated: truncated, the part kept for a later resume.
+        #expect(reason { _ = try transport().download(url, to: partial, expectedLength: 60_000, expectedSHA256: good) } == .truncated)
+        #expect((try? Data(contentsOf: partial).count) == 50_000)
+        try? FileManager.default.removeItem(at: partial)
+        // Right length, wrong bytes: hash mismatch, nothing kept.
+        let other = String(repeating: "0", count: 64)
+        #expect(reason { _ = try transport().download(url, to: partial, expectedLength: 50_000, expectedSHA256: other) } == .hashMismatch)
+        #expect(!FileManager.default.fileExists(atPath: partial.path))
+    }
 }

@@ -1,0 +1,118 @@
+import CCurlShim
+import Crypto
+import Foundation
+
+extension CurlTransport {
+    /// What a download did.
+    public struct Download: Sendable, Equatable {
+        /// Bytes already on disk that were kept (Range resume); 0 for a fresh download.
+        public var resumedFrom: Int64
+        /// Bytes fetched in this call.
+        public var fetched: Int64
+
+        public init(resumedFrom: Int64, fetched: Int64) {
+            self.resumedFrom = resumedFrom
+            self.fetched = fetched
+        }
+    }
+
+    /// Downloads `url` into `partial`, resuming from what a previous interrupted call left
+    /// there (HTTP Range), accepting no byte past `expectedLength`, then checks the length
+    /// and SHA-256. A file that verifies is complete; one that does not is removed, except a
+    /// short one, which stays for the next resume.
+    /// - Throws: `SyncFailure` `.tooLarge`, `.truncated`, `.hashMismatch`, `.tls`, `.network`.
+    public func download(_ url: String, to partial: URL, expectedLength: Int64, expectedSHA256: String) throws -> Download {
+        let fm = FileManager.default
+        var existing = (try? fm.attributesOfItem(atPath: partial.path)[.size] as? Int64) ?? 0
+        if existing > expectedLength {
+            try? fm.removeItem(at: partial)
+            existing = 0
+        }
+        if !fm.fileExists(atPath: partial.path) {
+            guard fm.createFile(atPath: partial.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw SyncFailure(.network, "cannot create \(partial.path)")
+            }
+        }
+        var fetched: Int64 = 0
+        if existing < expectedLength {
+            guard let handle = FileHandle(forUpdatingAtPath: partial.path) else {
+                throw SyncFailure(.network, "cannot write \(partial.path)")
+            }
+            defer { try? handle.close() }
+            let sink = FileSink(handle: handle, offset: existing, expectedLength: expectedLength)
+            let status: Int
+            do {
+                status = try perform(url, resumeFrom: existing, sink: sink)
+            } catch let failure as SyncFailure where failure.reason == .tooLarge {
+                try? fm.removeItem(at: partial)
+                throw failure
+            }
+            if sink.restartedFromZero { existing = 0 }
+            fetched = sink.written
+            guard status == 200 || status == 206 else {
+                throw SyncFailure(.network, "\(url): HTTP \(status)")
+            }
+        }
+        let size = (try? fm.attributesOfItem(atPath: partial.path)[.size] as? Int64) ?? 0
+        guard size == expectedLength else {
+            throw SyncFailure(.truncated, "\(url): \(size) of \(expectedLength) bytes")
+        }
+        guard try Self.sha256(of: partial) == expectedSHA256 else {
+            try? fm.removeItem(at: partial)
+            throw SyncFailure(.hashMismatch, "\(url): SHA-256 differs from the manifest")
+        }
+        return Download(resumedFrom: existing, fetched: fetched)
+    }
+
+    /// Lower-case hex SHA-256 of a file, read in 1 MiB pieces.
+    public static func sha256(of url: URL) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else { throw SyncFailure(.network, "cannot read \(url.path)") }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Appends a download to a file; if the server ignores the Range and sends the whole file
+/// (200), starts the file over.
+final class FileSink: @unchecked Sendable {
+    let handle: FileHandle
+    let resumeOffset: Int64
+    let expectedLength: Int64
+    var written: Int64 = 0
+    var overflowed = false
+    var restartedFromZero = false
+    private var position: Int64
+
+    init(handle: FileHandle, offset: Int64, expectedLength: Int64) {
+        self.handle = handle
+        resumeOffset = offset
+        self.expectedLength = expectedLength
+        position = offset
+        try? handle.seek(toOffset: UInt64(offset))
+    }
+
+    func status(_ code: Int) {
+        if code == 200, resumeOffset > 0, !restartedFromZero {
+            restartedFromZero = true
+            position = 0
+            try? handle.truncate(atOffset: 0)
+        }
+    }
+
+    func body(_ bytes: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
+        if position + Int64(count) > expectedLength {
+            overflowed = true
+            return 0
+        }
+        do {
+            try handle.write(contentsOf: Data(bytes: bytes, count: count))
+        } catch {
+            return 0
+        }
+        position += Int64(count)
+        written += Int64(count)
+        return count
+    }
+}
