@@ -78,11 +78,12 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Central", "Watchlist"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
-        .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync"]),
-        .testTarget(name: "LocationTests", dependencies: ["Location", "Store", "Watchlist"]),
+        .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync", "TestSupport"]),
+        .testTarget(name: "LocationTests", dependencies: ["Location", "Store", "Watchlist", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Central", "Watchlist", "FieldSync"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Certificates made by openssl for one test: a CA, a server certificate for 127.0.0.1
 /// signed by it, a device certificate signed by it, and a server certificate from another CA.
@@ -45,7 +46,7 @@ final class NginxTLS {
     private let process: Process
 
     init(pki: TestPKI, serverName: String = "server") throws {
-        port = try Self.freePort()
+        port = try LoopbackPort.free()
         let dir = pki.dir.appendingPathComponent("nginx-\(serverName)")
         root = dir.appendingPathComponent("www")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -87,7 +88,7 @@ final class NginxTLS {
         try process.run()
         // Ready when the port accepts connections.
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, !Self.accepts(port) { usleep(50_000) }
+        while Date() < deadline, !LoopbackPort.accepts(port) { usleep(50_000) }
     }
 
     /// Puts a file where nginx serves it, readable by its unprivileged workers.
@@ -105,30 +106,4 @@ final class NginxTLS {
     }
 
     deinit { stop() }
-
-    static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok else { throw CocoaError(.fileReadUnknown) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

@@ -1,5 +1,6 @@
 import FieldSync
 import Foundation
+import TestSupport
 import Testing
 
 /// CurlTransport against a real nginx with TLS and client-certificate verification.
@@ -80,7 +81,7 @@ struct TransportTests {
         try nginx.serve(Data("x".utf8), as: "m")
         let wrongPin = "sha256//" + Data(count: 32).base64EncodedString()
         #expect(reason { _ = try transport(pin: wrongPin).get("https://127.0.0.1:\(nginx.port)/m", maxBytes: 100) } == .tls)
-        let closed = try NginxTLS.freePort()
+        let closed = try LoopbackPort.free()
         #expect(reason { _ = try transport().get("https://127.0.0.1:\(closed)/m", maxBytes: 100) } == .network)
     }
 

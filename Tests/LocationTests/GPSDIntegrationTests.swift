@@ -1,6 +1,7 @@
 import Foundation
 import Location
 import Store
+import TestSupport
 import Testing
 
 /// Against a real gpsd fed by gpsfake (Tests/Fixtures/gps, written by make_tracks.py).
@@ -151,7 +152,7 @@ struct GPSDIntegrationTests {
 
     @Test("gpsd without a receiver is reported as no device")
     func noDevice() async throws {
-        let port = try GPSFake.freePort()
+        let port = try LoopbackPort.free()
         let gpsd = Process()
         gpsd.executableURL = URL(fileURLWithPath: "/usr/sbin/gpsd")
         gpsd.arguments = ["-N", "-S", "\(port)", "-F", FileManager.default.temporaryDirectory.appendingPathComponent("gpsd-\(port).sock").path]
@@ -167,7 +168,7 @@ struct GPSDIntegrationTests {
     @Test("nothing listening: no gpsd, with the reason")
     func noGpsd() async throws {
         let recorder = Recorder()
-        let (service, task) = Self.start(.init(port: "\(try GPSFake.freePort())"), recorder)
+        let (service, task) = Self.start(.init(port: "\(try LoopbackPort.free())"), recorder)
         defer { task.cancel() }
         #expect(await eventually(timeout: 3) { service.state().detail != nil })
         #expect(service.state().status == .noGpsd)
@@ -175,7 +176,7 @@ struct GPSDIntegrationTests {
 
     @Test("cancelling run() stops the reader thread promptly")
     func cancel() async throws {
-        let service = LocationService(.init(port: "\(try GPSFake.freePort())"))
+        let service = LocationService(.init(port: "\(try LoopbackPort.free())"))
         let task = Task { await service.run() }
         try await Task.sleep(for: .milliseconds(300))
         let started = Date()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Synchronization
 
 /// A real gpsd fed by gpsfake on a free loopback port. Foundation starts a child as the
@@ -15,7 +16,7 @@ final class GPSFake {
     ///   - cycle: seconds between sentences.
     ///   - once: stop (and take gpsd down) at the end of the log instead of looping.
     init(log: String, port: Int? = nil, cycle: Double = 0.02, once: Bool = true) throws {
-        self.port = try port ?? Self.freePort()
+        self.port = try port ?? LoopbackPort.free()
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/gpsfake")
         var arguments = ["-q", "-P", "\(self.port)", "-c", "\(cycle)"]
@@ -37,24 +38,6 @@ final class GPSFake {
 
     deinit {
         if process.isRunning { kill() }
-    }
-
-    /// A port nothing listens on right now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw CocoaError(.fileReadUnknown) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
