@@ -4,13 +4,11 @@ import Foundation
 /// measures and keeps the others (later benchmarks add their own keys).
 struct Results {
     private(set) var values: [String: Double] = [:]
-    private var rows: [(String, Double, String?, Double?, String?)] = []
 
     /// Records `key` and prints it, beside its reference and their ratio when given.
     mutating func add(_ key: String, _ value: Double, reference: (key: String, value: Double)? = nil, goal: String? = nil) {
         values[key] = (value * 1000).rounded() / 1000
         let ratio = reference.map { value / $0.value }
-        rows.append((key, value, reference?.key, ratio, goal))
         var line = "\(key.padding(toLength: 32, withPad: " ", startingAt: 0)) \(format(value))"
         if let reference, let ratio {
             line += "   vs \(reference.key) \(format(reference.value))  ratio \(String(format: "%.2f", ratio))"

@@ -25,12 +25,15 @@ public struct DatasetGenerator {
     /// Unix seconds the data set is stamped with.
     public let issuedAt: Int64
     public let validFor: Int64
+    /// Gregorian year of `issuedAt`.
+    private let issuedYear: Int
 
     public init(counts: Counts, seed: UInt64, issuedAt: Int64, validFor: Int64 = 7 * 86_400) {
         self.counts = counts
         self.seed = seed
         self.issuedAt = issuedAt
         self.validFor = validFor
+        issuedYear = Int(Timestamp.iso8601(seconds: issuedAt).prefix(4))!
     }
 
     public typealias Progress = (_ written: Int, _ total: Int) -> Void
@@ -152,7 +155,7 @@ public struct DatasetGenerator {
         if rng.chance(0.10) { flags.append("violent") }
         if rng.chance(0.05) { flags.append("escape-risk") }
         if rng.chance(0.08) { flags.append("drugs") }
-        let year = rocYear(issuedAt) - rng.int(0...6)
+        let year = issuedYear - 1911 - rng.int(0...6)
         return WantedPerson(
             recordId: "WP\(pad(i, 8))", idNumber: rng.chance(0.97) ? personID(&rng, sex: sex) : nil,
             name: name(&rng), dateOfBirth: dateOfBirth(&rng, from: 1950, to: 2006), sex: sex,
@@ -164,7 +167,7 @@ public struct DatasetGenerator {
         let sex = rng.chance(0.55) ? "M" : "F"
         let since = issuedAt - Int64(rng.int(86_400...(5 * 365 * 86_400)))
         let dob = dateOfBirth(&rng, from: 1935, to: 2018)
-        let age = Int(Timestamp.iso8601(seconds: issuedAt).prefix(4))! - dob.year
+        let age = issuedYear - dob.year
         return MissingPerson(
             recordId: "MP\(pad(i, 8))", idNumber: rng.chance(0.8) ? personID(&rng, sex: sex) : nil,
             name: name(&rng), dateOfBirth: dob, sex: sex, missingSince: String(Timestamp.iso8601(seconds: since).prefix(10)),

@@ -23,7 +23,7 @@ public struct TrustState: Sendable, Equatable {
     /// Trusts the first root from the device's provisioning (its own signatures must hold).
     public static func bootstrap(_ envelope: SignedEnvelope) throws -> TrustState {
         let root = try decodeRoot(envelope)
-        try root.validate()
+        try root.validate()   // before its keys are used to check its own signature
         _ = try envelope.verifiedPayload(type: SignedEnvelope.rootType, keys: root.publicKeys(root.root), threshold: root.root.threshold)
         return try TrustState(root: root)
     }

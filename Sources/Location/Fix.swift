@@ -1,3 +1,5 @@
+import Foundation
+
 /// One position report from the GNSS receiver, as gpsd gave it. Fields gpsd did not have
 /// (NaN in libgps) are absent, never 0.
 public struct Fix: Sendable, Equatable, Codable {
@@ -51,7 +53,3 @@ public struct Fix: Sendable, Equatable, Codable {
         return 2 * r * asin(min(1, a.squareRoot()))
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -45,12 +45,11 @@ final class GPSDClient {
     /// Waits up to `timeout` seconds for input and reads one report; nil when none came.
     /// - Throws: when gpsd closed the connection or sent something libgps cannot read.
     func read(timeout: Double) throws -> LocationTracker.Report? {
+        errno = 0
         guard gps_waiting(data, Int32(timeout * 1_000_000)) else {
-            // gps_waiting is also false on a socket error; errno says which.
+            // gps_waiting is also false on a socket error; errno (cleared above) says which.
             if errno != 0 && errno != EINTR && errno != EAGAIN && errno != ETIMEDOUT {
-                let reason = String(cString: strerror(errno))
-                errno = 0
-                throw LocationError(.lost, "gpsd connection: \(reason)")
+                throw LocationError(.lost, "gpsd connection: \(String(cString: strerror(errno)))")
             }
             return nil
         }

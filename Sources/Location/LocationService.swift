@@ -103,7 +103,7 @@ public final class LocationService: Sendable {
             do {
                 try client.open()
                 backoff.succeeded()
-                update { t, now in t.connected(at: now) }
+                update { t, _ in t.didConnect() }
             } catch {
                 update { t, _ in t.disconnected((error as? LocationError)?.message ?? "\(error)") }
                 stop.sleep(seconds: backoff.failed(random: Double.random(in: 0..<1)))

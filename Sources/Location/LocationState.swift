@@ -1,3 +1,5 @@
+import Watchlist
+
 /// What the terminal knows about its position, stated honestly.
 public struct LocationState: Sendable, Equatable, Codable {
     public enum Status: String, Sendable, Codable {
@@ -42,5 +44,3 @@ public struct LocationState: Sendable, Equatable, Codable {
                              ageSeconds: fixAgeSeconds, horizontalError: fix.horizontalError)
     }
 }
-
-import Watchlist

@@ -33,7 +33,7 @@ public struct LocationTracker: Sendable {
         self.maxFixAge = maxFixAge
     }
 
-    public mutating func connected(at now: Double) {
+    public mutating func didConnect() {
         connected = true
         disconnectReason = nil
         deviceCount = nil
@@ -51,7 +51,7 @@ public struct LocationTracker: Sendable {
         if let reportMode = report.mode {
             mode = reportMode
             // A receiver reporting a mode exists even if the device list has not come yet.
-            if deviceCount == nil || deviceCount == 0 { deviceCount = max(deviceCount ?? 0, 1) }
+            if (deviceCount ?? 0) == 0 { deviceCount = 1 }
         }
         if let fix = report.fix, fix.mode != .noFix {
             // Only a fix whose own time moved on is news; gpsd repeats the last one.

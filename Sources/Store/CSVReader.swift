@@ -1,8 +1,8 @@
 import Foundation
 
 /// A strict RFC 4180 reader for the data set files: comma-separated, fields optionally in
-/// double quotes (with "" for a quote), LF or CRLF line ends, UTF-8. Works on the bytes of
-/// a memory-mapped file; yields one row at a time.
+/// double quotes (with "" for a quote), LF or CRLF line ends, UTF-8. Reads the file into
+/// memory once; yields one row at a time.
 struct CSVReader {
     private let bytes: [UInt8]
     private var offset = 0
@@ -13,7 +13,7 @@ struct CSVReader {
 
     init(contentsOf url: URL) throws {
         do {
-            bytes = [UInt8](try Data(contentsOf: url, options: .alwaysMapped))
+            bytes = [UInt8](try Data(contentsOf: url))
         } catch {
             throw StoreError(.badDataset, "cannot read \(url.lastPathComponent): \(error.localizedDescription)")
         }

@@ -69,25 +69,21 @@ public final class JournalStore: Sendable {
     /// Durably records a check. Called before the answer is given to anyone.
     public func record(_ answer: CheckAnswer) throws {
         let record = CheckRecord(answer)
-        do {
-            try dbWriter.write { db in
-                let statement = try db.cachedStatement(sql: """
-                    INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                try statement.execute(arguments: [
-                    record.id, record.checkedAt, record.officerId, record.unitId, record.kind,
-                    record.query, record.outcome, record.matchesJSON, record.listVersionsJSON, record.locationJSON,
-                ])
-            }
-        } catch let error as DatabaseError {
-            throw StoreError(.database, "journal database: \(error.message ?? "\(error.resultCode)")")
+        try write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try statement.execute(arguments: [
+                record.id, record.checkedAt, record.officerId, record.unitId, record.kind,
+                record.query, record.outcome, record.matchesJSON, record.listVersionsJSON, record.locationJSON,
+            ])
         }
     }
 
     /// The most recent check records, newest first.
     public func recentChecks(limit: Int = 50) throws -> [CheckRecord] {
-        try dbWriter.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location
                 FROM check_record ORDER BY id DESC LIMIT ?
@@ -112,11 +108,11 @@ public final class JournalStore: Sendable {
     }
 
     public func checkCount() throws -> Int {
-        try dbWriter.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM check_record") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM check_record") ?? 0 }
     }
 
     public func quickCheck() throws -> String {
-        try dbWriter.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "\n") }
+        try read { db in try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "\n") }
     }
 }
 

@@ -14,14 +14,6 @@ extension ListsStore {
     @discardableResult
     public func replaceAll(withDatasetAt directory: URL, progress: LoadProgress? = nil) throws -> Dataset.Manifest {
         let manifest = try Dataset.Manifest.read(from: directory)
-        var readers: [ListKind: CSVReader] = [:]
-        for list in ListKind.allCases {
-            var reader = try CSVReader(contentsOf: directory.appendingPathComponent(Dataset.fileName(list)))
-            guard let header = try reader.nextRow(), header == Dataset.columns(list) else {
-                throw StoreError(.badDataset, "\(Dataset.fileName(list)):1: header must be \(Dataset.columns(list).joined(separator: ","))")
-            }
-            readers[list] = reader
-        }
         try write { db in
             // Secondary indexes are dropped and rebuilt around the bulk insert: building an
             // index once costs a fraction of updating it row by row. Their SQL comes from the
@@ -36,8 +28,13 @@ extension ListsStore {
             for index in indexes { try db.execute(sql: "DROP INDEX \(index.name)") }
             try db.execute(sql: "DELETE FROM stolen_vehicle; DELETE FROM wanted_person; DELETE FROM missing_person; DELETE FROM list_meta")
             for list in ListKind.allCases {
+                // One list's file in memory at a time.
+                var reader = try CSVReader(contentsOf: directory.appendingPathComponent(Dataset.fileName(list)))
+                guard let header = try reader.nextRow(), header == Dataset.columns(list) else {
+                    throw StoreError(.badDataset, "\(Dataset.fileName(list)):1: header must be \(Dataset.columns(list).joined(separator: ","))")
+                }
                 let expected = manifest.counts[list.rawValue] ?? -1
-                let count = try Self.load(list, from: &readers[list]!, into: db, expected: expected, progress: progress)
+                let count = try Self.load(list, from: &reader, into: db, expected: expected, progress: progress)
                 guard count == expected else {
                     throw StoreError(.badDataset, "\(Dataset.fileName(list)): \(count) rows, but \(Dataset.manifestName) says \(expected)")
                 }

@@ -12,7 +12,8 @@ public final class ListsStore: Sendable {
     private let dbWriter: any DatabaseWriter
     /// Connections for checks: each lookup is a single statement (so it reads one snapshot
     /// without an explicit transaction) on one of these, picked round-robin. GRDB's pooled
-    /// `read` costs several times the lookup itself; see `make bench`.
+    /// `read` (reader checkout plus BEGIN/COMMIT) cost more than the lookup itself when the
+    /// check path was tuned; `make bench` reports the check against the raw-SQLite floor.
     private let lookupConnections: LookupConnections
 
     /// Opens (creating and migrating when needed) `lists.db` at `path`, with

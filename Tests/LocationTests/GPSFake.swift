@@ -1,4 +1,5 @@
 import Foundation
+import Location
 import TestSupport
 import Synchronization
 
@@ -62,5 +63,3 @@ func eventually(timeout: Double, _ condition: () -> Bool) async -> Bool {
     }
     return condition()
 }
-
-import Location

@@ -14,7 +14,7 @@ struct TrackerTests {
         #expect(t.state(at: 0).status == .noGpsd)
         t.disconnected("connection refused")
         #expect(t.state(at: 0).detail == "connection refused")
-        t.connected(at: 1)
+        t.didConnect()
         t.received(.init(deviceCount: 0), at: 1)
         #expect(t.state(at: 1).status == .noDevice)
         t.received(.init(deviceCount: 1), at: 2)
@@ -34,7 +34,7 @@ struct TrackerTests {
     @Test("a fix whose own time does not move on turns stale by the monotonic clock")
     func stale() {
         var t = LocationTracker(gpsd: "x:1", maxFixAge: 5)
-        t.connected(at: 0)
+        t.didConnect()
         t.received(.init(deviceCount: 1, mode: .threeD, fix: Self.fix(100)), at: 0)
         // gpsd repeating the same fix is not news.
         t.received(.init(mode: .threeD, fix: Self.fix(100)), at: 4)
@@ -48,7 +48,7 @@ struct TrackerTests {
     @Test("a receiver that claims 3D but never gave a position has no fix")
     func modeWithoutPosition() {
         var t = LocationTracker(gpsd: "x:1", maxFixAge: 5)
-        t.connected(at: 0)
+        t.didConnect()
         t.received(.init(deviceCount: 1, mode: .threeD), at: 0)
         #expect(t.state(at: 1).status == .noFix)
         #expect(t.state(at: 1).lastFix == nil)
@@ -57,7 +57,7 @@ struct TrackerTests {
     @Test("losing gpsd says so but keeps the last fix")
     func lost() {
         var t = LocationTracker(gpsd: "x:1", maxFixAge: 5)
-        t.connected(at: 0)
+        t.didConnect()
         t.received(.init(deviceCount: 1, mode: .threeD, fix: Self.fix(100)), at: 0)
         t.disconnected("gpsd closed the connection")
         let s = t.state(at: 1)
