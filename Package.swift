@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
-// The layers, bottom up: Watchlist (pure domain) ← Store (SQLite), FieldSync (wire + trust)
-// ← Location (gpsd), Central ← executables.
-// CCurlShim and CGPS are the C edges (libcurl, libgps) that FieldSync and Location build on.
+// The layers, bottom up: Watchlist (pure domain) ← Store (SQLite) ← FieldSync (wire, trust,
+// sync engine), Location (gpsd) ← Central ← executables.
+// CCurlShim, CZlibShim and CGPS are the C edges (libcurl, zlib, libgps).
 import PackageDescription
 
 let package = Package(
@@ -24,6 +24,10 @@ let package = Package(
             name: "CCurlShim",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        .target(
+            name: "CZlibShim",
+            linkerSettings: [.linkedLibrary("z")]
+        ),
         .systemLibrary(
             name: "CGPS",
             pkgConfig: "libgps",
@@ -37,13 +41,15 @@ let package = Package(
             dependencies: [
                 "Watchlist",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SHA-256 for list content digests.
+                .product(name: "Crypto", package: "swift-crypto"),
                 // Raw column reads on the check path (see ListsStore+Lookups.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(
             name: "FieldSync",
-            dependencies: ["Watchlist", "CCurlShim", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Watchlist", "Store", "CCurlShim", "CZlibShim", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Location",

@@ -32,6 +32,43 @@ public struct CentralKeys {
         return keys
     }
 
+    /// Where rotated roots are kept, `roots/<version>.root.json`, for `publish` to serve.
+    public static let rootsDirectory = "roots"
+
+    /// Rotates both keys: a new root version listing new root and manifest keys, signed by
+    /// the old root key (so terminals accept it) and the new one. The old keys move to
+    /// `retired/`; `root.json` becomes the new root (for terminals provisioned from now on).
+    /// - Returns: the new root's version.
+    @discardableResult
+    public static func rotate(in directory: URL, now: Int64, validFor: Int64) throws -> Int64 {
+        let fm = FileManager.default
+        let old = try load(from: directory)
+        let rootURL = directory.appendingPathComponent(rootFile)
+        guard let data = fm.contents(atPath: rootURL.path),
+              let current = try? TrustState.bootstrap(SignedEnvelope.decode(data)) else {
+            throw CentralError("cannot read \(rootURL.path) as a signed root")
+        }
+        let version = current.root.version + 1
+        let next = CentralKeys(rootKey: SigningKey(), manifestKey: SigningKey())
+        let root = RootMetadata(version: version, expires: now + validFor, rootKeys: [next.rootKey.publicKey], rootThreshold: 1,
+                                manifestKeys: [next.manifestKey.publicKey], manifestThreshold: 1)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let envelope = try encoder.encode(root.signed(by: [old.rootKey, next.rootKey]))
+        let roots = directory.appendingPathComponent(rootsDirectory, isDirectory: true)
+        let retired = directory.appendingPathComponent("retired", isDirectory: true)
+        for dir in [roots, retired] { try fm.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        try envelope.write(to: roots.appendingPathComponent("\(version).root.json"), options: .atomic)
+        try writeSecret(old.rootKey, to: retired.appendingPathComponent("root-\(version - 1).key"))
+        try writeSecret(old.manifestKey, to: retired.appendingPathComponent("manifest-\(version - 1).key"))
+        try fm.removeItem(at: directory.appendingPathComponent(rootKeyFile))
+        try fm.removeItem(at: directory.appendingPathComponent(manifestKeyFile))
+        try writeSecret(next.rootKey, to: directory.appendingPathComponent(rootKeyFile))
+        try writeSecret(next.manifestKey, to: directory.appendingPathComponent(manifestKeyFile))
+        try envelope.write(to: rootURL, options: .atomic)
+        return version
+    }
+
     /// Loads the keys from `directory`.
     public static func load(from directory: URL) throws -> CentralKeys {
         func read(_ name: String) throws -> SigningKey {

@@ -21,7 +21,9 @@ extension CurlTransport {
     /// and SHA-256. A file that verifies is complete; one that does not is removed, except a
     /// short one, which stays for the next resume.
     /// - Throws: `SyncFailure` `.tooLarge`, `.truncated`, `.hashMismatch`, `.tls`, `.network`.
-    public func download(_ url: String, to partial: URL, expectedLength: Int64, expectedSHA256: String) throws -> Download {
+    /// `progress` receives the bytes on disk as they grow.
+    public func download(_ url: String, to partial: URL, expectedLength: Int64, expectedSHA256: String,
+                         progress: (@Sendable (Int64) -> Void)? = nil) throws -> Download {
         let fm = FileManager.default
         var existing = (try? fm.attributesOfItem(atPath: partial.path)[.size] as? Int64) ?? 0
         if existing > expectedLength {
@@ -39,7 +41,7 @@ extension CurlTransport {
                 throw SyncFailure(.network, "cannot write \(partial.path)")
             }
             defer { try? handle.close() }
-            let sink = FileSink(handle: handle, offset: existing, expectedLength: expectedLength)
+            let sink = FileSink(handle: handle, offset: existing, expectedLength: expectedLength, progress: progress)
             let status: Int
             do {
                 status = try perform(url, resumeFrom: existing, sink: sink)
@@ -57,21 +59,13 @@ extension CurlTransport {
         guard size == expectedLength else {
             throw SyncFailure(.truncated, "\(url): \(size) of \(expectedLength) bytes")
         }
-        guard try Self.sha256(of: partial) == expectedSHA256 else {
+        guard try SHA256Hex.of(fileAt: partial) == expectedSHA256 else {
             try? fm.removeItem(at: partial)
             throw SyncFailure(.hashMismatch, "\(url): SHA-256 differs from the manifest")
         }
         return Download(resumedFrom: existing, fetched: fetched)
     }
 
-    /// Lower-case hex SHA-256 of a file, read in 1 MiB pieces.
-    public static func sha256(of url: URL) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else { throw SyncFailure(.network, "cannot read \(url.path)") }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
 }
 
 /// Appends a download to a file; if the server ignores the Range and sends the whole file
@@ -84,9 +78,11 @@ final class FileSink: @unchecked Sendable {
     var overflowed = false
     var restartedFromZero = false
     private var position: Int64
+    private let progress: (@Sendable (Int64) -> Void)?
 
-    init(handle: FileHandle, offset: Int64, expectedLength: Int64) {
+    init(handle: FileHandle, offset: Int64, expectedLength: Int64, progress: (@Sendable (Int64) -> Void)?) {
         self.handle = handle
+        self.progress = progress
         resumeOffset = offset
         self.expectedLength = expectedLength
         position = offset
@@ -113,6 +109,7 @@ final class FileSink: @unchecked Sendable {
         }
         position += Int64(count)
         written += Int64(count)
+        progress?(position)
         return count
     }
 }

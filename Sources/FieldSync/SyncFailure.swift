@@ -19,6 +19,10 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case badFormat = "bad-format"
         /// A delta whose base is not the version the terminal holds.
         case baseMismatch = "base-mismatch"
+        /// After apply, a list's record count or content digest differs from the manifest's.
+        case digestMismatch = "digest-mismatch"
+        /// The server completed TLS but refused the device certificate (nginx: HTTP 400/495/496).
+        case clientCertificateRefused = "client-cert-refused"
         case network
         case tls
     }

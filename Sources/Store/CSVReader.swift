@@ -106,6 +106,12 @@ struct CSVWriter {
     }
 
     mutating func write(_ fields: [String]) throws {
+        Self.encode(fields, into: &buffer)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Appends one RFC 4180 row (LF-terminated) to `buffer`.
+    static func encode(_ fields: [String], into buffer: inout [UInt8]) {
         for (i, field) in fields.enumerated() {
             if i > 0 { buffer.append(UInt8(ascii: ",")) }
             let utf8 = field.utf8
@@ -121,7 +127,6 @@ struct CSVWriter {
             }
         }
         buffer.append(UInt8(ascii: "\n"))
-        if buffer.count >= 1 << 20 { try flush() }
     }
 
     mutating func close() throws {

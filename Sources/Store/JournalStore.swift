@@ -63,6 +63,20 @@ public final class JournalStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3-sync-attempts") { db in
+            try db.execute(sql: """
+                CREATE TABLE sync_attempt (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    started_at INTEGER NOT NULL,
+                    duration_ms INTEGER NOT NULL,
+                    outcome TEXT NOT NULL,
+                    reason TEXT,
+                    message TEXT,
+                    manifest_sequence INTEGER,
+                    bytes_fetched INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -1,55 +1,122 @@
 import Foundation
 import GRDB
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Watchlist
 
-/// `lists.db`: the three watch lists and their versions. Re-fetchable from the center, so it
-/// trades a little durability for speed (WAL, synchronous=NORMAL); readers never block on
-/// the writer.
+/// `lists.db`: the three watch lists, their versions and the sync trust state. Re-fetchable
+/// from the center, so it trades a little durability for speed (WAL, synchronous=NORMAL);
+/// readers never block on the writer.
+///
+/// The file is a generation (see `StateDirectory`): deltas are applied in place in one
+/// transaction; a snapshot builds a new generation that replaces the current one atomically,
+/// and this store then moves its connections over while lookups in flight finish on the old.
 ///
 /// Shaped after GRDB's `AppDatabase`: a private writer, frozen string-named migrations, one
 /// transaction per intent-named write.
 public final class ListsStore: Sendable {
-    private let dbWriter: any DatabaseWriter
-    /// Connections for checks: each lookup is a single statement (so it reads one snapshot
-    /// without an explicit transaction) on one of these, picked round-robin. GRDB's pooled
-    /// `read` (reader checkout plus BEGIN/COMMIT) cost more than the lookup itself when the
-    /// check path was tuned; `make bench` reports the check against the raw-SQLite floor.
-    private let lookupConnections: LookupConnections
+    let directory: StateDirectory
+    let lookupCount: Int
+    private let current: Mutex<Generation>
 
-    /// Opens (creating and migrating when needed) `lists.db` at `path`, with
-    /// `lookupConnections` read-only connections for checks.
-    public static func open(path: String, lookupConnections: Int = 2) throws -> ListsStore {
-        var config = Configuration()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+    /// One lists file's connections: the writer and the lookup connections for checks. Each
+    /// lookup is a single statement (so it reads one snapshot without an explicit
+    /// transaction) on one of these, picked round-robin. GRDB's pooled `read` (reader
+    /// checkout plus BEGIN/COMMIT) cost more than the lookup itself when the check path was
+    /// tuned; `make bench` reports the check against the raw-SQLite floor.
+    final class Generation: Sendable {
+        let file: URL
+        let writer: DatabasePool
+        let lookups: LookupConnections
+
+        init(file: URL, lookupConnections: Int) throws {
+            var config = Configuration()
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            var lookupConfig = Configuration()
+            lookupConfig.readonly = true
+            do {
+                self.file = file
+                writer = try DatabasePool(path: file.path, configuration: config)
+                try ListsStore.migrator.migrate(writer)
+                lookups = LookupConnections(try (0..<max(1, lookupConnections)).map { _ in
+                    try DatabaseQueue(path: file.path, configuration: lookupConfig)
+                })
+            } catch {
+                throw StoreError(.unreadable, "cannot open lists database \(file.path): \(error)")
+            }
         }
-        var lookupConfig = Configuration()
-        lookupConfig.readonly = true
-        do {
-            let writer = try DatabasePool(path: path, configuration: config)
-            try Self.migrator.migrate(writer)
-            let readers = try (0..<max(1, lookupConnections)).map { _ in try DatabaseQueue(path: path, configuration: lookupConfig) }
-            return ListsStore(writer, lookups: LookupConnections(readers))
-        } catch {
-            throw StoreError(.unreadable, "cannot open lists database \(path): \(error)")
+    }
+
+    /// Opens the current lists generation of `directory` (migrating it when needed), with
+    /// `lookupConnections` read-only connections for checks. A directory without lists gets
+    /// an empty generation: every list at version 0 until the first sync.
+    public static func open(_ directory: StateDirectory, lookupConnections: Int = 2) throws -> ListsStore {
+        var file = try directory.currentListsFile()
+        if file == nil {
+            try directory.create()
+            file = try withWriterLock(directory) {
+                if let existing = try directory.currentListsFile() { return existing }
+                let created = directory.newListsFile()
+                let generation = try Generation(file: created, lookupConnections: 1)
+                try generation.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+                try StateDirectory.syncToDisk(created.path)
+                try directory.activate(created)
+                return created
+            }
         }
+        return ListsStore(directory, try Generation(file: file!, lookupConnections: lookupConnections), lookupConnections)
     }
 
-    /// An in-memory store for tests.
-    public static func inMemory() throws -> ListsStore {
-        let queue = try DatabaseQueue()
-        try Self.migrator.migrate(queue)
-        return ListsStore(queue, lookups: LookupConnections([queue]))
+    private init(_ directory: StateDirectory, _ generation: Generation, _ lookupCount: Int) {
+        self.directory = directory
+        self.lookupCount = lookupCount
+        current = Mutex(generation)
     }
 
-    private init(_ dbWriter: any DatabaseWriter, lookups: LookupConnections) {
-        self.dbWriter = dbWriter
-        lookupConnections = lookups
-    }
+    /// The generation checks read now.
+    var generation: Generation { current.withLock { $0 } }
 
     /// Runs one lookup on a lookup connection, outside any explicit transaction.
     func lookup<T>(_ body: (Database) throws -> T) throws -> T {
-        try wrap { try lookupConnections.next().inDatabase(body) }
+        let generation = generation
+        return try wrap { try generation.lookups.next().inDatabase(body) }
+    }
+
+    /// Makes `file`, a complete generation, current: switches the link, moves this store's
+    /// connections to it and deletes the previous file. Lookups that already hold the old
+    /// generation finish on it (its files stay open until they let go).
+    func install(_ file: URL) throws {
+        try directory.activate(file)
+        let previous = replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount))
+        directory.removeGeneration(previous.file)
+    }
+
+    /// Points lookups and writes at `next`; returns the generation it replaces.
+    @discardableResult
+    func replaceGeneration(with next: Generation) -> Generation {
+        current.withLock { slot in
+            let previous = slot
+            slot = next
+            return previous
+        }
+    }
+
+    /// Runs `body` holding the state directory's lists lock (flock on `lists.lock`): one
+    /// writer at a time, whichever process it is in.
+    static func withWriterLock<T>(_ directory: StateDirectory, _ body: () throws -> T) throws -> T {
+        let fd = Glibc.open(directory.listsLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StoreError(.unreadable, "cannot open \(directory.listsLockPath): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            throw StoreError(.busy, "another process is changing the lists in \(directory.url.path)")
+        }
+        return try body()
     }
 
     // MARK: Schema
@@ -114,20 +181,73 @@ public final class ListsStore: Sendable {
                 CREATE INDEX missing_person_name_key ON missing_person(name_key, date_of_birth);
                 """)
         }
+        migrator.registerMigration("v2-sync") { db in
+            try db.execute(sql: """
+                ALTER TABLE list_meta ADD COLUMN digest TEXT NOT NULL DEFAULT '';
+                CREATE TABLE sync_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    manifest_sequence INTEGER NOT NULL,
+                    trusted_time INTEGER NOT NULL,
+                    root BLOB NOT NULL,
+                    manifest_etag TEXT
+                );
+                """)
+            for list in ListKind.allCases {
+                let (_, digest) = try computeDigest(list, db)
+                try db.execute(sql: "UPDATE list_meta SET digest = ? WHERE list = ?", arguments: [digest.description, list.rawValue])
+            }
+        }
         return migrator
+    }
+
+    /// The table holding `list`.
+    static func table(_ list: ListKind) -> String {
+        switch list {
+        case .stolenVehicles: "stolen_vehicle"
+        case .wantedPersons: "wanted_person"
+        case .missingPersons: "missing_person"
+        }
+    }
+
+    /// Counts `list`'s records and sums their digest by reading every one.
+    static func computeDigest(_ list: ListKind, _ db: Database) throws -> (count: Int64, digest: ListDigest) {
+        var digest = ListDigest()
+        var count: Int64 = 0
+        let columns = Dataset.columns(list)
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table(list))")
+        while let row = try rows.next() {
+            digest.add(fields: (0..<columns.count).map { row[$0] as String? })
+            count += 1
+        }
+        return (count, digest)
+    }
+
+    /// Recounts every list and recomputes its content digest from the stored records (a
+    /// full read; diagnostics and tests compare it with `versions()`).
+    public func recomputeDigests() throws -> [ListKind: (count: Int64, digest: String)] {
+        try wrap {
+            try generation.writer.read { db in
+                var result: [ListKind: (count: Int64, digest: String)] = [:]
+                for list in ListKind.allCases {
+                    let (count, digest) = try Self.computeDigest(list, db)
+                    result[list] = (count, digest.description)
+                }
+                return result
+            }
+        }
     }
 
     // MARK: Versions
 
     /// The version metadata of every list (version 0 for a list never received).
     public func versions() throws -> [ListKind: ListMeta] {
-        try wrap { try dbWriter.read { db in try ListMeta.fetchAll(db) } }
+        try wrap { try generation.writer.read { db in try ListMeta.fetchAll(db) } }
     }
 
     /// `PRAGMA quick_check` on the file: "ok" or SQLite's findings.
     public func quickCheck() throws -> String {
         try wrap {
-            try dbWriter.read { db in
+            try generation.writer.read { db in
                 try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "\n")
             }
         }
@@ -143,14 +263,6 @@ public final class ListsStore: Sendable {
         }
     }
 
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try wrap { try dbWriter.write(body) }
-    }
-
-    /// Copies the WAL into the database file and truncates it (after a bulk load).
-    func checkpoint() throws {
-        try wrap { try dbWriter.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
-    }
 }
 
 /// One list's row in `list_meta`.
@@ -162,27 +274,31 @@ public struct ListMeta: Sendable, Equatable {
     /// Unix seconds after which the list must not be trusted without a warning.
     public var expiresAt: Int64?
     public var recordCount: Int64
+    /// The content digest of the records (`ListDigest`), lower-case hex; nil where it was
+    /// not read (the check path).
+    public var digest: String?
 
-    public init(list: ListKind, version: Int64, issuedAt: Int64?, expiresAt: Int64?, recordCount: Int64) {
+    public init(list: ListKind, version: Int64, issuedAt: Int64?, expiresAt: Int64?, recordCount: Int64, digest: String? = nil) {
         self.list = list
         self.version = version
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
         self.recordCount = recordCount
+        self.digest = digest
     }
 
     static func never(_ list: ListKind) -> ListMeta {
-        ListMeta(list: list, version: 0, issuedAt: nil, expiresAt: nil, recordCount: 0)
+        ListMeta(list: list, version: 0, issuedAt: nil, expiresAt: nil, recordCount: 0, digest: ListDigest().description)
     }
 
     static func fetchAll(_ db: Database) throws -> [ListKind: ListMeta] {
         var result: [ListKind: ListMeta] = [:]
         for list in ListKind.allCases { result[list] = .never(list) }
-        let statement = try db.cachedStatement(sql: "SELECT list, version, issued_at, expires_at, record_count FROM list_meta")
+        let statement = try db.cachedStatement(sql: "SELECT list, version, issued_at, expires_at, record_count, digest FROM list_meta")
         let rows = try Row.fetchCursor(statement)
         while let row = try rows.next() {
             guard let list = ListKind(rawValue: row[0]) else { continue }
-            result[list] = ListMeta(list: list, version: row[1], issuedAt: row[2], expiresAt: row[3], recordCount: row[4])
+            result[list] = ListMeta(list: list, version: row[1], issuedAt: row[2], expiresAt: row[3], recordCount: row[4], digest: row[5])
         }
         return result
     }

@@ -2,6 +2,11 @@ import Foundation
 
 /// The agent's state directory (default /var/lib/mpolice): `lists.db`, re-fetchable from
 /// the center, and `journal.db`, which must never lose a record.
+///
+/// `lists.db` is a symbolic link to the current lists generation, `lists-<id>.db`. A
+/// snapshot is loaded into a new generation file, which is then made current by renaming a
+/// new link over the old one: one atomic step, and each generation keeps its own `-wal` and
+/// `-shm` files, so connections to the old file finish undisturbed (docs/storage.md).
 public struct StateDirectory: Sendable {
     public let url: URL
 
@@ -9,10 +14,67 @@ public struct StateDirectory: Sendable {
         url = URL(fileURLWithPath: path, isDirectory: true)
     }
 
-    public var listsPath: String { url.appendingPathComponent("lists.db").path }
+    /// The link to the current lists generation.
+    public var listsPath: String { url.appendingPathComponent(Self.listsLink).path }
     public var journalPath: String { url.appendingPathComponent("journal.db").path }
     /// Where the generator writes the bulk CSV data set.
     public var datasetURL: URL { url.appendingPathComponent("dataset", isDirectory: true) }
+
+    static let listsLink = "lists.db"
+    static let generationPrefix = "lists-"
+    /// Held (flock) by whoever changes the lists: one writer at a time, across processes.
+    var listsLockPath: String { url.appendingPathComponent("lists.lock").path }
+
+    /// The current generation's file, or nil when there is none yet.
+    public func currentListsFile() throws -> URL? {
+        let fm = FileManager.default
+        guard (try? fm.attributesOfItem(atPath: listsPath)) != nil else { return nil }
+        guard let target = try? fm.destinationOfSymbolicLink(atPath: listsPath),
+              !target.contains("/"), target.hasPrefix(Self.generationPrefix) else {
+            throw StoreError(.unreadable, "\(listsPath) is not a link to a lists generation (lists-<id>.db); remove it and sync again")
+        }
+        return url.appendingPathComponent(target)
+    }
+
+    /// A name for a new generation file (not created).
+    func newListsFile() -> URL {
+        url.appendingPathComponent("\(Self.generationPrefix)\(UUIDv7.make(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))).db")
+    }
+
+    /// Makes `file` (in this directory, complete and synced) the current generation: a new
+    /// link renamed over `lists.db`, then the directory synced.
+    func activate(_ file: URL) throws {
+        let temporary = url.appendingPathComponent("\(Self.listsLink).new").path
+        unlink(temporary)
+        guard symlink(file.lastPathComponent, temporary) == 0, rename(temporary, listsPath) == 0 else {
+            throw StoreError(.database, "cannot switch \(listsPath) to \(file.lastPathComponent): \(String(cString: strerror(errno)))")
+        }
+        try Self.syncToDisk(url.path, directory: true)
+    }
+
+    /// Deletes a generation file with its -wal, -shm and -journal companions.
+    func removeGeneration(_ file: URL) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { unlink(file.path + suffix) }
+    }
+
+    /// Deletes generation files other than `current`: left by a load that was interrupted,
+    /// or by a swap interrupted before it cleaned up. Only the lists writer calls this.
+    func removeStaleGenerations(keeping current: URL?) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        for name in names where name.hasPrefix(Self.generationPrefix) {
+            var base = name
+            for suffix in ["-wal", "-shm", "-journal"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
+            if base != current?.lastPathComponent { unlink(url.appendingPathComponent(name).path) }
+        }
+        unlink(url.appendingPathComponent("\(Self.listsLink).new").path)
+    }
+
+    static func syncToDisk(_ path: String, directory: Bool = false) throws {
+        let fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY)
+        guard fd >= 0 else { throw StoreError(.database, "cannot open \(path) to sync: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw StoreError(.database, "cannot sync \(path): \(String(cString: strerror(errno)))") }
+    }
 
     /// Creates the directory (mode 0750) when missing.
     public func create() throws {

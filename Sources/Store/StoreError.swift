@@ -7,6 +7,12 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case unreadable = "store.unreadable"
         /// A data set file is malformed; `message` names the file, line and field.
         case badDataset = "store.bad-dataset"
+        /// A list update's delta does not start at the version the terminal holds.
+        case baseMismatch = "store.base-mismatch"
+        /// After an update, a list's record count or content digest differs from its target.
+        case digestMismatch = "store.digest-mismatch"
+        /// Another process holds the lists writer lock (a sync or load is running).
+        case busy = "store.busy"
         /// SQLite refused a read or write (disk full, I/O error, corruption).
         case database = "store.database"
     }

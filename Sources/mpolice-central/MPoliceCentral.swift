@@ -93,7 +93,7 @@ struct Generate: ParsableCommand {
         progress.finish("wrote \(generator.counts.total) records to \(directory.datasetURL.path)")
         guard !datasetOnly else { return }
         let started = Date()
-        let lists = try ListsStore.open(path: directory.listsPath)
+        let lists = try ListsStore.open(directory)
         try lists.replaceAll(withDatasetAt: directory.datasetURL) { list, done, total in
             progress.show("loading \(list.rawValue) \(done)/\(total)")
         }

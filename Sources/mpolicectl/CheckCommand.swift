@@ -82,7 +82,7 @@ struct CheckCommand: ParsableCommand {
             let context = try CheckContext(officerId: who.officer, unitId: who.unit)
             let directory = StateDirectory(path: store.stateDirectory)
             try directory.requireLists()
-            let checker = Checker(lists: try ListsStore.open(path: directory.listsPath),
+            let checker = Checker(lists: try ListsStore.open(directory),
                                   journal: try JournalStore.open(path: directory.journalPath))
             let answer = try body(checker, context)
             if store.json {

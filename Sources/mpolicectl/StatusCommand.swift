@@ -30,7 +30,7 @@ struct StatusCommand: ParsableCommand {
         do {
             let directory = StateDirectory(path: store.stateDirectory)
             try directory.requireLists()
-            let lists = try ListsStore.open(path: directory.listsPath)
+            let lists = try ListsStore.open(directory)
             let journal = try JournalStore.open(path: directory.journalPath)
             let now = SystemWallClock().nowMilliseconds / 1000
             let metas = try lists.versions()

@@ -21,7 +21,7 @@ struct MPoliced: ParsableCommand {
         let directory = StateDirectory(path: stateDirectory)
         do {
             try directory.create()
-            let lists = try ListsStore.open(path: directory.listsPath)
+            let lists = try ListsStore.open(directory)
             let journal = try JournalStore.open(path: directory.journalPath)
             let listsCheck = try lists.quickCheck(), journalCheck = try journal.quickCheck()
             guard listsCheck == "ok", journalCheck == "ok" else {

@@ -94,7 +94,7 @@ struct TransportTests {
         try nginx.serve(content, as: "snapshot.csv.gz")
         let partial = dir.appendingPathComponent("snapshot.partial")
         try content.prefix(100_000).write(to: partial)
-        let hash = try CurlTransport.sha256(of: { let u = dir.appendingPathComponent("full"); try content.write(to: u); return u }())
+        let hash = try SHA256Hex.of(fileAt: { let u = dir.appendingPathComponent("full"); try content.write(to: u); return u }())
         let url = "https://127.0.0.1:\(nginx.port)/snapshot.csv.gz"
         let result = try transport().download(url, to: partial, expectedLength: 300_000, expectedSHA256: hash)
         #expect(result == .init(resumedFrom: 100_000, fetched: 200_000))
@@ -111,7 +111,7 @@ struct TransportTests {
         let content = Data(repeating: 0x41, count: 50_000)
         try nginx.serve(content, as: "d.gz")
         let url = "https://127.0.0.1:\(nginx.port)/d.gz"
-        let good = try CurlTransport.sha256(of: { let u = dir.appendingPathComponent("good"); try content.write(to: u); return u }())
+        let good = try SHA256Hex.of(fileAt: { let u = dir.appendingPathComponent("good"); try content.write(to: u); return u }())
         let partial = dir.appendingPathComponent("d.partial")
         // Server sends more than stated: cut off, nothing kept.
         #expect(reason { _ = try transport().download(url, to: partial, expectedLength: 40_000, expectedSHA256: good) } == .tooLarge)

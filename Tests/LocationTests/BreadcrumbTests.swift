@@ -49,8 +49,11 @@ struct BreadcrumbTests {
 
     @Test("a check records the last fix and its age; without a location service it says so")
     func checkCarriesLocation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lists-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let lists = try ListsStore.open(StateDirectory(path: dir.path))
         let state = LocationState(status: .fix3D, lastFix: Self.fix(0, north: 100), fixAgeSeconds: 1.25, gpsd: "x:1")
-        let checker = Checker(lists: try .inMemory(), journal: try .inMemory(), location: { state.forCheck })
+        let checker = Checker(lists: lists, journal: try .inMemory(), location: { state.forCheck })
         let context = try CheckContext(officerId: "OF-1", unitId: "U-1")
         let answer = try checker.checkPlate("ABC-1235", context: context)
         #expect(answer.location.status == "3d")
@@ -60,7 +63,7 @@ struct BreadcrumbTests {
         #expect(record.locationJSON.contains(#""ageSeconds":1.3"#) || record.locationJSON.contains(#""ageSeconds":1.2"#))
         #expect(record.locationJSON.contains(#""latitude":25.000"#))
 
-        let offline = Checker(lists: try .inMemory(), journal: try .inMemory())
+        let offline = Checker(lists: lists, journal: try .inMemory())
         _ = try offline.checkPlate("ABC-1235", context: context)
         #expect(try offline.journal.recentChecks().first?.locationJSON == #"{"status":"not-available"}"#)
     }

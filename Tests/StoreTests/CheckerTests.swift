@@ -138,7 +138,10 @@ struct CheckerTests {
 
     @Test("an empty store says the lists were never received")
     func neverReceived() throws {
-        let checker = Checker(lists: try .inMemory(), journal: try .inMemory(), clock: FixedClock(nowMilliseconds: 0))
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let checker = Checker(lists: try ListsStore.open(StateDirectory(path: dir.path)), journal: try .inMemory(),
+                              clock: FixedClock(nowMilliseconds: 0))
         let answer = try checker.checkPlate("ABC-1235", context: LoadedState.officer)
         #expect(answer.outcome == .noHit)
         #expect(answer.lists[0].version.version == 0)

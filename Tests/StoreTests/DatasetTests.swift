@@ -86,12 +86,21 @@ struct DatasetTests {
         }
     }
 
-    @Test("opening a file that is not a database fails with a store error")
+    @Test("a lists generation that is not a database, or a lists.db that is no link, fails with a store error")
     func notADatabase() throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
-        let path = dir.url.appendingPathComponent("lists.db").path
-        try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))
-        #expect { try ListsStore.open(path: path) } throws: { ($0 as? StoreError)?.code == .unreadable }
+        let garbage = dir.url.appendingPathComponent("lists-garbage.db")
+        try Data(repeating: 0x41, count: 8192).write(to: garbage)
+        try FileManager.default.createSymbolicLink(atPath: dir.url.appendingPathComponent("lists.db").path,
+                                                   withDestinationPath: "lists-garbage.db")
+        #expect { try ListsStore.open(StateDirectory(path: dir.path)) } throws: { ($0 as? StoreError)?.code == .unreadable }
+
+        let plain = try TempDirectory()
+        defer { plain.remove() }
+        try Data(repeating: 0x41, count: 8192).write(to: plain.url.appendingPathComponent("lists.db"))
+        #expect { try ListsStore.open(StateDirectory(path: plain.path)) } throws: {
+            ($0 as? StoreError)?.code == .unreadable && "\($0)".contains("not a link")
+        }
     }
 }

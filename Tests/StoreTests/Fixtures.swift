@@ -35,7 +35,7 @@ struct LoadedState {
         state = StateDirectory(path: directory.path)
         try DatasetGenerator(counts: .init(records: records), seed: seed, issuedAt: Self.issuedAt)
             .write(to: state.datasetURL)
-        lists = try ListsStore.open(path: state.listsPath)
+        lists = try ListsStore.open(state)
         try lists.replaceAll(withDatasetAt: state.datasetURL)
         journal = try JournalStore.open(path: state.journalPath)
     }

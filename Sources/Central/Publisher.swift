@@ -1,0 +1,163 @@
+import FieldSync
+import Foundation
+import Store
+import Watchlist
+
+/// Publishes a data set as the next signed list version into a directory any static HTTPS
+/// server can serve (docs/sync-protocol.md, "Published directory"): per changed list a new
+/// snapshot and the delta from its previous version, then a new manifest, written last and
+/// atomically so a terminal never sees a manifest naming files that are not there yet.
+public struct Publisher {
+    public struct Report: Sendable {
+        public var manifest: Manifest
+        /// Per list: upserts and deletes in the new delta (nil when the list did not change).
+        public var changes: [ListKind: (upserts: Int, deletes: Int)?]
+    }
+
+    public static let manifestFile = "manifest.json"
+
+    public let directory: URL
+    public let keysDirectory: URL
+
+    public init(directory: URL, keysDirectory: URL) {
+        self.directory = directory
+        self.keysDirectory = keysDirectory
+    }
+
+    /// The manifest now published, if any (read back without verification: it is our own).
+    public func currentManifest() throws -> Manifest? {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(Self.manifestFile).path) else { return nil }
+        let envelope = try SignedEnvelope.decode(data)
+        guard let payload = Data(base64Encoded: envelope.payload) else { throw CentralError("\(Self.manifestFile): bad payload") }
+        return try JSONDecoder().decode(Manifest.self, from: payload)
+    }
+
+    /// Publishes the data set in `dataset` as the next version.
+    /// - Parameters:
+    ///   - keepDeltas: deltas kept per list; a terminal further behind takes the snapshot.
+    public func publish(dataset: URL, now: Int64, validFor: Int64, keepDeltas: Int,
+                        progress: ((String) -> Void)? = nil) throws -> Report {
+        let keys = try CentralKeys.load(from: keysDirectory)
+        let previous = try currentManifest()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var lists: [ListKind: Manifest.List] = [:]
+        var changes: [ListKind: (upserts: Int, deletes: Int)?] = [:]
+        for list in ListKind.allCases {
+            progress?("\(list.rawValue): reading the data set")
+            let rows = try Self.sortedUnique(Dataset.readRows(list, from: dataset), list)
+            var digest = ListDigest()
+            for row in rows { digest.add(fields: row.fields) }
+            guard let before = previous?.lists[list.rawValue] else {
+                lists[list] = try writeSnapshot(list, version: 1, rows: rows, digest: digest, deltas: [])
+                changes[list] = (rows.count, 0)
+                continue
+            }
+            if before.digest == digest.description, before.recordCount == Int64(rows.count) {
+                lists[list] = before
+                changes[list] = .some(nil)
+                continue
+            }
+            progress?("\(list.rawValue): comparing with version \(before.version)")
+            let (_, old) = try ListFile.readSnapshot(list, body: Gzip.decompress(read(before.snapshot), maxBytes: Int(Int32.max)),
+                                                     fileName: before.snapshot.path)
+            var delta = ListFileBuilder(deltaOf: list, from: before.version)
+            let counts = Self.diff(old: old, new: rows, into: &delta)
+            let version = before.version + 1
+            let deltaFile = try write(Gzip.compress(delta.bytes), as: "\(list.rawValue)/\(before.version)-\(version).delta.csv.gz")
+            let deltas = Array((before.deltas + [Manifest.Delta(fromVersion: before.version, toVersion: version, file: deltaFile)])
+                .suffix(max(0, keepDeltas)))
+            lists[list] = try writeSnapshot(list, version: version, rows: rows, digest: digest, deltas: deltas)
+            changes[list] = counts
+        }
+        try copyRoots()
+        let manifest = Manifest(sequence: (previous?.sequence ?? 0) + 1, issuedAt: now, expiresAt: now + validFor, lists: lists)
+        try manifest.validate()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        _ = try write(encoder.encode(manifest.signed(by: [keys.manifestKey])), as: Self.manifestFile)
+        removeUnreferenced(manifest)
+        return Report(manifest: manifest, changes: changes)
+    }
+
+    /// Rows by record id (byte order); a repeated id is refused.
+    static func sortedUnique(_ rows: [ListRow], _ list: ListKind) throws -> [ListRow] {
+        let sorted = rows.sorted { $0.recordId.utf8.lexicographicallyPrecedes($1.recordId.utf8) }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where a.recordId == b.recordId {
+            throw CentralError("\(Dataset.fileName(list)): record id \(a.recordId) appears twice")
+        }
+        return sorted
+    }
+
+    /// Merges two id-sorted lists into delta operations.
+    static func diff(old: [ListRow], new: [ListRow], into delta: inout ListFileBuilder) -> (upserts: Int, deletes: Int) {
+        var i = 0, j = 0, upserts = 0, deletes = 0
+        while i < old.count || j < new.count {
+            if j == new.count || (i < old.count && old[i].recordId.utf8.lexicographicallyPrecedes(new[j].recordId.utf8)) {
+                delta.append(.delete, old[i])
+                deletes += 1
+                i += 1
+            } else if i == old.count || new[j].recordId.utf8.lexicographicallyPrecedes(old[i].recordId.utf8) {
+                delta.append(.upsert, new[j])
+                upserts += 1
+                j += 1
+            } else {
+                if old[i].fields != new[j].fields {
+                    delta.append(.upsert, new[j])
+                    upserts += 1
+                }
+                i += 1
+                j += 1
+            }
+        }
+        return (upserts, deletes)
+    }
+
+    private func writeSnapshot(_ list: ListKind, version: Int64, rows: [ListRow], digest: ListDigest,
+                               deltas: [Manifest.Delta]) throws -> Manifest.List {
+        var snapshot = ListFileBuilder(snapshotOf: list, version: version)
+        for row in rows { snapshot.append(row) }
+        let file = try write(Gzip.compress(snapshot.bytes), as: "\(list.rawValue)/\(version).snapshot.csv.gz")
+        return Manifest.List(version: version, recordCount: Int64(rows.count), digest: digest.description, snapshot: file, deltas: deltas)
+    }
+
+    private func read(_ file: Manifest.File) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file.path).path) else {
+            throw CentralError("published file \(file.path) is missing")
+        }
+        return data
+    }
+
+    /// Writes a published file atomically, world-readable (a static server serves it).
+    private func write(_ data: Data, as path: String) throws -> Manifest.File {
+        let url = directory.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try data.write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
+        return Manifest.File(path: path, sha256: SHA256Hex.of(data), length: Int64(data.count))
+    }
+
+    /// Rotated roots from the key directory, for terminals to walk forward.
+    private func copyRoots() throws {
+        let source = keysDirectory.appendingPathComponent(CentralKeys.rootsDirectory)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: source.path) else { return }
+        for name in names where name.hasSuffix(".root.json") {
+            _ = try write(Data(contentsOf: source.appendingPathComponent(name)), as: "\(CentralKeys.rootsDirectory)/\(name)")
+        }
+    }
+
+    /// Deletes list files the new manifest no longer names (pruned deltas, old snapshots).
+    private func removeUnreferenced(_ manifest: Manifest) {
+        var keep = Set<String>()
+        for list in manifest.lists.values {
+            keep.insert(list.snapshot.path)
+            for delta in list.deltas { keep.insert(delta.file.path) }
+        }
+        for list in ListKind.allCases {
+            let dir = directory.appendingPathComponent(list.rawValue)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where !keep.contains("\(list.rawValue)/\(name)") {
+                try? FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+            }
+        }
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+import Store
+import Watchlist
+
+/// What the list sync needs from HTTPS: `CurlTransport` in the terminal.
+public protocol SyncTransport: Sendable {
+    func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String?) throws -> CurlTransport.Response
+    func download(_ url: String, to partial: URL, expectedLength: Int64, expectedSHA256: String,
+                  progress: (@Sendable (Int64) -> Void)?) throws -> CurlTransport.Download
+}
+
+extension CurlTransport: SyncTransport {}
+
+/// Where a sync run is, for a progress bar or a status line.
+public enum SyncProgress: Sendable, Equatable {
+    case checkingManifest
+    /// Bytes of the needed files on disk, of the total the manifest states.
+    case downloading(bytes: Int64, of: Int64)
+    /// Records written into one list (`of` is 0 when unknown, as for deltas).
+    case applying(ListKind, records: Int, of: Int)
+}
+
+/// The downlink: brings the three lists to the center's latest signed manifest
+/// (docs/sync-protocol.md). One run: roots → manifest (conditional GET) → verify in TUF's
+/// order → plan deltas or snapshots → download with length and SHA-256 checks (resumable)
+/// → apply with the content digest check, the new trust state in the same commit. Every run
+/// is recorded in the journal with its outcome and stable reason code.
+public final class ListsSync: Sendable {
+    public struct Configuration: Sendable {
+        /// The published directory, e.g. `https://central.example/lists/` (a trailing `/` is added).
+        public var baseURL: String
+        /// The root the terminal was provisioned with (`root.json` from `mpolice-central keys init`).
+        public var provisionedRoot: URL
+        /// Where partly downloaded files wait for a resume (`<state>/sync`).
+        public var workDirectory: URL
+
+        public init(baseURL: String, provisionedRoot: URL, workDirectory: URL) {
+            self.baseURL = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
+            self.provisionedRoot = provisionedRoot
+            self.workDirectory = workDirectory
+        }
+    }
+
+    /// What a run did.
+    public struct Report: Sendable, Equatable {
+        public var outcome: SyncAttempt.Outcome
+        public var manifestSequence: Int64?
+        /// Per list: how it was brought up to date (`snapshot`, `deltas`, `unchanged`).
+        public var methods: [ListKind: String]
+        public var bytesFetched: Int64
+    }
+
+    /// Manifests and roots are small; anything larger is refused unread.
+    static let maxDocumentBytes: Int64 = 1 << 20
+
+    public let configuration: Configuration
+    private let transport: any SyncTransport
+    private let lists: ListsStore
+    private let journal: JournalStore
+    private let now: @Sendable () -> Int64
+
+    public init(_ configuration: Configuration, transport: any SyncTransport, lists: ListsStore, journal: JournalStore,
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+        self.configuration = configuration
+        self.transport = transport
+        self.lists = lists
+        self.journal = journal
+        self.now = now
+    }
+
+    /// Runs one sync and records it in the journal.
+    /// - Throws: `SyncFailure` (already recorded); `StoreError` for local faults.
+    @discardableResult
+    public func run(progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> Report {
+        let started = Date()
+        let fetched = ByteCounter()
+        var sequence: Int64?
+        func record(_ outcome: SyncAttempt.Outcome, _ failure: SyncFailure?) {
+            // The journal is local; failing to note an attempt must not hide the attempt's own result.
+            try? journal.recordSyncAttempt(SyncAttempt(
+                startedAt: Int64(started.timeIntervalSince1970 * 1000), durationMs: Int64(Date().timeIntervalSince(started) * 1000),
+                outcome: outcome, reason: failure?.reason.rawValue, message: failure?.message, manifestSequence: sequence,
+                bytesFetched: fetched.value))
+        }
+        do {
+            let report = try runOnce(fetched: fetched, sequence: &sequence, progress: progress)
+            record(report.outcome, nil)
+            return report
+        } catch let failure as SyncFailure {
+            record(.failed, failure)
+            throw failure
+        } catch let error as StoreError {
+            guard let failure = Self.syncFailure(error) else { throw error }
+            record(.failed, failure)
+            throw failure
+        }
+    }
+
+    /// Store errors that describe what the center sent, as sync reasons.
+    static func syncFailure(_ error: StoreError) -> SyncFailure? {
+        switch error.code {
+        case .baseMismatch: SyncFailure(.baseMismatch, error.message)
+        case .digestMismatch: SyncFailure(.digestMismatch, error.message)
+        case .badDataset: SyncFailure(.badFormat, error.message)
+        default: nil
+        }
+    }
+
+    private func runOnce(fetched: ByteCounter, sequence: inout Int64?, progress: (@Sendable (SyncProgress) -> Void)?) throws -> Report {
+        progress?(.checkingManifest)
+        let stored = try lists.syncState()
+        var (trust, rootEnvelope) = try trustedRoot(stored)
+        let rootBefore = trust.root.version
+
+        // 1. Newer roots, each signed by its predecessor's root keys and its own.
+        while true {
+            let url = configuration.baseURL + "roots/\(trust.root.version + 1).root.json"
+            let response = try transport.get(url, maxBytes: Self.maxDocumentBytes, ifNoneMatch: nil)
+            fetched.add(Int64(response.body.count))
+            if response.status == 404 { break }
+            try Self.requireOK(response, url)
+            try trust.rotate(to: [SignedEnvelope.decode(response.body)], now: now())
+            rootEnvelope = response.body
+        }
+        let rootChanged = trust.root.version != rootBefore
+
+        // 2. The manifest, conditionally.
+        let manifestURL = configuration.baseURL + "manifest.json"
+        let etag = rootChanged ? nil : stored?.manifestETag
+        let response = try transport.get(manifestURL, maxBytes: Self.maxDocumentBytes, ifNoneMatch: etag)
+        fetched.add(Int64(response.body.count))
+        if response.notModified, let stored {
+            if rootChanged { try lists.saveSyncState(SyncState(manifestSequence: stored.manifestSequence, trustedTime: stored.trustedTime,
+                                                              root: rootEnvelope, manifestETag: stored.manifestETag)) }
+            sequence = stored.manifestSequence
+            return Report(outcome: .upToDate, manifestSequence: stored.manifestSequence, methods: [:], bytesFetched: fetched.value)
+        }
+        try Self.requireOK(response, manifestURL)
+
+        // 3. Signature → rollback → freeze → structure.
+        let manifest = try trust.verify(SignedEnvelope.decode(response.body), now: now())
+        sequence = manifest.sequence
+        let local = try lists.versions()
+        if let stored, manifest.sequence == stored.manifestSequence, Self.matches(manifest, local) {
+            try lists.saveSyncState(SyncState(manifestSequence: stored.manifestSequence, trustedTime: stored.trustedTime,
+                                              root: rootEnvelope, manifestETag: response.etag))
+            return Report(outcome: .upToDate, manifestSequence: manifest.sequence, methods: [:], bytesFetched: fetched.value)
+        }
+
+        // 4. Plan, then fetch every needed file before touching the lists.
+        let plan = Self.plan(manifest, local: local)
+        try FileManager.default.createDirectory(at: configuration.workDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let files = plan.values.flatMap(\.files)
+        let total = files.reduce(0) { $0 + $1.length }
+        var done: Int64 = 0
+        for file in files {
+            let base = done
+            let result = try transport.download(configuration.baseURL + file.path, to: localURL(file), expectedLength: file.length,
+                                                expectedSHA256: file.sha256, progress: { bytes in progress?(.downloading(bytes: base + bytes, of: total)) })
+            fetched.add(result.fetched)
+            done += file.length
+            progress?(.downloading(bytes: done, of: total))
+        }
+
+        // 5. Apply with the trust state that vouches for it.
+        trust.accept(manifest)
+        var update = ListsUpdate(lists: [:], issuedAt: manifest.issuedAt, expiresAt: manifest.expiresAt,
+                                 syncState: SyncState(manifestSequence: trust.lastSequence, trustedTime: trust.lastTrustedTime,
+                                                      root: rootEnvelope, manifestETag: response.etag))
+        for (list, step) in plan {
+            let target = manifest.lists[list.rawValue]!
+            let source: ListsUpdate.Source
+            switch step {
+            case .unchanged: source = .unchanged
+            case .snapshot(let file): source = .snapshot(body(file, expectedRecords: target.recordCount))
+            case .deltas(let deltas): source = .deltas(deltas.map { body($0, expectedRecords: target.recordCount) })
+            }
+            update.lists[list] = ListsUpdate.Target(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source)
+        }
+        try lists.apply(update) { list, done, total in progress?(.applying(list, records: done, of: total)) }
+        for file in files { try? FileManager.default.removeItem(at: localURL(file)) }
+        return Report(outcome: .updated, manifestSequence: manifest.sequence, methods: plan.mapValues(\.name), bytesFetched: fetched.value)
+    }
+
+    /// The trusted root: the stored one, unless the provisioned file holds a newer version
+    /// (a technician re-provisioned the terminal).
+    private func trustedRoot(_ stored: SyncState?) throws -> (TrustState, Data) {
+        guard let provisioned = FileManager.default.contents(atPath: configuration.provisionedRoot.path) else {
+            throw SyncFailure(.badFormat, "cannot read the trust root \(configuration.provisionedRoot.path)")
+        }
+        let fromFile = try TrustState.bootstrap(SignedEnvelope.decode(provisioned))
+        guard let stored else { return (fromFile, provisioned) }
+        let fromStore = try TrustState.bootstrap(SignedEnvelope.decode(stored.root))
+        let root = fromFile.root.version > fromStore.root.version ? fromFile.root : fromStore.root
+        return (try TrustState(root: root, lastSequence: stored.manifestSequence, lastTrustedTime: stored.trustedTime),
+                root == fromFile.root ? provisioned : stored.root)
+    }
+
+    static func requireOK(_ response: CurlTransport.Response, _ url: String) throws {
+        switch response.status {
+        case 200: return
+        case 400, 495, 496:
+            throw SyncFailure(.clientCertificateRefused, "\(url): the server refused the device certificate (HTTP \(response.status))")
+        default:
+            throw SyncFailure(.network, "\(url): HTTP \(response.status)")
+        }
+    }
+
+    /// Same versions and digests for every list the manifest names.
+    static func matches(_ manifest: Manifest, _ local: [ListKind: ListMeta]) -> Bool {
+        manifest.lists.allSatisfy { name, target in
+            guard let list = ListKind(rawValue: name), let meta = local[list] else { return false }
+            return meta.version == target.version && meta.digest == target.digest
+        }
+    }
+
+    enum Step: Equatable {
+        case unchanged
+        case deltas([Manifest.File])
+        case snapshot(Manifest.File)
+
+        var files: [Manifest.File] {
+            switch self {
+            case .unchanged: []
+            case .deltas(let files): files
+            case .snapshot(let file): [file]
+            }
+        }
+
+        var name: String {
+            switch self {
+            case .unchanged: "unchanged"
+            case .deltas: "deltas"
+            case .snapshot: "snapshot"
+            }
+        }
+    }
+
+    /// Per list: nothing, the deltas from the local version when the manifest still has them
+    /// all and they are smaller than the snapshot, or else the snapshot.
+    static func plan(_ manifest: Manifest, local: [ListKind: ListMeta]) -> [ListKind: Step] {
+        var plan: [ListKind: Step] = [:]
+        for (name, target) in manifest.lists {
+            guard let list = ListKind(rawValue: name) else { continue }
+            let meta = local[list]!
+            if meta.version == target.version, meta.digest == target.digest {
+                plan[list] = .unchanged
+            } else if meta.version > 0, meta.version < target.version,
+                      let start = target.deltas.firstIndex(where: { $0.fromVersion == meta.version }) {
+                let files = target.deltas[start...].map(\.file)
+                plan[list] = files.reduce(0) { $0 + $1.length } < target.snapshot.length ? .deltas(files) : .snapshot(target.snapshot)
+            } else {
+                plan[list] = .snapshot(target.snapshot)
+            }
+        }
+        return plan
+    }
+
+    /// Downloads are named by their SHA-256, so a resume finds its partial file.
+    private func localURL(_ file: Manifest.File) -> URL {
+        configuration.workDirectory.appendingPathComponent("\(file.sha256).gz")
+    }
+
+    /// A verified file's uncompressed body, read when the store needs it. The ceiling is far
+    /// above any honest list (2 KiB per record, plus 64 MiB) and stops a gzip bomb.
+    private func body(_ file: Manifest.File, expectedRecords: Int64) -> ListsUpdate.Body {
+        let url = localURL(file)
+        let ceiling = Int(min(Int64(Int32.max), expectedRecords * 2048 + (64 << 20)))
+        return {
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw SyncFailure(.truncated, "\(file.path): downloaded file disappeared")
+            }
+            return try Gzip.decompress(data, maxBytes: ceiling)
+        }
+    }
+}
+
+/// Bytes fetched in one run, added from transfer callbacks.
+private final class ByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total: Int64 = 0
+    func add(_ n: Int64) { lock.withLock { total += n } }
+    var value: Int64 { lock.withLock { total } }
+}

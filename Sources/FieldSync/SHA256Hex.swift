@@ -1,0 +1,22 @@
+import Crypto
+import Foundation
+
+/// Lower-case hex SHA-256, the form manifests name files by.
+public enum SHA256Hex {
+    public static func of(_ data: Data) -> String {
+        hex(SHA256.hash(data: data))
+    }
+
+    /// Of a file, read in 1 MiB pieces.
+    public static func of(fileAt url: URL) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else { throw SyncFailure(.network, "cannot read \(url.path)") }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hex(hasher.finalize())
+    }
+
+    private static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+}

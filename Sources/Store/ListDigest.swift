@@ -1,0 +1,97 @@
+import Crypto
+import Foundation
+import Watchlist
+
+/// A list's content digest: the sum, modulo 2^256, of the SHA-256 of each record's
+/// canonical encoding (docs/sync-protocol.md, "Content digest"). A sum does not depend on
+/// record order and can be updated per change — subtract the old record, add the new — so a
+/// 10,000-change delta onto a million-record list is checked without re-reading the list.
+///
+/// The digest proves that an apply produced exactly what the center holds; protection
+/// against tampering comes from the signed manifest's per-file SHA-256, not from this sum.
+public struct ListDigest: Sendable, Equatable, CustomStringConvertible {
+    /// Big-endian 64-bit limbs: limbs[0] is the most significant.
+    private var limbs: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    public init() {}
+
+    /// Parses 64 lower-case hex digits.
+    public init?(hex: String) {
+        guard hex.utf8.count == 64 else { return nil }
+        var parts: [UInt64] = []
+        var index = hex.startIndex
+        for _ in 0..<4 {
+            let end = hex.index(index, offsetBy: 16)
+            guard let value = UInt64(hex[index..<end], radix: 16) else { return nil }
+            parts.append(value)
+            index = end
+        }
+        limbs = (parts[0], parts[1], parts[2], parts[3])
+    }
+
+    public var description: String {
+        [limbs.0, limbs.1, limbs.2, limbs.3].map { value in
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }.joined()
+    }
+
+    /// Adds a record given by its canonical fields (`Dataset.columns` order, nil for empty).
+    public mutating func add<S: Sequence>(fields: S) where S.Element == String? {
+        add(Self.hash(fields))
+    }
+
+    /// Removes a record added before.
+    public mutating func remove<S: Sequence>(fields: S) where S.Element == String? {
+        subtract(Self.hash(fields))
+    }
+
+    /// SHA-256 of the canonical encoding: the fields' UTF-8 bytes, each followed by 0x1F
+    /// (unit separator); an absent value is an empty field.
+    static func hash<S: Sequence>(_ fields: S) -> (UInt64, UInt64, UInt64, UInt64) where S.Element == String? {
+        var hasher = SHA256()
+        let separator: [UInt8] = [0x1F]
+        for field in fields {
+            if var field {
+                field.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            }
+            hasher.update(data: separator)
+        }
+        return hasher.finalize().withUnsafeBytes { raw in
+            func limb(_ i: Int) -> UInt64 { UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+            return (limb(0), limb(1), limb(2), limb(3))
+        }
+    }
+
+    private mutating func add(_ h: (UInt64, UInt64, UInt64, UInt64)) {
+        var carry: UInt64 = 0
+        func step(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let (s1, o1) = a.addingReportingOverflow(b)
+            let (s2, o2) = s1.addingReportingOverflow(carry)
+            carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
+            return s2
+        }
+        limbs.3 = step(limbs.3, h.3)
+        limbs.2 = step(limbs.2, h.2)
+        limbs.1 = step(limbs.1, h.1)
+        limbs.0 = step(limbs.0, h.0)
+    }
+
+    private mutating func subtract(_ h: (UInt64, UInt64, UInt64, UInt64)) {
+        var borrow: UInt64 = 0
+        func step(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let (d1, o1) = a.subtractingReportingOverflow(b)
+            let (d2, o2) = d1.subtractingReportingOverflow(borrow)
+            borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
+            return d2
+        }
+        limbs.3 = step(limbs.3, h.3)
+        limbs.2 = step(limbs.2, h.2)
+        limbs.1 = step(limbs.1, h.1)
+        limbs.0 = step(limbs.0, h.0)
+    }
+
+    public static func == (a: ListDigest, b: ListDigest) -> Bool {
+        a.limbs == b.limbs
+    }
+}

@@ -1,0 +1,346 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Watchlist
+
+/// What the terminal trusts about the center, stored in lists.db beside the lists it vouches
+/// for, so that the lists and the manifest sequence change in the same commit.
+public struct SyncState: Sendable, Equatable {
+    /// The sequence of the last manifest whose lists were applied.
+    public var manifestSequence: Int64
+    /// The latest issuedAt of an applied manifest (the freeze reference).
+    public var trustedTime: Int64
+    /// The trusted root: its signed envelope as received (JSON).
+    public var root: Data
+    /// The ETag of the last manifest fetched, for a conditional GET.
+    public var manifestETag: String?
+
+    public init(manifestSequence: Int64, trustedTime: Int64, root: Data, manifestETag: String?) {
+        self.manifestSequence = manifestSequence
+        self.trustedTime = trustedTime
+        self.root = root
+        self.manifestETag = manifestETag
+    }
+}
+
+/// A verified update of the lists: per list the version, count and digest to end at, and
+/// where the records come from. Bodies are read lazily (one list's file in memory at a time)
+/// and are the files' uncompressed contents (`ListFile`).
+public struct ListsUpdate: Sendable {
+    public typealias Body = @Sendable () throws -> Data
+
+    public enum Source: Sendable {
+        /// Same records; only the manifest (sequence, times) moves on.
+        case unchanged
+        /// Consecutive deltas from the local version.
+        case deltas([Body])
+        case snapshot(Body)
+    }
+
+    public struct Target: Sendable {
+        public var version: Int64
+        public var recordCount: Int64
+        public var digest: String
+        public var source: Source
+
+        public init(version: Int64, recordCount: Int64, digest: String, source: Source) {
+            self.version = version
+            self.recordCount = recordCount
+            self.digest = digest
+            self.source = source
+        }
+    }
+
+    /// Lists not named keep their records and metadata.
+    public var lists: [ListKind: Target]
+    /// Unix seconds, from the manifest: every list named is as fresh as the manifest.
+    public var issuedAt: Int64
+    public var expiresAt: Int64
+    public var syncState: SyncState
+
+    public init(lists: [ListKind: Target], issuedAt: Int64, expiresAt: Int64, syncState: SyncState) {
+        self.lists = lists
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.syncState = syncState
+    }
+
+    /// True when a list is replaced by a snapshot: the update builds a new generation.
+    var needsNewGeneration: Bool {
+        lists.values.contains { if case .snapshot = $0.source { true } else { false } }
+    }
+}
+
+/// One list of a generation being built.
+struct GenerationList {
+    enum Source {
+        /// Load from a reader positioned at the first record.
+        case rows(() throws -> CSVReader)
+        /// Copy the current generation's records, then apply these deltas.
+        case carry([ListsUpdate.Body])
+    }
+
+    var version: Int64
+    var recordCount: Int64
+    /// Checked when given (a sync); a local data set has none to check against.
+    var digest: String?
+    var source: Source
+}
+
+/// A list's version, count and digest as an apply moves them along.
+struct ListPosition {
+    var version: Int64
+    var count: Int64
+    var digest: ListDigest
+}
+
+extension ListsStore {
+    // MARK: Sync state
+
+    /// The stored trust state; nil before the first sync.
+    public func syncState() throws -> SyncState? {
+        try wrap { try generation.writer.read { db in try Self.fetchSyncState(db) } }
+    }
+
+    /// Stores the trust state alone: a rotated root or a new ETag with no list change.
+    public func saveSyncState(_ state: SyncState) throws {
+        try Self.withWriterLock(directory) {
+            try adoptCurrentGeneration()
+            try wrap { try generation.writer.write { db in try Self.storeSyncState(state, db) } }
+        }
+    }
+
+    static func fetchSyncState(_ db: Database) throws -> SyncState? {
+        try Row.fetchOne(db, sql: "SELECT manifest_sequence, trusted_time, root, manifest_etag FROM sync_state WHERE id = 1").map {
+            SyncState(manifestSequence: $0[0], trustedTime: $0[1], root: $0[2], manifestETag: $0[3])
+        }
+    }
+
+    static func storeSyncState(_ state: SyncState, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO sync_state (id, manifest_sequence, trusted_time, root, manifest_etag) VALUES (1, ?, ?, ?, ?)
+            """, arguments: [state.manifestSequence, state.trustedTime, state.root, state.manifestETag])
+    }
+
+    // MARK: Apply
+
+    /// Applies a verified update with its trust state, all or nothing: deltas in one
+    /// transaction on the current generation; with any snapshot, a new generation made
+    /// current atomically. Checks keep answering from the previous lists throughout.
+    /// - Throws: `StoreError` `.baseMismatch` (a delta not starting at the local version),
+    ///   `.digestMismatch` (count or content digest differs from the target), `.badDataset`,
+    ///   `.busy`, `.database`; or whatever a body throws.
+    public func apply(_ update: ListsUpdate, progress: LoadProgress? = nil) throws {
+        try Self.withWriterLock(directory) {
+            try adoptCurrentGeneration()
+            if update.needsNewGeneration {
+                var plan: [ListKind: GenerationList] = [:]
+                for (list, target) in update.lists {
+                    let source: GenerationList.Source
+                    switch target.source {
+                    case .unchanged: source = .carry([])
+                    case .deltas(let bodies): source = .carry(bodies)
+                    case .snapshot(let body):
+                        source = .rows {
+                            var reader = CSVReader(bytes: [UInt8](try body()), fileName: "\(list.rawValue) snapshot")
+                            guard case .snapshot(let version) = try ListFile.open(&reader, list: list) else {
+                                throw StoreError(.badDataset, "\(list.rawValue): the snapshot file is a delta")
+                            }
+                            guard version == target.version else {
+                                throw StoreError(.badDataset, "\(list.rawValue): snapshot of version \(version), manifest says \(target.version)")
+                            }
+                            return reader
+                        }
+                    }
+                    plan[list] = GenerationList(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source)
+                }
+                try buildGeneration(plan, issuedAt: update.issuedAt, expiresAt: update.expiresAt, syncState: update.syncState,
+                                    progress: progress)
+            } else {
+                try wrap {
+                    try generation.writer.write { db in
+                        let metas = try ListMeta.fetchAll(db)
+                        for list in ListKind.allCases {
+                            guard let target = update.lists[list] else { continue }
+                            var position = try Self.position(metas[list]!)
+                            if case .deltas(let bodies) = target.source {
+                                for body in bodies { try Self.applyDelta(list, body(), at: &position, db, progress: progress) }
+                            }
+                            try Self.finish(list, position, GenerationList(version: target.version, recordCount: target.recordCount,
+                                                                           digest: target.digest, source: .carry([])),
+                                            issuedAt: update.issuedAt, expiresAt: update.expiresAt, db)
+                        }
+                        try Self.storeSyncState(update.syncState, db)
+                    }
+                }
+            }
+        }
+    }
+
+    /// After another process made a different generation current, moves this store to it
+    /// before writing (called under the writer lock).
+    func adoptCurrentGeneration() throws {
+        guard let file = try directory.currentListsFile(), file.lastPathComponent != generation.file.lastPathComponent else { return }
+        let next = try Generation(file: file, lookupConnections: lookupCount)
+        replaceGeneration(with: next)
+    }
+
+    static func position(_ meta: ListMeta) throws -> ListPosition {
+        guard let digest = ListDigest(hex: meta.digest ?? "") else {
+            throw StoreError(.database, "lists database: \(meta.list.rawValue) has no valid content digest")
+        }
+        return ListPosition(version: meta.version, count: meta.recordCount, digest: digest)
+    }
+
+    /// Checks that a list ended where the target says and writes its `list_meta` row.
+    static func finish(_ list: ListKind, _ position: ListPosition, _ target: GenerationList, issuedAt: Int64, expiresAt: Int64,
+                       _ db: Database) throws {
+        guard position.version == target.version else {
+            throw StoreError(.badDataset, "\(list.rawValue): deltas end at version \(position.version), manifest says \(target.version)")
+        }
+        guard position.count == target.recordCount else {
+            guard target.digest != nil else {
+                throw StoreError(.badDataset, "\(Dataset.fileName(list)): \(position.count) rows, but \(Dataset.manifestName) says \(target.recordCount)")
+            }
+            throw StoreError(.digestMismatch, "\(list.rawValue) version \(target.version): \(position.count) records, manifest says \(target.recordCount)")
+        }
+        if let expected = target.digest, position.digest.description != expected {
+            throw StoreError(.digestMismatch, "\(list.rawValue) version \(target.version): content digest differs from the manifest's")
+        }
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO list_meta (list, version, issued_at, expires_at, record_count, digest) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [list.rawValue, position.version, issuedAt, expiresAt, position.count, position.digest.description])
+    }
+
+    /// Applies one delta file's body to `list` inside the caller's transaction.
+    static func applyDelta(_ list: ListKind, _ body: Data, at position: inout ListPosition, _ db: Database,
+                           progress: LoadProgress?) throws {
+        var reader = CSVReader(bytes: [UInt8](body), fileName: "\(list.rawValue) delta")
+        guard case .delta(let from, let to) = try ListFile.open(&reader, list: list) else {
+            throw StoreError(.badDataset, "\(list.rawValue): expected a delta, got a snapshot")
+        }
+        guard from == position.version else {
+            throw StoreError(.baseMismatch, "\(list.rawValue): delta \(from)→\(to) does not start at the local version \(position.version)")
+        }
+        let columns = Dataset.columns(list)
+        let table = table(list)
+        let select = try db.cachedStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE record_id = ?")
+        let delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE record_id = ?")
+        let upsert = try db.cachedStatement(sql: insertSQL(list, orReplace: true))
+        func stored(_ id: String) throws -> [String?]? {
+            try Row.fetchOne(select, arguments: [id]).map { row in (0..<columns.count).map { row[$0] as String? } }
+        }
+        var done = 0
+        while let f = try reader.nextRow() {
+            guard let operation = ListFile.Operation(rawValue: f.first ?? ""), f.count == columns.count + 1 else {
+                throw StoreError(.badDataset, "\(reader.fileName):\(reader.line): expected upsert or delete and \(columns.count) fields")
+            }
+            let fields = Array(f.dropFirst())
+            switch operation {
+            case .delete:
+                guard !fields[0].isEmpty, fields.dropFirst().allSatisfy(\.isEmpty) else {
+                    throw StoreError(.badDataset, "\(reader.fileName):\(reader.line): a delete names the record id only")
+                }
+                guard let old = try stored(fields[0]) else {
+                    throw StoreError(.baseMismatch, "\(reader.fileName):\(reader.line): deletes a record the local list does not hold")
+                }
+                position.digest.remove(fields: old)
+                try delete.execute(arguments: [fields[0]])
+                position.count -= 1
+            case .upsert:
+                let row = try ListRow(list, fields, file: reader.fileName, line: reader.line)
+                if let old = try stored(row.recordId) {
+                    position.digest.remove(fields: old)
+                } else {
+                    position.count += 1
+                }
+                guard insert(row, with: upsert) == SQLITE_DONE else {
+                    throw StoreError(.database, "lists database: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+                }
+                position.digest.add(fields: row.fields)
+            }
+            done += 1
+            if done % 10_000 == 0 { progress?(list, done, 0) }
+        }
+        position.version = to
+        progress?(list, done, done)
+    }
+
+    // MARK: New generation
+
+    /// Builds a new generation from `plan` (lists not in it are carried over as they are),
+    /// checks every list against its target, and makes it current. Called under the writer
+    /// lock. Any failure deletes the new file and leaves the current generation as it was.
+    func buildGeneration(_ plan: [ListKind: GenerationList], issuedAt: Int64, expiresAt: Int64, syncState: SyncState?,
+                         progress: LoadProgress?) throws {
+        let previous = generation
+        directory.removeStaleGenerations(keeping: previous.file)
+        let file = directory.newListsFile()
+        do {
+            // A fresh file no reader sees yet: no durability until it is complete (fsync
+            // below, before the link switches), and a rollback journal costs nothing on
+            // pages that were empty.
+            var config = Configuration()
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+            let queue = try DatabaseQueue(path: file.path, configuration: config)
+            try Self.migrator.migrate(queue)
+            let previousMetas = try versions()
+            try wrap {
+                try queue.inDatabase { db in
+                    try db.execute(sql: "ATTACH DATABASE ? AS previous", arguments: [previous.file.path])
+                    try db.inTransaction {
+                        try fill(db, plan: plan, previousMetas: previousMetas, issuedAt: issuedAt, expiresAt: expiresAt,
+                                 syncState: syncState, progress: progress)
+                        return .commit
+                    }
+                    try db.execute(sql: "DETACH DATABASE previous")
+                    try db.execute(sql: "PRAGMA journal_mode = WAL")
+                }
+            }
+            try queue.close()
+            try StateDirectory.syncToDisk(file.path)
+            try install(file)
+        } catch {
+            directory.removeGeneration(file)
+            throw error
+        }
+    }
+
+    private func fill(_ db: Database, plan: [ListKind: GenerationList], previousMetas: [ListKind: ListMeta], issuedAt: Int64,
+                      expiresAt: Int64, syncState: SyncState?, progress: LoadProgress?) throws {
+        // Secondary indexes are dropped and rebuilt around the bulk insert: building an index
+        // once costs a fraction of updating it row by row. Their SQL comes from the schema
+        // itself, so the migrations stay the one definition.
+        let indexes = try Row.fetchAll(db, sql: """
+            SELECT name, sql FROM main.sqlite_master
+            WHERE type = 'index' AND sql IS NOT NULL
+              AND tbl_name IN ('stolen_vehicle', 'wanted_person', 'missing_person')
+            """).map { (name: $0[0] as String, sql: $0[1] as String) }
+        for index in indexes { try db.execute(sql: "DROP INDEX main.\(index.name)") }
+        for list in ListKind.allCases {
+            let table = Self.table(list)
+            guard let target = plan[list] else {
+                try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM previous.\(table)")
+                try db.execute(sql: "INSERT INTO main.list_meta SELECT * FROM previous.list_meta WHERE list = ?", arguments: [list.rawValue])
+                continue
+            }
+            var position: ListPosition
+            switch target.source {
+            case .rows(let makeReader):
+                let (count, digest) = try Self.load(list, from: makeReader(), into: db, expected: Int(target.recordCount), progress: progress)
+                position = ListPosition(version: target.version, count: count, digest: digest)
+            case .carry(let deltas):
+                try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM previous.\(table)")
+                position = try Self.position(previousMetas[list]!)
+                for body in deltas { try Self.applyDelta(list, body(), at: &position, db, progress: progress) }
+            }
+            try Self.finish(list, position, target, issuedAt: issuedAt, expiresAt: expiresAt, db)
+        }
+        for index in indexes { try db.execute(sql: index.sql) }
+        if let syncState {
+            try Self.storeSyncState(syncState, db)
+        } else {
+            try db.execute(sql: "INSERT INTO main.sync_state SELECT * FROM previous.sync_state")
+        }
+    }
+}
