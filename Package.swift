@@ -67,11 +67,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "mpolicectl",
-            dependencies: ["Watchlist", "Store", "Location", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Watchlist", "Store", "Location", "FieldSync", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mpolice-central",
-            dependencies: ["Central", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Central", "Store", "FieldSync", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mpolice-bench",
@@ -88,8 +88,8 @@ let package = Package(
         .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Central", "Watchlist"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
-        .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync", "TestSupport"]),
+        .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync", "Store", "Central", "Watchlist", "TestSupport"]),
         .testTarget(name: "LocationTests", dependencies: ["Location", "Store", "Watchlist", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Central", "Watchlist", "FieldSync"]),
+        .testTarget(name: "CLITests", dependencies: ["Central", "Store", "Watchlist", "FieldSync", "TestSupport"]),
     ]
 )

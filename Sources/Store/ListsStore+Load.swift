@@ -63,6 +63,7 @@ extension ListsStore {
         }
         parser.start()
         defer { pipeline.cancel() }
+        progress?(list, 0, expected)
         var count = 0
         let file = reader.fileName
         while let batch = try pipeline.take() {

@@ -231,6 +231,7 @@ extension ListsStore {
             try Row.fetchOne(select, arguments: [id]).map { row in (0..<columns.count).map { row[$0] as String? } }
         }
         var done = 0
+        progress?(list, 0, 0)
         while let f = try reader.nextRow() {
             guard let operation = ListFile.Operation(rawValue: f.first ?? ""), f.count == columns.count + 1 else {
                 throw StoreError(.badDataset, "\(reader.fileName):\(reader.line): expected upsert or delete and \(columns.count) fields")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Central
+import FieldSync
 import Foundation
 import Store
 import Watchlist
@@ -8,14 +9,14 @@ import Watchlist
 struct MPoliceCentral: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpolice-central",
-        abstract: "The reference central side: generates and (later) publishes watch lists for tests and demos.",
-        subcommands: [Generate.self, Keys.self])
+        abstract: "The reference central side: generates and publishes signed watch lists for tests and demos.",
+        subcommands: [Generate.self, Publish.self, Keys.self])
 }
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage the center's signing keys.",
-        subcommands: [Init.self])
+        subcommands: [Init.self, Rotate.self])
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -47,6 +48,96 @@ struct Keys: ParsableCommand {
                 FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+extension Keys {
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the root and manifest keys with a new root version signed by the old root key.",
+            discussion: """
+                Writes DIR/roots/<version>.root.json (signed by the old and the new root key) for
+                `publish` to serve, moves the old keys to DIR/retired/, and makes DIR/root.json
+                the new root. Terminals walk to the new root on their next sync.
+                """)
+
+        @Option(name: .customLong("dir"), help: ArgumentHelp("Key directory.", valueName: "dir"))
+        var directory: String
+
+        @Option(help: "Days until the new root expires.")
+        var validDays: Int = 365
+
+        func run() throws {
+            do {
+                let version = try CentralKeys.rotate(in: URL(fileURLWithPath: directory, isDirectory: true),
+                                                     now: SystemWallClock().nowMilliseconds / 1000, validFor: Int64(validDays) * 86_400)
+                print("root version \(version) written; publish again to serve it")
+            } catch {
+                FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct Publish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish a data set as the next signed list version.",
+        discussion: """
+            Reads the data set in --dataset (as `generate` writes it), compares each list with the
+            version already published in --out, and writes a new snapshot and delta for each list
+            that changed, rotated roots from --keys, and a new signed manifest.json (last, and
+            atomically). Any static HTTPS server can serve --out. Deltas beyond --keep-deltas per
+            list are pruned; a terminal further behind takes the snapshot.
+            """)
+
+    @Option(help: ArgumentHelp("Data set directory (one CSV per list and dataset.json).", valueName: "dir"))
+    var dataset: String
+
+    @Option(help: ArgumentHelp("Key directory from `keys init`.", valueName: "dir"))
+    var keys: String
+
+    @Option(help: ArgumentHelp("Published directory (created when missing).", valueName: "dir"))
+    var out: String
+
+    @Option(help: "Days until the manifest expires (terminals then flag their lists stale).")
+    var validDays: Int = 7
+
+    @Option(help: "Deltas kept per list.")
+    var keepDeltas: Int = 30
+
+    @Option(help: ArgumentHelp("Issue time, Unix seconds (tests; default now).", valueName: "seconds"))
+    var now: Int64?
+
+    func validate() throws {
+        guard (1...3650).contains(validDays) else { throw ValidationError("--valid-days must be 1 to 3650") }
+        guard (0...10_000).contains(keepDeltas) else { throw ValidationError("--keep-deltas must be 0 to 10000") }
+    }
+
+    func run() throws {
+        do {
+            let publisher = Publisher(directory: URL(fileURLWithPath: out, isDirectory: true),
+                                      keysDirectory: URL(fileURLWithPath: keys, isDirectory: true))
+            let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
+            let report = try publisher.publish(dataset: URL(fileURLWithPath: dataset, isDirectory: true),
+                                               now: now ?? SystemWallClock().nowMilliseconds / 1000,
+                                               validFor: Int64(validDays) * 86_400, keepDeltas: keepDeltas) { progress.show($0) }
+            progress.finish("published manifest \(report.manifest.sequence) in \(out)")
+            for list in ListKind.allCases {
+                let entry = report.manifest.lists[list.rawValue]!
+                let change = report.changes[list].flatMap { $0 }.map { "\($0.upserts) upserts, \($0.deletes) deletes" } ?? "unchanged"
+                print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(entry.version)  \(entry.recordCount) records  \(change)")
+            }
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as CentralError {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as SyncFailure {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

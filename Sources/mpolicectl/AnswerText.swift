@@ -42,6 +42,15 @@ enum AnswerText {
         }
     }
 
+    /// Bytes as B, kB or MB (decimal), one decimal place above a kilobyte.
+    static func bytes(_ n: Int64) -> String {
+        switch n {
+        case ..<1_000: "\(n) B"
+        case ..<1_000_000: String(format: "%.1f kB", Double(n) / 1_000)
+        default: String(format: "%.1f MB", Double(n) / 1_000_000)
+        }
+    }
+
     static func duration(_ seconds: Int64) -> String {
         switch seconds {
         case ..<120: "\(seconds)s"

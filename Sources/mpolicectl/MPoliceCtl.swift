@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldSync
 import Foundation
 import Location
 import Store
@@ -11,9 +12,10 @@ struct MPoliceCtl: AsyncParsableCommand {
         abstract: "Checks, status and diagnostics for the M-Police field terminal.",
         discussion: """
             Exit codes: 0 done (whatever the check's outcome), 1 the store could not be used,
-            2 the entry was refused (empty, wrong shape, bad characters), 64 usage error.
+            2 the entry was refused (empty, wrong shape, bad characters), 3 a sync failed (the
+            reason code says why), 64 usage error.
             """,
-        subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self])
+        subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self])
 }
 
 /// Options every command that reads the state directory shares.
@@ -34,6 +36,8 @@ enum Failure {
             (code, field, message, status) = (e.code.rawValue, e.field, e.message, 2)
         case let e as StoreError:
             (code, field, message, status) = (e.code.rawValue, nil, e.message, 1)
+        case let e as SyncFailure:
+            (code, field, message, status) = ("sync.\(e.reason.rawValue)", nil, e.message, 3)
         case let e as LocationError:
             (code, field, message, status) = (e.code.rawValue, e.code == .badAddress ? "gpsd" : nil, e.message, e.code == .badAddress ? 2 : 1)
         default:

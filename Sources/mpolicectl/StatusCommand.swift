@@ -21,6 +21,9 @@ struct StatusCommand: ParsableCommand {
         }
         var stateDirectory: String
         var lists: [List]
+        /// The sequence of the manifest the lists came from (nil before the first sync).
+        var manifestSequence: Int64?
+        var lastSync: SyncAttempt?
         var listsIntegrity: String
         var journalChecks: Int
         var journalIntegrity: String
@@ -41,6 +44,8 @@ struct StatusCommand: ParsableCommand {
                     return .init(list: kind.rawValue, version: v.version, updatedAt: v.updatedAt, ageSeconds: v.ageSeconds,
                                  stale: v.stale, recordCount: v.recordCount)
                 },
+                manifestSequence: try lists.syncState()?.manifestSequence,
+                lastSync: try journal.syncAttempts(limit: 1).first,
                 listsIntegrity: try lists.quickCheck(),
                 journalChecks: try journal.checkCount(),
                 journalIntegrity: try journal.quickCheck())
@@ -52,6 +57,12 @@ struct StatusCommand: ParsableCommand {
             for l in report.lists {
                 let age = l.ageSeconds.map { AnswerText.duration($0) } ?? "—"
                 print("  \(l.list.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(l.version)  \(l.recordCount) records  age \(age)\(l.stale ? "  STALE" : "")")
+            }
+            if let sync = report.lastSync {
+                let when = Timestamp.iso8601(seconds: sync.startedAt / 1000)
+                print("  last sync \(when): \(sync.outcome.rawValue)\(sync.reason.map { " [\($0)] " } ?? "")\(sync.message ?? "")")
+            } else {
+                print("  last sync: never")
             }
             print("  lists.db quick_check: \(report.listsIntegrity)")
             print("  journal: \(report.journalChecks) check records, quick_check: \(report.journalIntegrity)")

@@ -1,13 +1,12 @@
 import Foundation
-import TestSupport
 
 /// Certificates made by openssl for one test: a CA, a server certificate for 127.0.0.1
 /// signed by it, a device certificate signed by it, and a server certificate from another CA.
-struct TestPKI {
-    let dir: URL
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+public struct TestPKI {
+    public let dir: URL
+    public func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    init(in dir: URL) throws {
+    public init(in dir: URL) throws {
         self.dir = dir
         let ext = dir.appendingPathComponent("server.ext")
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n".write(to: ext, atomically: true, encoding: .utf8)
@@ -26,7 +25,7 @@ struct TestPKI {
         }
     }
 
-    static func openssl(_ arguments: [String]) throws {
+    public static func openssl(_ arguments: [String]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = arguments
@@ -40,19 +39,20 @@ struct TestPKI {
 
 /// A real nginx on a free loopback port terminating TLS with `ssl_verify_client on`,
 /// serving `root` as static files — what the center's CDN does.
-final class NginxTLS {
-    let port: Int
-    let root: URL
+public final class NginxTLS {
+    public let port: Int
+    public let root: URL
     private let process: Process
 
-    init(pki: TestPKI, serverName: String = "server") throws {
+    /// Serves `root` (default: a fresh `www` directory of its own).
+    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil) throws {
         port = try LoopbackPort.free()
         let dir = pki.dir.appendingPathComponent("nginx-\(serverName)")
-        root = dir.appendingPathComponent("www")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        self.root = root ?? dir.appendingPathComponent("www")
+        try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("tmp"), withIntermediateDirectories: true)
         // Workers run as nobody: the served tree must be world-readable.
-        for url in [pki.dir, dir, root] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
+        for url in [pki.dir, dir, self.root] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
         let tmp = dir.appendingPathComponent("tmp").path
         let config = """
             worker_processes 1;
@@ -71,7 +71,7 @@ final class NginxTLS {
                     ssl_client_certificate \(pki.path("ca.crt"));
                     ssl_verify_client on;
                     ssl_protocols TLSv1.2 TLSv1.3;
-                    root \(root.path);
+                    root \(self.root.path);
                     etag on;
                 }
             }
@@ -92,13 +92,13 @@ final class NginxTLS {
     }
 
     /// Puts a file where nginx serves it, readable by its unprivileged workers.
-    func serve(_ data: Data, as name: String) throws {
+    public func serve(_ data: Data, as name: String) throws {
         let url = root.appendingPathComponent(name)
         try data.write(to: url)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             kill(-process.processIdentifier, SIGKILL)
             process.waitUntilExit()

@@ -1,0 +1,135 @@
+import ArgumentParser
+import FieldSync
+import Foundation
+import Store
+import Watchlist
+
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Bring the lists up to the center's latest signed manifest, now.",
+        discussion: """
+            Runs one sync against the state directory: fetch the manifest over mutual TLS,
+            verify it, download the deltas or snapshots it needs and apply them. The previous
+            lists keep answering until the new ones are complete; a failure leaves them as they
+            were and is recorded with its reason code (see `mpolicectl status`). Shows a
+            progress bar on a terminal. Exit 3 when the sync failed.
+            """)
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("Published list directory at the center.", valueName: "https-url"))
+    var central: String
+
+    @Option(help: ArgumentHelp("CA certificate the center's certificate must chain to.", valueName: "file"))
+    var ca = "/etc/mpolice/ca.crt"
+
+    @Option(help: ArgumentHelp("Device certificate (mutual TLS).", valueName: "file"))
+    var cert = "/etc/mpolice/device.crt"
+
+    @Option(help: ArgumentHelp("Device private key.", valueName: "file"))
+    var key = "/etc/mpolice/device.key"
+
+    @Option(help: ArgumentHelp("Trust root the terminal was provisioned with.", valueName: "file"))
+    var root = "/etc/mpolice/root.json"
+
+    @Option(help: ArgumentHelp("Pin of the center's public key.", valueName: "sha256//base64"))
+    var pin: String?
+
+    @Option(help: "Seconds allowed to connect.")
+    var connectTimeout: Double = 10
+
+    @Option(help: "Seconds allowed for each transfer.")
+    var timeout: Double = 600
+
+    func validate() throws {
+        guard central.hasPrefix("https://") else { throw ValidationError("--central must be an https:// URL") }
+        guard connectTimeout > 0, timeout > 0 else { throw ValidationError("timeouts must be positive") }
+    }
+
+    struct Output: Encodable {
+        var outcome: String
+        var manifestSequence: Int64?
+        var methods: [String: String]
+        var bytesFetched: Int64
+        var versions: [String: Int64]
+    }
+
+    func run() throws {
+        do {
+            let directory = StateDirectory(path: store.stateDirectory)
+            try directory.create()
+            let lists = try ListsStore.open(directory)
+            let journal = try JournalStore.open(path: directory.journalPath)
+            let transport = CurlTransport(.init(caFile: ca, clientCertificate: cert, clientKey: key, pinnedPublicKey: pin,
+                                                connectTimeout: connectTimeout, totalTimeout: timeout))
+            let sync = ListsSync(.init(baseURL: central, provisionedRoot: URL(fileURLWithPath: root),
+                                       workDirectory: directory.url.appendingPathComponent("sync")),
+                                 transport: transport, lists: lists, journal: journal)
+            let bar = ProgressBar(enabled: !store.json && isatty(STDERR_FILENO) == 1)
+            let report = try sync.run { bar.show($0) }
+            bar.clear()
+            let versions = try lists.versions()
+            let output = Output(outcome: report.outcome.rawValue, manifestSequence: report.manifestSequence,
+                                methods: Dictionary(uniqueKeysWithValues: report.methods.map { ($0.key.rawValue, $0.value) }),
+                                bytesFetched: report.bytesFetched,
+                                versions: Dictionary(uniqueKeysWithValues: versions.map { ($0.key.rawValue, $0.value.version) }))
+            if store.json {
+                print(String(decoding: try JSONEncoder.stable.encode(output), as: UTF8.self))
+                return
+            }
+            print("sync \(output.outcome): manifest \(report.manifestSequence.map(String.init) ?? "—"), \(AnswerText.bytes(report.bytesFetched)) fetched")
+            for list in ListKind.allCases {
+                let method = report.methods[list].map { " (\($0))" } ?? ""
+                print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(versions[list]!.version)  \(versions[list]!.recordCount) records\(method)")
+            }
+        } catch {
+            throw Failure.exit(error, json: store.json)
+        }
+    }
+}
+
+/// Sync progress on stderr: a redrawn bar on a terminal; otherwise one line per phase and
+/// list, so logs and tests can follow along.
+final class ProgressBar: @unchecked Sendable {
+    let enabled: Bool
+    private let lock = NSLock()
+    private var lastPhase = ""
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ progress: SyncProgress) {
+        lock.withLock {
+            // The phase line is what a log shows; the bar line is redrawn on a terminal.
+            let phase: String, line: String
+            switch progress {
+            case .checkingManifest:
+                phase = "checking the manifest"
+                line = phase
+            case .downloading(let bytes, let total):
+                phase = "downloading \(AnswerText.bytes(total))"
+                line = "downloading \(Self.bar(Double(bytes) / Double(max(total, 1)))) \(AnswerText.bytes(bytes)) of \(AnswerText.bytes(total))"
+            case .applying(let list, let records, let total):
+                phase = "applying \(list.rawValue)"
+                line = total > 0 ? "\(phase) \(Self.bar(Double(records) / Double(total))) \(records) of \(total) records"
+                                 : "\(phase): \(records) changes"
+            }
+            if enabled {
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+            } else if phase != lastPhase {
+                FileHandle.standardError.write(Data("\(phase)\n".utf8))
+            }
+            lastPhase = phase
+        }
+    }
+
+    func clear() {
+        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
+    static func bar(_ fraction: Double, width: Int = 24) -> String {
+        let filled = Int((min(max(fraction, 0), 1) * Double(width)).rounded())
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+            + String(format: " %3d%%", Int(min(max(fraction, 0), 1) * 100))
+    }
+}

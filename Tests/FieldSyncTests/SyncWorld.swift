@@ -1,0 +1,149 @@
+import Central
+import FieldSync
+import Foundation
+import Store
+import TestSupport
+import Watchlist
+
+/// A center and a terminal for one test: keys, a data set the test edits, the publisher
+/// writing into the directory a real nginx (TLS, `ssl_verify_client on`) serves, and a
+/// terminal state directory synced through `ListsSync` over `CurlTransport`.
+final class SyncWorld {
+    static let start: Int64 = 1_795_700_000
+    let dir: URL
+    let pki: TestPKI
+    let nginx: NginxTLS
+    let keys: URL
+    let dataset: URL
+    let publisher: Publisher
+    let state: StateDirectory
+    let lists: ListsStore
+    let journal: JournalStore
+    /// The terminal's clock, Unix seconds; tests move it.
+    let clock = Clock(SyncWorld.start + 60)
+
+    final class Clock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Int64
+        init(_ value: Int64) { self.value = value }
+        var now: Int64 {
+            get { lock.withLock { value } }
+            set { lock.withLock { value = newValue } }
+        }
+    }
+
+    init(records: Int = 3_000) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        pki = try TestPKI(in: dir)
+        nginx = try NginxTLS(pki: pki)
+        keys = dir.appendingPathComponent("keys")
+        try CentralKeys.initialise(in: keys, now: Self.start, validFor: 365 * 86_400)
+        // What the terminal was provisioned with; keys/root.json moves on when the center rotates.
+        try FileManager.default.copyItem(at: keys.appendingPathComponent(CentralKeys.rootFile), to: dir.appendingPathComponent("provisioned-root.json"))
+        dataset = dir.appendingPathComponent("dataset")
+        try DatasetGenerator(counts: .init(records: records), seed: 11, issuedAt: Self.start).write(to: dataset)
+        publisher = Publisher(directory: nginx.root, keysDirectory: keys)
+        state = StateDirectory(path: dir.appendingPathComponent("terminal").path)
+        lists = try ListsStore.open(state)
+        journal = try JournalStore.open(path: state.journalPath)
+    }
+
+    func remove() {
+        nginx.stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    var provisionedRoot: URL { dir.appendingPathComponent("provisioned-root.json") }
+
+    var baseURL: String { "https://127.0.0.1:\(nginx.port)/" }
+
+    func transport(clientCertificate: Bool = true) -> CurlTransport {
+        CurlTransport(.init(caFile: pki.path("ca.crt"), clientCertificate: clientCertificate ? pki.path("device.crt") : nil,
+                            clientKey: clientCertificate ? pki.path("device.key") : nil, connectTimeout: 5, totalTimeout: 30))
+    }
+
+    func sync(port: Int? = nil, clientCertificate: Bool = true) -> ListsSync {
+        let clock = clock
+        return ListsSync(.init(baseURL: "https://127.0.0.1:\(port ?? nginx.port)/", provisionedRoot: provisionedRoot,
+                               workDirectory: state.url.appendingPathComponent("sync")),
+                         transport: transport(clientCertificate: clientCertificate), lists: lists, journal: journal, now: { clock.now })
+    }
+
+    @discardableResult
+    func publish(at time: Int64? = nil, validDays: Int64 = 7, keepDeltas: Int = 30) throws -> Publisher.Report {
+        try publisher.publish(dataset: dataset, now: time ?? clock.now, validFor: validDays * 86_400, keepDeltas: keepDeltas)
+    }
+
+    /// The reason code of a failed sync (nil when it succeeded).
+    func failure(_ sync: ListsSync) -> SyncFailure.Reason? {
+        do {
+            try sync.run()
+            return nil
+        } catch {
+            return (error as? SyncFailure)?.reason
+        }
+    }
+
+    func plateOutcome(_ plate: String) throws -> CheckAnswer.Outcome {
+        let checker = Checker(lists: lists, journal: journal, clock: FixedWallClock(nowMilliseconds: clock.now * 1000))
+        return try checker.checkPlate(plate, context: CheckContext(officerId: "OF-1", unitId: "U-1")).outcome
+    }
+
+    // MARK: Editing the data set
+
+    /// Rewrites the stolen-vehicle CSV: drops rows whose line passes `drop`, appends
+    /// `add` new vehicles with the given plates, and keeps dataset.json's count right.
+    func editVehicles(drop: (String) -> Bool = { _ in false }, recolour: (String) -> Bool = { _ in false }, add plates: [String] = []) throws {
+        let url = dataset.appendingPathComponent(Dataset.fileName(.stolenVehicles))
+        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let header = lines.removeFirst()
+        lines = lines.filter { !drop($0) }.map { line in
+            guard recolour(line) else { return line }
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[5] = fields[5] == "銀" ? "黑" : "銀"
+            return fields.joined(separator: ",")
+        }
+        for plate in plates {
+            lines.append("SVX\(plate.filter(\.isNumber))\(plate.prefix(3)),\(plate),car,Toyota,Altis,白,,,2026-11-01T08:00:00Z,C-\(plate),TPE-DA")
+        }
+        try ([header] + lines).joined(separator: "\n").appending("\n").write(to: url, atomically: true, encoding: .utf8)
+        var manifest = try Dataset.Manifest.read(from: dataset)
+        manifest.counts[ListKind.stolenVehicles.rawValue] = lines.count
+        try manifest.write(to: dataset)
+    }
+
+    // MARK: Tampering with what nginx serves
+
+    var manifestURL: URL { nginx.root.appendingPathComponent(Publisher.manifestFile) }
+
+    func servedFile(_ path: String) -> URL { nginx.root.appendingPathComponent(path) }
+
+    func replaceManifest(_ data: Data) throws {
+        try data.write(to: manifestURL)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: manifestURL.path)
+    }
+
+    /// The published manifest re-signed (after `edit`) by `key`.
+    func resign(with key: SigningKey, _ edit: (inout Manifest) -> Void = { _ in }) throws {
+        var manifest = try require(try publisher.currentManifest(), "manifest")
+        edit(&manifest)
+        try replaceManifest(JSONEncoder().encode(manifest.signed(by: [key])))
+    }
+
+    var manifestKey: SigningKey { get throws { try CentralKeys.load(from: keys).manifestKey } }
+}
+
+struct FixedWallClock: WallClock {
+    var nowMilliseconds: Int64
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// `#require` outside a test function's body.
+func require<T>(_ value: T?, _ what: String = "value") throws -> T {
+    guard let value else { throw TestFailure(description: "missing \(what)") }
+    return value
+}
