@@ -76,7 +76,9 @@ let package = Package(
         .executableTarget(
             name: "mpolice-bench",
             dependencies: [
-                "Central", "Store", "Watchlist",
+                "Central", "Store", "Watchlist", "FieldSync",
+                // The loopback nginx with TLS that the sync figures fetch from.
+                "TestSupport",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

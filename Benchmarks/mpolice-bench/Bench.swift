@@ -9,7 +9,7 @@ import Watchlist
 @main
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mpolice-bench",
-                                                    abstract: "Benchmarks for the lists store and checks.")
+                                                    abstract: "Benchmarks for the lists store, checks and list sync.")
 
     @Option(help: "Total records across the lists.") var records = 1_000_000
     @Option(help: "Plate checks to time.") var checks = 10_000
@@ -78,6 +78,8 @@ struct Bench: ParsableCommand {
         results.add("rss_mb_after_checks", Measure.residentMegabytes())
         print("  (plate mix: \(plates.listedCount) listed, \(plates.confusableCount) confusable misreads, rest unlisted; "
               + "\(try journal.checkCount()) check records journaled)")
+
+        try SyncBench(work: workURL, dataset: datasetURL, plates: plates).run(into: &results, importSeconds: importSeconds)
 
         try results.write(to: out)
         print("wrote \(out)")

@@ -35,6 +35,7 @@ public struct Publisher {
     /// Publishes the data set in `dataset` as the next version.
     /// - Parameters:
     ///   - keepDeltas: deltas kept per list; a terminal further behind takes the snapshot.
+    @discardableResult
     public func publish(dataset: URL, now: Int64, validFor: Int64, keepDeltas: Int,
                         progress: ((String) -> Void)? = nil) throws -> Report {
         let keys = try CentralKeys.load(from: keysDirectory)

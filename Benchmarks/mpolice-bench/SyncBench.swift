@@ -1,0 +1,118 @@
+import Central
+import FieldSync
+import Foundation
+import Store
+import TestSupport
+import Watchlist
+
+/// The sync figures: a full snapshot fetched from a loopback nginx (TLS, client
+/// certificates) and applied, a 10,000-change delta onto the full lists, the delta's bytes on
+/// the wire against uncompressed, and plate checks while a snapshot generation swaps in.
+struct SyncBench {
+    let work: URL
+    let dataset: URL
+    let plates: PlateMix
+
+    func run(into results: inout Results, importSeconds: Double) throws {
+        let keys = work.appendingPathComponent("keys")
+        let now = Int64(Date().timeIntervalSince1970)
+        try CentralKeys.initialise(in: keys, now: now, validFor: 86_400)
+        let pkiDir = work.appendingPathComponent("pki")
+        try FileManager.default.createDirectory(at: pkiDir, withIntermediateDirectories: true)
+        let pki = try TestPKI(in: pkiDir)
+        let nginx = try NginxTLS(pki: pki)
+        defer { nginx.stop() }
+        let publisher = Publisher(directory: nginx.root.appendingPathComponent("lists"), keysDirectory: keys)
+        print("  (publishing the data set: not timed)")
+        try publisher.publish(dataset: dataset, now: now, validFor: 86_400, keepDeltas: 30)
+
+        let state = StateDirectory(path: work.appendingPathComponent("terminal").path)
+        let lists = try ListsStore.open(state)
+        let journal = try JournalStore.open(path: state.journalPath)
+        let sync = ListsSync(.init(baseURL: "https://127.0.0.1:\(nginx.port)/lists/", provisionedRoot: keys.appendingPathComponent(CentralKeys.rootFile),
+                                   workDirectory: state.url.appendingPathComponent("sync")),
+                             transport: CurlTransport(.init(caFile: pki.path("ca.crt"), clientCertificate: pki.path("device.crt"),
+                                                            clientKey: pki.path("device.key"), connectTimeout: 5, totalTimeout: 600)),
+                             lists: lists, journal: journal)
+
+        // Snapshot: nothing on the terminal yet.
+        let (_, snapshotSeconds) = try Measure.seconds { try sync.run() }
+        results.add("sync_snapshot_1m_s", snapshotSeconds, reference: ("sqlite3_import_1m_s", importSeconds), goal: "ratio ≤ 2")
+        results.add("sync_snapshot_vs_sqlite3_ratio", snapshotSeconds / importSeconds, goal: "≤ 2")
+
+        // Delta: 10,000 changes to stolen vehicles (recoloured, removed).
+        let changes = try changeVehicles(upTo: 10_000)
+        let deltaManifest = try publisher.publish(dataset: dataset, now: now + 1, validFor: 86_400, keepDeltas: 30).manifest
+        let (report, deltaSeconds) = try Measure.seconds { try sync.run() }
+        guard report.methods[.stolenVehicles] == "deltas" else { throw BenchError("the delta run took \(report.methods)") }
+        let delta = deltaManifest.lists[ListKind.stolenVehicles.rawValue]!.deltas.last!.file
+        let raw = try Gzip.decompress(Data(contentsOf: publisher.directory.appendingPathComponent(delta.path)), maxBytes: 1 << 30)
+        print("  (delta of \(changes) changes)")
+        results.add("sync_delta_10k_ms", deltaSeconds * 1000, goal: "≤ 300")
+        results.add("delta_10k_wire_bytes", Double(delta.length))
+        results.add("delta_10k_raw_bytes", Double(raw.count))
+
+        // Checks while a snapshot of the stolen-vehicle list builds and swaps in.
+        _ = try changeVehicles(upTo: 1_000)
+        try publisher.publish(dataset: dataset, now: now + 2, validFor: 86_400, keepDeltas: 0)
+        let checker = Checker(lists: lists, journal: journal)
+        let context = try CheckContext(officerId: "BENCH-01", unitId: "BENCH")
+        let done = Flag()
+        let checking = Thread {
+            var samples: [Double] = []
+            var i = 0
+            while !done.isSet {
+                let start = Measure.nowNanoseconds()
+                _ = try? checker.answerPlate(Plate(parsing: plates.entered[i % plates.entered.count]), context: context)
+                samples.append(Double(Measure.nowNanoseconds() - start) / 1_000)
+                i += 1
+            }
+            done.samples = samples
+            done.finished.signal()
+        }
+        checking.start()
+        let swap = try sync.run()
+        done.set()
+        done.finished.wait()
+        guard swap.methods[.stolenVehicles] == "snapshot" else { throw BenchError("the swap run took \(swap.methods)") }
+        print("  (\(done.samples.count) checks during the snapshot swap)")
+        results.add("check_p99_during_sync_us", Measure.percentile(done.samples, 99), goal: "≤ 2000")
+    }
+
+    /// Recolours every other changed vehicle and removes the rest, `count` changes in all.
+    private func changeVehicles(upTo count: Int) throws -> Int {
+        let url = dataset.appendingPathComponent(Dataset.fileName(.stolenVehicles))
+        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
+        let header = lines.removeFirst()
+        let changes = min(count, lines.count / 4)
+        let stride = lines.count / max(changes, 1)
+        var kept: [String] = []
+        var changed = 0
+        for (i, line) in lines.enumerated() {
+            guard changed < changes, i % stride == 0 else {
+                kept.append(line)
+                continue
+            }
+            changed += 1
+            if changed % 2 == 0 { continue }
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[5] = fields[5] == "銀" ? "黑" : "銀"
+            kept.append(fields.joined(separator: ","))
+        }
+        try ([header] + kept).joined(separator: "\n").appending("\n").write(to: url, atomically: true, encoding: .utf8)
+        var manifest = try Dataset.Manifest.read(from: dataset)
+        manifest.counts[ListKind.stolenVehicles.rawValue] = kept.count
+        try manifest.write(to: dataset)
+        return changed
+    }
+}
+
+/// Stops the checking thread and hands its samples back.
+private final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var samples: [Double] = []
+    let finished = DispatchSemaphore(value: 0)
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
