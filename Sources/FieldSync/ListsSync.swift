@@ -283,3 +283,26 @@ private final class ByteCounter: @unchecked Sendable {
     func add(_ n: Int64) { lock.withLock { total += n } }
     var value: Int64 { lock.withLock { total } }
 }
+
+extension ListsSync {
+    /// Syncs now, then on `policy`'s schedule; `trigger.fire()` (sync-now) cuts the current
+    /// wait short. Runs until the task is cancelled. Each run happens on a dispatch thread
+    /// (libcurl and SQLite block), never on the caller's executor.
+    public func runScheduled(_ policy: SyncSchedule.Policy, trigger: SyncTrigger,
+                             onRun: (@Sendable (Result<Report, any Error>) -> Void)? = nil) async {
+        var schedule = SyncSchedule(policy)
+        while !Task.isCancelled {
+            let result: Result<Report, any Error> = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: Result { try self.run() }) }
+            }
+            onRun?(result)
+            let delay = schedule.delay(afterSuccess: (try? result.get()) != nil, random: Double.random(in: 0..<1))
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await Task.sleep(for: delay) }
+                group.addTask { await trigger.wait() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+}
