@@ -9,9 +9,9 @@ RELEASE_BIN  := .build/release
 BENCH_RECORDS ?= 1000000
 BENCH_CHECKS  ?= 10000
 
-# Build: SQLite, libgps and libcurl headers. Tests and demo: sqlite3 shell, gpsd with
+# Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
 # gpsfake, nginx, openssl.
-APT_PACKAGES := libsqlite3-dev libgps-dev libcurl4-openssl-dev pkg-config sqlite3 gpsd gpsd-clients \
+APT_PACKAGES := libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev pkg-config sqlite3 gpsd gpsd-clients \
                 nginx openssl curl ca-certificates python3
 
 .PHONY: setup build test bench demo clean

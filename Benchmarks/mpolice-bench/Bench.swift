@@ -52,14 +52,14 @@ struct Bench: ParsableCommand {
         for plate in plates.entered.prefix(500) { _ = try checker.answerPlate(Plate(parsing: plate), context: context) }
 
         let raw = try RawPlateLookup(path: listsPath)
-        for plate in plates.compact.prefix(500) { _ = raw.lookup(plate) }
+        for key in plates.folded.prefix(500) { _ = raw.lookup(key) }
         // The floor and the check alternate in blocks so that the machine's noise falls on
         // both alike; the ratio of medians is the figure to watch.
         var rawSamples: [Double] = [], noJournal: [Double] = []
         let block = max(1, checks / 10)
         for start in stride(from: 0, to: checks, by: block) {
             let range = start..<min(checks, start + block)
-            rawSamples += Measure.latencies(count: range.count) { i in _ = raw.lookup(plates.compact[range.lowerBound + i]) }
+            rawSamples += Measure.latencies(count: range.count) { i in _ = raw.lookup(plates.folded[range.lowerBound + i]) }
             noJournal += try Measure.latencies(count: range.count) { i in
                 _ = try checker.answerPlate(Plate(parsing: plates.entered[range.lowerBound + i]), context: context)
             }
@@ -90,8 +90,8 @@ struct Bench: ParsableCommand {
 /// plates, and plates that are not listed, shuffled.
 struct PlateMix {
     var entered: [String] = []
-    /// The compact form of each entry, what the raw lookup binds.
-    var compact: [String] = []
+    /// The confusable-folded key of each entry, what the check's lookup (and the raw one) binds.
+    var folded: [String] = []
     var listedCount = 0
     var confusableCount = 0
 
@@ -115,11 +115,11 @@ struct PlateMix {
                     + String((0..<4).map { _ in digits.randomElement(using: &rng)! })
             }
             entered.append(plate)
-            compact.append(try Plate(parsing: plate).compact)
+            folded.append(try Plate(parsing: plate).foldedKey)
         }
         var order = Array(0..<count)
         order.shuffle(using: &rng)
         entered = order.map { entered[$0] }
-        compact = order.map { compact[$0] }
+        folded = order.map { folded[$0] }
     }
 }

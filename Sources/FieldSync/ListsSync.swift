@@ -48,6 +48,20 @@ public final class ListsSync: Sendable {
         /// Per list: how it was brought up to date (`snapshot`, `deltas`, `unchanged`).
         public var methods: [ListKind: String]
         public var bytesFetched: Int64
+        /// From the start of the run until the new lists answered checks (the apply's commit).
+        public var secondsUntilApplied: Double?
+        /// The WAL checkpoint after the apply, which makes it durable in the lists file.
+        public var checkpointSeconds: Double?
+
+        init(outcome: SyncAttempt.Outcome, manifestSequence: Int64?, methods: [ListKind: String], bytesFetched: Int64,
+             secondsUntilApplied: Double? = nil, checkpointSeconds: Double? = nil) {
+            self.outcome = outcome
+            self.manifestSequence = manifestSequence
+            self.methods = methods
+            self.bytesFetched = bytesFetched
+            self.secondsUntilApplied = secondsUntilApplied
+            self.checkpointSeconds = checkpointSeconds
+        }
     }
 
     /// Manifests and roots are small; anything larger is refused unread.
@@ -83,7 +97,7 @@ public final class ListsSync: Sendable {
                 bytesFetched: fetched.value))
         }
         do {
-            let report = try runOnce(fetched: fetched, sequence: &sequence, progress: progress)
+            let report = try runOnce(started: started, fetched: fetched, sequence: &sequence, progress: progress)
             record(report.outcome, nil)
             return report
         } catch let failure as SyncFailure {
@@ -106,7 +120,7 @@ public final class ListsSync: Sendable {
         }
     }
 
-    private func runOnce(fetched: ByteCounter, sequence: inout Int64?, progress: (@Sendable (SyncProgress) -> Void)?) throws -> Report {
+    private func runOnce(started: Date, fetched: ByteCounter, sequence: inout Int64?, progress: (@Sendable (SyncProgress) -> Void)?) throws -> Report {
         progress?(.checkingManifest)
         let stored = try lists.syncState()
         var (trust, rootEnvelope) = try trustedRoot(stored)
@@ -179,8 +193,11 @@ public final class ListsSync: Sendable {
             update.lists[list] = ListsUpdate.Target(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source)
         }
         try lists.apply(update) { list, done, total in progress?(.applying(list, records: done, of: total)) }
+        let applied = Date()
         for file in files { try? FileManager.default.removeItem(at: localURL(file)) }
-        return Report(outcome: .updated, manifestSequence: manifest.sequence, methods: plan.mapValues(\.name), bytesFetched: fetched.value)
+        try lists.checkpoint()
+        return Report(outcome: .updated, manifestSequence: manifest.sequence, methods: plan.mapValues(\.name), bytesFetched: fetched.value,
+                      secondsUntilApplied: applied.timeIntervalSince(started), checkpointSeconds: Date().timeIntervalSince(applied))
     }
 
     /// The trusted root: the stored one, unless the provisioned file holds a newer version

@@ -38,7 +38,7 @@ extension ListsStore {
     /// a bad row still stops the load with its file, line and column.
     static func load(_ list: ListKind, from reader: CSVReader, into db: Database, expected: Int,
                      progress: LoadProgress?) throws -> (count: Int64, digest: ListDigest) {
-        let statement = try db.makeStatement(sql: insertSQL(list, orReplace: false))
+        let statement = try db.makeStatement(sql: insertSQL(list))
         let pipeline = RowPipeline()
         let parser = Thread { [reader] in
             var reader = reader
@@ -83,11 +83,10 @@ extension ListsStore {
 
     /// The INSERT for `list`'s table, columns in table order (the derived key after the
     /// plate or name).
-    static func insertSQL(_ list: ListKind, orReplace: Bool) -> String {
+    static func insertSQL(_ list: ListKind) -> String {
         var columns = Dataset.columns(list)
         columns.insert(list == .stolenVehicles ? "plate_key" : "name_key", at: ListRow.keyColumn(list))
-        let verb = orReplace ? "INSERT OR REPLACE" : "INSERT"
-        return "\(verb) INTO \(table(list)) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ",")))"
+        return "INSERT INTO \(table(list)) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ",")))"
     }
 
     /// Binds a row's fields and derived key as text (nil as NULL) and steps `statement`.

@@ -225,8 +225,9 @@ extension ListsStore {
         let columns = Dataset.columns(list)
         let table = table(list)
         let select = try db.cachedStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE record_id = ?")
-        let delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE record_id = ?")
-        let upsert = try db.cachedStatement(sql: insertSQL(list, orReplace: true))
+        // RETURNING hands back the deleted record for the digest in the same probe.
+        let delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE record_id = ? RETURNING \(columns.joined(separator: ", "))")
+        let insertStatement = try db.cachedStatement(sql: insertSQL(list))
         func stored(_ id: String) throws -> [String?]? {
             try Row.fetchOne(select, arguments: [id]).map { row in (0..<columns.count).map { row[$0] as String? } }
         }
@@ -242,21 +243,23 @@ extension ListsStore {
                 guard !fields[0].isEmpty, fields.dropFirst().allSatisfy(\.isEmpty) else {
                     throw StoreError(.badDataset, "\(reader.fileName):\(reader.line): a delete names the record id only")
                 }
-                guard let old = try stored(fields[0]) else {
+                guard let old = try Row.fetchOne(delete, arguments: [fields[0]]) else {
                     throw StoreError(.baseMismatch, "\(reader.fileName):\(reader.line): deletes a record the local list does not hold")
                 }
-                position.digest.remove(fields: old)
-                try delete.execute(arguments: [fields[0]])
+                position.digest.remove(fields: (0..<columns.count).map { old[$0] as String? })
                 position.count -= 1
             case .upsert:
                 let row = try ListRow(list, fields, file: reader.fileName, line: reader.line)
                 if let old = try stored(row.recordId) {
+                    // An UPDATE of the changed columns only: SQLite then leaves alone every
+                    // index whose columns did not change (a recolour touches no index).
                     position.digest.remove(fields: old)
+                    try update(list, row, from: old, db)
                 } else {
                     position.count += 1
-                }
-                guard insert(row, with: upsert) == SQLITE_DONE else {
-                    throw StoreError(.database, "lists database: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+                    guard insert(row, with: insertStatement) == SQLITE_DONE else {
+                        throw StoreError(.database, "lists database: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+                    }
                 }
                 position.digest.add(fields: row.fields)
             }
@@ -265,6 +268,24 @@ extension ListsStore {
         }
         position.version = to
         progress?(list, done, done)
+    }
+
+    /// Sets the columns of `row` that differ from `old` (and the derived key with its
+    /// source column).
+    private static func update(_ list: ListKind, _ row: ListRow, from old: [String?], _ db: Database) throws {
+        let columns = Dataset.columns(list)
+        var assignments: [String] = [], values: [DatabaseValueConvertible?] = []
+        for i in 1..<columns.count where row.fields[i] != old[i] {
+            assignments.append("\(columns[i]) = ?")
+            values.append(row.fields[i])
+            if i == (list == .stolenVehicles ? 1 : 2) {
+                assignments.append("\(list == .stolenVehicles ? "plate_key" : "name_key") = ?")
+                values.append(row.key)
+            }
+        }
+        guard !assignments.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: "UPDATE \(table(list)) SET \(assignments.joined(separator: ", ")) WHERE record_id = ?")
+        try statement.execute(arguments: StatementArguments(values + [row.recordId]))
     }
 
     // MARK: New generation

@@ -35,13 +35,22 @@ public final class ListsStore: Sendable {
             var config = Configuration()
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // A delta touches index pages all over a large file: a roomy page cache
+                // (grown only as used) saves re-reading and spilling them mid-transaction.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
+                // Checkpoints are explicit (`checkpoint()` after an apply), so a commit makes
+                // the new lists visible without waiting for the WAL to be copied and synced.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             }
             var lookupConfig = Configuration()
             lookupConfig.readonly = true
             do {
                 self.file = file
                 writer = try DatabasePool(path: file.path, configuration: config)
-                try ListsStore.migrator.migrate(writer)
+                if try !writer.read(ListsStore.migrator.hasCompletedMigrations) {
+                    try ListsStore.migrator.migrate(writer)
+                    try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+                }
                 lookups = LookupConnections(try (0..<max(1, lookupConnections)).map { _ in
                     try DatabaseQueue(path: file.path, configuration: lookupConfig)
                 })
@@ -197,6 +206,11 @@ public final class ListsStore: Sendable {
                 try db.execute(sql: "UPDATE list_meta SET digest = ? WHERE list = ?", arguments: [digest.description, list.rawValue])
             }
         }
+        migrator.registerMigration("v3-drop-plate-index") { db in
+            // Every plate lookup goes through plate_key (exact and confusable matches in one
+            // probe); the index on the compact plate only cost loads and deltas.
+            try db.execute(sql: "DROP INDEX stolen_vehicle_plate")
+        }
         return migrator
     }
 
@@ -250,6 +264,14 @@ public final class ListsStore: Sendable {
             try generation.writer.read { db in
                 try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "\n")
             }
+        }
+    }
+
+    /// Copies the WAL into the lists file, syncs it and truncates the WAL. Readers keep
+    /// reading meanwhile; called after each apply, outside the apply's critical path.
+    public func checkpoint() throws {
+        try wrap {
+            try generation.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         }
     }
 

@@ -52,6 +52,10 @@ struct SyncCommand: ParsableCommand {
         var manifestSequence: Int64?
         var methods: [String: String]
         var bytesFetched: Int64
+        /// From the start until the new lists answered checks.
+        var appliedAfterMs: Int?
+        /// The WAL checkpoint that followed.
+        var checkpointMs: Int?
         var versions: [String: Int64]
     }
 
@@ -73,12 +77,15 @@ struct SyncCommand: ParsableCommand {
             let output = Output(outcome: report.outcome.rawValue, manifestSequence: report.manifestSequence,
                                 methods: Dictionary(uniqueKeysWithValues: report.methods.map { ($0.key.rawValue, $0.value) }),
                                 bytesFetched: report.bytesFetched,
+                                appliedAfterMs: report.secondsUntilApplied.map { Int($0 * 1000) },
+                                checkpointMs: report.checkpointSeconds.map { Int($0 * 1000) },
                                 versions: Dictionary(uniqueKeysWithValues: versions.map { ($0.key.rawValue, $0.value.version) }))
             if store.json {
                 print(String(decoding: try JSONEncoder.stable.encode(output), as: UTF8.self))
                 return
             }
-            print("sync \(output.outcome): manifest \(report.manifestSequence.map(String.init) ?? "—"), \(AnswerText.bytes(report.bytesFetched)) fetched")
+            let timing = output.appliedAfterMs.map { ", applied after \($0) ms (+\(output.checkpointMs ?? 0) ms checkpoint)" } ?? ""
+            print("sync \(output.outcome): manifest \(report.manifestSequence.map(String.init) ?? "—"), \(AnswerText.bytes(report.bytesFetched)) fetched\(timing)")
             for list in ListKind.allCases {
                 let method = report.methods[list].map { " (\($0))" } ?? ""
                 print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(versions[list]!.version)  \(versions[list]!.recordCount) records\(method)")

@@ -1,6 +1,7 @@
 import Central
 import FieldSync
 import Foundation
+import TestSupport
 import Testing
 import Watchlist
 
@@ -109,6 +110,25 @@ struct CLITests {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: s.url.appendingPathComponent("journal.db").path))
         #expect(FileManager.default.fileExists(atPath: s.url.appendingPathComponent("lists.db").path))
+    }
+
+    @Test("sync with nothing listening exits 3 with the reason code, and status shows the failed attempt")
+    func syncFailure() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let keys = s.url.appendingPathComponent("keys")
+        #expect(try Programs.run("mpolice-central", ["keys", "init", "--dir", keys.path]).status == 0)
+        let port = try LoopbackPort.free()
+        let run = try Programs.run("mpolicectl", ["sync", "--db", s.path, "--central", "https://127.0.0.1:\(port)/", "--ca", keys.appendingPathComponent("root.json").path,
+                                                 "--root", keys.appendingPathComponent("root.json").path, "--connect-timeout", "2", "--json"])
+        #expect(run.status == 3)
+        let error = try run.json()["error"] as? [String: Any]
+        #expect(error?["code"] as? String == "sync.network")
+        let status = try Programs.run("mpolicectl", ["status", "--db", s.path, "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let last = try status.json()["lastSync"] as? [String: Any]
+        #expect(last?["outcome"] as? String == "failed")
+        #expect(last?["reason"] as? String == "network")
     }
 
     @Test("the benchmark runs at a tiny size and writes every key")

@@ -62,6 +62,26 @@ struct ListsSyncTests {
         #expect(try world.journal.syncAttempts(limit: 1).first?.outcome == .upToDate)
     }
 
+    @Test("a download cut short is kept, and the next run resumes it with a Range request")
+    func resumeAcrossRuns() throws {
+        let world = try SyncWorld()
+        defer { world.remove() }
+        try world.publish()
+        try world.sync().run()
+        try world.editVehicles(add: ["RXA-1235"])
+        let snapshot = try require(try world.publish(keepDeltas: 0).manifest.lists[ListKind.stolenVehicles.rawValue]?.snapshot, "snapshot")
+        let served = world.servedFile(snapshot.path)
+        let whole = try Data(contentsOf: served)
+        try whole.prefix(whole.count / 2).write(to: served)
+        #expect(world.failure(world.sync()) == .truncated)
+        try whole.write(to: served)
+        let report = try world.sync().run()
+        #expect(report.methods[.stolenVehicles] == "snapshot")
+        #expect(report.bytesFetched < snapshot.length, "only the missing half (and the manifest) came over the wire")
+        #expect(try world.plateOutcome("RXA-1235") == .hit)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: world.state.url.appendingPathComponent("sync").path).isEmpty)
+    }
+
     @Test("a republished manifest with no list change extends the lists' freshness")
     func freshnessOnly() throws {
         let world = try SyncWorld()
