@@ -75,7 +75,17 @@ public struct Publisher {
         try manifest.validate()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let manifestURL = directory.appendingPathComponent(Self.manifestFile)
+        let previousTime = try? FileManager.default.attributesOfItem(atPath: manifestURL.path)[.modificationDate] as? Date
         _ = try write(encoder.encode(manifest.signed(by: [keys.manifestKey])), as: Self.manifestFile)
+        // Static servers derive the ETag from modification time and length (nginx: both in
+        // whole seconds). Two publications within one second could otherwise share an ETag,
+        // and a terminal's conditional GET would miss the second: move the time on.
+        if let previousTime, let written = try FileManager.default.attributesOfItem(atPath: manifestURL.path)[.modificationDate] as? Date,
+           written.timeIntervalSince1970.rounded(.down) <= previousTime.timeIntervalSince1970.rounded(.down) {
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: previousTime.timeIntervalSince1970.rounded(.down) + 1)],
+                                                  ofItemAtPath: manifestURL.path)
+        }
         removeUnreferenced(manifest)
         return Report(manifest: manifest, changes: changes)
     }

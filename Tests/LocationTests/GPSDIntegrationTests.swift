@@ -124,13 +124,14 @@ struct GPSDIntegrationTests {
     @Test("receiver claims 3D but sends no new fix: stale")
     func stale() async throws {
         let fake = try GPSFake(log: "stale.nmea", cycle: 0.05, once: true)
-        // The log's fixes come first (0.05 s a sentence), then 150 GSA sentences with no
-        // position or time: 7.5 s in which the receiver claims 3D and nothing new arrives.
+        // The log's fixes come first (120 sentences at 0.05 s: 6 s, so a client that connects
+        // late on a loaded machine still sees some), then 150 GSA sentences with no position
+        // or time: 7.5 s in which the receiver claims 3D and nothing new arrives.
         let recorder = Recorder()
         let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 1), recorder)
         defer { task.cancel(); fake.kill() }
         #expect(await eventually(timeout: 15) { !recorder.fixHistory.isEmpty })
-        #expect(await eventually(timeout: 6) { service.state().status == .stale })
+        #expect(await eventually(timeout: 12) { service.state().status == .stale })
         #expect((service.state().fixAgeSeconds ?? 0) > 1)
     }
 

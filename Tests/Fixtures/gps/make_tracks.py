@@ -9,7 +9,7 @@ each second, with known phases the tests assert:
   t=110..139 no fix (GGA quality 0, GSA mode 1, RMC status V)
   t=140..179 3D fix
 garbage.nmea: random bytes, truncated sentences and sentences with wrong checksums.
-stale.nmea: 10 s of 3D fixes, then 150 GSA sentences and no time-bearing sentence: the
+stale.nmea: 40 s of 3D fixes (120 sentences), then 150 GSA sentences and no time-bearing sentence: the
   receiver still claims 3D, but no new fix comes — the tracker must call it stale.
 
 Deterministic: rerunning the script rewrites identical files.
@@ -109,7 +109,7 @@ def garbage() -> str:
 
 def stale() -> str:
     full = drive().splitlines(keepends=True)
-    return "".join(full[:30]) + sentence("GPGSA,A,3,04,05,09,12,24,25,29,31,,,,,1.8,0.9,1.5") * 150
+    return "".join(full[:120]) + sentence("GPGSA,A,3,04,05,09,12,24,25,29,31,,,,,1.8,0.9,1.5") * 150
 
 
 def main() -> None:
