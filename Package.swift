@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // The layers, bottom up: Watchlist (pure domain) ← Store (SQLite) ← FieldSync (wire, trust,
-// sync engine), Location (gpsd) ← Central ← executables.
+// sync engine), Location (gpsd) ← LocalAPI (Hummingbird) ← Agent (composition), Central
+// ← executables.
 // CCurlShim, CZlibShim and CGPS are the C edges (libcurl, zlib, libgps).
 import PackageDescription
 
@@ -17,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Ed25519 and SHA-256 for signed list bundles.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // The daemon: the local API server, ordered services with graceful shutdown, logs.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: C edges
@@ -56,6 +61,27 @@ let package = Package(
             dependencies: ["CGPS", "Watchlist", "Store"]
         ),
         .target(
+            name: "LocalAPI",
+            dependencies: [
+                "Watchlist", "Store", "Location", "FieldSync",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "LocalAPIClient",
+            dependencies: ["CCurlShim"]
+        ),
+        .target(
+            name: "Agent",
+            dependencies: [
+                "Watchlist", "Store", "Location", "FieldSync", "LocalAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Central",
             dependencies: ["Watchlist", "Store", "FieldSync"]
         ),
@@ -63,11 +89,16 @@ let package = Package(
         // MARK: Programs (thin: parse arguments, build, run)
         .executableTarget(
             name: "mpoliced",
-            dependencies: ["Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Agent", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "mpolicectl",
-            dependencies: ["Watchlist", "Store", "Location", "FieldSync", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Watchlist", "Store", "Location", "FieldSync", "LocalAPIClient",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mpolice-central",

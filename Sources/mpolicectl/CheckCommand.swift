@@ -7,14 +7,17 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check a plate, VIN, engine number or person against the cached lists.",
-        discussion: "Every check is recorded in the journal before its answer is printed.",
+        discussion: """
+            Every check is recorded in the journal before its answer is printed. Through the
+            daemon the signed-in officer (`mpolicectl signin`) is recorded; with --db, --officer.
+            """,
         subcommands: [Plate.self, VIN.self, Engine.self, Person.self])
 
     struct Who: ParsableArguments {
-        @Option(help: "Signed-in officer's id (recorded with the check).")
+        @Option(help: "With --db: the officer's id (recorded with the check).")
         var officer: String = ProcessInfo.processInfo.environment["MPOLICE_OFFICER"] ?? ""
 
-        @Option(help: "The unit's id (recorded with the check).")
+        @Option(help: "With --db: the unit's id (recorded with the check).")
         var unit: String = ProcessInfo.processInfo.environment["MPOLICE_UNIT"] ?? "local"
     }
 
@@ -25,7 +28,7 @@ struct CheckCommand: ParsableCommand {
         @OptionGroup var who: Who
 
         func run() throws {
-            try CheckCommand.run(store, who) { checker, context in try checker.checkPlate(plate, context: context) }
+            try CheckCommand.run(store, who, api: ("plate", ["plate": plate])) { checker, context in try checker.checkPlate(plate, context: context) }
         }
     }
 
@@ -36,7 +39,7 @@ struct CheckCommand: ParsableCommand {
         @OptionGroup var who: Who
 
         func run() throws {
-            try CheckCommand.run(store, who) { checker, context in try checker.checkVIN(vin, context: context) }
+            try CheckCommand.run(store, who, api: ("vin", ["vin": vin])) { checker, context in try checker.checkVIN(vin, context: context) }
         }
     }
 
@@ -47,7 +50,9 @@ struct CheckCommand: ParsableCommand {
         @OptionGroup var who: Who
 
         func run() throws {
-            try CheckCommand.run(store, who) { checker, context in try checker.checkEngineNumber(number, context: context) }
+            try CheckCommand.run(store, who, api: ("engine", ["engineNumber": number])) { checker, context in
+                try checker.checkEngineNumber(number, context: context)
+            }
         }
     }
 
@@ -69,22 +74,31 @@ struct CheckCommand: ParsableCommand {
         }
 
         func run() throws {
-            try CheckCommand.run(store, who) { checker, context in
+            let body = id.map { ["id": $0] } ?? ["name": name!, "dateOfBirth": dob!]
+            try CheckCommand.run(store, who, api: ("person", body)) { checker, context in
                 if let id { return try checker.checkPerson(id: id, context: context) }
                 return try checker.checkPerson(name: name!, dateOfBirth: dob!, context: context)
             }
         }
     }
 
-    /// Opens the state directory, runs one check, prints the answer.
-    static func run(_ store: StoreOptions, _ who: Who, _ body: (Checker, CheckContext) throws -> CheckAnswer) throws {
+    /// Runs one check — through the daemon (`POST /v1/checks/<kind>` with `api`'s body), or
+    /// with --db on the state directory — and prints the answer.
+    static func run(_ store: StoreOptions, _ who: Who, api: (kind: String, body: [String: String]),
+                    _ body: (Checker, CheckContext) throws -> CheckAnswer) throws {
         do {
-            let context = try CheckContext(officerId: who.officer, unitId: who.unit)
-            let directory = StateDirectory(path: store.stateDirectory)
-            try directory.requireLists()
-            let checker = Checker(lists: try ListsStore.open(directory),
-                                  journal: try JournalStore.open(path: directory.journalPath))
-            let answer = try body(checker, context)
+            let answer: CheckAnswer
+            if let path = store.offlineDirectory {
+                let context = try CheckContext(officerId: who.officer, unitId: who.unit)
+                let directory = StateDirectory(path: path)
+                try directory.requireLists()
+                let checker = Checker(lists: try ListsStore.open(directory),
+                                      journal: try JournalStore.open(path: directory.journalPath))
+                answer = try body(checker, context)
+            } else {
+                let data = try store.daemon.call("POST", "/v1/checks/\(api.kind)", body: api.body)
+                answer = try JSONDecoder().decode(CheckAnswer.self, from: data)
+            }
             if store.json {
                 print(String(decoding: try JSONEncoder.stable.encode(answer), as: UTF8.self))
             } else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocalAPIClient
 import Location
 
 struct LocationCommand: AsyncParsableCommand {
@@ -7,14 +8,18 @@ struct LocationCommand: AsyncParsableCommand {
         commandName: "location",
         abstract: "Show the terminal's position state and fix from gpsd.",
         discussion: """
-            Connects to gpsd, waits up to --timeout seconds for a fix, and prints the state:
-            no-gpsd, no-device, no-fix, 2d, 3d or stale, with the last fix and its age.
-            Exit 0 with a current fix, 1 without one, 2 for a bad --gpsd address.
-            The --json fields are described in docs/location.md.
+            Asks the daemon for its location state, or with --gpsd connects to gpsd itself and
+            waits up to --timeout seconds for a fix. The state is no-gpsd, no-device, no-fix,
+            2d, 3d or stale, with the last fix and its age. Exit 0 with a current fix, 1
+            without one, 2 for a bad --gpsd address. The --json fields are described in
+            docs/location.md.
             """)
 
-    @Option(help: ArgumentHelp("gpsd to ask.", valueName: "host:port"))
-    var gpsd = "127.0.0.1:2947"
+    @Option(help: ArgumentHelp("Ask this gpsd directly instead of the daemon.", valueName: "host:port"))
+    var gpsd: String?
+
+    @Option(help: ArgumentHelp("The daemon's socket.", valueName: "path"))
+    var socket: String = ProcessInfo.processInfo.environment["MPOLICE_SOCKET"] ?? APIClient.defaultSocket
 
     @Option(help: "Seconds to wait for a fix.")
     var timeout: Double = 10
@@ -31,6 +36,16 @@ struct LocationCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        guard let gpsd else {
+            let state: LocationState
+            do {
+                state = try JSONDecoder().decode(LocationState.self, from: Daemon(client: APIClient(socketPath: socket)).call("GET", "/v1/location"))
+            } catch {
+                throw Failure.exit(error, json: json)
+            }
+            try print(state)
+            return
+        }
         let address: (host: String, port: String)
         do {
             address = try LocationService.Configuration.address(gpsd)
@@ -46,11 +61,14 @@ struct LocationCommand: AsyncParsableCommand {
         let state = service.state()
         task.cancel()
         await task.value
+        try print(state)
+    }
+
+    private func print(_ state: LocationState) throws {
         if json {
-            let encoder = JSONEncoder.stable
-            print(String(decoding: try encoder.encode(state), as: UTF8.self))
+            Swift.print(String(decoding: try JSONEncoder.stable.encode(state), as: UTF8.self))
         } else {
-            print(Self.text(state))
+            Swift.print(Self.text(state))
         }
         if !state.hasCurrentFix { throw ExitCode(1) }
     }

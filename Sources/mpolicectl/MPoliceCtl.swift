@@ -1,6 +1,7 @@
 import ArgumentParser
 import FieldSync
 import Foundation
+import LocalAPIClient
 import Location
 import Store
 import Watchlist
@@ -11,20 +12,56 @@ struct MPoliceCtl: AsyncParsableCommand {
         commandName: "mpolicectl",
         abstract: "Checks, status and diagnostics for the M-Police field terminal.",
         discussion: """
+            Commands ask the running daemon over its socket (--socket, default
+            /run/mpolice/api.sock); with --db they work on a state directory directly.
+
             Exit codes: 0 done (whatever the check's outcome), 1 the store could not be used,
             2 the entry was refused (empty, wrong shape, bad characters), 3 a sync failed (the
             reason code says why), 64 usage error.
             """,
-        subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self])
+        subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self, SignInCommand.self,
+                      SignOutCommand.self, EventsCommand.self])
 }
 
-/// Options every command that reads the state directory shares.
+/// Where a command gets its answers: the running daemon over its socket (the default), or,
+/// with `--db`, a state directory read directly (the daemon stopped, or a technician's copy).
 struct StoreOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: ArgumentHelp("State directory holding lists.db and journal.db.", valueName: "dir"))
-    var stateDirectory: String = ProcessInfo.processInfo.environment["MPOLICE_STATE_DIR"] ?? "/var/lib/mpolice"
+    @Option(name: .customLong("db"), help: ArgumentHelp("Work offline on this state directory instead of asking the daemon (default: $MPOLICE_STATE_DIR if set).", valueName: "dir"))
+    var offlineDirectory: String? = ProcessInfo.processInfo.environment["MPOLICE_STATE_DIR"]
 
-    @Flag(help: "Print a stable machine-readable JSON answer (docs/check-answer.md).")
+    @Option(help: ArgumentHelp("The daemon's socket.", valueName: "path"))
+    var socket: String = ProcessInfo.processInfo.environment["MPOLICE_SOCKET"] ?? APIClient.defaultSocket
+
+    @Flag(help: "Print stable machine-readable JSON (docs/checks.md, docs/api/openapi.yaml).")
     var json = false
+
+    var daemon: Daemon { Daemon(client: APIClient(socketPath: socket)) }
+}
+
+/// Calls into the running daemon; a non-2xx answer becomes a `DaemonError` with the API's
+/// stable code.
+struct Daemon {
+    let client: APIClient
+
+    /// The 2xx body of a request; `body` is sent as a JSON object.
+    func call(_ method: String, _ path: String, body: [String: String]? = nil) throws -> Data {
+        let data = try body.map { try JSONEncoder.stable.encode($0) }
+        let response = try client.request(method, path, json: data)
+        guard (200..<300).contains(response.status) else {
+            let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+            let error = object?["error"] as? [String: Any]
+            throw DaemonError(status: response.status, code: error?["code"] as? String ?? "http-\(response.status)",
+                              message: error?["message"] as? String ?? "HTTP \(response.status)", field: error?["field"] as? String)
+        }
+        return response.body
+    }
+}
+
+struct DaemonError: Error {
+    var status: Int
+    var code: String
+    var message: String
+    var field: String?
 }
 
 /// Maps failures to the documented exit codes and prints them as text or JSON.
@@ -36,6 +73,11 @@ enum Failure {
             (code, field, message, status) = (e.code.rawValue, e.field, e.message, 2)
         case let e as StoreError:
             (code, field, message, status) = (e.code.rawValue, nil, e.message, 1)
+        case let e as DaemonError:
+            let refused = e.status == 400 && (e.code.hasPrefix("input.") || e.code.hasPrefix("request."))
+            (code, field, message, status) = (e.code, e.field, e.message, refused ? 2 : 1)
+        case let e as APIClient.Unreachable:
+            (code, field, message, status) = ("daemon.unreachable", nil, e.description, 1)
         case let e as SyncFailure:
             (code, field, message, status) = ("sync.\(e.reason.rawValue)", nil, e.message, 3)
         case let e as LocationError:

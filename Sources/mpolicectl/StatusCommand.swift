@@ -6,12 +6,13 @@ import Watchlist
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the cached lists' versions, ages and sizes, and the journal.")
+        abstract: "Show the cached lists' versions, ages and sizes, the last sync and the journal.",
+        discussion: "Asks the daemon (uptime, officer, GPS too); with --db, reads the state directory.")
 
     @OptionGroup var store: StoreOptions
 
     struct Report: Encodable {
-        struct List: Encodable {
+        struct List: Codable {
             var list: String
             var version: Int64
             var updatedAt: String?
@@ -31,7 +32,16 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let directory = StateDirectory(path: store.stateDirectory)
+            guard let path = store.offlineDirectory else {
+                let data = try store.daemon.call("GET", "/v1/status")
+                if store.json {
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    print(Self.text(daemon: try JSONDecoder().decode(DaemonStatus.self, from: data)))
+                }
+                return
+            }
+            let directory = StateDirectory(path: path)
             try directory.requireLists()
             let lists = try ListsStore.open(directory)
             let journal = try JournalStore.open(path: directory.journalPath)
@@ -69,5 +79,37 @@ struct StatusCommand: ParsableCommand {
         } catch {
             throw Failure.exit(error, json: store.json)
         }
+    }
+
+    /// `GET /v1/status`, as much of it as the text shows.
+    struct DaemonStatus: Decodable {
+        struct Officer: Decodable { var officerId: String }
+        struct Location: Decodable { var status: String }
+        var unit: String
+        var uptimeSeconds: Int64
+        var officer: Officer?
+        var lists: [Report.List]
+        var syncConfigured: Bool
+        var lastSync: SyncAttempt?
+        var checkRecords: Int
+        var location: Location?
+    }
+
+    static func text(daemon s: DaemonStatus) -> String {
+        var lines = ["mpoliced: unit \(s.unit), up \(AnswerText.duration(s.uptimeSeconds)), officer \(s.officer?.officerId ?? "none signed in")"]
+        for l in s.lists {
+            let age = l.ageSeconds.map { AnswerText.duration($0) } ?? "—"
+            lines.append("  \(l.list.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(l.version)  \(l.recordCount) records  age \(age)\(l.stale ? "  STALE" : "")")
+        }
+        if !s.syncConfigured {
+            lines.append("  sync: not configured")
+        } else if let sync = s.lastSync {
+            lines.append("  last sync \(Timestamp.iso8601(seconds: sync.startedAt / 1000)): \(sync.outcome.rawValue)\(sync.reason.map { " [\($0)] " } ?? "")\(sync.message ?? "")")
+        } else {
+            lines.append("  last sync: never")
+        }
+        lines.append("  gps: \(s.location?.status ?? "not configured")")
+        lines.append("  journal: \(s.checkRecords) check records")
+        return lines.joined(separator: "\n")
     }
 }

@@ -9,7 +9,9 @@ struct SyncCommand: ParsableCommand {
         commandName: "sync",
         abstract: "Bring the lists up to the center's latest signed manifest, now.",
         discussion: """
-            Runs one sync against the state directory: fetch the manifest over mutual TLS,
+            With --now, asks the daemon to sync at once (follow it with `mpolicectl events` or
+            `status`). With --central (the daemon stopped, or a technician's bench), runs one
+            sync itself against the state directory (--db): fetch the manifest over mutual TLS,
             verify it, download the deltas or snapshots it needs and apply them. The previous
             lists keep answering until the new ones are complete; a failure leaves them as they
             were and is recorded with its reason code (see `mpolicectl status`). Shows a
@@ -18,8 +20,11 @@ struct SyncCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Option(help: ArgumentHelp("Published list directory at the center.", valueName: "https-url"))
-    var central: String
+    @Flag(help: "Ask the running daemon to sync now.")
+    var now = false
+
+    @Option(help: ArgumentHelp("Sync directly from this published list directory at the center.", valueName: "https-url"))
+    var central: String?
 
     @Option(help: ArgumentHelp("CA certificate the center's certificate must chain to.", valueName: "file"))
     var ca = "/etc/mpolice/ca.crt"
@@ -43,7 +48,13 @@ struct SyncCommand: ParsableCommand {
     var timeout: Double = 600
 
     func validate() throws {
-        guard central.hasPrefix("https://") else { throw ValidationError("--central must be an https:// URL") }
+        switch (now, central) {
+        case (true, nil): break
+        case (false, let central?):
+            guard central.hasPrefix("https://") else { throw ValidationError("--central must be an https:// URL") }
+        case (true, .some): throw ValidationError("give --now (through the daemon) or --central (direct), not both")
+        case (false, nil): throw ValidationError("give --now to ask the daemon, or --central URL to sync directly")
+        }
         guard connectTimeout > 0, timeout > 0 else { throw ValidationError("timeouts must be positive") }
     }
 
@@ -61,7 +72,12 @@ struct SyncCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let directory = StateDirectory(path: store.stateDirectory)
+            guard let central else {
+                _ = try store.daemon.call("POST", "/v1/sync")
+                print(store.json ? #"{"requested":true}"# : "sync requested; `mpolicectl events` shows how it ends")
+                return
+            }
+            let directory = StateDirectory(path: store.offlineDirectory ?? "/var/lib/mpolice")
             try directory.create()
             let lists = try ListsStore.open(directory)
             let journal = try JournalStore.open(path: directory.journalPath)

@@ -1,24 +1,65 @@
+import Agent
 import ArgumentParser
 import Foundation
+import Logging
 import Store
 
-/// The terminal daemon. This version prepares and verifies the state directory (creates it,
-/// migrates lists.db and journal.db, runs quick_check); the long-running services (gpsd,
-/// sync, uplink, local API) are composed here as they land.
+/// The terminal daemon: reads its configuration, then runs the agent until SIGTERM/SIGINT.
+/// Exit codes: 0 stopped cleanly, 1 could not start, 78 bad configuration (EX_CONFIG).
 @main
-struct MPoliced: ParsableCommand {
+struct MPoliced: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpoliced",
-        abstract: "M-Police field terminal daemon.")
+        abstract: "M-Police field terminal daemon.",
+        discussion: """
+            Runs as a systemd service (Type=notify): opens the state directory, reads positions
+            from gpsd, keeps the watch lists in sync with the center and serves the local API on
+            its Unix socket. Every configuration key is in docs/configuration.md.
+            Exit codes: 0 stopped, 1 could not start, 78 bad configuration.
+            """)
 
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("State directory.", valueName: "dir"))
-    var stateDirectory = "/var/lib/mpolice"
+    @Option(help: ArgumentHelp("Configuration file.", valueName: "file"))
+    var config = AgentConfiguration.defaultPath
 
-    @Flag(help: "Create and migrate the databases, verify them, and exit.")
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("With --prepare-only: the state directory (default: from the configuration).", valueName: "dir"))
+    var stateDirectory: String?
+
+    @Flag(help: "Create and migrate the databases, verify them (quick_check), and exit.")
     var prepareOnly = false
 
-    func run() throws {
-        let directory = StateDirectory(path: stateDirectory)
+    func run() async throws {
+        if prepareOnly, let stateDirectory {
+            try prepare(stateDirectory)
+            return
+        }
+        let configuration: AgentConfiguration
+        do {
+            configuration = try AgentConfiguration.load(path: config)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("mpoliced: configuration: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        if prepareOnly {
+            try prepare(configuration.terminal.stateDirectory)
+            return
+        }
+        let level = Logger.Level(rawValue: configuration.log.level) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "mpoliced")
+        do {
+            try await Agent.run(configuration, logger: logger)
+        } catch {
+            logger.critical("cannot run", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+    }
+
+    private func prepare(_ path: String) throws {
+        let directory = StateDirectory(path: path)
         do {
             try directory.create()
             let lists = try ListsStore.open(directory)
@@ -32,10 +73,6 @@ struct MPoliced: ParsableCommand {
         } catch let error as StoreError {
             FileHandle.standardError.write(Data("mpoliced: \(error)\n".utf8))
             throw ExitCode(1)
-        }
-        guard prepareOnly else {
-            FileHandle.standardError.write(Data("mpoliced: service mode is not built yet; use --prepare-only\n".utf8))
-            throw ExitCode(69)
         }
     }
 }

@@ -1,0 +1,211 @@
+import FieldSync
+import Foundation
+import Location
+
+/// Everything `mpoliced` is configured with, parsed in this one place from the file
+/// (default `/etc/mpolice/mpoliced.conf`); each subsystem gets its slice. Every key and its
+/// default is documented in docs/configuration.md — keep the two in step.
+public struct AgentConfiguration: Sendable {
+    public struct Terminal: Sendable {
+        /// The unit this terminal belongs to (goes into every check record).
+        public var unit: String
+        public var stateDirectory: String
+    }
+
+    public struct API: Sendable {
+        public var socket: String
+        /// Octal permission bits of the socket file.
+        public var socketMode: UInt16
+        /// Group owning the socket file (the front-end's group).
+        public var socketGroup: String?
+        /// Peers allowed by user name or uid (besides root and the daemon's own user).
+        public var allowedUsers: [String]
+        /// Peers allowed by primary or supplementary group name or gid.
+        public var allowedGroups: [String]
+        public var maxBodyBytes: Int
+        /// A loopback TCP listener for tests ("127.0.0.1:PORT"); nil (the default) for none.
+        public var tcpListen: (host: String, port: Int)?
+    }
+
+    public struct Sync: Sendable {
+        /// The published list directory; nil disables sync.
+        public var central: String?
+        public var ca: String
+        public var certificate: String
+        public var key: String
+        public var trustRoot: String
+        public var pin: String?
+        public var policy: SyncSchedule.Policy
+        public var connectTimeout: Double
+        public var timeout: Double
+    }
+
+    public struct GPS: Sendable {
+        /// gpsd's address; nil disables location.
+        public var gpsd: LocationService.Configuration?
+    }
+
+    public struct Log: Sendable {
+        public var level: String
+    }
+
+    public static let defaultPath = "/etc/mpolice/mpoliced.conf"
+
+    public var terminal: Terminal
+    public var api: API
+    public var sync: Sync
+    public var gps: GPS
+    public var log: Log
+    /// The watchdog and shutdown bounds are not configured: they follow systemd's settings.
+    public var path: String
+
+    /// Reads and validates the file at `path`.
+    /// - Throws: `ConfigurationError` naming the key and line.
+    public static func load(path: String) throws -> AgentConfiguration {
+        try AgentConfiguration(ConfigurationFile(path: path))
+    }
+
+    /// Parses configuration text (tests).
+    public static func parse(_ text: String, path: String = "<text>") throws -> AgentConfiguration {
+        try AgentConfiguration(ConfigurationFile(text: text, path: path))
+    }
+
+    private init(_ file: ConfigurationFile) throws {
+        var reader = Reader(file: file)
+        terminal = Terminal(
+            unit: try reader.string("terminal.unit", required: true, pattern: "^[A-Za-z0-9._-]{1,32}$",
+                                    meaning: "1 to 32 letters, digits, '.', '_' or '-'")!,
+            stateDirectory: try reader.path("terminal.state_directory", default: "/var/lib/mpolice"))
+        api = API(
+            socket: try reader.path("api.socket", default: "/run/mpolice/api.sock"),
+            socketMode: try reader.octal("api.socket_mode", default: 0o660),
+            socketGroup: reader.orNone("api.socket_group", default: "mpolice-ui"),
+            allowedUsers: reader.list("api.allowed_users"),
+            allowedGroups: reader.list("api.allowed_groups", default: ["mpolice-ui"]),
+            maxBodyBytes: try reader.integer("api.max_body_bytes", default: 16_384, range: 1_024...1_048_576),
+            tcpListen: try reader.hostPort("api.tcp_listen"))
+        let interval = try reader.number("sync.interval", default: 900, range: 10...86_400)
+        sync = Sync(
+            central: try reader.string("sync.central", pattern: "^https://[^ ]+$", meaning: "an https:// URL"),
+            ca: try reader.path("sync.ca", default: "/etc/mpolice/ca.crt"),
+            certificate: try reader.path("sync.certificate", default: "/etc/mpolice/device.crt"),
+            key: try reader.path("sync.key", default: "/etc/mpolice/device.key"),
+            trustRoot: try reader.path("sync.trust_root", default: "/etc/mpolice/root.json"),
+            pin: try reader.string("sync.pin", pattern: "^sha256//[A-Za-z0-9+/=]{44}(;sha256//[A-Za-z0-9+/=]{44})*$",
+                                   meaning: "sha256//<base64>, ';'-separated"),
+            policy: SyncSchedule.Policy(
+                interval: .seconds(interval),
+                jitter: try reader.number("sync.jitter", default: 0.1, range: 0...0.5),
+                firstRetry: .seconds(try reader.number("sync.first_retry", default: 30, range: 1...3_600)),
+                maxRetry: .seconds(try reader.number("sync.max_retry", default: 1_800, range: 1...86_400))),
+            connectTimeout: try reader.number("sync.connect_timeout", default: 10, range: 1...120),
+            timeout: try reader.number("sync.timeout", default: 600, range: 5...7_200))
+        var gpsd: LocationService.Configuration?
+        if let address = try reader.string("gps.gpsd", default: "127.0.0.1:2947"), address != "off" {
+            let parsed: (host: String, port: String)
+            do {
+                parsed = try LocationService.Configuration.address(address)
+            } catch {
+                throw reader.error("gps.gpsd", "must be host:port (\(error))")
+            }
+            gpsd = LocationService.Configuration(host: parsed.host, port: parsed.port,
+                                                 maxFixAge: try reader.number("gps.max_fix_age", default: 10, range: 1...3_600))
+        }
+        gps = GPS(gpsd: gpsd)
+        let level = try reader.string("log.level", default: "info")!
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            throw reader.error("log.level", "must be trace, debug, info, notice, warning, error or critical")
+        }
+        log = Log(level: level)
+        path = file.path
+        try reader.rejectUnknown()
+    }
+
+    /// Reads typed values and remembers which keys were asked for.
+    private struct Reader {
+        let file: ConfigurationFile
+        var known: Set<String> = []
+
+        func error(_ key: String, _ message: String) -> ConfigurationError {
+            ConfigurationError(key: key, line: file.entries[key]?.line, path: file.path, message: message)
+        }
+
+        mutating func raw(_ key: String) -> String? {
+            known.insert(key)
+            guard let value = file.entries[key]?.value, !value.isEmpty else { return nil }
+            return value
+        }
+
+        mutating func string(_ key: String, default fallback: String? = nil, required: Bool = false, pattern: String? = nil,
+                             meaning: String = "") throws -> String? {
+            guard let value = raw(key) else {
+                if required, fallback == nil { throw error(key, "required") }
+                return fallback
+            }
+            if let pattern, value.range(of: pattern, options: .regularExpression) == nil {
+                throw error(key, "must be \(meaning)")
+            }
+            return value
+        }
+
+        mutating func path(_ key: String, default fallback: String) throws -> String {
+            guard let value = raw(key) else { return fallback }
+            guard value.hasPrefix("/") else { throw error(key, "must be an absolute path") }
+            return value
+        }
+
+        mutating func integer(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let value = raw(key) else { return fallback }
+            guard let n = Int(value.replacingOccurrences(of: "_", with: "")), range.contains(n) else {
+                throw error(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return n
+        }
+
+        mutating func number(_ key: String, default fallback: Double, range: ClosedRange<Double>) throws -> Double {
+            guard let value = raw(key) else { return fallback }
+            guard let n = Double(value), n.isFinite, range.contains(n) else {
+                throw error(key, "must be a number from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))")
+            }
+            return n
+        }
+
+        static func format(_ n: Double) -> String { n == n.rounded() ? String(Int(n)) : String(n) }
+
+        mutating func octal(_ key: String, default fallback: UInt16) throws -> UInt16 {
+            guard let value = raw(key) else { return fallback }
+            guard let n = UInt16(value, radix: 8), n <= 0o777 else { throw error(key, "must be octal permission bits such as 0660") }
+            return n
+        }
+
+        /// Absent: the default; present but empty: none.
+        mutating func orNone(_ key: String, default fallback: String) -> String? {
+            known.insert(key)
+            guard let entry = file.entries[key] else { return fallback }
+            return entry.value.isEmpty ? nil : entry.value
+        }
+
+        /// Comma-separated; absent: the default; present but empty: none.
+        mutating func list(_ key: String, default fallback: [String] = []) -> [String] {
+            known.insert(key)
+            guard let value = file.entries[key]?.value else { return fallback }
+            return value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+
+        mutating func hostPort(_ key: String) throws -> (host: String, port: Int)? {
+            guard let value = raw(key) else { return nil }
+            let parts = value.split(separator: ":")
+            guard parts.count == 2, parts[0] == "127.0.0.1" || parts[0] == "localhost", let port = Int(parts[1]), (1...65_535).contains(port) else {
+                throw error(key, "must be 127.0.0.1:PORT (loopback only, for tests)")
+            }
+            return ("127.0.0.1", port)
+        }
+
+        func rejectUnknown() throws {
+            let unknown = file.entries.filter { !known.contains($0.key) }.sorted { $0.value.line < $1.value.line }
+            if let (key, _) = unknown.first {
+                throw error(key, "unknown key (docs/configuration.md lists them all)")
+            }
+        }
+    }
+}

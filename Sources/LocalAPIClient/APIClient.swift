@@ -1,0 +1,94 @@
+import CCurlShim
+import Foundation
+
+/// A client of the daemon's local API over its Unix socket (libcurl), for `mpolicectl`.
+public struct APIClient: Sendable {
+    public static let defaultSocket = "/run/mpolice/api.sock"
+
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: Data
+    }
+
+    /// The daemon could not be reached.
+    public struct Unreachable: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    public let socketPath: String
+    public let timeout: Double
+
+    public init(socketPath: String, timeout: Double = 30) {
+        self.socketPath = socketPath
+        self.timeout = timeout
+    }
+
+    /// One request; `body` is sent as JSON.
+    public func request(_ method: String, _ path: String, json body: Data? = nil) throws -> Response {
+        let sink = Sink(onData: nil)
+        let status = try perform(method, path, body: body, sink: sink, timeout: timeout)
+        return Response(status: status, body: sink.data)
+    }
+
+    /// Follows a streaming response (Server-Sent Events), handing each piece to `onData`
+    /// until the daemon closes it or `onData` returns false.
+    public func stream(_ path: String, onData: @escaping (Data) -> Bool) throws -> Int {
+        try perform("GET", path, body: nil, sink: Sink(onData: onData), timeout: 0)
+    }
+
+    private final class Sink {
+        var data = Data()
+        let onData: ((Data) -> Bool)?
+        init(onData: ((Data) -> Bool)?) { self.onData = onData }
+    }
+
+    private func perform(_ method: String, _ path: String, body: Data?, sink: Sink, timeout: Double) throws -> Int {
+        var info = stat()
+        guard stat(socketPath, &info) == 0 else {
+            throw Unreachable(description: "mpoliced is not running (no socket at \(socketPath); `systemctl status mpoliced`)")
+        }
+        guard let handle = curl_easy_init() else { throw Unreachable(description: "libcurl could not start a request") }
+        defer { curl_easy_cleanup(handle) }
+        let context = Unmanaged.passRetained(sink)
+        defer { context.release() }
+        var headers: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headers) }
+        _ = mp_curl_setopt_string(handle, CURLOPT_UNIX_SOCKET_PATH, socketPath)
+        _ = mp_curl_setopt_string(handle, CURLOPT_URL, "http://localhost\(path)")
+        _ = mp_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http")
+        _ = mp_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = mp_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, 3_000)
+        if timeout > 0 { _ = mp_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)) }
+        _ = mp_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
+        headers = curl_slist_append(headers, "Accept: application/json")
+        if let body {
+            headers = curl_slist_append(headers, "Content-Type: application/json")
+            _ = mp_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+            _ = mp_curl_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, String(decoding: body, as: UTF8.self))
+        }
+        _ = mp_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+        _ = mp_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
+            let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+            let chunk = Data(bytes: data!, count: size * count)
+            if let onData = sink.onData { return onData(chunk) ? size * count : 0 }
+            sink.data.append(chunk)
+            return size * count
+        }
+        _ = mp_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
+        let result = curl_easy_perform(handle)
+        var status = 0
+        _ = mp_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        if result == CURLE_WRITE_ERROR, sink.onData != nil { return status }   // the caller stopped reading
+        guard result == CURLE_OK else {
+            let reason = String(cString: curl_easy_strerror(result))
+            if result == CURLE_GOT_NOTHING || result == CURLE_RECV_ERROR || result == CURLE_SEND_ERROR {
+                throw Unreachable(description: "mpoliced closed the connection: this user is not allowed on \(socketPath) (api.allowed_users / api.allowed_groups)")
+            }
+            if result == CURLE_COULDNT_CONNECT {
+                throw Unreachable(description: "mpoliced is not answering on \(socketPath) (\(reason); not running, or this user is not allowed)")
+            }
+            throw Unreachable(description: "the daemon connection failed: \(reason)")
+        }
+        return status
+    }
+}
