@@ -123,6 +123,6 @@ let package = Package(
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
         .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync", "Store", "Central", "Watchlist", "TestSupport"]),
         .testTarget(name: "LocationTests", dependencies: ["Location", "Store", "Watchlist", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Central", "Store", "Watchlist", "FieldSync", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Central", "Store", "Watchlist", "FieldSync", "LocalAPIClient", "TestSupport"]),
     ]
 )

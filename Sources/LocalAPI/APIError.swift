@@ -2,6 +2,7 @@ import FieldSync
 import Foundation
 import Hummingbird
 import Location
+import NIOCore
 import Store
 import Watchlist
 
@@ -38,6 +39,8 @@ public struct APIError: HTTPResponseError, Sendable {
             case .busy: return APIError(.conflict, e.code.rawValue, e.message)
             default: return APIError(.internalServerError, e.code.rawValue, "the terminal's database failed; see the daemon log")
             }
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "request.too-large", "the request body is too large")
         case let e as HTTPError:
             switch e.status {
             case .contentTooLarge: return APIError(.contentTooLarge, "request.too-large", "the request body is too large")

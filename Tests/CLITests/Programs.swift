@@ -23,8 +23,13 @@ enum Programs {
     }
 
     static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        try system(binDirectory.appendingPathComponent(program).path, arguments, environment: environment)
+    }
+
+    /// Runs any executable by path, capturing its output.
+    static func system(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
-        process.executableURL = binDirectory.appendingPathComponent(program)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "MPOLICE_OFFICER")
