@@ -10,9 +10,11 @@ BENCH_RECORDS ?= 1000000
 BENCH_CHECKS  ?= 10000
 
 # Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
-# gpsfake, nginx, openssl.
+# gpsfake, nginx, openssl, curl, systemd-analyze, python3 with venv (schemathesis from PyPI).
 APT_PACKAGES := libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev pkg-config sqlite3 gpsd gpsd-clients \
-                nginx openssl curl ca-certificates python3
+                nginx openssl curl ca-certificates python3 python3-venv systemd util-linux
+PYTOOLS      := .build/pytools
+SCHEMATHESIS := schemathesis==4.32.5
 
 .PHONY: setup build test bench demo clean
 
@@ -26,6 +28,11 @@ setup:
 	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+	@# schemathesis for the API conformance test, in a venv of its own (PyPI, pinned).
+	@if [ ! -x $(PYTOOLS)/bin/schemathesis ]; then \
+	  echo "setup: installing $(SCHEMATHESIS) into $(PYTOOLS)"; \
+	  python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install -q --disable-pip-version-check $(SCHEMATHESIS); \
+	fi
 
 build: setup
 	$(SWIFT) build
