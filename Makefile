@@ -43,6 +43,7 @@ test: setup
 
 bench: setup
 	$(SWIFT) build -c release --product mpolice-bench
+	$(SWIFT) build -c release --product mpoliced
 	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --work bench-work --out bench-results.json
 
 demo: setup

@@ -107,8 +107,8 @@ let package = Package(
         .executableTarget(
             name: "mpolice-bench",
             dependencies: [
-                "Central", "Store", "Watchlist", "FieldSync",
-                // The loopback nginx with TLS that the sync figures fetch from.
+                "Central", "Store", "Watchlist", "FieldSync", "LocalAPIClient",
+                // The loopback nginx with TLS that the sync figures fetch from; the notify socket.
                 "TestSupport",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

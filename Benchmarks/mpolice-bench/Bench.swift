@@ -9,7 +9,7 @@ import Watchlist
 @main
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mpolice-bench",
-                                                    abstract: "Benchmarks for the lists store, checks and list sync.")
+                                                    abstract: "Benchmarks for the lists store, checks, list sync and the daemon's API.")
 
     @Option(help: "Total records across the lists.") var records = 1_000_000
     @Option(help: "Plate checks to time.") var checks = 10_000
@@ -80,6 +80,8 @@ struct Bench: ParsableCommand {
               + "\(try journal.checkCount()) check records journaled)")
 
         try SyncBench(work: workURL, dataset: datasetURL, plates: plates).run(into: &results, importSeconds: importSeconds)
+        try APIBench(work: workURL, stateDirectory: workURL.appendingPathComponent("terminal"), plates: plates.entered,
+                     inProcessP50: Measure.percentile(withJournal, 50)).run(into: &results)
 
         try results.write(to: out)
         print("wrote \(out)")

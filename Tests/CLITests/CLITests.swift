@@ -142,7 +142,9 @@ struct CLITests {
         for key in ["check_plate_p50_us", "check_plate_p99_us", "check_plate_nojournal_p50_us", "check_plate_nojournal_p99_us",
                     "raw_sqlite_lookup_p50_us", "check_vs_raw_ratio", "load_1m_s", "sqlite3_import_1m_s",
                     "load_vs_sqlite3_ratio", "rss_mb_after_checks", "sync_snapshot_1m_s", "sync_snapshot_vs_sqlite3_ratio",
-                    "sync_delta_10k_ms", "delta_10k_wire_bytes", "delta_10k_raw_bytes", "check_p99_during_sync_us"] {
+                    "sync_delta_10k_ms", "delta_10k_wire_bytes", "delta_10k_raw_bytes", "check_p99_during_sync_us",
+                    "raw_sqlite_delta_10k_ms", "sync_delta_checkpoint_ms", "daemon_ready_ms", "api_check_p50_us", "api_check_p99_us",
+                    "api_checks_per_s"] {
             #expect((results[key] ?? 0) > 0, "\(key)")
         }
     }

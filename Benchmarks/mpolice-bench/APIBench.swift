@@ -1,0 +1,93 @@
+import Foundation
+import LocalAPIClient
+import TestSupport
+
+/// The daemon figures: exec to READY=1 with the 1M-record lists, plate checks over the Unix
+/// socket (one client: latency; eight: throughput), beside the in-process check with the
+/// same durable journal write measured earlier in the run.
+struct APIBench {
+    let work: URL
+    let stateDirectory: URL
+    let plates: [String]
+    /// `check_plate_p50_us` from this run: the same check without the socket.
+    let inProcessP50: Double
+
+    func run(into results: inout Results) throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("mpoliced")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw BenchError("\(binary.path) is missing: build it (make bench builds mpoliced in release too)")
+        }
+        let socket = work.appendingPathComponent("api.sock").path
+        let config = work.appendingPathComponent("mpoliced.conf")
+        try """
+            [terminal]
+            unit = BENCH
+            state_directory = \(stateDirectory.path)
+            [api]
+            socket = \(socket)
+            socket_group =
+            allowed_groups =
+            [gps]
+            gpsd = off
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let notify = try NotifySocket(path: work.appendingPathComponent("notify.sock").path)
+        defer { notify.close() }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["--config", config.path]
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        process.environment = env
+        process.standardError = FileHandle.nullDevice
+        let start = Measure.nowNanoseconds()
+        try process.run()
+        defer {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGTERM)
+                process.waitUntilExit()
+            }
+        }
+        guard notify.wait(for: "READY=1", timeout: 30) else { throw BenchError("mpoliced sent no READY=1") }
+        // The notify reader polls every 20 ms at most; the figure is exec → READY seen.
+        results.add("daemon_ready_ms", Double(Measure.nowNanoseconds() - start) / 1e6, goal: "≤ 500")
+
+        let client = APIClient(socketPath: socket)
+        guard try client.request("POST", "/v1/session", json: Data(#"{"officerId":"BENCH-01"}"#.utf8)).status == 201 else {
+            throw BenchError("sign-in refused")
+        }
+        let bodies = plates.map { Data(#"{"plate":"\#($0)"}"#.utf8) }
+        for body in bodies.prefix(200) { _ = try client.request("POST", "/v1/checks/plate", json: body) }
+        let latencies = try Measure.latencies(count: bodies.count) { i in
+            guard try client.request("POST", "/v1/checks/plate", json: bodies[i]).status == 200 else { throw BenchError("check refused") }
+        }
+        let p50 = Measure.percentile(latencies, 50)
+        results.add("api_check_p50_us", p50, reference: ("check_plate_p50_us", inProcessP50))
+        results.add("api_check_p99_us", Measure.percentile(latencies, 99), goal: "≤ 2000")
+
+        // Eight clients at once.
+        let perClient = max(100, bodies.count / 4)
+        let failures = Failures()
+        let group = DispatchGroup()
+        let began = Measure.nowNanoseconds()
+        for c in 0..<8 {
+            DispatchQueue.global().async(group: group) {
+                let client = APIClient(socketPath: socket)
+                for i in 0..<perClient where (try? client.request("POST", "/v1/checks/plate", json: bodies[(c * perClient + i) % bodies.count]))?.status != 200 {
+                    failures.add()
+                }
+            }
+        }
+        group.wait()
+        let seconds = Double(Measure.nowNanoseconds() - began) / 1e9
+        guard failures.count == 0 else { throw BenchError("\(failures.count) checks failed under load") }
+        results.add("api_checks_per_s", Double(8 * perClient) / seconds)
+    }
+}
+
+private final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.withLock { n += 1 } }
+    var count: Int { lock.withLock { n } }
+}
