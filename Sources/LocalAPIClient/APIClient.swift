@@ -17,10 +17,33 @@ public struct APIClient: Sendable {
 
     public let socketPath: String
     public let timeout: Double
+    /// One libcurl handle, reused so that requests in a row share one connection
+    /// (keep-alive); requests through the same client take turns.
+    private let connection = Connection()
 
     public init(socketPath: String, timeout: Double = 30) {
         self.socketPath = socketPath
         self.timeout = timeout
+    }
+
+    /// Guarded by `lock`: the handle is only touched inside `withHandle`.
+    private final class Connection: @unchecked Sendable {
+        private let lock = NSLock()
+        private var handle: UnsafeMutableRawPointer?
+
+        /// Runs `body` with the client's handle (reset to defaults, connection kept).
+        func withHandle<T>(_ body: (UnsafeMutableRawPointer) throws -> T) throws -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            if handle == nil { handle = curl_easy_init() }
+            guard let h = handle else { throw Unreachable(description: "libcurl could not start a request") }
+            curl_easy_reset(h)
+            return try body(h)
+        }
+
+        deinit {
+            if let handle { curl_easy_cleanup(handle) }
+        }
     }
 
     /// One request; `body` is sent as JSON.
@@ -47,8 +70,12 @@ public struct APIClient: Sendable {
         guard stat(socketPath, &info) == 0 else {
             throw Unreachable(description: "mpoliced is not running (no socket at \(socketPath); `systemctl status mpoliced`)")
         }
-        guard let handle = curl_easy_init() else { throw Unreachable(description: "libcurl could not start a request") }
-        defer { curl_easy_cleanup(handle) }
+        return try connection.withHandle { handle in
+            try perform(handle, method, path, body: body, sink: sink, timeout: timeout)
+        }
+    }
+
+    private func perform(_ handle: UnsafeMutableRawPointer, _ method: String, _ path: String, body: Data?, sink: Sink, timeout: Double) throws -> Int {
         let context = Unmanaged.passRetained(sink)
         defer { context.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
