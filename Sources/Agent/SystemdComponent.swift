@@ -92,7 +92,7 @@ final class SystemdComponent: Service, Sendable {
         guard (try? lists.versions()) != nil, (try? journal.syncAttempts(limit: 1)) != nil else { return false }
         let socketPath = socketPath
         return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: HealthProbe.get(socketPath: socketPath, timeout: 2)) }
+            Thread { continuation.resume(returning: HealthProbe.get(socketPath: socketPath, timeout: 2)) }.start()
         }
     }
 }

@@ -303,14 +303,17 @@ private final class ByteCounter: @unchecked Sendable {
 
 extension ListsSync {
     /// Syncs now, then on `policy`'s schedule; `trigger.fire()` (sync-now) cuts the current
-    /// wait short. Runs until the task is cancelled. Each run happens on a dispatch thread
-    /// (libcurl and SQLite block), never on the caller's executor.
+    /// wait short. Runs until the task is cancelled. Each run happens on a thread of its own
+    /// (libcurl and SQLite block): never on the caller's executor, and never waiting for a
+    /// shared pool that other blocking work may have filled.
     public func runScheduled(_ policy: SyncSchedule.Policy, trigger: SyncTrigger,
                              onRun: (@Sendable (Result<Report, any Error>) -> Void)? = nil) async {
         var schedule = SyncSchedule(policy)
         while !Task.isCancelled {
             let result: Result<Report, any Error> = await withCheckedContinuation { continuation in
-                DispatchQueue.global().async { continuation.resume(returning: Result { try self.run() }) }
+                let thread = Thread { continuation.resume(returning: Result { try self.run() }) }
+                thread.name = "list-sync"
+                thread.start()
             }
             onRun?(result)
             let delay = schedule.delay(afterSuccess: (try? result.get()) != nil, random: Double.random(in: 0..<1))

@@ -152,7 +152,11 @@ struct DaemonTests {
         let plates = ["BLT-8023", "ABC-1235", "8LT-8O23", "MKZ-5102", "XYZ-7777"]
         let socketPath = daemon.socketPath
         for client in 0..<50 {
-            DispatchQueue.global().async(group: group) {
+            // Threads of their own: 50 blocked clients must not fill the shared dispatch pool
+            // that other tests running alongside rely on.
+            group.enter()
+            Thread {
+                defer { group.leave() }
                 let api = APIClient(socketPath: socketPath)
                 for i in 0..<1_000 {
                     let body = Data(#"{"plate":"\#(plates[(client + i) % plates.count])"}"#.utf8)
@@ -161,7 +165,7 @@ struct DaemonTests {
                         continue
                     }
                 }
-            }
+            }.start()
         }
         group.wait()
         #expect(failures.value == 0)

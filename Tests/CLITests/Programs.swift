@@ -41,10 +41,15 @@ enum Programs {
         process.standardError = err
         try process.run()
         // Read both pipes before waiting so a large output cannot block the child. stderr is
-        // drained on a dispatch thread: never on the test's own cooperative pool.
+        // drained on a thread of its own: never on the test's cooperative pool, nor on the
+        // dispatch pool that concurrent tests may have filled.
         let errBox = Box()
         let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        group.enter()
+        Thread {
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
