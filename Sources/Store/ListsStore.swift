@@ -77,6 +77,10 @@ public final class ListsStore: Sendable {
                 return created
             }
         }
+        // Generation files a killed writer left behind (a build never made current, or the
+        // previous generation of a swap interrupted before it cleaned up). Only when no
+        // writer holds the lock: a live one may be building.
+        _ = try? withWriterLock(directory) { directory.removeStaleGenerations(keeping: file) }
         return ListsStore(directory, try Generation(file: file!, lookupConnections: lookupConnections), lookupConnections)
     }
 

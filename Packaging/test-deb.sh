@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Packaging/test-deb.sh DEB_N DEB_N1 — installs the package into this machine (root, a CI
+# machine or a throwaway VM: it adds a user and writes under /etc, /usr and /var/lib),
+# checks what it installed, upgrades N → N+1 with data in place, and purges it.
+set -euo pipefail
+deb_n=$1 deb_n1=$2
+fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
+ok() { echo "test-deb: ok: $*"; }
+[ "$(id -u)" -eq 0 ] || fail "must run as root"
+dpkg -s mpolice-agent >/dev/null 2>&1 && fail "mpolice-agent is already installed here; refusing to touch it"
+
+export DEBIAN_FRONTEND=noninteractive
+dpkg -i "$deb_n" >/dev/null || { apt-get install -f -y -qq >/dev/null; dpkg -i "$deb_n" >/dev/null; }
+trap 'dpkg --purge mpolice-agent >/dev/null 2>&1 || true' EXIT
+
+# Files, modes, owners.
+for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /usr/lib/sysusers.d/mpolice.conf \
+         /usr/lib/tmpfiles.d/mpolice.conf /etc/mpolice/mpoliced.conf /usr/share/man/man8/mpoliced.8.gz \
+         /usr/share/man/man1/mpolicectl.1.gz /usr/share/bash-completion/completions/mpolicectl \
+         /usr/share/zsh/vendor-completions/_mpolicectl /usr/share/doc/mpolice-agent/copyright \
+         /usr/share/doc/mpolice-agent/changelog.Debian.gz; do
+  [ -e "$f" ] || fail "$f missing"
+done
+ok "files installed"
+[ "$(stat -c '%a %U:%G' /etc/mpolice/mpoliced.conf)" = "640 root:mpolice" ] || fail "mpoliced.conf mode/owner: $(stat -c '%a %U:%G' /etc/mpolice/mpoliced.conf)"
+[ "$(stat -c '%a %U:%G' /var/lib/mpolice)" = "750 mpolice:mpolice" ] || fail "/var/lib/mpolice: $(stat -c '%a %U:%G' /var/lib/mpolice)"
+getent passwd mpolice | grep -q ':/usr/sbin/nologin$' || fail "user mpolice missing or has a login shell"
+getent group mpolice-ui >/dev/null || fail "group mpolice-ui missing"
+id -nG mpolice | tr ' ' '\n' | grep -qx mpolice-ui || fail "mpolice is not in mpolice-ui"
+ok "user, groups, directories"
+readelf -S /usr/bin/mpoliced | grep -q '\.symtab' && fail "mpoliced is not stripped"
+ldd /usr/bin/mpoliced | grep -q "libswift" && fail "mpoliced needs a Swift runtime installed"
+ok "binaries stripped, Swift runtime static"
+
+# The unit as installed.
+systemd-analyze verify /lib/systemd/system/mpoliced.service 2>&1 | grep -v "^$" | grep -vi "not found\|Failed to " \
+  | grep -q . && fail "systemd-analyze verify: $(systemd-analyze verify /lib/systemd/system/mpoliced.service 2>&1)"
+ok "systemd-analyze verify"
+
+# The installed programs.
+mpolicectl --help | grep -q "USAGE: mpolicectl" || fail "mpolicectl --help"
+mpoliced --help | grep -q "USAGE: mpoliced" || fail "mpoliced --help"
+set +e; out=$(mpoliced --config /etc/mpolice/mpoliced.conf 2>&1); status=$?; set -e
+[ $status -eq 78 ] && echo "$out" | grep -q "terminal.unit" || fail "unconfigured daemon: exit $status: $out"
+ok "installed programs run; the unconfigured daemon refuses with exit 78"
+
+# Data in place, then the upgrade.
+runuser -u mpolice -- true
+mpolice_state=/var/lib/mpolice
+set +e; /usr/bin/mpoliced --prepare-only --state-dir $mpolice_state >/dev/null; set -e
+export MPOLICE_OFFICER=OF-PKG-1
+for plate in ABC-1235 ABC-1236 ABC-1237; do mpolicectl check plate $plate --db $mpolice_state --json >/dev/null; done
+before=$(sqlite3 $mpolice_state/journal.db "SELECT count(*) FROM check_record")
+[ "$before" = 3 ] || fail "expected 3 check records before the upgrade, found $before"
+echo "# a technician's note" >> /etc/mpolice/mpoliced.conf
+dpkg -i "$deb_n1" >/dev/null
+[ "$(dpkg-query -W -f='${Version}' mpolice-agent)" = "$(dpkg-deb -f "$deb_n1" Version)" ] || fail "upgrade did not take"
+after=$(sqlite3 $mpolice_state/journal.db "SELECT count(*) FROM check_record")
+[ "$after" = 3 ] || fail "journal lost records over the upgrade: $after"
+[ "$(readlink $mpolice_state/lists.db)" != "" ] || fail "lists.db lost over the upgrade"
+grep -q "a technician's note" /etc/mpolice/mpoliced.conf || fail "the edited conffile was replaced"
+ok "upgrade keeps the journal, the lists and the edited configuration"
+
+# Purge: nothing left but the user and group (Debian policy keeps them).
+dpkg --purge mpolice-agent >/dev/null
+trap - EXIT
+for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /etc/mpolice /var/lib/mpolice \
+         /usr/share/doc/mpolice-agent /usr/lib/sysusers.d/mpolice.conf; do
+  [ -e "$f" ] && fail "$f left after purge"
+done
+getent passwd mpolice >/dev/null || fail "purge removed the user (policy keeps it)"
+ok "purge leaves only the mpolice user and group"
