@@ -57,7 +57,7 @@ deb: setup
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpoliced
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpolicectl
 	Packaging/build-deb.sh $(DEB_VERSION) $(DEB_BUILD)/release dist
-	lintian --fail-on error --no-tag-display-limit $(DEB)
+	lintian --fail-on error,warning --tag-display-limit 0 $(DEB)
 
 # Installs, upgrades (N → N+1 with data) and purges the package on this machine (root).
 test-deb: deb

@@ -11,14 +11,13 @@ dpkg -s mpolice-agent >/dev/null 2>&1 && fail "mpolice-agent is already installe
 
 export DEBIAN_FRONTEND=noninteractive
 dpkg -i "$deb_n" >/dev/null || { apt-get install -f -y -qq >/dev/null; dpkg -i "$deb_n" >/dev/null; }
-trap 'dpkg --purge mpolice-agent >/dev/null 2>&1 || true' EXIT
 
 # Files, modes, owners.
 for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /usr/lib/sysusers.d/mpolice.conf \
          /usr/lib/tmpfiles.d/mpolice.conf /etc/mpolice/mpoliced.conf /usr/share/man/man8/mpoliced.8.gz \
          /usr/share/man/man1/mpolicectl.1.gz /usr/share/bash-completion/completions/mpolicectl \
          /usr/share/zsh/vendor-completions/_mpolicectl /usr/share/doc/mpolice-agent/copyright \
-         /usr/share/doc/mpolice-agent/changelog.Debian.gz; do
+         /usr/share/doc/mpolice-agent/changelog.gz; do
   [ -e "$f" ] || fail "$f missing"
 done
 ok "files installed"
@@ -44,6 +43,45 @@ set +e; out=$(mpoliced --config /etc/mpolice/mpoliced.conf 2>&1); status=$?; set
 [ $status -eq 78 ] && echo "$out" | grep -q "terminal.unit" || fail "unconfigured daemon: exit $status: $out"
 ok "installed programs run; the unconfigured daemon refuses with exit 78"
 
+# Device/provision: refuses without what it needs, installs what it should, and a second run
+# changes nothing. (It writes /etc/default/gpsd and a udev rule: saved and put back.)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+cp -a /etc/default/gpsd "$work/gpsd.saved" 2>/dev/null || true
+restore() {
+  if [ -f "$work/gpsd.saved" ]; then cp -a "$work/gpsd.saved" /etc/default/gpsd; else rm -f /etc/default/gpsd; fi
+  rm -f /etc/udev/rules.d/60-mpolice-gnss.rules
+  userdel mpolice-test-ui 2>/dev/null || true
+  rm -rf "$work"
+  dpkg --purge mpolice-agent >/dev/null 2>&1 || true
+}
+trap restore EXIT
+( cd "$work"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -subj /CN=test-ca -days 2 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout device.key -out device.csr -subj /CN=unit-T 2>/dev/null
+  openssl x509 -req -in device.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out device.crt -days 2 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other.csr -subj /CN=x 2>/dev/null
+  echo '{"payloadType": "application/vnd.mpolice.root+json", "payload": "e30=", "signatures": []}' > root.json )
+useradd --system --no-create-home mpolice-test-ui
+provision=("$repo/Device/provision" --unit TPE-T-01 --central https://central.example/lists/ --ca "$work/ca.crt"
+           --root "$work/root.json" --ui-user mpolice-test-ui --no-start)
+set +e; out=$("${provision[@]}" --cert "$work/device.crt" --key "$work/other.key" 2>&1); status=$?; set -e
+[ $status -ne 0 ] && echo "$out" | grep -q "does not belong to --cert" || fail "provision with the wrong key: $out"
+set +e; out=$("$repo/Device/provision" --unit "bad unit" 2>&1); status=$?; set -e
+[ $status -ne 0 ] && echo "$out" | grep -q -- "--unit" || fail "provision with a bad unit: $out"
+first=$("${provision[@]}" --cert "$work/device.crt" --key "$work/device.key")
+echo "$first" | grep -q "installed /etc/mpolice/mpoliced.conf" || fail "provision did not write the configuration: $first"
+grep -q "^unit = TPE-T-01$" /etc/mpolice/mpoliced.conf || fail "provisioned configuration lacks the unit"
+[ "$(stat -c '%a %U:%G' /etc/mpolice/device.key)" = "640 root:mpolice" ] || fail "device.key: $(stat -c '%a %U:%G' /etc/mpolice/device.key)"
+id -nG mpolice-test-ui | grep -qw mpolice-ui || fail "the UI user is not in mpolice-ui"
+[ -f /etc/udev/rules.d/60-mpolice-gnss.rules ] || fail "udev rule not installed"
+second=$("${provision[@]}" --cert "$work/device.crt" --key "$work/device.key")
+echo "$second" | grep -q "installed\|added" && fail "a second provision changed things: $second"
+/usr/bin/mpoliced --config /etc/mpolice/mpoliced.conf --prepare-only >/dev/null || fail "the provisioned configuration does not load"
+ok "Device/provision refuses bad input, provisions, and is idempotent"
+cp /usr/share/doc/mpolice-agent/copyright /dev/null
+cp "$repo/Packaging/mpoliced.conf" /etc/mpolice/mpoliced.conf   # back to the packaged file for the conffile check below
+
 # Data in place, then the upgrade.
 runuser -u mpolice -- true
 mpolice_state=/var/lib/mpolice
@@ -63,7 +101,6 @@ ok "upgrade keeps the journal, the lists and the edited configuration"
 
 # Purge: nothing left but the user and group (Debian policy keeps them).
 dpkg --purge mpolice-agent >/dev/null
-trap - EXIT
 for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /etc/mpolice /var/lib/mpolice \
          /usr/share/doc/mpolice-agent /usr/lib/sysusers.d/mpolice.conf; do
   [ -e "$f" ] && fail "$f left after purge"
