@@ -28,7 +28,7 @@ struct SignOutCommand: ParsableCommand {
     func run() throws {
         do {
             _ = try store.daemon.call("DELETE", "/v1/session")
-            if !store.json { print("signed out") }
+            print(store.json ? #"{"signedOut":true}"# : "signed out")
         } catch {
             throw Failure.exit(error, json: store.json)
         }

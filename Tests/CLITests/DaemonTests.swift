@@ -61,10 +61,14 @@ struct DaemonTests {
         #expect(missing.status == 404)
         #expect((missing.object["error"] as? [String: Any])?["code"] as? String == "request.not-found")
 
+        let signedOut = try Programs.run("mpolicectl", ["signout", "--json"], environment: env)
+        #expect(signedOut.stdout.contains(#""signedOut":true"#))
+        #expect(try daemon.client.json("GET", "/v1/session").status == 404)
+
         // Every answered check went into the journal (refused entries are not checks).
         let status = try daemon.client.json("GET", "/v1/status")
         #expect(status.object["checkRecords"] as? Int == 2)
-        #expect((status.object["officer"] as? [String: Any])?["officerId"] as? String == "OF-0042")
+        #expect(status.object["officer"] == nil, "signed out")
 
         let (exit, seconds) = daemon.stop()
         #expect(exit == 0, "\(daemon.log)")
