@@ -49,8 +49,6 @@ public final class EventHub: Sendable {
         return stream
     }
 
-    public var subscriberCount: Int { subscribers.withLock { $0.count } }
-
     /// Ends every stream (shutdown).
     public func finishAll() {
         for continuation in subscribers.withLock({ Array($0.values) }) { continuation.finish() }

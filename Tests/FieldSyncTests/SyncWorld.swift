@@ -56,8 +56,6 @@ final class SyncWorld {
 
     var provisionedRoot: URL { dir.appendingPathComponent("provisioned-root.json") }
 
-    var baseURL: String { "https://127.0.0.1:\(nginx.port)/" }
-
     func transport(clientCertificate: Bool = true) -> CurlTransport {
         CurlTransport(.init(caFile: pki.path("ca.crt"), clientCertificate: clientCertificate ? pki.path("device.crt") : nil,
                             clientKey: clientCertificate ? pki.path("device.key") : nil, connectTimeout: 5, totalTimeout: 30))
