@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Watchlist", "Store", "Location", "FieldSync", "LocalAPI",
+                "Watchlist", "Store", "Location", "FieldSync", "LocalAPI", "LocalAPIClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -117,7 +117,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Store", "Watchlist"], path: "Tests/TestSupport"),
         .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Central", "Watchlist"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),

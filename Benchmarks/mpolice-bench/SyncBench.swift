@@ -87,31 +87,16 @@ struct SyncBench {
         results.add("check_p99_during_sync_us", Measure.percentile(done.samples, 99), goal: "≤ 2000")
     }
 
-    /// Recolours every other changed vehicle and removes the rest, `count` changes in all.
+    /// `count` changes spread evenly over the stolen vehicles (at most a quarter of them):
+    /// half recoloured, half removed.
     private func changeVehicles(upTo count: Int) throws -> Int {
-        let url = dataset.appendingPathComponent(Dataset.fileName(.stolenVehicles))
-        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
-        let header = lines.removeFirst()
-        let changes = min(count, lines.count / 4)
-        let stride = lines.count / max(changes, 1)
-        var kept: [String] = []
         var changed = 0
-        for (i, line) in lines.enumerated() {
-            guard changed < changes, i % stride == 0 else {
-                kept.append(line)
-                continue
-            }
+        return try StolenVehicleEdits.apply(to: dataset) { i, total, _ in
+            let changes = min(count, total / 4)
+            guard changed < changes, i % (total / max(changes, 1)) == 0 else { return .keep }
             changed += 1
-            if changed % 2 == 0 { continue }
-            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            fields[5] = fields[5] == "銀" ? "黑" : "銀"
-            kept.append(fields.joined(separator: ","))
+            return changed % 2 == 0 ? .drop : .recolour
         }
-        try ([header] + kept).joined(separator: "\n").appending("\n").write(to: url, atomically: true, encoding: .utf8)
-        var manifest = try Dataset.Manifest.read(from: dataset)
-        manifest.counts[ListKind.stolenVehicles.rawValue] = kept.count
-        try manifest.write(to: dataset)
-        return changed
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import LocalAPI
+import LocalAPIClient
 import Location
 import Logging
 import ServiceLifecycle
@@ -92,34 +93,10 @@ final class SystemdComponent: Service, Sendable {
         guard (try? lists.versions()) != nil, (try? journal.syncAttempts(limit: 1)) != nil else { return false }
         let socketPath = socketPath
         return await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: HealthProbe.get(socketPath: socketPath, timeout: 2)) }.start()
+            Thread {
+                let status = try? APIClient(socketPath: socketPath, timeout: 2).request("GET", "/v1/health").status
+                continuation.resume(returning: status == 200)
+            }.start()
         }
-    }
-}
-
-/// A blocking `GET /v1/health` over a Unix socket: true on a 200.
-enum HealthProbe {
-    static func get(socketPath: String, timeout: Double) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socketPath.utf8)
-        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
-        guard connected else { return false }
-        let request = "GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-        guard request.withCString({ send(fd, $0, strlen($0), 0) }) > 0 else { return false }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 12 else { return false }
-        return String(decoding: buffer[0..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200")
     }
 }

@@ -133,18 +133,10 @@ public struct LocalAPI: Sendable {
     }
 
     struct Status: Encodable {
-        struct List: Encodable {
-            var list: String
-            var version: Int64
-            var updatedAt: String?
-            var ageSeconds: Int64?
-            var stale: Bool
-            var recordCount: Int64
-        }
         var unit: String
         var uptimeSeconds: Int64
         var officer: OfficerSession.SignedIn?
-        var lists: [List]
+        var lists: [ListStatus]
         var manifestSequence: Int64?
         var syncConfigured: Bool
         var lastSync: SyncAttempt?
@@ -153,17 +145,11 @@ public struct LocalAPI: Sendable {
     }
 
     static func status(_ d: Dependencies) throws -> Response {
-        let now = d.now()
-        let metas = try d.lists.versions()
         return JSONBody.response(Status(
             unit: d.session.unitId,
             uptimeSeconds: Int64(Date().timeIntervalSince(d.startedAt)),
             officer: d.session.signedIn,
-            lists: ListKind.allCases.map { kind in
-                let v = metas[kind]!.version(at: now)
-                return .init(list: kind.rawValue, version: v.version, updatedAt: v.updatedAt, ageSeconds: v.ageSeconds,
-                             stale: v.stale, recordCount: v.recordCount)
-            },
+            lists: try d.lists.statuses(at: d.now()),
             manifestSequence: try d.lists.syncState()?.manifestSequence,
             syncConfigured: d.syncNow != nil,
             lastSync: try d.journal.syncAttempts(limit: 1).first,

@@ -41,9 +41,11 @@ public struct ListDigest: Sendable, Equatable, CustomStringConvertible {
         add(Self.hash(fields))
     }
 
-    /// Removes a record added before.
+    /// Removes a record added before: adds its negation, ~h + 1 modulo 2^256.
     public mutating func remove<S: Sequence>(fields: S) where S.Element == String? {
-        subtract(Self.hash(fields))
+        let h = Self.hash(fields)
+        add((~h.0, ~h.1, ~h.2, ~h.3))
+        add((0, 0, 0, 1))
     }
 
     /// SHA-256 of the canonical encoding: the fields' UTF-8 bytes, each followed by 0x1F
@@ -70,20 +72,6 @@ public struct ListDigest: Sendable, Equatable, CustomStringConvertible {
             let (s2, o2) = s1.addingReportingOverflow(carry)
             carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
             return s2
-        }
-        limbs.3 = step(limbs.3, h.3)
-        limbs.2 = step(limbs.2, h.2)
-        limbs.1 = step(limbs.1, h.1)
-        limbs.0 = step(limbs.0, h.0)
-    }
-
-    private mutating func subtract(_ h: (UInt64, UInt64, UInt64, UInt64)) {
-        var borrow: UInt64 = 0
-        func step(_ a: UInt64, _ b: UInt64) -> UInt64 {
-            let (d1, o1) = a.subtractingReportingOverflow(b)
-            let (d2, o2) = d1.subtractingReportingOverflow(borrow)
-            borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-            return d2
         }
         limbs.3 = step(limbs.3, h.3)
         limbs.2 = step(limbs.2, h.2)

@@ -262,6 +262,16 @@ public final class ListsStore: Sendable {
         try wrap { try generation.writer.read { db in try ListMeta.fetchAll(db) } }
     }
 
+    /// Every list as status shows it, in `ListKind` order, judged at `now` (Unix seconds).
+    public func statuses(at now: Int64) throws -> [ListStatus] {
+        let metas = try versions()
+        return ListKind.allCases.map { kind in
+            let v = metas[kind]!.version(at: now)
+            return ListStatus(list: kind.rawValue, version: v.version, updatedAt: v.updatedAt, ageSeconds: v.ageSeconds,
+                              stale: v.stale, recordCount: v.recordCount)
+        }
+    }
+
     /// `PRAGMA quick_check` on the file: "ok" or SQLite's findings.
     public func quickCheck() throws -> String {
         try wrap {
@@ -289,6 +299,17 @@ public final class ListsStore: Sendable {
         }
     }
 
+}
+
+/// One list in a status report (the CLI's and the local API's): name, version, age,
+/// staleness and size.
+public struct ListStatus: Sendable, Codable, Equatable {
+    public var list: String
+    public var version: Int64
+    public var updatedAt: String?
+    public var ageSeconds: Int64?
+    public var stale: Bool
+    public var recordCount: Int64
 }
 
 /// One list's row in `list_meta`.

@@ -12,16 +12,8 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     struct Report: Encodable {
-        struct List: Codable {
-            var list: String
-            var version: Int64
-            var updatedAt: String?
-            var ageSeconds: Int64?
-            var stale: Bool
-            var recordCount: Int64
-        }
         var stateDirectory: String
-        var lists: [List]
+        var lists: [ListStatus]
         /// The sequence of the manifest the lists came from (nil before the first sync).
         var manifestSequence: Int64?
         var lastSync: SyncAttempt?
@@ -45,15 +37,9 @@ struct StatusCommand: ParsableCommand {
             try directory.requireLists()
             let lists = try ListsStore.open(directory)
             let journal = try JournalStore.open(path: directory.journalPath)
-            let now = SystemWallClock().nowMilliseconds / 1000
-            let metas = try lists.versions()
             let report = Report(
                 stateDirectory: directory.url.path,
-                lists: ListKind.allCases.map { kind in
-                    let v = metas[kind]!.version(at: now)
-                    return .init(list: kind.rawValue, version: v.version, updatedAt: v.updatedAt, ageSeconds: v.ageSeconds,
-                                 stale: v.stale, recordCount: v.recordCount)
-                },
+                lists: try lists.statuses(at: SystemWallClock().nowMilliseconds / 1000),
                 manifestSequence: try lists.syncState()?.manifestSequence,
                 lastSync: try journal.syncAttempts(limit: 1).first,
                 listsIntegrity: try lists.quickCheck(),
@@ -64,16 +50,8 @@ struct StatusCommand: ParsableCommand {
                 return
             }
             print("state directory \(report.stateDirectory)")
-            for l in report.lists {
-                let age = l.ageSeconds.map { AnswerText.duration($0) } ?? "—"
-                print("  \(l.list.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(l.version)  \(l.recordCount) records  age \(age)\(l.stale ? "  STALE" : "")")
-            }
-            if let sync = report.lastSync {
-                let when = Timestamp.iso8601(seconds: sync.startedAt / 1000)
-                print("  last sync \(when): \(sync.outcome.rawValue)\(sync.reason.map { " [\($0)] " } ?? "")\(sync.message ?? "")")
-            } else {
-                print("  last sync: never")
-            }
+            for l in report.lists { print(Self.line(l)) }
+            print(Self.line(report.lastSync))
             print("  lists.db quick_check: \(report.listsIntegrity)")
             print("  journal: \(report.journalChecks) check records, quick_check: \(report.journalIntegrity)")
         } catch {
@@ -88,7 +66,7 @@ struct StatusCommand: ParsableCommand {
         var unit: String
         var uptimeSeconds: Int64
         var officer: Officer?
-        var lists: [Report.List]
+        var lists: [ListStatus]
         var syncConfigured: Bool
         var lastSync: SyncAttempt?
         var checkRecords: Int
@@ -97,19 +75,21 @@ struct StatusCommand: ParsableCommand {
 
     static func text(daemon s: DaemonStatus) -> String {
         var lines = ["mpoliced: unit \(s.unit), up \(AnswerText.duration(s.uptimeSeconds)), officer \(s.officer?.officerId ?? "none signed in")"]
-        for l in s.lists {
-            let age = l.ageSeconds.map { AnswerText.duration($0) } ?? "—"
-            lines.append("  \(l.list.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(l.version)  \(l.recordCount) records  age \(age)\(l.stale ? "  STALE" : "")")
-        }
-        if !s.syncConfigured {
-            lines.append("  sync: not configured")
-        } else if let sync = s.lastSync {
-            lines.append("  last sync \(Timestamp.iso8601(seconds: sync.startedAt / 1000)): \(sync.outcome.rawValue)\(sync.reason.map { " [\($0)] " } ?? "")\(sync.message ?? "")")
-        } else {
-            lines.append("  last sync: never")
-        }
+        lines += s.lists.map(line)
+        lines.append(s.syncConfigured ? line(s.lastSync) : "  sync: not configured")
         lines.append("  gps: \(s.location?.status ?? "not configured")")
         lines.append("  journal: \(s.checkRecords) check records")
         return lines.joined(separator: "\n")
+    }
+
+    static func line(_ l: ListStatus) -> String {
+        let age = l.ageSeconds.map { AnswerText.duration($0) } ?? "—"
+        return "  \(l.list.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(l.version)  \(l.recordCount) records  age \(age)\(l.stale ? "  STALE" : "")"
+    }
+
+    static func line(_ sync: SyncAttempt?) -> String {
+        guard let sync else { return "  last sync: never" }
+        let when = Timestamp.iso8601(seconds: sync.startedAt / 1000)
+        return "  last sync \(when): \(sync.outcome.rawValue)\(sync.reason.map { " [\($0)] " } ?? "")\(sync.message ?? "")"
     }
 }

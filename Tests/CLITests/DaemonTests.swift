@@ -209,12 +209,7 @@ struct DaemonTests {
         // Follow the events, publish a change, ask for a sync now.
         let events = EventCollector(client: daemon.client)
         Thread.sleep(forTimeInterval: 0.5)
-        let csv = URL(fileURLWithPath: dataset).appendingPathComponent("stolen-vehicles.csv")
-        let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n").map(String.init)
-        try (lines.filter { !$0.contains(",BLT-8023,") }.joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
-        var manifest = try Dataset.Manifest.read(from: URL(fileURLWithPath: dataset))
-        manifest.counts["stolen-vehicles"]! -= 1
-        try manifest.write(to: URL(fileURLWithPath: dataset))
+        try StolenVehicleEdits.apply(to: URL(fileURLWithPath: dataset)) { _, _, line in line.contains(",BLT-8023,") ? .drop : .keep }
         #expect(try Programs.run("mpolice-central", ["publish", "--dataset", dataset, "--keys", keys.path, "--out", nginx.root.path]).status == 0)
         let now = try Programs.run("mpolicectl", ["sync", "--now"], environment: ["MPOLICE_SOCKET": daemon.socketPath])
         #expect(now.status == 0, "\(now.stderr)")

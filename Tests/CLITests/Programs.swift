@@ -57,20 +57,6 @@ enum Programs {
                    stderr: String(decoding: errBox.data, as: UTF8.self))
     }
 
-    /// Runs a system tool and returns its standard output.
-    static func shell(_ path: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
     private final class Box: @unchecked Sendable { var data = Data() }
 }
 

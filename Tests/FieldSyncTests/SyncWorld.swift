@@ -90,25 +90,10 @@ final class SyncWorld {
 
     // MARK: Editing the data set
 
-    /// Rewrites the stolen-vehicle CSV: drops rows whose line passes `drop`, appends
-    /// `add` new vehicles with the given plates, and keeps dataset.json's count right.
+    /// Drops the stolen vehicles whose line passes `drop`, recolours those that pass
+    /// `recolour`, and adds new ones with these plates.
     func editVehicles(drop: (String) -> Bool = { _ in false }, recolour: (String) -> Bool = { _ in false }, add plates: [String] = []) throws {
-        let url = dataset.appendingPathComponent(Dataset.fileName(.stolenVehicles))
-        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        let header = lines.removeFirst()
-        lines = lines.filter { !drop($0) }.map { line in
-            guard recolour(line) else { return line }
-            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            fields[5] = fields[5] == "銀" ? "黑" : "銀"
-            return fields.joined(separator: ",")
-        }
-        for plate in plates {
-            lines.append("SVX\(plate.filter(\.isNumber))\(plate.prefix(3)),\(plate),car,Toyota,Altis,白,,,2026-11-01T08:00:00Z,C-\(plate),TPE-DA")
-        }
-        try ([header] + lines).joined(separator: "\n").appending("\n").write(to: url, atomically: true, encoding: .utf8)
-        var manifest = try Dataset.Manifest.read(from: dataset)
-        manifest.counts[ListKind.stolenVehicles.rawValue] = lines.count
-        try manifest.write(to: dataset)
+        try StolenVehicleEdits.apply(to: dataset, add: plates) { _, _, line in drop(line) ? .drop : recolour(line) ? .recolour : .keep }
     }
 
     // MARK: Tampering with what nginx serves
