@@ -10,8 +10,9 @@ import Watchlist
 public struct Publisher {
     public struct Report: Sendable {
         public var manifest: Manifest
-        /// Per list: upserts and deletes in the new delta (nil when the list did not change).
-        public var changes: [ListKind: (upserts: Int, deletes: Int)?]
+        /// Per list that changed: upserts and deletes in its new version (a first version's
+        /// records are all upserts). Unchanged lists are absent.
+        public var changes: [ListKind: (upserts: Int, deletes: Int)]
     }
 
     public static let manifestFile = "manifest.json"
@@ -42,7 +43,7 @@ public struct Publisher {
         let previous = try currentManifest()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var lists: [ListKind: Manifest.List] = [:]
-        var changes: [ListKind: (upserts: Int, deletes: Int)?] = [:]
+        var changes: [ListKind: (upserts: Int, deletes: Int)] = [:]
         for list in ListKind.allCases {
             progress?("\(list.rawValue): reading the data set")
             let rows = try Self.sortedUnique(Dataset.readRows(list, from: dataset), list)
@@ -55,7 +56,6 @@ public struct Publisher {
             }
             if before.digest == digest.description, before.recordCount == Int64(rows.count) {
                 lists[list] = before
-                changes[list] = .some(nil)
                 continue
             }
             progress?("\(list.rawValue): comparing with version \(before.version)")

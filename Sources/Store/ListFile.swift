@@ -58,7 +58,6 @@ public enum ListFile {
 public struct ListFileBuilder: Sendable {
     public let list: ListKind
     private var buffer: [UInt8] = []
-    public private(set) var rows = 0
 
     /// A snapshot of `list` at `version`.
     public init(snapshotOf list: ListKind, version: Int64) {
@@ -78,14 +77,12 @@ public struct ListFileBuilder: Sendable {
     /// A snapshot record.
     public mutating func append(_ row: ListRow) {
         CSVWriter.encode(row.csvFields, into: &buffer)
-        rows += 1
     }
 
     /// A delta operation.
     public mutating func append(_ operation: ListFile.Operation, _ row: ListRow) {
         let fields = operation == .upsert ? row.csvFields : [row.recordId] + Array(repeating: "", count: row.fields.count - 1)
         CSVWriter.encode([operation.rawValue] + fields, into: &buffer)
-        rows += 1
     }
 
     public var bytes: Data { Data(buffer) }

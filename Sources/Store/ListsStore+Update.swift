@@ -166,9 +166,8 @@ extension ListsStore {
                             if case .deltas(let bodies) = target.source {
                                 for body in bodies { try Self.applyDelta(list, body(), at: &position, db, progress: progress) }
                             }
-                            try Self.finish(list, position, GenerationList(version: target.version, recordCount: target.recordCount,
-                                                                           digest: target.digest, source: .carry([])),
-                                            issuedAt: update.issuedAt, expiresAt: update.expiresAt, db)
+                            try Self.finish(list, position, version: target.version, recordCount: target.recordCount,
+                                            digest: target.digest, issuedAt: update.issuedAt, expiresAt: update.expiresAt, db)
                         }
                         try Self.storeSyncState(update.syncState, db)
                     }
@@ -193,19 +192,20 @@ extension ListsStore {
     }
 
     /// Checks that a list ended where the target says and writes its `list_meta` row.
-    static func finish(_ list: ListKind, _ position: ListPosition, _ target: GenerationList, issuedAt: Int64, expiresAt: Int64,
-                       _ db: Database) throws {
-        guard position.version == target.version else {
-            throw StoreError(.badDataset, "\(list.rawValue): deltas end at version \(position.version), manifest says \(target.version)")
+    /// `digest` is nil for a local data set (nothing to check against).
+    static func finish(_ list: ListKind, _ position: ListPosition, version: Int64, recordCount: Int64, digest: String?,
+                       issuedAt: Int64, expiresAt: Int64, _ db: Database) throws {
+        guard position.version == version else {
+            throw StoreError(.badDataset, "\(list.rawValue): deltas end at version \(position.version), manifest says \(version)")
         }
-        guard position.count == target.recordCount else {
-            guard target.digest != nil else {
-                throw StoreError(.badDataset, "\(Dataset.fileName(list)): \(position.count) rows, but \(Dataset.manifestName) says \(target.recordCount)")
+        guard position.count == recordCount else {
+            guard digest != nil else {
+                throw StoreError(.badDataset, "\(Dataset.fileName(list)): \(position.count) rows, but \(Dataset.manifestName) says \(recordCount)")
             }
-            throw StoreError(.digestMismatch, "\(list.rawValue) version \(target.version): \(position.count) records, manifest says \(target.recordCount)")
+            throw StoreError(.digestMismatch, "\(list.rawValue) version \(version): \(position.count) records, manifest says \(recordCount)")
         }
-        if let expected = target.digest, position.digest.description != expected {
-            throw StoreError(.digestMismatch, "\(list.rawValue) version \(target.version): content digest differs from the manifest's")
+        if let expected = digest, position.digest.description != expected {
+            throw StoreError(.digestMismatch, "\(list.rawValue) version \(version): content digest differs from the manifest's")
         }
         try db.execute(sql: """
             INSERT OR REPLACE INTO list_meta (list, version, issued_at, expires_at, record_count, digest) VALUES (?, ?, ?, ?, ?, ?)
@@ -356,7 +356,8 @@ extension ListsStore {
                 position = try Self.position(previousMetas[list]!)
                 for body in deltas { try Self.applyDelta(list, body(), at: &position, db, progress: progress) }
             }
-            try Self.finish(list, position, target, issuedAt: issuedAt, expiresAt: expiresAt, db)
+            try Self.finish(list, position, version: target.version, recordCount: target.recordCount, digest: target.digest,
+                            issuedAt: issuedAt, expiresAt: expiresAt, db)
         }
         for index in indexes { try db.execute(sql: index.sql) }
         if let syncState {

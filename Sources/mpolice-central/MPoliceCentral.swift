@@ -126,16 +126,10 @@ struct Publish: ParsableCommand {
             progress.finish("published manifest \(report.manifest.sequence) in \(out)")
             for list in ListKind.allCases {
                 let entry = report.manifest.lists[list.rawValue]!
-                let change = report.changes[list].flatMap { $0 }.map { "\($0.upserts) upserts, \($0.deletes) deletes" } ?? "unchanged"
+                let change = report.changes[list].map { "\($0.upserts) upserts, \($0.deletes) deletes" } ?? "unchanged"
                 print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(entry.version)  \(entry.recordCount) records  \(change)")
             }
-        } catch let error as StoreError {
-            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
-            throw ExitCode(1)
-        } catch let error as CentralError {
-            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
-            throw ExitCode(1)
-        } catch let error as SyncFailure {
+        } catch {
             FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
             throw ExitCode(1)
         }
