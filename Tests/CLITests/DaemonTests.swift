@@ -74,7 +74,7 @@ struct DaemonTests {
         #expect(exit == 0, "\(daemon.log)")
         #expect(seconds < 10)
         #expect(daemon.notify.wait(for: "STOPPING=1", timeout: 2))
-        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath) || (try? daemon.client.request("GET", "/v1/health")) == nil)
+        #expect(throws: APIClient.Unreachable.self) { try daemon.client.request("GET", "/v1/health") }
         let down = try Programs.run("mpolicectl", ["status"], environment: env)
         #expect(down.status == 1)
         #expect(down.stderr.contains("daemon.unreachable"))

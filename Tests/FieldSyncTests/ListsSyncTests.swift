@@ -56,9 +56,11 @@ struct ListsSyncTests {
         let generations = try FileManager.default.contentsOfDirectory(atPath: world.state.url.path).filter { $0.hasPrefix("lists-") && $0.hasSuffix(".db") }
         #expect(generations.count == 1)
 
-        // Nothing new: a conditional GET, nothing fetched but the root probe.
+        // Nothing new: a conditional GET (304, no manifest body); only the root probe's 404 page.
         let again = try world.sync().run()
         #expect(again.outcome == .upToDate)
+        let manifestBytes = try Data(contentsOf: world.manifestURL).count
+        #expect(again.bytesFetched < manifestBytes, "\(again.bytesFetched) bytes fetched; the manifest alone is \(manifestBytes)")
         #expect(try world.journal.syncAttempts(limit: 1).first?.outcome == .upToDate)
     }
 
