@@ -83,7 +83,13 @@ let package = Package(
         ),
         .target(
             name: "Central",
-            dependencies: ["Watchlist", "Store", "FieldSync"]
+            dependencies: [
+                "Watchlist", "Store", "FieldSync",
+                // The reference uplink endpoint behind nginx.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: Programs (thin: parse arguments, build, run)
@@ -102,7 +108,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "mpolice-central",
-            dependencies: ["Central", "Store", "FieldSync", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Central", "Store", "FieldSync", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "mpolice-bench",

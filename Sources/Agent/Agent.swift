@@ -23,7 +23,9 @@ public enum Agent {
         let state = StateDirectory(path: configuration.terminal.stateDirectory)
         try state.create()
         let lists = try ListsStore.open(state)
-        let journal = try JournalStore.open(path: state.journalPath)
+        let uplinkTriggers = Uplink.Triggers()
+        let journal = try JournalStore.open(path: state.journalPath, outboxLimits: configuration.uplink.limits,
+                                            onEnqueue: { uplinkTriggers.enqueued.fire() })
         let events = EventHub()
         let session = OfficerSession(unitId: configuration.terminal.unit)
 
@@ -61,6 +63,21 @@ public enum Agent {
             sync = nil
             logger.notice("sync disabled (no sync.central)")
         }
+        // Uplink: the outbox to the center, dispatches from it.
+        let uplink: UplinkComponent?
+        if let central = configuration.uplink.central {
+            let s = configuration.sync, u = configuration.uplink
+            let transport = CurlTransport(.init(caFile: s.ca, clientCertificate: s.certificate, clientKey: s.key, pinnedPublicKey: s.pin,
+                                                connectTimeout: s.connectTimeout, totalTimeout: s.timeout))
+            let engine = Uplink(.init(baseURL: central, unit: configuration.terminal.unit, batchItems: u.batchItems,
+                                      batchBytes: u.batchBytes, dispatchWait: u.dispatchWait),
+                                transport: transport, journal: journal, location: { currentLocation?().forCheck ?? .notAvailable })
+            uplink = UplinkComponent(engine: engine, policy: u.policy, triggers: uplinkTriggers, events: events, logger: logger)
+        } else {
+            uplink = nil
+            logger.notice("uplink disabled (no uplink.central): items stay in the outbox")
+        }
+
         let syncNow: (@Sendable () -> Void)?
         if let trigger = sync?.trigger {
             syncNow = { trigger.fire() }
@@ -74,7 +91,7 @@ public enum Agent {
                                        socketPath: configuration.api.socket, lists: lists, journal: journal, events: events,
                                        location: currentLocation, logger: logger)
         let api = LocalAPI(.init(lists: lists, journal: journal, checker: checker, session: session, events: events,
-                                 location: currentLocation, syncNow: syncNow,
+                                 location: currentLocation, syncNow: syncNow, uplinkConfigured: uplink != nil,
                                  startedAt: started),
                            maxBodyBytes: configuration.api.maxBodyBytes)
         let listener = LocalAPI.Listener(
@@ -90,6 +107,7 @@ public enum Agent {
         var services: [any Service] = []
         if let location { services.append(LocationComponent(service: location)) }
         if let sync { services.append(sync) }
+        if let uplink { services.append(uplink) }
         services += servers
         services.append(systemd)
         var group = ServiceGroupConfiguration(services: services.map { .init(service: $0) },
@@ -107,6 +125,54 @@ struct LocationComponent: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await service.run() }
+    }
+}
+
+/// Uploads and the dispatch poll, side by side until graceful shutdown.
+struct UplinkComponent: Service {
+    let engine: Uplink
+    let policy: SyncSchedule.Policy
+    let triggers: Uplink.Triggers
+    let events: EventHub
+    let logger: Logger
+
+    func run() async throws {
+        let engine = engine, policy = policy, triggers = triggers, events = events, logger = logger
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await engine.runUploads(policy, triggers: triggers) { result in
+                        switch result {
+                        case .success(let report) where report.batches > 0:
+                            logger.info("uploaded", metadata: ["batches": "\(report.batches)", "acknowledged": "\(report.acknowledged)",
+                                                               "rejected": "\(report.rejected)", "bytes": "\(report.bytesSent)"])
+                            if report.rejected > 0 {
+                                logger.warning("the center rejected items; they are kept (status: outbox.rejected)",
+                                               metadata: ["rejected": "\(report.rejected)"])
+                            }
+                        case .success: break
+                        case .failure(let error):
+                            logger.warning("upload failed; items stay queued", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                group.addTask {
+                    await engine.runDispatchPoll(policy, triggers: triggers) { result in
+                        switch result {
+                        case .success(let dispatches):
+                            for dispatch in dispatches {
+                                logger.notice("dispatch received", metadata: ["id": "\(dispatch.order.id)", "priority": "\(dispatch.order.priority)"])
+                                events.publish(AgentEvent(.dispatchReceived, dispatch))
+                            }
+                        case .failure(let error as SyncFailure) where error.message.hasSuffix("aborted (shutting down)"):
+                            break
+                        case .failure(let error):
+                            logger.warning("dispatch poll failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

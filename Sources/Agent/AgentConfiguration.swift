@@ -1,6 +1,7 @@
 import FieldSync
 import Foundation
 import Location
+import Store
 
 /// Everything `mpoliced` is configured with, parsed in this one place from the file
 /// (default `/etc/mpolice/mpoliced.conf`); each subsystem gets its slice. Every key and its
@@ -40,6 +41,18 @@ public struct AgentConfiguration: Sendable {
         public var timeout: Double
     }
 
+    /// Items to the center and dispatches from it; the TLS credentials are the sync's.
+    public struct Uplink: Sendable {
+        /// The center's uplink endpoint; nil disables uploads and dispatch.
+        public var central: String?
+        public var batchItems: Int
+        public var batchBytes: Int
+        public var dispatchWait: Double
+        /// `interval`: the idle re-check for items whose retry time has come; retries as configured.
+        public var policy: SyncSchedule.Policy
+        public var limits: OutboxLimits
+    }
+
     public struct GPS: Sendable {
         /// gpsd's address; nil disables location.
         public var gpsd: LocationService.Configuration?
@@ -54,6 +67,7 @@ public struct AgentConfiguration: Sendable {
     public var terminal: Terminal
     public var api: API
     public var sync: Sync
+    public var uplink: Uplink
     public var gps: GPS
     public var log: Log
     /// The watchdog and shutdown bounds are not configured: they follow systemd's settings.
@@ -100,6 +114,20 @@ public struct AgentConfiguration: Sendable {
                 maxRetry: .seconds(try reader.number("sync.max_retry", default: 1_800, range: 1...86_400))),
             connectTimeout: try reader.number("sync.connect_timeout", default: 10, range: 1...120),
             timeout: try reader.number("sync.timeout", default: 600, range: 5...7_200))
+        let maxItems = try reader.integer("uplink.max_items", default: 200_000, range: 1_000...10_000_000)
+        let warnItems = try reader.integer("uplink.warn_items", default: min(50_000, maxItems), range: 1...10_000_000)
+        guard warnItems <= maxItems else { throw reader.error("uplink.warn_items", "must not exceed uplink.max_items (\(maxItems))") }
+        uplink = Uplink(
+            central: try reader.string("uplink.central", pattern: "^https://[^ ]+$", meaning: "an https:// URL"),
+            batchItems: try reader.integer("uplink.batch_items", default: 500, range: 1...10_000),
+            batchBytes: try reader.integer("uplink.batch_bytes", default: 524_288, range: 1_024...8_388_608),
+            dispatchWait: try reader.number("uplink.dispatch_wait", default: 25, range: 1...60),
+            policy: SyncSchedule.Policy(
+                interval: .seconds(try reader.number("uplink.idle_interval", default: 30, range: 1...3_600)),
+                jitter: 0.1,
+                firstRetry: .seconds(try reader.number("uplink.first_retry", default: 2, range: 0.1...600)),
+                maxRetry: .seconds(try reader.number("uplink.max_retry", default: 60, range: 0.1...3_600))),
+            limits: OutboxLimits(maxItems: maxItems, warnItems: warnItems))
         var gpsd: LocationService.Configuration?
         if let address = try reader.string("gps.gpsd", default: "127.0.0.1:2947"), address != "off" {
             let parsed: (host: String, port: String)

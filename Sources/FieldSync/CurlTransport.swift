@@ -1,5 +1,6 @@
 import CCurlShim
 import Foundation
+import Synchronization
 
 /// HTTPS for field sync on libcurl: mutual TLS with the device certificate, trust pinned to
 /// the configured CA file (never the system store), optional public-key pin, HTTP/2 where
@@ -32,6 +33,8 @@ public final class CurlTransport: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var etag: String?
+        /// The server's Date header, as sent.
+        public var date: String?
         public var body: Data
         /// "1.1" or "2".
         public var httpVersion: String
@@ -48,19 +51,37 @@ public final class CurlTransport: Sendable {
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
     /// GETs `url`, accepting at most `maxBytes` of body.
+    /// - Parameters:
+    ///   - timeout: the whole transfer's bound, when not the configured one (a long poll).
+    ///   - abort: checked about once a second; true ends the transfer (`.network`, "aborted").
     /// - Throws: `SyncFailure` with `.tls`, `.network` or `.tooLarge`.
-    public func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String? = nil) throws -> Response {
+    public func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String? = nil, timeout: Double? = nil,
+                    abort: AbortFlag? = nil) throws -> Response {
+        try request(url, maxBytes: maxBytes, headers: etag.map { ["If-None-Match: \($0)"] } ?? [], upload: nil,
+                    timeout: timeout, abort: abort)
+    }
+
+    /// POSTs `body` with the given header lines (e.g. "Content-Type: application/json").
+    public func post(_ url: String, body: Data, headers: [String], maxBytes: Int64, abort: AbortFlag? = nil) throws -> Response {
+        try request(url, maxBytes: maxBytes, headers: headers, upload: body, timeout: nil, abort: abort)
+    }
+
+    private func request(_ url: String, maxBytes: Int64, headers: [String], upload: Data?, timeout: Double?,
+                         abort: AbortFlag?) throws -> Response {
         let sink = ResponseSink(maxBytes: maxBytes)
         var version = 0
-        let status = try transfer(url, maxBytes: maxBytes, ifNoneMatch: etag, resumeFrom: 0, httpVersion: &version,
-            body: { sink.body($0, $1) }, header: { sink.header($0) }, overflowed: { sink.overflowed })
-        return Response(status: status, etag: sink.etag, body: sink.data, httpVersion: version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1")
+        let status = try transfer(url, maxBytes: maxBytes, headers: headers, upload: upload, timeout: timeout, abort: abort,
+                                  resumeFrom: 0, httpVersion: &version,
+                                  body: { sink.body($0, $1) }, header: { sink.header($0) }, overflowed: { sink.overflowed })
+        return Response(status: status, etag: sink.etag, date: sink.date, body: sink.data,
+                        httpVersion: version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1")
     }
 
     /// A ranged GET into a `FileSink`; returns the HTTP status.
     func perform(_ url: String, resumeFrom offset: Int64, sink: FileSink) throws -> Int {
         var version = 0
-        return try transfer(url, maxBytes: sink.expectedLength, ifNoneMatch: nil, resumeFrom: offset, httpVersion: &version,
+        return try transfer(url, maxBytes: sink.expectedLength, headers: [], upload: nil, timeout: nil, abort: nil,
+                            resumeFrom: offset, httpVersion: &version,
             body: { sink.body($0, $1) },
             header: { line in
                 if line.hasPrefix("HTTP/"), let code = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
@@ -73,18 +94,21 @@ public final class CurlTransport: Sendable {
     private final class Callbacks {
         let body: (UnsafeMutablePointer<CChar>, Int) -> Int
         let header: (String) -> Void
-        init(body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int, header: @escaping (String) -> Void) {
+        let abort: AbortFlag?
+        init(body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int, header: @escaping (String) -> Void, abort: AbortFlag?) {
             self.body = body
             self.header = header
+            self.abort = abort
         }
     }
 
-    private func transfer(_ url: String, maxBytes: Int64, ifNoneMatch etag: String?, resumeFrom offset: Int64,
+    private func transfer(_ url: String, maxBytes: Int64, headers lines: [String], upload: Data?, timeout: Double?,
+                          abort: AbortFlag?, resumeFrom offset: Int64,
                           httpVersion: inout Int, body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int,
                           header: @escaping (String) -> Void, overflowed: () -> Bool) throws -> Int {
         guard let handle = curl_easy_init() else { throw SyncFailure(.network, "libcurl could not start a transfer") }
         defer { curl_easy_cleanup(handle) }
-        let context = Unmanaged.passRetained(Callbacks(body: body, header: header))
+        let context = Unmanaged.passRetained(Callbacks(body: body, header: header, abort: abort))
         defer { context.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headers) }
@@ -106,12 +130,22 @@ public final class CurlTransport: Sendable {
         if let pin = configuration.pinnedPublicKey { set(mp_curl_setopt_string(handle, CURLOPT_PINNEDPUBLICKEY, pin)) }
         set(mp_curl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
         set(mp_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout * 1000)))
-        set(mp_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(configuration.totalTimeout * 1000)))
+        set(mp_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int((timeout ?? configuration.totalTimeout) * 1000)))
         set(mp_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
         if offset > 0 { set(mp_curl_setopt_off_t(handle, CURLOPT_RESUME_FROM_LARGE, curl_off_t(offset))) }
-        if let etag {
-            headers = curl_slist_append(headers, "If-None-Match: \(etag)")
-            set(mp_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers))
+        for line in lines { headers = curl_slist_append(headers, line) }
+        if headers != nil { set(mp_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)) }
+        if let upload {
+            set(mp_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(upload.count)))
+            // COPYPOSTFIELDS copies the bytes, so they need not outlive this call.
+            upload.withUnsafeBytes { set(mp_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))) }
+        }
+        if abort != nil {
+            set(mp_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0))
+            set(mp_curl_setopt_progress_callback(handle, { user, _, _, _, _ in
+                Unmanaged<Callbacks>.fromOpaque(user!).takeUnretainedValue().abort?.isSet == true ? 1 : 0
+            }))
+            set(mp_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context.toOpaque()))
         }
         set(mp_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, { data, size, count, user in
             Unmanaged<Callbacks>.fromOpaque(user!).takeUnretainedValue().body(data!, size * count)
@@ -126,6 +160,7 @@ public final class CurlTransport: Sendable {
         guard ok else { throw SyncFailure(.network, "libcurl refused an option") }
 
         let result = curl_easy_perform(handle)
+        if result == CURLE_ABORTED_BY_CALLBACK { throw SyncFailure(.network, "\(url): aborted (shutting down)") }
         if overflowed() || result == CURLE_FILESIZE_EXCEEDED {
             throw SyncFailure(.tooLarge, "\(url): more than the \(maxBytes) bytes stated")
         }
@@ -152,6 +187,7 @@ private final class ResponseSink: @unchecked Sendable {
     let maxBytes: Int64
     var data = Data()
     var etag: String?
+    var date: String?
     var overflowed = false
 
     init(maxBytes: Int64) { self.maxBytes = maxBytes }
@@ -166,10 +202,24 @@ private final class ResponseSink: @unchecked Sendable {
     }
 
     func header(_ line: String) {
-        if line.lowercased().hasPrefix("etag:") {
+        let lower = line.lowercased()
+        if lower.hasPrefix("etag:") {
             etag = line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if lower.hasPrefix("date:") {
+            date = line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         // A new response (after a 100 Continue) starts its headers afresh.
-        if line.hasPrefix("HTTP/") { etag = nil }
+        if line.hasPrefix("HTTP/") {
+            etag = nil
+            date = nil
+        }
     }
+}
+
+/// Set once to end the transfers that were given it (shutdown).
+public final class AbortFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func set() { flag.store(true, ordering: .relaxed) }
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
 }

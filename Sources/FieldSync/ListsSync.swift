@@ -4,12 +4,18 @@ import Watchlist
 
 /// What the list sync needs from HTTPS: `CurlTransport` in the terminal.
 public protocol SyncTransport: Sendable {
-    func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String?) throws -> CurlTransport.Response
+    func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String?, timeout: Double?, abort: AbortFlag?) throws -> CurlTransport.Response
     func download(_ url: String, to partial: URL, expectedLength: Int64, expectedSHA256: String,
                   progress: (@Sendable (Int64) -> Void)?) throws -> CurlTransport.Download
 }
 
 extension CurlTransport: SyncTransport {}
+
+extension SyncTransport {
+    func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String? = nil) throws -> CurlTransport.Response {
+        try get(url, maxBytes: maxBytes, ifNoneMatch: etag, timeout: nil, abort: nil)
+    }
+}
 
 /// Where a sync run is, for a progress bar or a status line.
 public enum SyncProgress: Sendable, Equatable {
@@ -310,19 +316,10 @@ extension ListsSync {
                              onRun: (@Sendable (Result<Report, any Error>) -> Void)? = nil) async {
         var schedule = SyncSchedule(policy)
         while !Task.isCancelled {
-            let result: Result<Report, any Error> = await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: Result { try self.run() }) }
-                thread.name = "list-sync"
-                thread.start()
-            }
+            let result = await onOwnThread("list-sync") { try self.run() }
             onRun?(result)
             let delay = schedule.delay(afterSuccess: (try? result.get()) != nil, random: Double.random(in: 0..<1))
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await Task.sleep(for: delay) }
-                group.addTask { await trigger.wait() }
-                await group.next()
-                group.cancelAll()
-            }
+            await wait(for: delay, orUntil: [trigger])
         }
     }
 }

@@ -23,6 +23,9 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case digestMismatch = "digest-mismatch"
         /// The server completed TLS but refused the device certificate (nginx: HTTP 400/495/496).
         case clientCertificateRefused = "client-cert-refused"
+        /// The center answered but refused the request itself (HTTP 4xx other than the
+        /// certificate's): a wrong unit, a wrong URL, a malformed batch.
+        case refused
         case network
         case tls
     }

@@ -39,6 +39,12 @@ public struct APIError: HTTPResponseError, Sendable {
             case .busy: return APIError(.conflict, e.code.rawValue, e.message)
             default: return APIError(.internalServerError, e.code.rawValue, "the terminal's database failed; see the daemon log")
             }
+        case let e as DispatchError:
+            switch e.code {
+            case .unknown: return APIError(.notFound, e.code.rawValue, e.message)
+            case .invalidTransition: return APIError(.conflict, e.code.rawValue, e.message, field: "status")
+            case .disposition: return APIError(.badRequest, e.code.rawValue, e.message, field: "disposition")
+            }
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "request.too-large", "the request body is too large")
         case let e as HTTPError:

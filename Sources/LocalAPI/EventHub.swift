@@ -8,6 +8,8 @@ public struct AgentEvent: Sendable, Equatable {
         case listUpdated = "list-updated"
         case syncFailed = "sync-failed"
         case gpsStateChanged = "gps-state-changed"
+        /// A dispatch from the command center was stored (and its receipt queued).
+        case dispatchReceived = "dispatch-received"
     }
 
     public var name: Name

@@ -22,11 +22,15 @@ public struct LocalAPI: Sendable {
         public var location: (@Sendable () -> LocationState)?
         /// Requests a sync now; nil when sync is not configured.
         public var syncNow: (@Sendable () -> Void)?
+        /// Whether items go up to a center (uplink.central).
+        public var uplinkConfigured: Bool
         public var startedAt: Date
+        /// Unix seconds.
         public var now: @Sendable () -> Int64
 
         public init(lists: ListsStore, journal: JournalStore, checker: Checker, session: OfficerSession, events: EventHub,
-                    location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Void)?, startedAt: Date = Date(),
+                    location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Void)?, uplinkConfigured: Bool = false,
+                    startedAt: Date = Date(),
                     now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
             self.lists = lists
             self.journal = journal
@@ -35,6 +39,7 @@ public struct LocalAPI: Sendable {
             self.events = events
             self.location = location
             self.syncNow = syncNow
+            self.uplinkConfigured = uplinkConfigured
             self.startedAt = startedAt
             self.now = now
         }
@@ -119,6 +124,32 @@ public struct LocalAPI: Sendable {
             return JSONBody.response(["requested": true], status: .accepted)
         }
 
+        // Dispatches from the command center; status changes go to the center through the outbox.
+        v1.get("dispatches") { _, _ in JSONBody.response(["dispatches": try d.journal.dispatches()]) }
+        v1.get("dispatches/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let dispatch = try d.journal.dispatch(id: id) else {
+                throw DispatchError(code: .unknown, message: "no dispatch \(id) on this terminal")
+            }
+            return JSONBody.response(dispatch)
+        }
+        v1.post("dispatches/:id/status") { request, context in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.object(request, maxBytes: maxBody, allowed: ["status", "disposition"])
+            let raw = try JSONBody.string(body, "status")!
+            guard let status = DispatchStatus(rawValue: raw) else {
+                throw APIError(.badRequest, "request.bad-value",
+                               "status must be one of \(DispatchStatus.allCases.map(\.rawValue).joined(separator: ", "))", field: "status")
+            }
+            let disposition = try JSONBody.string(body, "disposition", required: false)
+            guard let context = try d.session.context() else {
+                throw APIError(.forbidden, "session.none", "no officer is signed in (POST /v1/session; mpolicectl signin)")
+            }
+            let location = d.location?().forCheck ?? .notAvailable
+            return JSONBody.response(try d.journal.changeDispatch(id, to: status, disposition: disposition, officerId: context.officerId,
+                                                                  location: location, now: SystemWallClock().nowMilliseconds))
+        }
+
         v1.get("events") { _, _ in Self.events(d.events) }
         return router
     }
@@ -140,6 +171,9 @@ public struct LocalAPI: Sendable {
         var manifestSequence: Int64?
         var syncConfigured: Bool
         var lastSync: SyncAttempt?
+        var uplinkConfigured: Bool
+        var outbox: OutboxStatus
+        var lastUpload: UploadSummary?
         var checkRecords: Int
         var location: LocationState?
     }
@@ -153,6 +187,9 @@ public struct LocalAPI: Sendable {
             manifestSequence: try d.lists.syncState()?.manifestSequence,
             syncConfigured: d.syncNow != nil,
             lastSync: try d.journal.syncAttempts(limit: 1).first,
+            uplinkConfigured: d.uplinkConfigured,
+            outbox: try d.journal.outboxStatus(now: SystemWallClock().nowMilliseconds),
+            lastUpload: try d.journal.lastUpload(),
             checkRecords: try d.journal.checkCount(),
             location: d.location?()))
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Store
 import Synchronization
 
@@ -29,7 +30,7 @@ public final class BreadcrumbRecorder: Sendable {
             try journal.appendBreadcrumb(
                 Breadcrumb(fixTime: fix.time, latitude: fix.latitude, longitude: fix.longitude, speed: fix.speed,
                            track: fix.track, horizontalError: fix.horizontalError, mode: fix.mode.rawValue),
-                maxStored: policy.maxStored)
+                maxStored: policy.maxStored, now: Int64(Date().timeIntervalSince1970 * 1000))
         } catch {
             failures.add(1, ordering: .relaxed)
         }

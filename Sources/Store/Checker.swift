@@ -72,7 +72,7 @@ public final class Checker: Sendable {
     }
 
     private func recorded(_ answer: CheckAnswer) throws -> CheckAnswer {
-        try journal.record(answer)
+        try journal.record(answer, now: clock.nowMilliseconds)
         return answer
     }
 

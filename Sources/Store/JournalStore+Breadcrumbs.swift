@@ -25,20 +25,34 @@ public struct Breadcrumb: Sendable, Equatable {
     }
 }
 
+extension Breadcrumb {
+    /// The breadcrumb as the center receives it.
+    var payloadJSON: String {
+        var fields = ["\"fixTime\":\(JSONText.quote(fixTime))", "\"latitude\":\(latitude)", "\"longitude\":\(longitude)"]
+        if let speed { fields.append("\"speed\":\(speed)") }
+        if let track { fields.append("\"track\":\(track)") }
+        if let horizontalError { fields.append("\"horizontalError\":\(horizontalError)") }
+        fields.append("\"mode\":\(JSONText.quote(mode))")
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+}
+
 extension JournalStore {
-    /// Appends a breadcrumb and, when more than `maxStored` are kept, thins the older half
-    /// to half its density — in the same transaction, so the table never exceeds its bound
-    /// by more than one row. The newest breadcrumb is never removed.
-    /// - Returns: how many older breadcrumbs were dropped.
+    /// Appends a breadcrumb to the local track and queues it for the center; when more than
+    /// `maxStored` are kept, thins the track's older half to half its density — in the same
+    /// transaction, so the table never exceeds its bound by more than one row. The newest
+    /// breadcrumb is never removed. (The outbox has its own bound: `OutboxLimits`.)
+    /// - Returns: how many older breadcrumbs were dropped from the track.
     @discardableResult
-    public func appendBreadcrumb(_ crumb: Breadcrumb, maxStored: Int) throws -> Int {
+    public func appendBreadcrumb(_ crumb: Breadcrumb, maxStored: Int, now: Int64) throws -> Int {
         precondition(maxStored >= 4)
-        return try write { db in
+        return try enqueueing { db in
             try db.execute(sql: """
                 INSERT INTO breadcrumb (fix_time, latitude, longitude, speed, track, horizontal_error, mode)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [crumb.fixTime, crumb.latitude, crumb.longitude, crumb.speed, crumb.track,
                                  crumb.horizontalError, crumb.mode])
+            try enqueue(db, kind: .breadcrumb, payload: crumb.payloadJSON, now: now)
             let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM breadcrumb")!
             guard count > maxStored else { return 0 }
             // Every second row of the oldest half goes: the track keeps its shape, coarser.

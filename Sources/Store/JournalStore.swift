@@ -2,30 +2,36 @@ import Foundation
 import GRDB
 import Watchlist
 
-/// `journal.db`: what the terminal must never lose — check records now, the outbox and
-/// dispatches later. WAL with synchronous=FULL: once `record` returns, the record survives
-/// a crash or power loss.
+/// `journal.db`: what the terminal must never lose — check records, the outbox to the
+/// center, dispatches. WAL with synchronous=FULL: once a write returns, it survives a crash
+/// or power loss.
 public final class JournalStore: Sendable {
     private let dbWriter: any DatabaseWriter
+    let outboxLimits: OutboxLimits
+    /// Called after each transaction that queued outbox items (the uploader's wake-up).
+    private let onEnqueue: @Sendable () -> Void
 
-    public static func open(path: String) throws -> JournalStore {
+    public static func open(path: String, outboxLimits: OutboxLimits = OutboxLimits(),
+                            onEnqueue: @escaping @Sendable () -> Void = {}) throws -> JournalStore {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            return try JournalStore(DatabasePool(path: path, configuration: config))
+            return try JournalStore(DatabasePool(path: path, configuration: config), outboxLimits: outboxLimits, onEnqueue: onEnqueue)
         } catch {
             throw StoreError(.unreadable, "cannot open journal database \(path): \(error)")
         }
     }
 
-    public static func inMemory() throws -> JournalStore {
-        try JournalStore(DatabaseQueue())
+    public static func inMemory(outboxLimits: OutboxLimits = OutboxLimits()) throws -> JournalStore {
+        try JournalStore(DatabaseQueue(), outboxLimits: outboxLimits, onEnqueue: {})
     }
 
-    init(_ dbWriter: any DatabaseWriter) throws {
+    init(_ dbWriter: any DatabaseWriter, outboxLimits: OutboxLimits, onEnqueue: @escaping @Sendable () -> Void) throws {
         self.dbWriter = dbWriter
+        self.outboxLimits = outboxLimits
+        self.onEnqueue = onEnqueue
         try Self.migrator.migrate(dbWriter)
     }
 
@@ -77,13 +83,16 @@ public final class JournalStore: Sendable {
                 );
                 """)
         }
+        registerOutbox(&migrator)
+        registerDispatch(&migrator)
         return migrator
     }
 
-    /// Durably records a check. Called before the answer is given to anyone.
-    public func record(_ answer: CheckAnswer) throws {
+    /// Durably records a check and queues it for the center, in one transaction. Called
+    /// before the answer is given to anyone.
+    public func record(_ answer: CheckAnswer, now: Int64) throws {
         let record = CheckRecord(answer)
-        try write { db in
+        try enqueueing { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -92,7 +101,15 @@ public final class JournalStore: Sendable {
                 record.id, record.checkedAt, record.officerId, record.unitId, record.kind,
                 record.query, record.outcome, record.matchesJSON, record.listVersionsJSON, record.locationJSON,
             ])
+            try enqueue(db, id: record.id, kind: .check, hit: answer.outcome == .hit, payload: record.payloadJSON, now: now)
         }
+    }
+
+    /// A write that queues outbox items; the uploader is woken once it has committed.
+    func enqueueing<T>(_ body: (Database) throws -> T) throws -> T {
+        let result = try write(body)
+        onEnqueue()
+        return result
     }
 
     /// The most recent check records, newest first.
@@ -172,6 +189,14 @@ public struct CheckRecord: Sendable, Equatable {
         if let age = l.ageSeconds { location.append("\"ageSeconds\":\((age * 10).rounded() / 10)") }
         if let e = l.horizontalError { location.append("\"horizontalError\":\(e)") }
         locationJSON = "{" + location.joined(separator: ",") + "}"
+    }
+
+    /// The record as the center receives it (outbox payload, docs/sync-protocol.md).
+    var payloadJSON: String {
+        "{\"checkId\":\(JSONText.quote(id)),\"checkedAt\":\(JSONText.quote(checkedAt)),\"officerId\":\(JSONText.quote(officerId)),"
+            + "\"unitId\":\(JSONText.quote(unitId)),\"kind\":\(JSONText.quote(kind)),\"query\":\(JSONText.quote(query)),"
+            + "\"outcome\":\(JSONText.quote(outcome)),\"matches\":\(matchesJSON),\"listVersions\":\(listVersionsJSON),"
+            + "\"location\":\(locationJSON)}"
     }
 
     init(row: Row) {

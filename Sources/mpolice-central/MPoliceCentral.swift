@@ -6,11 +6,11 @@ import Store
 import Watchlist
 
 @main
-struct MPoliceCentral: ParsableCommand {
+struct MPoliceCentral: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpolice-central",
-        abstract: "The reference central side: generates and publishes signed watch lists for tests and demos.",
-        subcommands: [Generate.self, Publish.self, Keys.self])
+        abstract: "The reference central side for tests and demos: signed watch lists, the uplink, dispatches.",
+        subcommands: [Generate.self, Publish.self, Keys.self, Serve.self, DispatchCommand.self, Records.self])
 }
 
 struct Keys: ParsableCommand {

@@ -20,7 +20,7 @@ struct MPoliceCtl: AsyncParsableCommand {
             reason code says why), 64 usage error.
             """,
         subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self, SignInCommand.self,
-                      SignOutCommand.self, EventsCommand.self])
+                      SignOutCommand.self, EventsCommand.self, DispatchCommand.self])
 }
 
 /// Where a command gets its answers: the running daemon over its socket (the default), or,
@@ -74,7 +74,7 @@ enum Failure {
         case let e as StoreError:
             (code, field, message, status) = (e.code.rawValue, nil, e.message, 1)
         case let e as DaemonError:
-            let refused = e.status == 400 && (e.code.hasPrefix("input.") || e.code.hasPrefix("request."))
+            let refused = e.status == 400
             (code, field, message, status) = (e.code, e.field, e.message, refused ? 2 : 1)
         case let e as APIClient.Unreachable:
             (code, field, message, status) = ("daemon.unreachable", nil, e.description, 1)

@@ -33,7 +33,7 @@ struct BreadcrumbTests {
         let journal = try JournalStore.open(path: dir.appendingPathComponent("journal.db").path)
         for i in 0..<1_000 {
             try journal.appendBreadcrumb(Breadcrumb(fixTime: "t\(i)", latitude: Double(i), longitude: 0, speed: nil,
-                                                    track: nil, horizontalError: nil, mode: "3d"), maxStored: 100)
+                                                    track: nil, horizontalError: nil, mode: "3d"), maxStored: 100, now: Int64(i))
         }
         let kept = try journal.breadcrumbs()
         #expect(kept.count <= 100)

@@ -1,0 +1,151 @@
+import FieldSync
+import Foundation
+import GRDB
+import Store
+import Watchlist
+
+/// The reference central's uplink store (`central.db`): every item a unit delivered, once
+/// per idempotency id, and the dispatches queued for units.
+public final class UplinkDatabase: Sendable {
+    private let pool: DatabasePool
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw CentralError("cannot open \(path): \(error)")
+        }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE item (
+                    received_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    unit TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    payload TEXT NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+                CREATE TABLE dispatch (
+                    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    unit TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    priority TEXT NOT NULL,
+                    summary TEXT NOT NULL,
+                    latitude REAL,
+                    longitude REAL,
+                    status TEXT NOT NULL DEFAULT 'queued'
+                );
+                CREATE INDEX dispatch_unit ON dispatch(unit, cursor);
+                """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    // MARK: Items
+
+    /// One item of a batch, as parsed.
+    struct Item {
+        var id: String
+        var kind: String
+        var createdAt: Int64
+        /// The payload object, re-serialised with sorted keys.
+        var payload: String
+        var fields: [String: Any]
+    }
+
+    /// Stores a batch in one transaction; each item accepted, a duplicate, or rejected.
+    func ingest(unit: String, _ items: [Result<Item, ItemRefusal>], now: Int64) throws -> [Uplink.BatchResponse.Result] {
+        try pool.write { db in
+            var results: [Uplink.BatchResponse.Result] = []
+            for parsed in items {
+                let item: Item
+                switch parsed {
+                case .failure(let refusal):
+                    results.append(.init(id: refusal.id, status: .rejected, reason: refusal.reason))
+                    continue
+                case .success(let i): item = i
+                }
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM item WHERE id = ?", arguments: [item.id]) == true {
+                    results.append(.init(id: item.id, status: .duplicate))
+                    continue
+                }
+                if item.kind == OutboxKind.dispatchStatus.rawValue {
+                    let dispatchId = item.fields["dispatchId"] as? String ?? ""
+                    guard try Bool.fetchOne(db, sql: "SELECT 1 FROM dispatch WHERE id = ? AND unit = ?", arguments: [dispatchId, unit]) == true else {
+                        results.append(.init(id: item.id, status: .rejected, reason: "dispatch.unknown: no dispatch \(dispatchId) for unit \(unit)"))
+                        continue
+                    }
+                    try db.execute(sql: "UPDATE dispatch SET status = ? WHERE id = ?", arguments: [item.fields["status"] as? String ?? "", dispatchId])
+                }
+                try db.execute(sql: """
+                    INSERT INTO item (id, unit, kind, created_at, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [item.id, unit, item.kind, item.createdAt, item.payload, now])
+                results.append(.init(id: item.id, status: .accepted))
+            }
+            return results
+        }
+    }
+
+    /// A received item, as `mpolice-central records` lists it.
+    public struct Record: Codable, Sendable {
+        public var receivedSeq: Int64
+        public var id: String
+        public var unit: String
+        public var kind: String
+        public var createdAt: Int64
+        public var receivedAt: Int64
+        /// The payload JSON object.
+        public var payload: String
+    }
+
+    public func records(kind: String? = nil) throws -> [Record] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT received_seq, id, unit, kind, created_at, received_at, payload FROM item
+                WHERE ?1 IS NULL OR kind = ?1 ORDER BY received_seq
+                """, arguments: [kind]).map {
+                Record(receivedSeq: $0[0], id: $0[1], unit: $0[2], kind: $0[3], createdAt: $0[4], receivedAt: $0[5], payload: $0[6])
+            }
+        }
+    }
+
+    // MARK: Dispatch
+
+    /// Queues a dispatch for `unit`; returns it as the unit will receive it.
+    public func createDispatch(unit: String, priority: String, summary: String, latitude: Double?, longitude: Double?,
+                               now: Int64) throws -> Dispatch.Order {
+        let id = UUIDv7.make(milliseconds: now)
+        let createdAt = Timestamp.iso8601(milliseconds: now)
+        let cursor = try pool.write { db -> Int64 in
+            try db.execute(sql: """
+                INSERT INTO dispatch (id, unit, created_at, priority, summary, latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, unit, createdAt, priority, summary, latitude, longitude])
+            return db.lastInsertedRowID
+        }
+        return Dispatch.Order(id: id, cursor: cursor, createdAt: createdAt, priority: priority, summary: summary,
+                              latitude: latitude, longitude: longitude)
+    }
+
+    /// The unit's dispatches after `cursor`, oldest first.
+    func dispatches(unit: String, after cursor: Int64, limit: Int = 100) throws -> [Dispatch.Order] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, cursor, created_at, priority, summary, latitude, longitude FROM dispatch
+                WHERE unit = ? AND cursor > ? ORDER BY cursor LIMIT ?
+                """, arguments: [unit, cursor, limit]).map {
+                Dispatch.Order(id: $0[0], cursor: $0[1], createdAt: $0[2], priority: $0[3], summary: $0[4], latitude: $0[5], longitude: $0[6])
+            }
+        }
+    }
+}
+
+/// An item refused at parse time.
+struct ItemRefusal: Error {
+    var id: String
+    var reason: String
+}

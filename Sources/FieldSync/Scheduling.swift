@@ -1,0 +1,21 @@
+import Foundation
+
+/// Runs blocking work (libcurl, SQLite writes) on a thread of its own, never on the
+/// cooperative pool, and hands back its result.
+func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+    await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: Result { try body() }) }
+        thread.name = name
+        thread.start()
+    }
+}
+
+/// Waits for `delay`, or until one of `triggers` fires, or cancellation — whichever is first.
+func wait(for delay: Duration, orUntil triggers: [SyncTrigger]) async {
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask { try? await Task.sleep(for: delay) }
+        for trigger in triggers { group.addTask { await trigger.wait() } }
+        await group.next()
+        group.cancelAll()
+    }
+}

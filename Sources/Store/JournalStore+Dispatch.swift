@@ -1,0 +1,254 @@
+import Foundation
+import GRDB
+import Watchlist
+
+/// A dispatch from the 110 command center to this unit, as the terminal holds it.
+public struct Dispatch: Sendable, Equatable, Codable {
+    /// What the center sends.
+    public struct Order: Sendable, Equatable, Codable {
+        public var id: String
+        /// The center's ordering of this unit's dispatches; the poll resumes after it.
+        public var cursor: Int64
+        /// ISO 8601, at the center.
+        public var createdAt: String
+        /// "urgent", "high", "routine" — shown, not interpreted.
+        public var priority: String
+        public var summary: String
+        public var latitude: Double?
+        public var longitude: Double?
+
+        public init(id: String, cursor: Int64, createdAt: String, priority: String, summary: String,
+                    latitude: Double?, longitude: Double?) {
+            self.id = id
+            self.cursor = cursor
+            self.createdAt = createdAt
+            self.priority = priority
+            self.summary = summary
+            self.latitude = latitude
+            self.longitude = longitude
+        }
+    }
+
+    /// One status change, with when, who and where.
+    public struct Change: Sendable, Equatable, Codable {
+        public var status: DispatchStatus
+        public var disposition: String?
+        /// ISO 8601.
+        public var at: String
+        /// Empty for `received` (the terminal acknowledges on its own).
+        public var officerId: String
+        public var location: CheckLocation
+    }
+
+    public var order: Order
+    /// ISO 8601, when the terminal stored it.
+    public var receivedAt: String
+    public var status: DispatchStatus
+    public var disposition: String?
+    /// Oldest first.
+    public var history: [Change]
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(order.id, forKey: .id)
+        try c.encode(order.createdAt, forKey: .createdAt)
+        try c.encode(order.priority, forKey: .priority)
+        try c.encode(order.summary, forKey: .summary)
+        try c.encodeIfPresent(order.latitude, forKey: .latitude)
+        try c.encodeIfPresent(order.longitude, forKey: .longitude)
+        try c.encode(receivedAt, forKey: .receivedAt)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(disposition, forKey: .disposition)
+        try c.encode(history, forKey: .history)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        order = Order(id: try c.decode(String.self, forKey: .id), cursor: 0, createdAt: try c.decode(String.self, forKey: .createdAt),
+                      priority: try c.decode(String.self, forKey: .priority), summary: try c.decode(String.self, forKey: .summary),
+                      latitude: try c.decodeIfPresent(Double.self, forKey: .latitude),
+                      longitude: try c.decodeIfPresent(Double.self, forKey: .longitude))
+        receivedAt = try c.decode(String.self, forKey: .receivedAt)
+        status = try c.decode(DispatchStatus.self, forKey: .status)
+        disposition = try c.decodeIfPresent(String.self, forKey: .disposition)
+        history = try c.decode([Change].self, forKey: .history)
+    }
+
+    init(order: Order, receivedAt: String, status: DispatchStatus, disposition: String?, history: [Change]) {
+        self.order = order
+        self.receivedAt = receivedAt
+        self.status = status
+        self.disposition = disposition
+        self.history = history
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, createdAt, priority, summary, latitude, longitude, receivedAt, status, disposition, history
+    }
+}
+
+extension JournalStore {
+    static func registerDispatch(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v5-dispatch") { db in
+            try db.execute(sql: """
+                CREATE TABLE dispatch (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    cursor INTEGER NOT NULL,
+                    created_at TEXT NOT NULL,
+                    priority TEXT NOT NULL,
+                    summary TEXT NOT NULL,
+                    latitude REAL,
+                    longitude REAL,
+                    received_at TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    disposition TEXT
+                );
+                CREATE TABLE dispatch_change (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    dispatch_id TEXT NOT NULL REFERENCES dispatch(id),
+                    status TEXT NOT NULL,
+                    disposition TEXT,
+                    at TEXT NOT NULL,
+                    officer_id TEXT NOT NULL,
+                    location TEXT NOT NULL
+                );
+                CREATE INDEX dispatch_change_dispatch ON dispatch_change(dispatch_id, seq);
+                -- Small named values of the uplink: the dispatch poll cursor, the last upload.
+                CREATE TABLE uplink_state (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                """)
+        }
+    }
+
+    /// Stores dispatches from the center and queues each new one's `received`
+    /// acknowledgement, with the poll cursor, in one transaction; a dispatch delivered again
+    /// (after a crash between storing and the next poll) is ignored.
+    /// - Returns: the dispatches that were new.
+    public func storeDispatches(_ orders: [Dispatch.Order], cursor: Int64, location: CheckLocation, now: Int64) throws -> [Dispatch] {
+        let at = Timestamp.iso8601(milliseconds: now)
+        let stored = try enqueueing { db -> [Dispatch] in
+            var new: [Dispatch] = []
+            for order in orders {
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO dispatch (id, cursor, created_at, priority, summary, latitude, longitude, received_at, status)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [order.id, order.cursor, order.createdAt, order.priority, order.summary, order.latitude,
+                                     order.longitude, at, DispatchStatus.received.rawValue])
+                guard db.changesCount == 1 else { continue }
+                let change = Dispatch.Change(status: .received, disposition: nil, at: at, officerId: "", location: location)
+                try appendChange(db, dispatchId: order.id, change, sequence: 1, now: now)
+                new.append(Dispatch(order: order, receivedAt: at, status: .received, disposition: nil, history: [change]))
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO uplink_state (key, value) VALUES ('dispatch_cursor', ?)",
+                           arguments: [String(cursor)])
+            return new
+        }
+        return stored
+    }
+
+    /// The cursor after the last stored dispatch (0 before the first).
+    public func dispatchCursor() throws -> Int64 {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM uplink_state WHERE key = 'dispatch_cursor'").flatMap { Int64($0) } ?? 0
+        }
+    }
+
+    /// Moves a dispatch to `status` and queues the change for the center, in one transaction.
+    /// - Throws: `DispatchError` (unknown dispatch, a step out of order, a missing or
+    ///   misplaced disposition).
+    public func changeDispatch(_ id: String, to status: DispatchStatus, disposition: String?, officerId: String,
+                               location: CheckLocation, now: Int64) throws -> Dispatch {
+        try enqueueing { db in
+            guard let current = try String.fetchOne(db, sql: "SELECT status FROM dispatch WHERE id = ?", arguments: [id])
+                .flatMap(DispatchStatus.init(rawValue:)) else {
+                throw DispatchError(code: .unknown, message: "no dispatch \(id) on this terminal")
+            }
+            let kept = try current.validate(next: status, disposition: disposition)
+            let change = Dispatch.Change(status: status, disposition: kept, at: Timestamp.iso8601(milliseconds: now),
+                                         officerId: officerId, location: location)
+            try db.execute(sql: "UPDATE dispatch SET status = ?, disposition = ? WHERE id = ?", arguments: [status.rawValue, kept, id])
+            let sequence = try Int.fetchOne(db, sql: "SELECT count(*) FROM dispatch_change WHERE dispatch_id = ?", arguments: [id])! + 1
+            try appendChange(db, dispatchId: id, change, sequence: sequence, now: now)
+            return try dispatch(db, id: id)!
+        }
+    }
+
+    private func appendChange(_ db: Database, dispatchId: String, _ change: Dispatch.Change, sequence: Int, now: Int64) throws {
+        let location = String(decoding: try Self.encoder.encode(change.location), as: UTF8.self)
+        try db.execute(sql: """
+            INSERT INTO dispatch_change (dispatch_id, status, disposition, at, officer_id, location) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [dispatchId, change.status.rawValue, change.disposition, change.at, change.officerId, location])
+        var payload = "{\"dispatchId\":\(JSONText.quote(dispatchId)),\"sequence\":\(sequence),\"status\":\(JSONText.quote(change.status.rawValue)),"
+        if let d = change.disposition { payload += "\"disposition\":\(JSONText.quote(d)),"  }
+        payload += "\"at\":\(JSONText.quote(change.at)),\"officerId\":\(JSONText.quote(change.officerId)),\"location\":\(location)}"
+        try enqueue(db, kind: .dispatchStatus, payload: payload, now: now)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    /// Open dispatches first (newest first), then cleared ones (newest first).
+    public func dispatches(limit: Int = 100) throws -> [Dispatch] {
+        try read { db in
+            let ids = try String.fetchAll(db, sql: """
+                SELECT id FROM dispatch ORDER BY status = 'cleared', cursor DESC LIMIT ?
+                """, arguments: [limit])
+            return try ids.compactMap { try dispatch(db, id: $0) }
+        }
+    }
+
+    public func dispatch(id: String) throws -> Dispatch? {
+        try read { db in try dispatch(db, id: id) }
+    }
+
+    private func dispatch(_ db: Database, id: String) throws -> Dispatch? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT id, cursor, created_at, priority, summary, latitude, longitude, received_at, status, disposition
+            FROM dispatch WHERE id = ?
+            """, arguments: [id]) else { return nil }
+        let history = try Row.fetchAll(db, sql: """
+            SELECT status, disposition, at, officer_id, location FROM dispatch_change WHERE dispatch_id = ? ORDER BY seq
+            """, arguments: [id]).map { r in
+            Dispatch.Change(status: DispatchStatus(rawValue: r[0]) ?? .received, disposition: r[1], at: r[2], officerId: r[3],
+                            location: (try? JSONDecoder().decode(CheckLocation.self, from: Data((r[4] as String).utf8))) ?? .notAvailable)
+        }
+        return Dispatch(order: Dispatch.Order(id: row[0], cursor: row[1], createdAt: row[2], priority: row[3], summary: row[4],
+                                              latitude: row[5], longitude: row[6]),
+                        receivedAt: row[7], status: DispatchStatus(rawValue: row[8]) ?? .received, disposition: row[9], history: history)
+    }
+
+    /// The last upload, for status and diagnostics.
+    public func recordUpload(_ summary: UploadSummary) throws {
+        let data = String(decoding: try Self.encoder.encode(summary), as: UTF8.self)
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO uplink_state (key, value) VALUES ('last_upload', ?)", arguments: [data])
+        }
+    }
+
+    public func lastUpload() throws -> UploadSummary? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM uplink_state WHERE key = 'last_upload'")
+                .flatMap { try? JSONDecoder().decode(UploadSummary.self, from: Data($0.utf8)) }
+        }
+    }
+}
+
+/// One upload to the center, as status shows it.
+public struct UploadSummary: Sendable, Equatable, Codable {
+    /// Unix milliseconds.
+    public var at: Int64
+    public var ok: Bool
+    public var acknowledged: Int
+    public var rejected: Int
+    public var error: String?
+
+    public init(at: Int64, ok: Bool, acknowledged: Int, rejected: Int, error: String?) {
+        self.at = at
+        self.ok = ok
+        self.acknowledged = acknowledged
+        self.rejected = rejected
+        self.error = error
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Central
+import Foundation
+import Logging
+import Store
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the uplink (items from units, dispatches to units) on loopback behind nginx.",
+        discussion: """
+            Listens with plain HTTP on 127.0.0.1:PORT for nginx, which terminates TLS, verifies
+            the device certificate and passes X-Client-Verify and X-Client-DN (the unit is the
+            certificate's CN without "unit-"). Items are stored in --db once per idempotency id;
+            each is acknowledged in the answer. docs/sync-protocol.md describes the API.
+            """)
+
+    @Option(help: ArgumentHelp("The uplink database (created when missing).", valueName: "path"))
+    var db: String
+
+    @Option(help: ArgumentHelp("Loopback port to listen on.", valueName: "port"))
+    var port: Int
+
+    func validate() throws {
+        guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+    }
+
+    func run() async throws {
+        let database: UplinkDatabase
+        do {
+            database = try UplinkDatabase(path: db)
+        } catch {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        var logger = Logger(label: "mpolice-central")
+        logger.logLevel = .notice
+        FileHandle.standardError.write(Data("mpolice-central: serving the uplink on 127.0.0.1:\(port)\n".utf8))
+        try await UplinkServer(database: database).run(port: port, logger: logger)
+    }
+}
+
+struct DispatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatch",
+        abstract: "Dispatch orders to units.",
+        subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Queue a dispatch for a unit; prints its id.")
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Option(help: "The unit to dispatch (as in the device certificate, without \"unit-\").")
+        var unit: String
+
+        @Option(help: "Latitude of the scene, degrees.")
+        var lat: Double?
+
+        @Option(help: "Longitude of the scene, degrees.")
+        var lon: Double?
+
+        @Option(help: "What the unit is sent to.")
+        var summary: String
+
+        @Option(help: "urgent, high or routine.")
+        var priority: String = "routine"
+
+        func validate() throws {
+            guard unit.range(of: "^[A-Za-z0-9._-]{1,32}$", options: .regularExpression) != nil else {
+                throw ValidationError("--unit must be 1 to 32 letters, digits, '.', '_' or '-'")
+            }
+            guard !summary.trimmingCharacters(in: .whitespaces).isEmpty, summary.count <= 500 else {
+                throw ValidationError("--summary must be 1 to 500 characters")
+            }
+            guard ["urgent", "high", "routine"].contains(priority) else { throw ValidationError("--priority must be urgent, high or routine") }
+            guard (lat == nil) == (lon == nil) else { throw ValidationError("give both --lat and --lon, or neither") }
+            if let lat, let lon {
+                guard (-90...90).contains(lat), (-180...180).contains(lon) else {
+                    throw ValidationError("--lat must be -90 to 90 and --lon -180 to 180")
+                }
+            }
+        }
+
+        func run() throws {
+            do {
+                let order = try UplinkDatabase(path: db).createDispatch(
+                    unit: unit, priority: priority, summary: summary, latitude: lat, longitude: lon,
+                    now: SystemWallClock().nowMilliseconds)
+                print(order.id)
+            } catch {
+                FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct Records: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the items units delivered, in the order received.")
+
+    @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+    var db: String
+
+    @Option(help: "Only this kind: check, dispatch-status or breadcrumb.")
+    var kind: String?
+
+    @Flag(help: "JSON array of {receivedSeq, id, unit, kind, createdAt, receivedAt, payload}.")
+    var json = false
+
+    func validate() throws {
+        if let kind, OutboxKind(rawValue: kind) == nil { throw ValidationError("--kind must be check, dispatch-status or breadcrumb") }
+    }
+
+    func run() throws {
+        let records: [UplinkDatabase.Record]
+        do {
+            guard FileManager.default.fileExists(atPath: db) else { throw CentralError("no uplink database at \(db)") }
+            records = try UplinkDatabase(path: db).records(kind: kind)
+        } catch {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if json {
+            let items = records.map { r -> [String: Any] in
+                ["receivedSeq": r.receivedSeq, "id": r.id, "unit": r.unit, "kind": r.kind, "createdAt": r.createdAt,
+                 "receivedAt": r.receivedAt,
+                 "payload": (try? JSONSerialization.jsonObject(with: Data(r.payload.utf8))) ?? [:]]
+            }
+            let data = try JSONSerialization.data(withJSONObject: items, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for r in records { print("\(r.receivedSeq)\t\(r.unit)\t\(r.kind)\t\(r.id)") }
+            FileHandle.standardError.write(Data("\(records.count) items\n".utf8))
+        }
+    }
+}

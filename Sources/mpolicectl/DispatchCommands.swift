@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Store
+import Watchlist
+
+struct DispatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatch",
+        abstract: "Dispatches from the command center: list them, show one, report progress on one.",
+        discussion: """
+            Status changes go in order received → en-route → on-scene → cleared; a dispatch can be
+            cleared from any open status and clearing needs --disposition. Each change is sent to
+            the center with its time and the terminal's position, through the outbox (it is kept
+            until the center acknowledges it, also across a lost link or a restart).
+            """,
+        subcommands: [List.self, Show.self, Status.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open dispatches first, newest first; then cleared ones.")
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            do {
+                let data = try store.daemon.call("GET", "/v1/dispatches")
+                if store.json { return print(String(decoding: data, as: UTF8.self)) }
+                let list = try JSONDecoder().decode([String: [Dispatch]].self, from: data)["dispatches"] ?? []
+                if list.isEmpty { return print("no dispatches") }
+                for d in list {
+                    print([d.order.id, d.order.priority.padding(toLength: 7, withPad: " ", startingAt: 0),
+                           d.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0), d.receivedAt, d.order.summary]
+                        .joined(separator: "  "))
+                }
+            } catch {
+                throw Failure.exit(error, json: store.json)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One dispatch with its history.")
+        @Argument(help: "The dispatch id.") var id: String
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            do {
+                let data = try store.daemon.call("GET", "/v1/dispatches/\(try DispatchCommand.pathSegment(id))")
+                if store.json { return print(String(decoding: data, as: UTF8.self)) }
+                DispatchCommand.printDetail(try JSONDecoder().decode(Dispatch.self, from: data))
+            } catch {
+                throw Failure.exit(error, json: store.json)
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Report progress: en-route, on-scene or cleared.")
+        @Argument(help: "The dispatch id.") var id: String
+        @Argument(help: "en-route, on-scene or cleared.") var status: String
+        @Option(help: "What was done (required with cleared).") var disposition: String?
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            do {
+                var body = ["status": status]
+                body["disposition"] = disposition
+                let data = try store.daemon.call("POST", "/v1/dispatches/\(try DispatchCommand.pathSegment(id))/status", body: body)
+                if store.json { return print(String(decoding: data, as: UTF8.self)) }
+                let dispatch = try JSONDecoder().decode(Dispatch.self, from: data)
+                print("\(dispatch.order.id): \(dispatch.status.rawValue) (queued for the center)")
+            } catch {
+                throw Failure.exit(error, json: store.json)
+            }
+        }
+    }
+
+    /// Ids are UUIDs; anything else is refused before it reaches a URL.
+    static func pathSegment(_ id: String) throws -> String {
+        guard id.count == 36, id.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
+            throw InputError(.wrongShape, field: "id", "a dispatch id is a UUID (36 characters, as `dispatch list` shows)")
+        }
+        return id.lowercased()
+    }
+
+    static func printDetail(_ d: Dispatch) {
+        print("dispatch   \(d.order.id)")
+        print("priority   \(d.order.priority)")
+        print("summary    \(d.order.summary)")
+        if let lat = d.order.latitude, let lon = d.order.longitude { print("scene      \(lat), \(lon)") }
+        print("created    \(d.order.createdAt) (center)")
+        print("status     \(d.status.rawValue)\(d.disposition.map { " — \($0)" } ?? "")")
+        for change in d.history {
+            let position = change.location.latitude.flatMap { lat in change.location.longitude.map { "\(lat), \($0)" } } ?? change.location.status
+            print("  \(change.at)  \(change.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(change.officerId.isEmpty ? "terminal" : change.officerId)  \(position)")
+        }
+    }
+}
