@@ -44,8 +44,10 @@ public final class NginxTLS {
     public let root: URL
     private let process: Process
 
-    /// Serves `root` (default: a fresh `www` directory of its own).
-    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil) throws {
+    /// Serves `root` (default: a fresh `www` directory of its own) and, with `uplinkPort`,
+    /// proxies `/uplink/` to the central's loopback HTTP port with the verified client
+    /// certificate's subject in `X-Client-DN` — what the center's front end does.
+    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil, uplinkPort: Int? = nil) throws {
         port = try LoopbackPort.free()
         let dir = pki.dir.appendingPathComponent("nginx-\(serverName)")
         self.root = root ?? dir.appendingPathComponent("www")
@@ -73,6 +75,7 @@ public final class NginxTLS {
                     ssl_protocols TLSv1.2 TLSv1.3;
                     root \(self.root.path);
                     etag on;
+                    \(uplinkPort.map { Self.uplinkLocation(port: $0) } ?? "")
                 }
             }
             """
@@ -89,6 +92,21 @@ public final class NginxTLS {
         // Ready when the port accepts connections.
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, !LoopbackPort.accepts(port) { usleep(50_000) }
+    }
+
+    static func uplinkLocation(port: Int) -> String {
+        """
+        location /uplink/ {
+                proxy_pass http://127.0.0.1:\(port);
+                proxy_http_version 1.1;
+                proxy_set_header Connection "";
+                proxy_set_header X-Client-Verify $ssl_client_verify;
+                proxy_set_header X-Client-DN $ssl_client_s_dn;
+                proxy_read_timeout 90s;
+                proxy_buffering off;
+                client_max_body_size 16m;
+            }
+        """
     }
 
     /// Puts a file where nginx serves it, readable by its unprivileged workers.

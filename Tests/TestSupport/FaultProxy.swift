@@ -1,0 +1,128 @@
+import Foundation
+import Synchronization
+
+/// A TCP proxy on loopback that the test owns, between a client and a real server, to make
+/// the link fail the ways a patrol car's link does: down (every connection cut, new ones
+/// closed at once), slow (each chunk held back), or lossy (connections cut at random
+/// points mid-transfer). TLS passes through untouched: the client still talks to nginx.
+public final class FaultProxy: @unchecked Sendable {
+    public enum Mode: Sendable, Equatable {
+        case pass
+        case down
+        /// Each chunk waits this long, in each direction.
+        case delay(milliseconds: Int)
+        /// Each chunk cuts its connection with this probability.
+        case lossy(Double)
+    }
+
+    public let port: Int
+    private let target: Int
+    private let listener: Int32
+    private let state = Mutex<(mode: Mode, connections: Set<Int32>, stopped: Bool)>((.pass, [], false))
+    /// Connections cut by a fault (for the test's own assertions that faults happened).
+    public let cuts = Atomic<Int>(0)
+
+    public init(to targetPort: Int) throws {
+        target = targetPort
+        port = try LoopbackPort.free()
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = LoopbackPort.loopback(port: port)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard bound, listen(listener, 64) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["proxy": "bind \(port)"]) }
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "fault-proxy"
+        thread.start()
+    }
+
+    public var mode: Mode {
+        get { state.withLock { $0.mode } }
+        set {
+            let cut = state.withLock { s -> [Int32] in
+                s.mode = newValue
+                return newValue == .down ? Array(s.connections) : []
+            }
+            for fd in cut { shutdown(fd, Int32(SHUT_RDWR)) }
+            if !cut.isEmpty { cuts.add(cut.count / 2, ordering: .relaxed) }
+        }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 {
+                if state.withLock({ $0.stopped }) { return }
+                continue
+            }
+            if mode == .down {
+                close(client)
+                continue
+            }
+            let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = LoopbackPort.loopback(port: target)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            guard connected else {
+                close(client)
+                close(server)
+                continue
+            }
+            state.withLock { _ = $0.connections.formUnion([client, server]) }
+            let finished = Atomic<Int>(0)
+            for (from, to) in [(client, server), (server, client)] {
+                let thread = Thread { [self] in
+                    pump(from: from, to: to)
+                    shutdown(from, Int32(SHUT_RDWR))
+                    shutdown(to, Int32(SHUT_RDWR))
+                    // The second pump to end closes both.
+                    if finished.add(1, ordering: .acquiringAndReleasing).newValue == 2 {
+                        state.withLock { _ = $0.connections.subtract([client, server]) }
+                        close(client)
+                        close(server)
+                    }
+                }
+                thread.start()
+            }
+        }
+    }
+
+    private func pump(from: Int32, to: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            if n <= 0 { return }
+            switch mode {
+            case .pass: break
+            case .down: return
+            case .delay(let ms): usleep(useconds_t(ms * 1000))
+            case .lossy(let p):
+                if Double.random(in: 0..<1) < p {
+                    cuts.add(1, ordering: .relaxed)
+                    return
+                }
+            }
+            var sent = 0
+            while sent < n {
+                let w = buffer.withUnsafeBytes { send(to, $0.baseAddress! + sent, n - sent, Int32(MSG_NOSIGNAL)) }
+                if w <= 0 { return }
+                sent += w
+            }
+        }
+    }
+
+    public func stop() {
+        let open = state.withLock { s -> [Int32] in
+            s.stopped = true
+            return Array(s.connections)
+        }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    deinit { stop() }
+}
