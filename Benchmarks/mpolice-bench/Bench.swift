@@ -79,6 +79,7 @@ struct Bench: ParsableCommand {
         print("  (plate mix: \(plates.listedCount) listed, \(plates.confusableCount) confusable misreads, rest unlisted; "
               + "\(try journal.checkCount()) check records journaled)")
 
+        try UplinkBench(work: workURL, lists: lists, plates: plates.entered).run(into: &results)
         try SyncBench(work: workURL, dataset: datasetURL, plates: plates).run(into: &results, importSeconds: importSeconds)
         try APIBench(work: workURL, stateDirectory: workURL.appendingPathComponent("terminal"), plates: plates.entered,
                      inProcessP50: Measure.percentile(withJournal, 50)).run(into: &results)

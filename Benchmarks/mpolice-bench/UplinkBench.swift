@@ -1,0 +1,100 @@
+import Central
+import FieldSync
+import Foundation
+import GRDBSQLite
+import Logging
+import Store
+import TestSupport
+import Watchlist
+
+/// The uplink figures: the durable outbox write a check makes before it answers (beside the
+/// same INSERT through the SQLite C API with the same durability), and 10,000 check records
+/// uploaded through nginx (TLS, client certificates) to the reference central, with the
+/// bytes on the wire beside the uncompressed payloads.
+struct UplinkBench {
+    let work: URL
+    let lists: ListsStore
+    let plates: [String]
+
+    func run(into results: inout Results) throws {
+        let dir = work.appendingPathComponent("uplink")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let journal = try JournalStore.open(path: dir.appendingPathComponent("journal.db").path)
+        let checker = Checker(lists: lists, journal: journal)
+        let context = try CheckContext(officerId: "BENCH-01", unitId: "BENCH")
+        let count = 10_000
+
+        // Enqueue: the check record and its outbox item, one synchronous=FULL transaction.
+        let answers = try plates.prefix(count).map { try checker.answerPlate(Plate(parsing: $0), context: context) }
+        let enqueue = try Measure.latencies(count: answers.count) { i in try journal.record(answers[i], now: Int64(i)) }
+        let raw = try RawDurableInsert(path: dir.appendingPathComponent("raw.db").path)
+        let payload = String(repeating: "x", count: 600)
+        let rawSamples = Measure.latencies(count: answers.count) { i in raw.insert(id: "\(i)", payload: payload) }
+        let p99 = Measure.percentile(enqueue, 99), rawP99 = Measure.percentile(rawSamples, 99)
+        results.add("outbox_enqueue_p50_us", Measure.percentile(enqueue, 50))
+        results.add("outbox_enqueue_p99_us", p99, reference: ("raw_durable_insert_p99_us", rawP99))
+        results.add("raw_durable_insert_p99_us", rawP99)
+
+        // Upload: the reference central behind nginx, as in the tests.
+        let pki = try TestPKI(in: try dir.appendingPathComponent("pki").creatingDirectory())
+        let database = try UplinkDatabase(path: dir.appendingPathComponent("central.db").path)
+        let port = try LoopbackPort.free()
+        var logger = Logger(label: "bench-central")
+        logger.logLevel = .warning
+        let server = Task { try await UplinkServer(database: database).run(port: port, logger: logger) }
+        defer { server.cancel() }
+        while !LoopbackPort.accepts(port) { usleep(20_000) }
+        let nginx = try NginxTLS(pki: pki, uplinkPort: port)
+        defer { nginx.stop() }
+        // The unit is the test PKI's device certificate's.
+        let uplink = Uplink(.init(baseURL: "https://127.0.0.1:\(nginx.port)/uplink/", unit: "TPE-DA-01"),
+                            transport: CurlTransport(.init(caFile: pki.path("ca.crt"), clientCertificate: pki.path("device.crt"),
+                                                           clientKey: pki.path("device.key"))),
+                            journal: journal)
+        let payloadBytes = try journal.dueOutboxItems(now: .max, maxItems: count, maxBytes: .max).reduce(0) { $0 + $1.payload.utf8.count }
+        let (report, seconds) = try Measure.seconds { try uplink.flush() }
+        guard report.acknowledged == count, try database.records(kind: "check").count == count else {
+            throw BenchError("uplink acknowledged \(report.acknowledged) of \(count)")
+        }
+        print("  (\(report.batches) batches of up to 500 items through nginx to mpolice-central serve)")
+        results.add("uplink_10k_s", seconds)
+        results.add("uplink_items_per_s", Double(count) / seconds)
+        results.add("uplink_10k_wire_bytes", Double(report.bytesSent), reference: ("uplink_10k_payload_bytes", Double(payloadBytes)))
+        results.add("uplink_10k_payload_bytes", Double(payloadBytes))
+    }
+}
+
+/// The floor of a durable write: one INSERT per transaction through the C API, WAL with
+/// synchronous=FULL, as the journal is configured.
+final class RawDurableInsert {
+    private var db: OpaquePointer?
+    private var statement: OpaquePointer?
+
+    init(path: String) throws {
+        guard sqlite3_open(path, &db) == SQLITE_OK,
+              sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, payload TEXT)", nil, nil, nil) == SQLITE_OK,
+              sqlite3_prepare_v2(db, "INSERT INTO t (id, payload) VALUES (?, ?)", -1, &statement, nil) == SQLITE_OK else {
+            throw BenchError("raw durable insert setup failed: \(String(cString: sqlite3_errmsg(db)))")
+        }
+    }
+
+    func insert(id: String, payload: String) {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        sqlite3_bind_text(statement, 1, id, -1, transient)
+        sqlite3_bind_text(statement, 2, payload, -1, transient)
+        _ = sqlite3_step(statement)
+        sqlite3_reset(statement)
+    }
+
+    deinit {
+        sqlite3_finalize(statement)
+        sqlite3_close(db)
+    }
+}
+
+extension URL {
+    func creatingDirectory() throws -> URL {
+        try FileManager.default.createDirectory(at: self, withIntermediateDirectories: true)
+        return self
+    }
+}
