@@ -58,15 +58,19 @@ restore() {
 trap restore EXIT
 ( cd "$work"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -subj /CN=test-ca -days 2 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout device.key -out device.csr -subj /CN=unit-T 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout device.key -out device.csr -subj /CN=unit-TPE-T-01 2>/dev/null
   openssl x509 -req -in device.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out device.crt -days 2 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other.csr -subj /CN=x 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other.csr -subj /CN=unit-TPE-X-99 2>/dev/null
+  openssl x509 -req -in other.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out other.crt -days 2 2>/dev/null
   echo '{"payloadType": "application/vnd.mpolice.root+json", "payload": "e30=", "signatures": []}' > root.json )
 useradd --system --no-create-home mpolice-test-ui
-provision=("$repo/Device/provision" --unit TPE-T-01 --central https://central.example/lists/ --ca "$work/ca.crt"
+provision=("$repo/Device/provision" --unit TPE-T-01 --central https://central.example/lists/
+           --uplink https://central.example/uplink/ --ca "$work/ca.crt"
            --root "$work/root.json" --ui-user mpolice-test-ui --no-start)
 set +e; out=$("${provision[@]}" --cert "$work/device.crt" --key "$work/other.key" 2>&1); status=$?; set -e
 [ $status -ne 0 ] && echo "$out" | grep -q "does not belong to --cert" || fail "provision with the wrong key: $out"
+set +e; out=$("${provision[@]}" --cert "$work/other.crt" --key "$work/other.key" 2>&1); status=$?; set -e
+[ $status -ne 0 ] && echo "$out" | grep -q "expects CN=unit-TPE-T-01" || fail "provision with another unit's certificate: $out"
 set +e; out=$("$repo/Device/provision" --unit "bad unit" 2>&1); status=$?; set -e
 [ $status -ne 0 ] && echo "$out" | grep -q -- "--unit" || fail "provision with a bad unit: $out"
 first=$("${provision[@]}" --cert "$work/device.crt" --key "$work/device.key")
@@ -90,14 +94,18 @@ export MPOLICE_OFFICER=OF-PKG-1
 for plate in ABC-1235 ABC-1236 ABC-1237; do mpolicectl check plate $plate --db $mpolice_state --json >/dev/null; done
 before=$(sqlite3 $mpolice_state/journal.db "SELECT count(*) FROM check_record")
 [ "$before" = 3 ] || fail "expected 3 check records before the upgrade, found $before"
+outbox_before=$(sqlite3 $mpolice_state/journal.db "SELECT group_concat(id) FROM (SELECT id FROM outbox ORDER BY seq)")
+[ "$(echo "$outbox_before" | tr ',' '\n' | wc -l)" = 3 ] || fail "expected 3 queued outbox items before the upgrade: $outbox_before"
 echo "# a technician's note" >> /etc/mpolice/mpoliced.conf
 dpkg -i "$deb_n1" >/dev/null
 [ "$(dpkg-query -W -f='${Version}' mpolice-agent)" = "$(dpkg-deb -f "$deb_n1" Version)" ] || fail "upgrade did not take"
 after=$(sqlite3 $mpolice_state/journal.db "SELECT count(*) FROM check_record")
 [ "$after" = 3 ] || fail "journal lost records over the upgrade: $after"
+outbox_after=$(sqlite3 $mpolice_state/journal.db "SELECT group_concat(id) FROM (SELECT id FROM outbox ORDER BY seq)")
+[ "$outbox_after" = "$outbox_before" ] || fail "the outbox changed over the upgrade: $outbox_before → $outbox_after"
 [ "$(readlink $mpolice_state/lists.db)" != "" ] || fail "lists.db lost over the upgrade"
 grep -q "a technician's note" /etc/mpolice/mpoliced.conf || fail "the edited conffile was replaced"
-ok "upgrade keeps the journal, the lists and the edited configuration"
+ok "upgrade keeps the journal, the outbox, the lists and the edited configuration"
 
 # Purge: nothing left but the user and group (Debian policy keeps them).
 dpkg --purge mpolice-agent >/dev/null
