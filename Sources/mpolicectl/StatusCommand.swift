@@ -17,6 +17,8 @@ struct StatusCommand: ParsableCommand {
         /// The sequence of the manifest the lists came from (nil before the first sync).
         var manifestSequence: Int64?
         var lastSync: SyncAttempt?
+        var outbox: OutboxStatus
+        var lastUpload: UploadSummary?
         var listsIntegrity: String
         var journalChecks: Int
         var journalIntegrity: String
@@ -42,6 +44,8 @@ struct StatusCommand: ParsableCommand {
                 lists: try lists.statuses(at: SystemWallClock().nowMilliseconds / 1000),
                 manifestSequence: try lists.syncState()?.manifestSequence,
                 lastSync: try journal.syncAttempts(limit: 1).first,
+                outbox: try journal.outboxStatus(now: SystemWallClock().nowMilliseconds),
+                lastUpload: try journal.lastUpload(),
                 listsIntegrity: try lists.quickCheck(),
                 journalChecks: try journal.checkCount(),
                 journalIntegrity: try journal.quickCheck())
@@ -52,6 +56,7 @@ struct StatusCommand: ParsableCommand {
             print("state directory \(report.stateDirectory)")
             for l in report.lists { print(Self.line(l)) }
             print(Self.line(report.lastSync))
+            print(Self.line(report.outbox, lastUpload: report.lastUpload))
             print("  lists.db quick_check: \(report.listsIntegrity)")
             print("  journal: \(report.journalChecks) check records, quick_check: \(report.journalIntegrity)")
         } catch {
@@ -69,6 +74,9 @@ struct StatusCommand: ParsableCommand {
         var lists: [ListStatus]
         var syncConfigured: Bool
         var lastSync: SyncAttempt?
+        var uplinkConfigured: Bool
+        var outbox: OutboxStatus
+        var lastUpload: UploadSummary?
         var checkRecords: Int
         var location: Location?
     }
@@ -77,6 +85,7 @@ struct StatusCommand: ParsableCommand {
         var lines = ["mpoliced: unit \(s.unit), up \(AnswerText.duration(s.uptimeSeconds)), officer \(s.officer?.officerId ?? "none signed in")"]
         lines += s.lists.map(line)
         lines.append(s.syncConfigured ? line(s.lastSync) : "  sync: not configured")
+        lines.append(line(s.outbox, lastUpload: s.lastUpload) + (s.uplinkConfigured ? "" : "  (uplink not configured)"))
         lines.append("  gps: \(s.location?.status ?? "not configured")")
         lines.append("  journal: \(s.checkRecords) check records")
         return lines.joined(separator: "\n")
@@ -85,6 +94,18 @@ struct StatusCommand: ParsableCommand {
     static func line(_ l: ListStatus) -> String {
         let age = l.ageSeconds.map { AnswerText.duration($0) } ?? "—"
         return "  \(l.list.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(l.version)  \(l.recordCount) records  age \(age)\(l.stale ? "  STALE" : "")"
+    }
+
+    static func line(_ o: OutboxStatus, lastUpload: UploadSummary?) -> String {
+        var text = "  outbox: \(o.pending) pending"
+        if let age = o.oldestAgeSeconds { text += " (oldest \(AnswerText.duration(age)))" }
+        if o.rejected > 0 { text += ", \(o.rejected) REJECTED by the center" }
+        if o.shedBreadcrumbs > 0 { text += ", \(o.shedBreadcrumbs) breadcrumbs shed" }
+        if let u = lastUpload {
+            text += "; last upload \(Timestamp.iso8601(seconds: u.at / 1000)) \(u.ok ? "ok" : "failed: \(u.error ?? "")")"
+        }
+        if let warning = o.warning { text += "\n  WARNING: \(warning)" }
+        return text
     }
 
     static func line(_ sync: SyncAttempt?) -> String {
