@@ -82,6 +82,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Diagnostics",
+            dependencies: [
+                "Agent", "Store", "FieldSync", "Location", "LocalAPIClient", "Watchlist",
+                // The device certificate's key checked against its certificate (EC and RSA).
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "Central",
             dependencies: [
                 "Watchlist", "Store", "FieldSync",
@@ -103,7 +112,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "mpolicectl",
-            dependencies: ["Watchlist", "Store", "Location", "FieldSync", "LocalAPIClient",
+            dependencies: ["Watchlist", "Store", "Location", "FieldSync", "LocalAPIClient", "Diagnostics",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(

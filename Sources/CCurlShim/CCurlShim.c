@@ -47,3 +47,11 @@ CURLcode mp_curl_getinfo_double(CURL *handle, CURLINFO info, double *value) {
 const curl_version_info_data *mp_curl_version_info(void) {
     return curl_version_info(CURLVERSION_NOW);
 }
+
+CURLcode mp_curl_setopt_debug_callback(CURL *handle, mp_curl_debug_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_DEBUGFUNCTION, callback);
+}
+
+CURLcode mp_curl_getinfo_certinfo(CURL *handle, struct curl_certinfo **value) {
+    return curl_easy_getinfo(handle, CURLINFO_CERTINFO, value);
+}

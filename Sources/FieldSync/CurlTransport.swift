@@ -58,20 +58,26 @@ public final class CurlTransport: Sendable {
     public func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String? = nil, timeout: Double? = nil,
                     abort: AbortFlag? = nil) throws -> Response {
         try request(url, maxBytes: maxBytes, headers: etag.map { ["If-None-Match: \($0)"] } ?? [], upload: nil,
-                    timeout: timeout, abort: abort)
+                    timeout: timeout, abort: abort, trace: nil)
+    }
+
+    /// A GET that also records how the connection went, phase by phase (`TransferTrace`),
+    /// for diagnostics. Throws like `get`; the trace is filled either way.
+    public func traced(_ url: String, maxBytes: Int64, trace: TransferTrace) throws -> Response {
+        try request(url, maxBytes: maxBytes, headers: [], upload: nil, timeout: nil, abort: nil, trace: trace)
     }
 
     /// POSTs `body` with the given header lines (e.g. "Content-Type: application/json").
     public func post(_ url: String, body: Data, headers: [String], maxBytes: Int64, abort: AbortFlag? = nil) throws -> Response {
-        try request(url, maxBytes: maxBytes, headers: headers, upload: body, timeout: nil, abort: abort)
+        try request(url, maxBytes: maxBytes, headers: headers, upload: body, timeout: nil, abort: abort, trace: nil)
     }
 
     private func request(_ url: String, maxBytes: Int64, headers: [String], upload: Data?, timeout: Double?,
-                         abort: AbortFlag?) throws -> Response {
+                         abort: AbortFlag?, trace: TransferTrace?) throws -> Response {
         let sink = ResponseSink(maxBytes: maxBytes)
         var version = 0
         let status = try transfer(url, maxBytes: maxBytes, headers: headers, upload: upload, timeout: timeout, abort: abort,
-                                  resumeFrom: 0, httpVersion: &version,
+                                  trace: trace, resumeFrom: 0, httpVersion: &version,
                                   body: { sink.body($0, $1) }, header: { sink.header($0) }, overflowed: { sink.overflowed })
         return Response(status: status, etag: sink.etag, date: sink.date, body: sink.data,
                         httpVersion: version == CURL_HTTP_VERSION_2_0 ? "2" : "1.1")
@@ -81,7 +87,7 @@ public final class CurlTransport: Sendable {
     func perform(_ url: String, resumeFrom offset: Int64, sink: FileSink) throws -> Int {
         var version = 0
         return try transfer(url, maxBytes: sink.expectedLength, headers: [], upload: nil, timeout: nil, abort: nil,
-                            resumeFrom: offset, httpVersion: &version,
+                            trace: nil, resumeFrom: offset, httpVersion: &version,
             body: { sink.body($0, $1) },
             header: { line in
                 if line.hasPrefix("HTTP/"), let code = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
@@ -95,20 +101,23 @@ public final class CurlTransport: Sendable {
         let body: (UnsafeMutablePointer<CChar>, Int) -> Int
         let header: (String) -> Void
         let abort: AbortFlag?
-        init(body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int, header: @escaping (String) -> Void, abort: AbortFlag?) {
+        let trace: TransferTrace?
+        init(body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int, header: @escaping (String) -> Void, abort: AbortFlag?,
+             trace: TransferTrace?) {
             self.body = body
             self.header = header
             self.abort = abort
+            self.trace = trace
         }
     }
 
     private func transfer(_ url: String, maxBytes: Int64, headers lines: [String], upload: Data?, timeout: Double?,
-                          abort: AbortFlag?, resumeFrom offset: Int64,
+                          abort: AbortFlag?, trace: TransferTrace?, resumeFrom offset: Int64,
                           httpVersion: inout Int, body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int,
                           header: @escaping (String) -> Void, overflowed: () -> Bool) throws -> Int {
         guard let handle = curl_easy_init() else { throw SyncFailure(.network, "libcurl could not start a transfer") }
         defer { curl_easy_cleanup(handle) }
-        let context = Unmanaged.passRetained(Callbacks(body: body, header: header, abort: abort))
+        let context = Unmanaged.passRetained(Callbacks(body: body, header: header, abort: abort, trace: trace))
         defer { context.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headers) }
@@ -157,9 +166,22 @@ public final class CurlTransport: Sendable {
             return size * count
         }))
         set(mp_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque()))
+        if trace != nil {
+            set(mp_curl_setopt_long(handle, CURLOPT_CERTINFO, 1))
+            set(mp_curl_setopt_long(handle, CURLOPT_VERBOSE, 1))
+            set(mp_curl_setopt_debug_callback(handle, { _, type, data, size, user in
+                // Only libcurl's informational lines; never headers or bodies (they may hold lists).
+                guard type == CURLINFO_TEXT, let data, let user else { return 0 }
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
+                Unmanaged<Callbacks>.fromOpaque(user).takeUnretainedValue().trace?.note(line)
+                return 0
+            }))
+            set(mp_curl_setopt_pointer(handle, CURLOPT_DEBUGDATA, context.toOpaque()))
+        }
         guard ok else { throw SyncFailure(.network, "libcurl refused an option") }
 
         let result = curl_easy_perform(handle)
+        trace?.finish(handle, result)
         if result == CURLE_ABORTED_BY_CALLBACK { throw SyncFailure(.network, "\(url): aborted (shutting down)") }
         if overflowed() || result == CURLE_FILESIZE_EXCEEDED {
             throw SyncFailure(.tooLarge, "\(url): more than the \(maxBytes) bytes stated")
@@ -222,4 +244,66 @@ public final class AbortFlag: Sendable {
     public init() {}
     public func set() { flag.store(true, ordering: .relaxed) }
     public var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// How one traced transfer went, phase by phase: what `mpolicectl diag` reports.
+public final class TransferTrace: @unchecked Sendable {
+    /// libcurl's result code (0: the transfer completed) and its text.
+    public private(set) var curlCode: Int32 = -1
+    public private(set) var curlMessage = ""
+    /// Seconds from the start to the end of each phase (nil: not reached).
+    public private(set) var resolved: Double?
+    public private(set) var connected: Double?
+    public private(set) var tlsDone: Double?
+    public private(set) var total: Double?
+    /// "TLSv1.3 / TLS_AES_256_GCM_SHA384", from libcurl's own report.
+    public private(set) var tlsSession: String?
+    /// The server certificate's "Start date" and "Expire date", as libcurl gives them.
+    public private(set) var serverCertificateStart: String?
+    public private(set) var serverCertificateExpiry: String?
+    public private(set) var serverCertificateSubject: String?
+    /// The server certificate's verification result (OpenSSL's code; 0 is ok).
+    public private(set) var verifyResult: Int = 0
+
+    public init() {}
+
+    func note(_ line: String) {
+        if let range = line.range(of: "SSL connection using ") {
+            tlsSession = line[range.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    func finish(_ handle: UnsafeMutableRawPointer, _ result: CURLcode) {
+        curlCode = Int32(result.rawValue)
+        curlMessage = String(cString: curl_easy_strerror(result))
+        func seconds(_ info: CURLINFO) -> Double? {
+            var value: curl_off_t = 0
+            guard mp_curl_getinfo_off_t(handle, info, &value) == CURLE_OK, value > 0 else { return nil }
+            return Double(value) / 1_000_000
+        }
+        resolved = seconds(CURLINFO_NAMELOOKUP_TIME_T)
+        connected = seconds(CURLINFO_CONNECT_TIME_T)
+        tlsDone = seconds(CURLINFO_APPCONNECT_TIME_T)
+        total = seconds(CURLINFO_TOTAL_TIME_T)
+        var verify = 0
+        _ = mp_curl_getinfo_long(handle, CURLINFO_SSL_VERIFYRESULT, &verify)
+        verifyResult = verify
+        var info: UnsafeMutablePointer<curl_certinfo>?
+        guard mp_curl_getinfo_certinfo(handle, &info) == CURLE_OK, let info, info.pointee.num_of_certs > 0,
+              var field = info.pointee.certinfo[0] else { return }
+        while true {
+            let text = String(cString: field.pointee.data)
+            if let colon = text.firstIndex(of: ":") {
+                let value = String(text[text.index(after: colon)...])
+                switch text[..<colon] {
+                case "Start date": serverCertificateStart = value
+                case "Expire date": serverCertificateExpiry = value
+                case "Subject": serverCertificateSubject = value
+                default: break
+                }
+            }
+            guard let next = field.pointee.next else { break }
+            field = next
+        }
+    }
 }

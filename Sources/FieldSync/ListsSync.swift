@@ -133,15 +133,7 @@ public final class ListsSync: Sendable {
         let rootBefore = trust.root.version
 
         // 1. Newer roots, each signed by its predecessor's root keys and its own.
-        while true {
-            let url = configuration.baseURL + "roots/\(trust.root.version + 1).root.json"
-            let response = try transport.get(url, maxBytes: Self.maxDocumentBytes, ifNoneMatch: nil)
-            fetched.add(Int64(response.body.count))
-            if response.status == 404 { break }
-            try Self.requireOK(response, url)
-            try trust.rotate(to: [SignedEnvelope.decode(response.body)], now: now())
-            rootEnvelope = response.body
-        }
+        try walkRoots(&trust, &rootEnvelope, fetched: fetched)
         let rootChanged = trust.root.version != rootBefore
 
         // 2. The manifest, conditionally.
@@ -204,6 +196,29 @@ public final class ListsSync: Sendable {
         try lists.checkpoint()
         return Report(outcome: .updated, manifestSequence: manifest.sequence, methods: plan.mapValues(\.name), bytesFetched: fetched.value,
                       secondsUntilApplied: applied.timeIntervalSince(started), checkpointSeconds: Date().timeIntervalSince(applied))
+    }
+
+    /// Moves `trust` along the center's newer roots, each signed by its predecessor's root
+    /// keys and its own, until the next one is not there (404).
+    private func walkRoots(_ trust: inout TrustState, _ rootEnvelope: inout Data, fetched: ByteCounter) throws {
+        while true {
+            let url = configuration.baseURL + "roots/\(trust.root.version + 1).root.json"
+            let response = try transport.get(url, maxBytes: Self.maxDocumentBytes, ifNoneMatch: nil)
+            fetched.add(Int64(response.body.count))
+            if response.status == 404 { break }
+            try Self.requireOK(response, url)
+            try trust.rotate(to: [SignedEnvelope.decode(response.body)], now: now())
+            rootEnvelope = response.body
+        }
+    }
+
+    /// Verifies a manifest the way a sync run would (the trusted root, newer roots from the
+    /// center, signature → rollback → expiry → structure) without storing anything:
+    /// diagnostics. Throws the sync's `SyncFailure`.
+    public func verify(manifest body: Data) throws -> Manifest {
+        var (trust, rootEnvelope) = try trustedRoot(try lists.syncState())
+        try walkRoots(&trust, &rootEnvelope, fetched: ByteCounter())
+        return try trust.verify(SignedEnvelope.decode(body), now: now())
     }
 
     /// The trusted root: the stored one, unless the provisioned file holds a newer version

@@ -24,6 +24,29 @@ public final class JournalStore: Sendable {
         }
     }
 
+    /// Opens an existing journal without writing anything (no migration): diagnostics.
+    public static func openReadOnly(path: String, outboxLimits: OutboxLimits = OutboxLimits()) throws -> JournalStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError(.notFound, "no journal database at \(path)") }
+        var config = Configuration()
+        config.readonly = true
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError(.unreadable, "cannot open journal database \(path): \(error)")
+        }
+        guard try pool.read(migrator.hasCompletedMigrations) else {
+            throw StoreError(.unreadable, "\(path) has an older schema: the daemon migrates it when it starts")
+        }
+        return JournalStore(pool: pool, outboxLimits: outboxLimits)
+    }
+
+    private init(pool: DatabasePool, outboxLimits: OutboxLimits) {
+        dbWriter = pool
+        self.outboxLimits = outboxLimits
+        onEnqueue = {}
+    }
+
     public static func inMemory(outboxLimits: OutboxLimits = OutboxLimits()) throws -> JournalStore {
         try JournalStore(DatabaseQueue(), outboxLimits: outboxLimits, onEnqueue: {})
     }

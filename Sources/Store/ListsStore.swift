@@ -31,8 +31,11 @@ public final class ListsStore: Sendable {
         let writer: DatabasePool
         let lookups: LookupConnections
 
-        init(file: URL, lookupConnections: Int) throws {
+        /// - Parameter readOnly: opens without writing anything (no migration); diagnostics
+        ///   read a terminal's files this way.
+        init(file: URL, lookupConnections: Int, readOnly: Bool = false) throws {
             var config = Configuration()
+            config.readonly = readOnly
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 // A delta touches index pages all over a large file: a roomy page cache
@@ -48,6 +51,9 @@ public final class ListsStore: Sendable {
                 self.file = file
                 writer = try DatabasePool(path: file.path, configuration: config)
                 if try !writer.read(ListsStore.migrator.hasCompletedMigrations) {
+                    guard !readOnly else {
+                        throw StoreError(.unreadable, "\(file.path) has an older schema: the daemon migrates it when it starts")
+                    }
                     try ListsStore.migrator.migrate(writer)
                     try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
                 }
@@ -82,6 +88,15 @@ public final class ListsStore: Sendable {
         // writer holds the lock: a live one may be building.
         _ = try? withWriterLock(directory) { directory.removeStaleGenerations(keeping: file) }
         return ListsStore(directory, try Generation(file: file!, lookupConnections: lookupConnections), lookupConnections)
+    }
+
+    /// Opens the current generation without writing anything: no migration, no sweep, no
+    /// empty generation for an empty directory (`StoreError.notFound`).
+    public static func openReadOnly(_ directory: StateDirectory) throws -> ListsStore {
+        guard let file = try directory.currentListsFile() else {
+            throw StoreError(.notFound, "no lists database in \(directory.url.path)")
+        }
+        return ListsStore(directory, try Generation(file: file, lookupConnections: 1, readOnly: true), 1)
     }
 
     private init(_ directory: StateDirectory, _ generation: Generation, _ lookupCount: Int) {

@@ -20,7 +20,7 @@ struct MPoliceCtl: AsyncParsableCommand {
             reason code says why), 64 usage error.
             """,
         subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self, SignInCommand.self,
-                      SignOutCommand.self, EventsCommand.self, DispatchCommand.self])
+                      SignOutCommand.self, EventsCommand.self, DispatchCommand.self, DiagCommand.self])
 }
 
 /// Where a command gets its answers: the running daemon over its socket (the default), or,

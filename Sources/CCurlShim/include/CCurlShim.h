@@ -10,6 +10,10 @@ typedef size_t (*mp_curl_data_callback)(char *data, size_t size, size_t count, v
 typedef int (*mp_curl_progress_callback)(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
                                          curl_off_t ultotal, curl_off_t ulnow);
 
+typedef int (*mp_curl_debug_callback)(CURL *handle, curl_infotype type, char *data, size_t size, void *userdata);
+
+CURLcode mp_curl_setopt_debug_callback(CURL *handle, mp_curl_debug_callback callback);
+CURLcode mp_curl_getinfo_certinfo(CURL *handle, struct curl_certinfo **value);
 CURLcode mp_curl_setopt_long(CURL *handle, CURLoption option, long value);
 CURLcode mp_curl_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value);
 CURLcode mp_curl_setopt_string(CURL *handle, CURLoption option, const char *value);

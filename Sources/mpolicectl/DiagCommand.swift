@@ -1,0 +1,84 @@
+import ArgumentParser
+import Diagnostics
+import Foundation
+
+struct DiagCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diag",
+        abstract: "Find out why a terminal is not syncing: every step from the configuration to the disk.",
+        discussion: """
+            Steps, in order: \(Diagnostics.steps.map(\.name).joined(separator: ", ")).
+            Each is ok, warn, fail, or skipped (an earlier step it needs failed, or it does not
+            apply), with its time, what it found and what to do. Works with the daemon stopped
+            (reads the configuration and databases read-only, makes its own connections) and
+            running (asks it too). Prints no key material, plates, IDs or names. Exit 0 all ok,
+            1 warnings, 2 failures. docs/diagnostics.md describes the steps, reason codes and
+            the --json schema.
+            """)
+
+    @Option(help: ArgumentHelp("The daemon's configuration file.", valueName: "path"))
+    var config: String = ProcessInfo.processInfo.environment["MPOLICE_CONFIG"] ?? "/etc/mpolice/mpoliced.conf"
+
+    @Option(help: ArgumentHelp("The daemon's socket (default: the configured api.socket).", valueName: "path"))
+    var socket: String?
+
+    @Option(help: ArgumentHelp("Run this step only (the steps it needs run first, unreported).", valueName: "name"))
+    var step: String?
+
+    @Option(help: "Seconds to wait for a GPS fix.")
+    var gpsWait: Double = 3
+
+    @Option(help: .hidden)
+    var clockOffset: Double = 0
+
+    @Flag(help: "Print the report as JSON (docs/diagnostics.md).")
+    var json = false
+
+    func validate() throws {
+        if let step, !Diagnostics.steps.contains(where: { $0.name == step }) {
+            throw ValidationError("--step must be one of: \(Diagnostics.steps.map(\.name).joined(separator: ", "))")
+        }
+        guard (0...60).contains(gpsWait) else { throw ValidationError("--gps-wait must be 0 to 60 seconds") }
+    }
+
+    func run() async throws {
+        let diagnostics = Diagnostics(.init(configPath: config, socketPath: socket, clockOffset: clockOffset, gpsWait: gpsWait))
+        let report = await diagnostics.run(only: step)
+        if json {
+            print(String(decoding: try JSONEncoder.stable.encode(report), as: UTF8.self))
+        } else {
+            print(Self.text(report, colour: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil))
+        }
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    static func text(_ report: DiagnosticReport, colour: Bool) -> String {
+        func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+        let width = report.steps.map(\.name.count).max() ?? 10
+        var lines = ["mpolicectl diag — unit \(report.unit ?? "?"), \(report.configPath), daemon \(report.daemonRunning ? "running" : "not answering"), \(report.generatedAt)"]
+        for step in report.steps {
+            let label: String
+            switch step.status {
+            case .ok: label = paint("ok  ", "32")
+            case .warn: label = paint("WARN", "33")
+            case .fail: label = paint("FAIL", "31;1")
+            case .skipped: label = paint("skip", "2")
+            }
+            let time = step.status == .skipped ? "" : "\(step.milliseconds) ms"
+            lines.append("  \(label)  \(step.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(time.leftPadded(7))  \(step.detail)"
+                         + (step.reason.map { step.status == .ok ? "" : " [\($0)]" } ?? ""))
+            if let hint = step.hint, step.status == .warn || step.status == .fail {
+                lines.append("        \(String(repeating: " ", count: width))           → \(hint)")
+            }
+        }
+        let s = report.summary
+        var summary = "summary: \(s.ok) ok, \(s.warn) warnings, \(s.fail) failures, \(s.skipped) skipped"
+        if let first = s.firstProblem { summary += " — look first at: \(first)" }
+        lines.append(paint(summary, s.fail > 0 ? "31;1" : s.warn > 0 ? "33" : "32"))
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
