@@ -234,21 +234,31 @@ extension Diagnostics {
 
     func databasesStep() throws -> Finding {
         var results: [String] = []
-        var corrupt: [String] = []
+        var corrupt: [String] = [], unreadable: [String] = []
         for name in ["lists.db", "journal.db"] {
             do {
                 let check = name == "lists.db" ? try ListsStore.openReadOnly(stateDirectory).quickCheck()
                     : try JournalStore.openReadOnly(path: stateDirectory.journalPath).quickCheck()
                 if check == "ok" { results.append("\(name) ok") } else { corrupt.append("\(name): \(check.prefix(200))") }
             } catch let error as StoreError where error.code == .notFound {
-                results.append("\(name) absent")
+                results.append("\(name) absent (the daemon creates it)")
             } catch {
-                corrupt.append("\(name): \(error)")
+                // SQLite's I/O errors (a full or failing disk) are not corruption of the file.
+                let text = "\(error)"
+                if text.contains("disk I/O error") || text.contains("unable to open") || text.contains("readonly") {
+                    unreadable.append("\(name): \(text)")
+                } else {
+                    corrupt.append("\(name): \(text)")
+                }
             }
         }
-        guard corrupt.isEmpty else {
-            throw Finding.fail("database.corrupt", corrupt.joined(separator: "; "),
+        if !corrupt.isEmpty {
+            throw Finding.fail("database.corrupt", (corrupt + unreadable).joined(separator: "; "),
                                hint: "lists.db: stop the daemon, remove it and sync again; journal.db: keep it and call the helpdesk (it holds records not yet at the center)")
+        }
+        if !unreadable.isEmpty {
+            throw Finding.fail("database.unreadable", unreadable.joined(separator: "; "),
+                               hint: "the files cannot be read (see the disk step; run diag as root)")
         }
         return .ok("quick_check: " + results.joined(separator: ", "))
     }

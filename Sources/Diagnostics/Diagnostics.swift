@@ -29,8 +29,12 @@ public final class Diagnostics: @unchecked Sendable {
     }
 
     /// Every step, in the order they run; a step runs when the steps it needs did not fail.
+    /// The state directory's disk and databases come first: a full disk or a broken file
+    /// causes failures further on, and the report names the cause before its symptoms.
     public static let steps: [(name: String, needs: [String])] = [
         ("config", []),
+        ("disk", ["config"]),
+        ("databases", ["config"]),
         ("certificate", ["config"]),
         ("trust-root", ["config"]),
         ("dns", ["config"]),
@@ -38,15 +42,13 @@ public final class Diagnostics: @unchecked Sendable {
         ("tls", ["tcp"]),
         ("client-certificate", ["tls", "certificate"]),
         ("manifest", ["client-certificate"]),
-        ("manifest-trust", ["manifest", "trust-root"]),
+        ("manifest-trust", ["manifest", "trust-root", "databases"]),
         ("clock", ["tls"]),
-        ("lists", ["config"]),
-        ("outbox", ["config"]),
-        ("sync-history", ["config"]),
+        ("lists", ["databases"]),
+        ("outbox", ["databases"]),
+        ("sync-history", ["databases"]),
         ("daemon", ["config"]),
         ("gpsd", ["config"]),
-        ("databases", ["config"]),
-        ("disk", ["config"]),
     ]
 
     let options: Options

@@ -14,14 +14,14 @@ public struct TestPKI {
         try "extendedKeyUsage=clientAuth\n".write(to: clientExt, atomically: true, encoding: .utf8)
         for ca in ["ca", "other-ca"] {
             try Self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                              "-keyout", path("\(ca).key"), "-out", path("\(ca).crt"), "-subj", "/CN=mpolice test \(ca)", "-days", "2"])
+                              "-keyout", path("\(ca).key"), "-out", path("\(ca).crt"), "-subj", "/CN=mpolice test \(ca)", "-days", "30"])
         }
         for (name, ca, extFile, cn) in [("server", "ca", ext, "127.0.0.1"), ("rogue-server", "other-ca", ext, "127.0.0.1"),
                                          ("device", "ca", clientExt, "unit-TPE-DA-01")] {
             try Self.openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                               "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", "/CN=\(cn)"])
             try Self.openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(ca).crt"), "-CAkey", path("\(ca).key"),
-                              "-CAcreateserial", "-out", path("\(name).crt"), "-days", "2", "-extfile", extFile.path])
+                              "-CAcreateserial", "-out", path("\(name).crt"), "-days", "30", "-extfile", extFile.path])
         }
     }
 
