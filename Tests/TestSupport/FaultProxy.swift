@@ -71,7 +71,7 @@ public final class FaultProxy: @unchecked Sendable {
                 close(server)
                 continue
             }
-            state.withLock { _ = $0.connections.formUnion([client, server]) }
+            state.withLock { $0.connections.formUnion([client, server]) }
             let finished = Atomic<Int>(0)
             for (from, to) in [(client, server), (server, client)] {
                 let thread = Thread { [self] in
@@ -80,7 +80,7 @@ public final class FaultProxy: @unchecked Sendable {
                     shutdown(to, Int32(SHUT_RDWR))
                     // The second pump to end closes both.
                     if finished.add(1, ordering: .acquiringAndReleasing).newValue == 2 {
-                        state.withLock { _ = $0.connections.subtract([client, server]) }
+                        state.withLock { $0.connections.subtract([client, server]) }
                         close(client)
                         close(server)
                     }
