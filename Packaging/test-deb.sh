@@ -57,11 +57,11 @@ restore() {
 }
 trap restore EXIT
 ( cd "$work"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -subj /CN=test-ca -days 2 2>/dev/null
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -subj /CN=test-ca -days 30 2>/dev/null
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout device.key -out device.csr -subj /CN=unit-TPE-T-01 2>/dev/null
-  openssl x509 -req -in device.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out device.crt -days 2 2>/dev/null
+  openssl x509 -req -in device.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out device.crt -days 30 2>/dev/null
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other.csr -subj /CN=unit-TPE-X-99 2>/dev/null
-  openssl x509 -req -in other.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out other.crt -days 2 2>/dev/null
+  openssl x509 -req -in other.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out other.crt -days 30 2>/dev/null
   echo '{"payloadType": "application/vnd.mpolice.root+json", "payload": "e30=", "signatures": []}' > root.json )
 useradd --system --no-create-home mpolice-test-ui
 provision=("$repo/Device/provision" --unit TPE-T-01 --central https://central.example/lists/
@@ -83,6 +83,23 @@ second=$("${provision[@]}" --cert "$work/device.crt" --key "$work/device.key")
 echo "$second" | grep -q "installed\|added" && fail "a second provision changed things: $second"
 /usr/bin/mpoliced --config /etc/mpolice/mpoliced.conf --prepare-only >/dev/null || fail "the provisioned configuration does not load"
 ok "Device/provision refuses bad input, provisions, and is idempotent"
+
+# Field diagnostics from the installed path on the provisioned terminal: the center's name
+# does not resolve here, so the chain must stop at dns, after a good config and certificate.
+set +e; diag=$(/usr/bin/mpolicectl diag --json --gps-wait 0); status=$?; set -e
+[ $status -eq 2 ] || fail "mpolicectl diag: exit $status, expected 2 (the center is unreachable here): $diag"
+echo "$diag" | python3 -c '
+import json, sys
+report = json.load(sys.stdin)
+steps = {s["name"]: s for s in report["steps"]}
+assert report["schema"] == 1 and report["unit"] == "TPE-T-01", report
+assert steps["config"]["status"] == "ok", steps["config"]
+assert steps["certificate"]["status"] == "ok", steps["certificate"]
+assert steps["dns"]["reason"] == "dns.unresolved", steps["dns"]
+assert steps["tls"]["reason"] == "after-tcp" or steps["tls"]["status"] == "skipped", steps["tls"]
+assert "PRIVATE KEY" not in json.dumps(report)
+' || fail "mpolicectl diag --json did not report the provisioned terminal as expected: $diag"
+ok "mpolicectl diag --json runs from the installed path and stops at dns"
 cp /usr/share/doc/mpolice-agent/copyright /dev/null
 cp "$repo/Packaging/mpoliced.conf" /etc/mpolice/mpoliced.conf   # back to the packaged file for the conffile check below
 
