@@ -156,6 +156,9 @@ extension Diagnostics {
         if configuration.uplink.central == nil, status.pending > 0 {
             throw Finding.warn("uplink.not-configured", detail, hint: "set [uplink] central: items wait until it is")
         }
+        if let upload = try journal.lastUpload(), !upload.ok, status.pending > 0 {
+            throw Finding.warn("outbox.upload-failing", detail, hint: "uploads fail: the reason is above; the network steps show where the link breaks")
+        }
         if status.warning != nil {
             throw Finding.warn("outbox.backlog", detail, hint: "the terminal has been offline long: check the network steps above")
         }

@@ -146,13 +146,7 @@ public final class Uplink: Sendable {
         let url = configuration.baseURL + "items"
         let response = try transport.post(url, body: body, headers: ["Content-Type: application/json", "Content-Encoding: gzip"],
                                           maxBytes: Self.maxResponseBytes, abort: abort)
-        try Self.requireOK(response, url)
-        let decoded: BatchResponse
-        do {
-            decoded = try JSONDecoder().decode(BatchResponse.self, from: response.body)
-        } catch {
-            throw SyncFailure(.badFormat, "\(url): the answer is not a batch response (\(error))")
-        }
+        let decoded = try Self.decode(BatchResponse.self, response, url, "a batch response")
         var answers = Dictionary(uniqueKeysWithValues: items.map { ($0.id, OutboxSettlement.retry) })
         for result in decoded.results where answers[result.id] != nil {
             switch result.status {
@@ -175,6 +169,16 @@ public final class Uplink: Sendable {
         }
         out += "]}"
         return Data(out.utf8)
+    }
+
+    /// A 200 answer's JSON body as `type`.
+    static func decode<T: Decodable>(_ type: T.Type, _ response: CurlTransport.Response, _ url: String, _ what: String) throws -> T {
+        try requireOK(response, url)
+        do {
+            return try JSONDecoder().decode(type, from: response.body)
+        } catch {
+            throw SyncFailure(.badFormat, "\(url): the answer is not \(what) (\(error))")
+        }
     }
 
     static func requireOK(_ response: CurlTransport.Response, _ url: String) throws {
@@ -200,13 +204,7 @@ public final class Uplink: Sendable {
         let url = configuration.baseURL + "dispatches?after=\(cursor)&wait=\(Int(wait))"
         let response = try transport.get(url, maxBytes: Self.maxResponseBytes, timeout: wait + transport.configuration.connectTimeout + 10,
                                          abort: abort)
-        try Self.requireOK(response, url)
-        let poll: DispatchPoll
-        do {
-            poll = try JSONDecoder().decode(DispatchPoll.self, from: response.body)
-        } catch {
-            throw SyncFailure(.badFormat, "\(url): the answer is not a dispatch poll (\(error))")
-        }
+        let poll = try Self.decode(DispatchPoll.self, response, url, "a dispatch poll")
         guard poll.cursor >= cursor else {
             throw SyncFailure(.badFormat, "\(url): the cursor went back from \(cursor) to \(poll.cursor)")
         }

@@ -118,13 +118,3 @@ struct UplinkTests {
         #expect(try world.records().isEmpty)
     }
 }
-
-/// Polls `condition` every 50 ms until it holds or `timeout` passes, without blocking the pool.
-func eventuallyAsync(timeout: Double, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return condition()
-}

@@ -86,13 +86,3 @@ final class UplinkWorld {
 
     deinit { stop() }
 }
-
-/// Polls `condition` every 50 ms until it holds or `timeout` passes.
-func eventually(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(50_000)
-    }
-    return try condition()
-}

@@ -20,9 +20,9 @@ struct GPSDIntegrationTests {
         defer { task.cancel() }
         // gpsfake does not exit at the end of its log while a client is connected: wait for
         // the track's last second (08:02:59), then take gpsd down.
-        #expect(await eventually(timeout: 40) { recorder.fixHistory.last?.time.hasPrefix("2026-11-26T08:02:59") == true })
+        #expect(await eventuallyAsync(timeout: 40) { recorder.fixHistory.last?.time.hasPrefix("2026-11-26T08:02:59") == true })
         fake.kill()
-        #expect(await eventually(timeout: 5) { service.state().status == .noGpsd })
+        #expect(await eventuallyAsync(timeout: 5) { service.state().status == .noGpsd })
 
         // Mode changes in the order of the track (each phase is many fixes; collapse repeats).
         var phases: [String] = []
@@ -65,7 +65,7 @@ struct GPSDIntegrationTests {
         let service = LocationService(.init(port: "\(fake.port)"), onFix: { seen.record($0); recorder.record($0) })
         let task = Task { await service.run() }
         defer { task.cancel(); fake.kill() }
-        #expect(await eventually(timeout: 40) { seen.fixHistory.last?.time.hasPrefix("2026-11-26T08:02:59") == true })
+        #expect(await eventuallyAsync(timeout: 40) { seen.fixHistory.last?.time.hasPrefix("2026-11-26T08:02:59") == true })
         let crumbs = try journal.breadcrumbs()
         // 150 s with a position at 12 m/s: one breadcrumb per 15 s, give or take the edges.
         #expect((8...12).contains(crumbs.count), "\(crumbs.count)")
@@ -106,9 +106,9 @@ struct GPSDIntegrationTests {
         let recorder = Recorder()
         let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 5), recorder)
         defer { task.cancel() }
-        #expect(await eventually(timeout: 15) { service.state().hasCurrentFix })
+        #expect(await eventuallyAsync(timeout: 15) { service.state().hasCurrentFix })
         fake.kill()
-        #expect(await eventually(timeout: 3) { service.state().status == .noGpsd })
+        #expect(await eventuallyAsync(timeout: 3) { service.state().status == .noGpsd })
         #expect(service.state().detail != nil)
         #expect(service.state().lastFix != nil, "the last position is kept while gpsd is down")
         try await Task.sleep(for: .seconds(2))
@@ -116,7 +116,7 @@ struct GPSDIntegrationTests {
         let again = try GPSFake(log: "drive.nmea", port: fake.port, cycle: 0.05, once: false)
         defer { again.kill() }
         let restarted = Date()
-        #expect(await eventually(timeout: 5) { recorder.fixHistory.count > fixesBefore })
+        #expect(await eventuallyAsync(timeout: 5) { recorder.fixHistory.count > fixesBefore })
         #expect(Date().timeIntervalSince(restarted) < 5)
         #expect(service.state().hasCurrentFix)
     }
@@ -130,8 +130,8 @@ struct GPSDIntegrationTests {
         let recorder = Recorder()
         let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 1), recorder)
         defer { task.cancel(); fake.kill() }
-        #expect(await eventually(timeout: 15) { !recorder.fixHistory.isEmpty })
-        #expect(await eventually(timeout: 12) { service.state().status == .stale })
+        #expect(await eventuallyAsync(timeout: 15) { !recorder.fixHistory.isEmpty })
+        #expect(await eventuallyAsync(timeout: 12) { service.state().status == .stale })
         #expect((service.state().fixAgeSeconds ?? 0) > 1)
     }
 
@@ -141,11 +141,11 @@ struct GPSDIntegrationTests {
         let recorder = Recorder()
         let (service, task) = Self.start(.init(port: "\(fake.port)"), recorder)
         defer { task.cancel() }
-        #expect(await eventually(timeout: 10) { ["no-device", "no-fix"].contains(service.state().status.rawValue) })
+        #expect(await eventuallyAsync(timeout: 10) { ["no-device", "no-fix"].contains(service.state().status.rawValue) })
         try await Task.sleep(for: .seconds(4))   // 200 lines at 10 ms, with margin
         #expect(service.state().status != .noGpsd, "gpsd survived the garbage")
         fake.kill()
-        #expect(await eventually(timeout: 5) { service.state().status == .noGpsd })
+        #expect(await eventuallyAsync(timeout: 5) { service.state().status == .noGpsd })
         #expect(recorder.fixHistory.isEmpty)
         #expect(!recorder.statusHistory.contains("3d") && !recorder.statusHistory.contains("2d"))
     }
@@ -162,7 +162,7 @@ struct GPSDIntegrationTests {
         let recorder = Recorder()
         let (service, task) = Self.start(.init(port: "\(port)"), recorder)
         defer { task.cancel() }
-        #expect(await eventually(timeout: 10) { service.state().status == .noDevice })
+        #expect(await eventuallyAsync(timeout: 10) { service.state().status == .noDevice })
     }
 
     @Test("nothing listening: no gpsd, with the reason")
@@ -172,7 +172,7 @@ struct GPSDIntegrationTests {
         let (service, task) = Self.start(.init(port: "\(port)"), recorder)
         defer { task.cancel() }
         // The state starts as "not connected yet"; wait for the refused attempt's own reason.
-        #expect(await eventually(timeout: 3) { service.state().detail?.contains("127.0.0.1:\(port)") == true })
+        #expect(await eventuallyAsync(timeout: 3) { service.state().detail?.contains("127.0.0.1:\(port)") == true })
         #expect(service.state().status == .noGpsd)
     }
 

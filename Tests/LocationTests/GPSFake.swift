@@ -53,13 +53,3 @@ final class Recorder: Sendable {
     var statusHistory: [String] { statuses.withLock { $0 } }
     var fixHistory: [Location.Fix] { fixes.withLock { $0 } }
 }
-
-/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass.
-func eventually(timeout: Double, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return condition()
-}
