@@ -53,7 +53,7 @@ public final class UplinkDatabase: Sendable {
         var id: String
         var kind: String
         var createdAt: Int64
-        /// The payload object, re-serialised with sorted keys.
+        /// The payload object's JSON text, as the terminal sent it.
         var payload: String
         var fields: [String: Any]
     }
@@ -61,6 +61,10 @@ public final class UplinkDatabase: Sendable {
     /// Stores a batch in one transaction; each item accepted, a duplicate, or rejected.
     func ingest(unit: String, _ items: [Result<Item, ItemRefusal>], now: Int64) throws -> [Uplink.BatchResponse.Result] {
         try pool.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO item (id, unit, kind, created_at, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """)
             var results: [Uplink.BatchResponse.Result] = []
             for parsed in items {
                 let item: Item
@@ -70,21 +74,22 @@ public final class UplinkDatabase: Sendable {
                     continue
                 case .success(let i): item = i
                 }
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM item WHERE id = ?", arguments: [item.id]) == true {
-                    results.append(.init(id: item.id, status: .duplicate))
-                    continue
-                }
                 if item.kind == OutboxKind.dispatchStatus.rawValue {
                     let dispatchId = item.fields["dispatchId"] as? String ?? ""
                     guard try Bool.fetchOne(db, sql: "SELECT 1 FROM dispatch WHERE id = ? AND unit = ?", arguments: [dispatchId, unit]) == true else {
                         results.append(.init(id: item.id, status: .rejected, reason: "dispatch.unknown: no dispatch \(dispatchId) for unit \(unit)"))
                         continue
                     }
-                    try db.execute(sql: "UPDATE dispatch SET status = ? WHERE id = ?", arguments: [item.fields["status"] as? String ?? "", dispatchId])
                 }
-                try db.execute(sql: """
-                    INSERT INTO item (id, unit, kind, created_at, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [item.id, unit, item.kind, item.createdAt, item.payload, now])
+                try insert.execute(arguments: [item.id, unit, item.kind, item.createdAt, item.payload, now])
+                guard db.changesCount == 1 else {
+                    results.append(.init(id: item.id, status: .duplicate))
+                    continue
+                }
+                if item.kind == OutboxKind.dispatchStatus.rawValue {
+                    try db.execute(sql: "UPDATE dispatch SET status = ? WHERE id = ?",
+                                   arguments: [item.fields["status"] as? String ?? "", item.fields["dispatchId"] as? String ?? ""])
+                }
                 results.append(.init(id: item.id, status: .accepted))
             }
             return results

@@ -102,7 +102,11 @@ public struct UplinkServer: Sendable {
             throw HTTPError(.unprocessableContent, message: "the body must be {\"unit\": string, \"items\": [...]}")
         }
         guard items.count <= 10_000 else { throw HTTPError(.contentTooLarge, message: "at most 10000 items per batch") }
-        return (unit, items.map { raw in
+        // JSONSerialization has validated the whole body; the payloads are stored as sent.
+        guard let payloadTexts = RawJSONPayloads.payloads(Array(data)), payloadTexts.count == items.count else {
+            throw HTTPError(.unprocessableContent, message: "the items array could not be read")
+        }
+        return (unit, zip(items, payloadTexts).map { raw, payloadText in
             guard let item = raw as? [String: Any], let id = item["id"] as? String else {
                 return .failure(ItemRefusal(id: "", reason: "item.bad-format: not an object with an id"))
             }
@@ -116,10 +120,8 @@ public struct UplinkServer: Sendable {
             if known == .check, payload["checkId"] as? String != id {
                 return .failure(ItemRefusal(id: id, reason: "check.id-mismatch: the payload's checkId is not the item id"))
             }
-            guard let text = try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-                return .failure(ItemRefusal(id: id, reason: "item.bad-format: payload not serialisable"))
-            }
-            return .success(.init(id: id, kind: kind, createdAt: createdAt, payload: String(decoding: text, as: UTF8.self), fields: payload))
+            guard let text = payloadText else { return .failure(ItemRefusal(id: id, reason: "item.bad-format: no payload")) }
+            return .success(.init(id: id, kind: kind, createdAt: createdAt, payload: text, fields: payload))
         })
     }
 

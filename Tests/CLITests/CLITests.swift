@@ -144,7 +144,8 @@ struct CLITests {
                     "load_vs_sqlite3_ratio", "rss_mb_after_checks", "sync_snapshot_1m_s", "sync_snapshot_vs_sqlite3_ratio",
                     "sync_delta_10k_ms", "delta_10k_wire_bytes", "delta_10k_raw_bytes", "check_p99_during_sync_us",
                     "raw_sqlite_delta_10k_ms", "sync_delta_checkpoint_ms", "daemon_ready_ms", "api_check_p50_us", "api_check_p99_us",
-                    "api_checks_per_s"] {
+                    "api_checks_per_s", "outbox_enqueue_p99_us", "raw_durable_insert_p99_us", "uplink_10k_s",
+                    "uplink_10k_wire_bytes", "uplink_10k_payload_bytes"] {
             #expect((results[key] ?? 0) > 0, "\(key)")
         }
     }
