@@ -113,12 +113,12 @@ public final class Uplink: Sendable {
             do {
                 answers = try send(body, items: items, abort: abort)
             } catch let failure as SyncFailure {
-                try journal.outboxAttemptFailed(ids: items.map(\.id), error: failure.description)
+                try journal.outboxAttemptFailed(items, error: failure.description)
                 try? journal.recordUpload(UploadSummary(at: now, ok: false, acknowledged: report.acknowledged,
                                                         rejected: report.rejected, error: failure.description))
                 throw failure
             }
-            try journal.settleOutbox(answers, now: now, retryAt: now + Self.itemRetryDelay(attempts: items.map(\.attempts).max() ?? 0))
+            try journal.settleOutbox(items, answers: answers, now: now, retryAt: now + Self.itemRetryDelay(attempts: items.map(\.attempts).max() ?? 0))
             report.batches += 1
             report.bytesSent += body.count
             for answer in answers.values {

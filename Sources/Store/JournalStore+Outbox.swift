@@ -25,6 +25,8 @@ public struct OutboxLimits: Sendable, Equatable {
 
 /// One item waiting for the center's acknowledgement.
 public struct OutboxItem: Sendable, Equatable {
+    /// The row: order of insertion.
+    public var seq: Int64
     /// UUIDv7: the idempotency id the center deduplicates on.
     public var id: String
     public var kind: OutboxKind
@@ -83,10 +85,13 @@ public enum OutboxSettlement: Sendable, Equatable {
 extension JournalStore {
     static func registerOutbox(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v4-outbox") { db in
+            // Every index on this table costs a page write in the check's durable commit, so
+            // there are only partial ones that a new item does not enter: items are found
+            // by `seq` (the rowid) and the batch query scans the table (fine at the bound).
             try db.execute(sql: """
                 CREATE TABLE outbox (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
+                    id TEXT NOT NULL,
                     kind TEXT NOT NULL,
                     priority INTEGER NOT NULL,
                     payload TEXT NOT NULL,
@@ -97,34 +102,15 @@ extension JournalStore {
                     rejected_reason TEXT,
                     rejected_at INTEGER
                 );
-                CREATE INDEX outbox_due ON outbox(priority, seq) WHERE rejected_reason IS NULL;
                 CREATE INDEX outbox_rejected ON outbox(rejected_at) WHERE rejected_reason IS NOT NULL;
-                CREATE INDEX outbox_breadcrumbs ON outbox(seq) WHERE kind = 'breadcrumb';
-                -- Kept counts, so neither the size bound nor status has to count rows.
-                CREATE TABLE outbox_stats (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    depth INTEGER NOT NULL,
-                    rejected INTEGER NOT NULL,
-                    shed_breadcrumbs INTEGER NOT NULL
-                );
-                INSERT INTO outbox_stats VALUES (1, 0, 0, 0);
-                CREATE TRIGGER outbox_added AFTER INSERT ON outbox BEGIN
-                    UPDATE outbox_stats SET depth = depth + 1 WHERE id = 1;
-                END;
-                CREATE TRIGGER outbox_removed AFTER DELETE ON outbox BEGIN
-                    UPDATE outbox_stats SET depth = depth - 1,
-                        rejected = rejected - (OLD.rejected_reason IS NOT NULL) WHERE id = 1;
-                END;
-                CREATE TRIGGER outbox_refused AFTER UPDATE OF rejected_reason ON outbox
-                    WHEN OLD.rejected_reason IS NULL AND NEW.rejected_reason IS NOT NULL BEGIN
-                    UPDATE outbox_stats SET rejected = rejected + 1 WHERE id = 1;
-                END;
                 """)
         }
     }
 
-    /// Queues an item inside the caller's transaction, shedding the oldest breadcrumbs when
-    /// the outbox is past its bound.
+    /// Queues an item inside the caller's transaction. Past the bound the oldest
+    /// breadcrumbs are shed. The bound is judged on a kept estimate of the pending count
+    /// (counting rows on every check would cost more than the check), made exact whenever it
+    /// passes the bound and after every upload.
     /// - Parameter id: the idempotency id; a check uses its check id, so the center's record
     ///   and the terminal's journal name the same check.
     func enqueue(_ db: Database, id: String? = nil, kind: OutboxKind, hit: Bool = false, payload: String, now: Int64) throws {
@@ -132,17 +118,35 @@ extension JournalStore {
             INSERT INTO outbox (id, kind, priority, payload, created_at) VALUES (?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [id ?? UUIDv7.make(milliseconds: now), kind.rawValue, OutboxItem.priority(kind, hit: hit), payload, now])
-        let depth = try Int.fetchOne(db.cachedStatement(sql: "SELECT depth - rejected FROM outbox_stats WHERE id = 1"))!
-        if depth > outboxLimits.maxItems {
+        let estimate = try outboxPending.withLock { kept -> Int in
+            let next = try kept.map { $0 + 1 } ?? Self.pendingCount(db)
+            kept = next
+            return next
+        }
+        guard estimate > outboxLimits.maxItems else { return }
+        let pending = try Self.pendingCount(db)
+        var shed = 0
+        if pending > outboxLimits.maxItems {
             try db.execute(sql: """
                 DELETE FROM outbox WHERE seq IN (
                     SELECT seq FROM outbox WHERE kind = 'breadcrumb' AND rejected_reason IS NULL ORDER BY seq LIMIT ?)
-                """, arguments: [depth - outboxLimits.maxItems])
-            let shed = db.changesCount
-            if shed > 0 {
-                try db.execute(sql: "UPDATE outbox_stats SET shed_breadcrumbs = shed_breadcrumbs + ? WHERE id = 1", arguments: [shed])
-            }
+                """, arguments: [pending - outboxLimits.maxItems])
+            shed = db.changesCount
         }
+        if shed > 0 {
+            try db.execute(sql: """
+                INSERT INTO uplink_state (key, value) VALUES ('shed_breadcrumbs', ?)
+                ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value
+                """, arguments: [String(shed)])
+        }
+        // With nothing left to shed (only checks and dispatch status), the bound gives way;
+        // it is looked at again after 1,024 more items rather than on every one.
+        let limit = outboxLimits.maxItems
+        outboxPending.withLock { $0 = shed > 0 ? pending - shed : limit - 1_024 }
+    }
+
+    static func pendingCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox WHERE rejected_reason IS NULL")!
     }
 
     /// The next batch to send: due items, highest priority first and in order of creation
@@ -150,18 +154,18 @@ extension JournalStore {
     public func dueOutboxItems(now: Int64, maxItems: Int, maxBytes: Int) throws -> [OutboxItem] {
         try read { db in
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, kind, priority, payload, created_at, attempts FROM outbox
+                SELECT seq, id, kind, priority, payload, created_at, attempts FROM outbox
                 WHERE rejected_reason IS NULL AND next_attempt_at <= ?
                 ORDER BY priority, seq LIMIT ?
                 """, arguments: [now, maxItems])
             var items: [OutboxItem] = []
             var bytes = 0
             while let row = try rows.next() {
-                let payload: String = row[3]
+                let payload: String = row[4]
                 if !items.isEmpty, bytes + payload.utf8.count > maxBytes { break }
                 bytes += payload.utf8.count
-                items.append(OutboxItem(id: row[0], kind: OutboxKind(rawValue: row[1]) ?? .check, priority: row[2],
-                                        payload: payload, createdAt: row[4], attempts: row[5]))
+                items.append(OutboxItem(seq: row[0], id: row[1], kind: OutboxKind(rawValue: row[2]) ?? .check, priority: row[3],
+                                        payload: payload, createdAt: row[5], attempts: row[6]))
             }
             return items
         }
@@ -169,55 +173,55 @@ extension JournalStore {
 
     /// Records the center's answer for a batch in one transaction: acknowledged items are
     /// deleted, rejected ones kept with their reason, the rest counted as an attempt and
-    /// held back until `retryAt`.
-    public func settleOutbox(_ answers: [String: OutboxSettlement], now: Int64, retryAt: Int64) throws {
+    /// held back until `retryAt`. `answers` is keyed by item id.
+    public func settleOutbox(_ items: [OutboxItem], answers: [String: OutboxSettlement], now: Int64, retryAt: Int64) throws {
         try write { db in
-            let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE id = ?")
+            let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE seq = ?")
             let reject = try db.cachedStatement(sql: """
                 UPDATE outbox SET rejected_reason = ?, rejected_at = ?, attempts = attempts + 1
-                WHERE id = ? AND rejected_reason IS NULL
+                WHERE seq = ? AND rejected_reason IS NULL
                 """)
             let retry = try db.cachedStatement(sql: """
-                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = 'not acknowledged' WHERE id = ?
+                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = 'not acknowledged' WHERE seq = ?
                 """)
-            for (id, answer) in answers {
-                switch answer {
-                case .acknowledged: try delete.execute(arguments: [id])
-                case .rejected(let reason): try reject.execute(arguments: [reason, now, id])
-                case .retry: try retry.execute(arguments: [retryAt, id])
+            for item in items {
+                switch answers[item.id] ?? .retry {
+                case .acknowledged: try delete.execute(arguments: [item.seq])
+                case .rejected(let reason): try reject.execute(arguments: [reason, now, item.seq])
+                case .retry: try retry.execute(arguments: [retryAt, item.seq])
                 }
             }
         }
+        // The estimate made exact from a reader, outside the writer lock the checks need.
+        let pending = try read { try Self.pendingCount($0) }
+        outboxPending.withLock { $0 = pending }
     }
 
     /// A batch that did not reach the center (or got no usable answer): each item's attempt
     /// is counted and the error kept for diagnostics; when to try again is the uploader's
     /// backoff, so a returning link is used at once.
-    public func outboxAttemptFailed(ids: [String], error: String) throws {
+    public func outboxAttemptFailed(_ items: [OutboxItem], error: String) throws {
         try write { db in
-            let statement = try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?")
-            for id in ids { try statement.execute(arguments: [error, id]) }
+            let statement = try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?")
+            for item in items { try statement.execute(arguments: [error, item.seq]) }
         }
     }
 
     public func outboxStatus(now: Int64) throws -> OutboxStatus {
         try read { db in
-            let stats = try Row.fetchOne(db, sql: "SELECT depth, rejected, shed_breadcrumbs FROM outbox_stats WHERE id = 1")!
-            let depth: Int = stats[0], rejected: Int = stats[1]
-            let pending = depth - rejected
             var byKind: [String: Int] = [:]
-            var oldest: Int64?
-            if pending > 0 {
-                for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM outbox WHERE rejected_reason IS NULL GROUP BY kind") {
-                    byKind[row[0]] = row[1]
-                }
-                oldest = try Int64.fetchOne(db, sql: "SELECT min(created_at) FROM outbox WHERE rejected_reason IS NULL")
+            for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM outbox WHERE rejected_reason IS NULL GROUP BY kind") {
+                byKind[row[0]] = row[1]
             }
+            let pending = byKind.values.reduce(0, +)
+            let oldest = pending > 0 ? try Int64.fetchOne(db, sql: "SELECT min(created_at) FROM outbox WHERE rejected_reason IS NULL") : nil
+            let rejected = try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox INDEXED BY outbox_rejected WHERE rejected_reason IS NOT NULL")!
+            let shed = try String.fetchOne(db, sql: "SELECT value FROM uplink_state WHERE key = 'shed_breadcrumbs'").flatMap { Int64($0) } ?? 0
             let warning: String? = pending >= outboxLimits.warnItems
                 ? "\(pending) items wait for the center (bound \(outboxLimits.maxItems); breadcrumbs are shed past it)"
                 : nil
             return OutboxStatus(pending: pending, pendingByKind: byKind, oldestAgeSeconds: oldest.map { max(0, (now - $0) / 1000) },
-                                rejected: rejected, shedBreadcrumbs: stats[2], maxItems: outboxLimits.maxItems,
+                                rejected: rejected, shedBreadcrumbs: shed, maxItems: outboxLimits.maxItems,
                                 warnItems: outboxLimits.warnItems, warning: warning)
         }
     }

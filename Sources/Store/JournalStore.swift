@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Watchlist
 
 /// `journal.db`: what the terminal must never lose — check records, the outbox to the
@@ -8,6 +9,8 @@ import Watchlist
 public final class JournalStore: Sendable {
     private let dbWriter: any DatabaseWriter
     let outboxLimits: OutboxLimits
+    /// The pending outbox items as this process reckons them (nil until first needed).
+    let outboxPending = Mutex<Int?>(nil)
     /// Called after each transaction that queued outbox items (the uploader's wake-up).
     private let onEnqueue: @Sendable () -> Void
 
