@@ -17,7 +17,7 @@ APT_PACKAGES := libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev pkg-co
 PYTOOLS      := .build/pytools
 SCHEMATHESIS := schemathesis==4.32.5
 
-DEB_VERSION  ?= 0.3.0
+DEB_VERSION  ?= 0.4.0
 DEB_BUILD    := .build/deb
 ARCH         := $(shell dpkg --print-architecture)
 DEB          := dist/mpolice-agent_$(DEB_VERSION)_$(ARCH).deb

@@ -40,7 +40,7 @@ chmod 0644 "$root/usr/share/bash-completion/completions/mpolicectl" "$root/usr/s
 # Documentation.
 doc="$root/usr/share/doc/mpolice-agent"
 install -D -m 0644 "$repo/Packaging/copyright" "$doc/copyright"
-for f in configuration.md operations.md; do install -m 0644 "$repo/docs/$f" "$doc/$f"; done
+for f in configuration.md operations.md diagnostics.md; do install -m 0644 "$repo/docs/$f" "$doc/$f"; done
 {
   echo "mpolice-agent ($version) stable; urgency=medium"
   echo

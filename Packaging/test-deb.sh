@@ -17,7 +17,7 @@ for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.serv
          /usr/lib/tmpfiles.d/mpolice.conf /etc/mpolice/mpoliced.conf /usr/share/man/man8/mpoliced.8.gz \
          /usr/share/man/man1/mpolicectl.1.gz /usr/share/bash-completion/completions/mpolicectl \
          /usr/share/zsh/vendor-completions/_mpolicectl /usr/share/doc/mpolice-agent/copyright \
-         /usr/share/doc/mpolice-agent/changelog.gz; do
+         /usr/share/doc/mpolice-agent/changelog.gz /usr/share/doc/mpolice-agent/diagnostics.md; do
   [ -e "$f" ] || fail "$f missing"
 done
 ok "files installed"
