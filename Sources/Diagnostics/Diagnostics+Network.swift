@@ -20,7 +20,7 @@ extension Diagnostics {
         while let e = entry {
             var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             if getnameinfo(e.pointee.ai_addr, e.pointee.ai_addrlen, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 {
-                let text = String(cString: host)
+                let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if !addresses.contains(text) { addresses.append(text) }
             }
             entry = e.pointee.ai_next
@@ -70,24 +70,24 @@ extension Diagnostics {
         let trace = probe.trace
         let ca = configuration.sync.ca
         // libcurl's codes: 35 handshake, 51/60 peer verification, 58 local certificate, 77 CA file, 90 pin, 28 timeout.
-        switch trace.curlCode {
-        case 0, 22, 56 where probe.response != nil: break
-        case 60, 51:
-            throw Finding.fail("tls.untrusted-server", "the center's certificate is not trusted: \(trace.curlMessage)",
-                               hint: "the server is not the center (or not signed by \(ca)): check sync.central and sync.ca")
-        case 90:
-            throw Finding.fail("tls.pin-mismatch", "the center's public key does not match sync.pin",
-                               hint: "the center changed its key or this is not the center: confirm the pin with the helpdesk")
-        case 58:
-            throw Finding.fail("tls.client-certificate-file", "libcurl cannot use the device certificate or key: \(trace.curlMessage)",
-                               hint: "reinstall the device certificate and key (see the certificate step)")
-        case 77:
-            throw Finding.fail("tls.ca-file", "cannot read the CA file \(ca): \(trace.curlMessage)", hint: "reinstall the center's CA certificate")
-        case 28:
-            throw Finding.fail("tls.timeout", "the TLS handshake or request timed out: \(trace.curlMessage)",
-                               hint: "the link is too slow or a middlebox interferes: try again with better coverage")
-        default:
-            if probe.response == nil {
+        // An answer came: TLS worked. Without one, libcurl's code says what broke.
+        if probe.response == nil {
+            switch trace.curlCode {
+            case 60, 51:
+                throw Finding.fail("tls.untrusted-server", "the center's certificate is not trusted: \(trace.curlMessage)",
+                                   hint: "the server is not the center (or not signed by \(ca)): check sync.central and sync.ca")
+            case 90:
+                throw Finding.fail("tls.pin-mismatch", "the center's public key does not match sync.pin",
+                                   hint: "the center changed its key or this is not the center: confirm the pin with the helpdesk")
+            case 58:
+                throw Finding.fail("tls.client-certificate-file", "libcurl cannot use the device certificate or key: \(trace.curlMessage)",
+                                   hint: "reinstall the device certificate and key (see the certificate step)")
+            case 77:
+                throw Finding.fail("tls.ca-file", "cannot read the CA file \(ca): \(trace.curlMessage)", hint: "reinstall the center's CA certificate")
+            case 28:
+                throw Finding.fail("tls.timeout", "the TLS handshake or request timed out: \(trace.curlMessage)",
+                                   hint: "the link is too slow or a middlebox interferes: try again with better coverage")
+            default:
                 throw Finding.fail("tls.handshake", "TLS with the center failed: \(trace.curlMessage)",
                                    hint: "a proxy or firewall may intercept TLS; check the network and sync.central")
             }

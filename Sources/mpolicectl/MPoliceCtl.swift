@@ -27,7 +27,10 @@ struct MPoliceCtl: AsyncParsableCommand {
 /// with `--db`, a state directory read directly (the daemon stopped, or a technician's copy).
 struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("db"), help: ArgumentHelp("Work offline on this state directory instead of asking the daemon (default: $MPOLICE_STATE_DIR if set).", valueName: "dir"))
-    var offlineDirectory: String? = ProcessInfo.processInfo.environment["MPOLICE_STATE_DIR"]
+    var db: String?
+
+    /// `--db`, else $MPOLICE_STATE_DIR; nil: ask the daemon.
+    var offlineDirectory: String? { db ?? ProcessInfo.processInfo.environment["MPOLICE_STATE_DIR"] }
 
     @Option(help: ArgumentHelp("The daemon's socket.", valueName: "path"))
     var socket: String = ProcessInfo.processInfo.environment["MPOLICE_SOCKET"] ?? APIClient.defaultSocket

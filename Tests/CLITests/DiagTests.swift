@@ -221,7 +221,7 @@ struct DiagTests {
     func corruptedLists() throws {
         let world = try World()
         defer { world.stop() }
-        let file = try #require(try FileManager.default.destinationOfSymbolicLink(atPath: world.state.appendingPathComponent("lists.db").path))
+        let file = try FileManager.default.destinationOfSymbolicLink(atPath: world.state.appendingPathComponent("lists.db").path)
         let path = file.hasPrefix("/") ? file : world.state.appendingPathComponent(file).path
         let handle = try #require(FileHandle(forUpdatingAtPath: path))
         // Garbage over pages in the middle of the file (the header stays, so it still opens).
