@@ -131,6 +131,7 @@ public final class Uplink: Sendable {
             // Something left unanswered is held back by its own retry time; the loop ends when nothing is due.
         }
         if report.batches > 0 {
+            try journal.recountOutbox()
             try? journal.recordUpload(UploadSummary(at: nowMilliseconds(), ok: true, acknowledged: report.acknowledged,
                                                     rejected: report.rejected, error: nil))
         }
@@ -161,7 +162,7 @@ public final class Uplink: Sendable {
     /// `{"unit":…,"items":[{"id","kind","createdAt","attempt","payload"}]}`, the payloads
     /// inserted as the JSON they already are.
     static func batchJSON(unit: String, _ items: [OutboxItem]) -> Data {
-        var out = "{\"unit\":\(JSONString.quote(unit)),\"items\":["
+        var out = "{\"unit\":\(JSONText.quote(unit)),\"items\":["
         for (i, item) in items.enumerated() {
             if i > 0 { out += "," }
             out += "{\"id\":\"\(item.id)\",\"kind\":\"\(item.kind.rawValue)\",\"createdAt\":\(item.createdAt),"
@@ -213,9 +214,3 @@ public final class Uplink: Sendable {
     }
 }
 
-/// JSON string quoting for the few strings the uplink writes by hand.
-enum JSONString {
-    static func quote(_ s: String) -> String {
-        String(decoding: try! JSONEncoder().encode(s), as: UTF8.self)
-    }
-}

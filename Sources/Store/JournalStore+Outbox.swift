@@ -192,7 +192,13 @@ extension JournalStore {
                 }
             }
         }
-        // The estimate made exact from a reader, outside the writer lock the checks need.
+        let settled = items.filter { if case .retry = answers[$0.id] ?? .retry { false } else { true } }.count
+        outboxPending.withLock { kept in kept = kept.map { Swift.max(0, $0 - settled) } }
+    }
+
+    /// Makes the kept pending count exact (other processes may have queued items too), from
+    /// a reader, outside the writer lock the checks need. The uploader calls it after a flush.
+    public func recountOutbox() throws {
         let pending = try read { try Self.pendingCount($0) }
         outboxPending.withLock { $0 = pending }
     }

@@ -239,9 +239,10 @@ public struct CheckRecord: Sendable, Equatable {
     }
 }
 
-/// Minimal JSON string quoting for the journal's small JSON columns.
-enum JSONText {
-    static func quote(_ s: String) -> String {
+/// Minimal JSON string quoting for JSON written by hand (the journal's columns, outbox
+/// payloads, uplink batches).
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -4,20 +4,17 @@ import Foundation
 /// the work: `received` (the terminal stored it and acknowledged) → `en-route` → `on-scene`
 /// → `cleared`. Each step moves one forward, except that a dispatch can be cleared from any
 /// open state (called off, handed over); clearing needs a disposition. Nothing moves back.
-public enum DispatchStatus: String, Sendable, Codable, CaseIterable, Comparable {
+public enum DispatchStatus: String, Sendable, Codable, CaseIterable {
     case received
     case enRoute = "en-route"
     case onScene = "on-scene"
     case cleared
 
-    public static func < (a: DispatchStatus, b: DispatchStatus) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
-    }
 
     /// Checks a change from `self` to `next`; the disposition is required for `cleared` and
     /// refused otherwise. Returns the disposition trimmed.
     public func validate(next: DispatchStatus, disposition: String?) throws(DispatchError) -> String? {
-        let trimmed = disposition?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        let trimmed = disposition.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         guard nextOptions.contains(next) else {
             let options = self.nextOptions.map(\.rawValue)
             throw DispatchError(code: .invalidTransition,
@@ -50,9 +47,6 @@ public enum DispatchStatus: String, Sendable, Codable, CaseIterable, Comparable 
     }
 }
 
-extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
-}
 
 /// Refusals of a dispatch status change, with stable codes for the API and the CLI.
 public struct DispatchError: Error, Sendable, Equatable, CustomStringConvertible {
