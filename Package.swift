@@ -1,8 +1,19 @@
 // swift-tools-version: 6.1
-// The layers, bottom up: Watchlist (pure domain) ← Store (SQLite) ← FieldSync (wire, trust,
-// sync engine), Location (gpsd) ← LocalAPI (Hummingbird) ← Agent (composition), Central
-// ← executables.
-// CCurlShim, CZlibShim and CGPS are the C edges (libcurl, zlib, libgps).
+// The layers, bottom up (an arrow points at what a module may import):
+//   Watchlist       pure domain: identifiers, answers, positions, the clock protocol
+//   FieldWire     → Watchlist            the wire contract: signed documents, list files, uplink items, JSON coding
+//   TerminalConfiguration                mpoliced.conf parsed once into typed slices
+//   Store         → FieldWire            lists.db and journal.db (GRDB)
+//   FieldSync     → Store, FieldWire     libcurl transport, trust, the list sync and uplink engines (Services)
+//   Location      → Watchlist            gpsd through libgps (a Service)
+//   LocalAPIContract → Store             the local API's request, response and event types
+//   LocalAPI      → LocalAPIContract     Hummingbird over a peer-checked Unix socket
+//   LocalAPIClient → LocalAPIContract    the typed client (libcurl over the socket)
+//   Agent         → all of the above     composition: the ServiceGroup, systemd, where Location meets Store
+//   Diagnostics   → FieldSync, LocalAPIClient, Location   `mpolicectl diag`
+//   Central       → FieldWire            the reference center: generator, publisher, uplink endpoint
+// Every engine module may import TerminalConfiguration for its slice. CCurlShim, CZlibShim and CGPS
+// are the C edges (libcurl, zlib, libgps). Executables stay thin.
 import PackageDescription
 
 let package = Package(
@@ -42,28 +53,40 @@ let package = Package(
         // MARK: Layers
         .target(name: "Watchlist"),
         .target(
+            name: "FieldWire",
+            dependencies: ["Watchlist", "CZlibShim", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "TerminalConfiguration"),
+        .target(
             name: "Store",
             dependencies: [
-                "Watchlist",
+                "Watchlist", "FieldWire", "TerminalConfiguration",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                // SHA-256 for list content digests.
-                .product(name: "Crypto", package: "swift-crypto"),
                 // Raw column reads on the check path (see ListsStore+Lookups.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(
             name: "FieldSync",
-            dependencies: ["Watchlist", "Store", "CCurlShim", "CZlibShim", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Watchlist", "FieldWire", "Store", "TerminalConfiguration", "CCurlShim",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "Location",
-            dependencies: ["CGPS", "Watchlist", "Store"]
+            dependencies: ["CGPS", "Watchlist", "TerminalConfiguration", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        .target(
+            name: "LocalAPIContract",
+            dependencies: ["Watchlist", "FieldWire", "Store"]
         ),
         .target(
             name: "LocalAPI",
             dependencies: [
-                "Watchlist", "Store", "Location", "FieldSync",
+                "Watchlist", "FieldWire", "Store", "LocalAPIContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -71,12 +94,12 @@ let package = Package(
         ),
         .target(
             name: "LocalAPIClient",
-            dependencies: ["CCurlShim"]
+            dependencies: ["CCurlShim", "Watchlist", "FieldWire", "Store", "LocalAPIContract"]
         ),
         .target(
             name: "Agent",
             dependencies: [
-                "Watchlist", "Store", "Location", "FieldSync", "LocalAPI", "LocalAPIClient",
+                "Watchlist", "TerminalConfiguration", "Store", "Location", "FieldSync", "LocalAPI", "LocalAPIContract",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -84,7 +107,7 @@ let package = Package(
         .target(
             name: "Diagnostics",
             dependencies: [
-                "Agent", "Store", "FieldSync", "Location", "LocalAPIClient", "Watchlist",
+                "TerminalConfiguration", "Store", "FieldWire", "FieldSync", "Location", "LocalAPIClient", "LocalAPIContract", "Watchlist",
                 // The device certificate's key checked against its certificate (EC and RSA).
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -93,8 +116,8 @@ let package = Package(
         .target(
             name: "Central",
             dependencies: [
-                "Watchlist", "Store", "FieldSync",
-                // The reference uplink endpoint behind nginx.
+                "Watchlist", "FieldWire",
+                // The reference uplink endpoint behind nginx, and its database.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,25 +128,26 @@ let package = Package(
         .executableTarget(
             name: "mpoliced",
             dependencies: [
-                "Agent", "Store",
+                "Agent", "TerminalConfiguration", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "mpolicectl",
-            dependencies: ["Watchlist", "Store", "Location", "FieldSync", "LocalAPIClient", "Diagnostics",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Watchlist", "FieldWire", "TerminalConfiguration", "Store", "Location", "FieldSync", "LocalAPIClient", "LocalAPIContract",
+                           "Diagnostics", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "mpolice-central",
-            dependencies: ["Central", "Store", "FieldSync", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            // Store only for `generate`, which also loads the data set into a terminal state directory.
+            dependencies: ["Central", "FieldWire", "Watchlist", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "mpolice-bench",
             dependencies: [
-                "Central", "Store", "Watchlist", "FieldSync", "LocalAPIClient",
+                "Central", "Store", "Watchlist", "FieldWire", "FieldSync", "LocalAPIClient",
                 // The loopback nginx with TLS that the sync figures fetch from; the notify socket.
                 "TestSupport",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -133,13 +157,29 @@ let package = Package(
             path: "Benchmarks/mpolice-bench"
         ),
 
-        // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["Store", "Watchlist"], path: "Tests/TestSupport"),
+        // MARK: Tests (a target per module; SystemTests drives the built programs and real services)
+        .target(name: "TestSupport", dependencies: ["Store", "Watchlist", "FieldWire"], path: "Tests/TestSupport"),
         .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Central", "Watchlist"]),
+        .testTarget(name: "FieldWireTests", dependencies: ["FieldWire", "Watchlist"]),
+        .testTarget(name: "TerminalConfigurationTests", dependencies: ["TerminalConfiguration"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "FieldWire", "Central", "Watchlist", "TerminalConfiguration", "TestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
-        .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync", "Store", "Central", "Watchlist", "TestSupport"]),
-        .testTarget(name: "LocationTests", dependencies: ["Location", "Store", "Watchlist", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Central", "Store", "Watchlist", "FieldSync", "LocalAPIClient", "TestSupport"]),
+        .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync", "FieldWire", "Store", "Central", "Watchlist", "TerminalConfiguration", "TestSupport"]),
+        .testTarget(name: "LocationTests", dependencies: ["Location", "Watchlist", "TerminalConfiguration", "TestSupport"]),
+        .testTarget(name: "LocalAPITests", dependencies: [
+            "LocalAPI", "LocalAPIContract", "Store", "Watchlist", "FieldWire", "Central", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Location", "Store", "Watchlist", "TerminalConfiguration", "TestSupport"]),
+        .testTarget(name: "CentralTests", dependencies: [
+            "Central", "FieldWire", "Watchlist", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "TestSupport"]),
+        .testTarget(name: "SystemTests", dependencies: [
+            "Central", "Store", "Watchlist", "FieldWire", "FieldSync", "LocalAPIClient", "LocalAPIContract", "TestSupport",
+        ]),
     ]
 )

@@ -1,4 +1,6 @@
+import FieldWire
 import Foundation
+import Watchlist
 import LocalAPIClient
 import TestSupport
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Central
+import FieldWire
 import Foundation
 import Store
 import Watchlist
@@ -26,7 +27,7 @@ struct Bench: ParsableCommand {
 
         // Data set (not timed: it stands in for what the center publishes).
         let datasetURL = workURL.appendingPathComponent("dataset")
-        let issuedAt = SystemWallClock().nowMilliseconds / 1000
+        let issuedAt = SystemClock().nowMilliseconds / 1000
         try DatasetGenerator(counts: .init(records: records), seed: 2026, issuedAt: issuedAt).write(to: datasetURL)
 
         // Load: our loader vs the sqlite3 shell importing the same rows into the same schema.
@@ -65,7 +66,7 @@ struct Bench: ParsableCommand {
             }
         }
         let withJournal = try Measure.latencies(count: checks) { i in
-            _ = try checker.checkPlate(plates.entered[i], context: context)
+            _ = try checker.check(.plate(plates.entered[i]), context: context)
         }
         let rawP50 = Measure.percentile(rawSamples, 50)
         let nojP50 = Measure.percentile(noJournal, 50)

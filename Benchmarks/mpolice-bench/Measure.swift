@@ -1,4 +1,6 @@
+import FieldWire
 import Foundation
+import Watchlist
 
 /// Monotonic time and summary statistics for the benchmark.
 enum Measure {

@@ -1,4 +1,6 @@
+import FieldWire
 import Foundation
+import Watchlist
 
 /// bench-results.json: one flat object of named figures. Each run replaces the keys it
 /// measures and keeps the others (later benchmarks add their own keys).

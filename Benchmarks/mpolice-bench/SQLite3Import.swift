@@ -1,3 +1,4 @@
+import FieldWire
 import Foundation
 import Store
 import Watchlist

@@ -1,5 +1,6 @@
 import Central
 import FieldSync
+import FieldWire
 import Foundation
 import Store
 import TestSupport
@@ -36,7 +37,7 @@ struct SyncBench {
                              lists: lists, journal: journal)
 
         // Snapshot: nothing on the terminal yet.
-        let (_, snapshotSeconds) = try Measure.seconds { try sync.run() }
+        let (_, snapshotSeconds) = try Measure.seconds { try sync.syncOnce() }
         results.add("sync_snapshot_1m_s", snapshotSeconds, reference: ("sqlite3_import_1m_s", importSeconds), goal: "ratio ≤ 2")
         results.add("sync_snapshot_vs_sqlite3_ratio", snapshotSeconds / importSeconds, goal: "≤ 2")
 
@@ -47,7 +48,7 @@ struct SyncBench {
         let rawCopy = work.appendingPathComponent("raw-delta.db")
         try? FileManager.default.removeItem(at: rawCopy)
         try FileManager.default.copyItem(at: state.currentListsFile()!, to: rawCopy)
-        let report = try sync.run()
+        let report = try sync.syncOnce()
         guard report.methods[.stolenVehicles] == "deltas" else { throw BenchError("the delta run took \(report.methods)") }
         let delta = deltaManifest.lists[ListKind.stolenVehicles.rawValue]!.deltas.last!.file
         let raw = try Gzip.decompress(Data(contentsOf: publisher.directory.appendingPathComponent(delta.path)), maxBytes: 1 << 30)
@@ -79,7 +80,7 @@ struct SyncBench {
             done.finished.signal()
         }
         checking.start()
-        let swap = try sync.run()
+        let swap = try sync.syncOnce()
         done.set()
         done.finished.wait()
         guard swap.methods[.stolenVehicles] == "snapshot" else { throw BenchError("the swap run took \(swap.methods)") }

@@ -1,5 +1,6 @@
 import Central
 import FieldSync
+import FieldWire
 import Foundation
 import GRDBSQLite
 import Logging
@@ -55,7 +56,7 @@ struct UplinkBench {
                             journal: journal)
         let payloadBytes = try journal.dueOutboxItems(now: .max, maxItems: count, maxBytes: .max).reduce(0) { $0 + $1.payload.utf8.count }
         let (report, seconds) = try Measure.seconds { try uplink.flush() }
-        guard report.acknowledged == count, try database.records(kind: "check").count == count else {
+        guard report.acknowledged == count, try database.records(kind: .check).count == count else {
             throw BenchError("uplink acknowledged \(report.acknowledged) of \(count)")
         }
         print("  (\(report.batches) batches of up to 500 items through nginx to mpolice-central serve)")

@@ -1,63 +1,73 @@
 import Foundation
 import LocalAPI
-import LocalAPIClient
-import Location
+import LocalAPIContract
 import Logging
 import ServiceLifecycle
 import Store
 import Synchronization
-import Watchlist
 
 /// Tells systemd how the daemon is: READY=1 once the databases are open and the socket is
-/// bound, a STATUS= line with sync and GPS state, WATCHDOG=1 at half of WatchdogSec — only
-/// after a probe proves the store answers and the API's event loop serves a request — and
-/// STOPPING=1 (closing the event streams) as shutdown begins.
+/// bound with its mode and group, a STATUS= line (the `TerminalStatus` summary), WATCHDOG=1
+/// at half of WatchdogSec — only after a probe proves the store answers and the API serves —
+/// and STOPPING=1 (closing the event streams) as shutdown begins. A socket that could not be
+/// given its mode and group ends the daemon before READY=1.
 final class SystemdComponent: Service, Sendable {
     let notifier: SystemdNotifier
     let watchdogInterval: Duration?
-    let socketPath: String
+    let events: EventHub
+    let logger: Logger
     let lists: ListsStore
     let journal: JournalStore
-    let events: EventHub
-    let location: (@Sendable () -> LocationState)?
-    let logger: Logger
-    private let ready = AsyncStream.makeStream(of: Void.self)
+    /// The STATUS= line's source.
+    let status: @Sendable () throws -> TerminalStatus
+    private let ready = AsyncStream.makeStream(of: Result<Void, ListenerError>.self)
+    private let apiProbe = Mutex<@Sendable () async -> Bool>({ false })
 
-    init(notifier: SystemdNotifier, watchdogInterval: Duration?, socketPath: String, lists: ListsStore, journal: JournalStore,
-         events: EventHub, location: (@Sendable () -> LocationState)?, logger: Logger) {
+    init(notifier: SystemdNotifier, watchdogInterval: Duration?, events: EventHub, logger: Logger, lists: ListsStore,
+         journal: JournalStore, status: @escaping @Sendable () throws -> TerminalStatus) {
         self.notifier = notifier
         self.watchdogInterval = watchdogInterval
-        self.socketPath = socketPath
+        self.events = events
+        self.logger = logger
         self.lists = lists
         self.journal = journal
-        self.events = events
-        self.location = location
-        self.logger = logger
+        self.status = status
     }
 
-    /// Called by the API once its socket is listening.
-    func markReady() {
-        ready.continuation.yield()
+    /// The API's health probe (set once the server exists).
+    var probe: @Sendable () async -> Bool {
+        get { apiProbe.withLock { $0 } }
+        set { apiProbe.withLock { $0 = newValue } }
+    }
+
+    /// Called by the API once its socket is listening with its mode and group, or could not be.
+    func markReady(_ result: Result<Void, ListenerError>) {
+        ready.continuation.yield(result)
         ready.continuation.finish()
     }
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await cancelWhenGracefulShutdown { [self] in
+        try await withGracefulShutdownHandler {
+            try await cancelWhenGracefulShutdown { [self] in
                 var iterator = ready.stream.makeAsyncIterator()
-                guard await iterator.next() != nil else { return }
+                guard let result = await iterator.next() else { return }
+                try result.get()
                 notifier.ready(status: statusLine())
                 // Status every 30 s; the watchdog at its own pace when systemd asked for one.
                 let period = min(watchdogInterval ?? .seconds(30), .seconds(30))
+                var lastStatus = ContinuousClock.now
                 while !Task.isCancelled {
                     if watchdogInterval != nil {
-                        if await probe() {
+                        if await healthy() {
                             notifier.watchdog()
                         } else {
                             logger.error("watchdog probe failed: not petting the watchdog")
                         }
                     }
-                    notifier.status(statusLine())
+                    if ContinuousClock.now - lastStatus >= .seconds(30) || watchdogInterval == nil {
+                        notifier.status(statusLine())
+                        lastStatus = ContinuousClock.now
+                    }
                     try? await Task.sleep(for: period)
                 }
             }
@@ -68,35 +78,13 @@ final class SystemdComponent: Service, Sendable {
         }
     }
 
-    /// One line for `systemctl status`: list versions and staleness, the last sync, GPS. No
-    /// plate, ID or name ever appears here.
     func statusLine() -> String {
-        var parts: [String] = []
-        let now = Int64(Date().timeIntervalSince1970)
-        if let metas = try? lists.versions() {
-            let versions = ListKind.allCases.map { "v\(metas[$0]!.version)" }.joined(separator: "/")
-            let stale = ListKind.allCases.contains { metas[$0]!.isStale(at: now) }
-            parts.append("lists \(versions)\(stale ? " STALE" : "")")
-        }
-        if let last = try? journal.syncAttempts(limit: 1).first {
-            parts.append("sync \(last.outcome.rawValue)\(last.reason.map { " (\($0))" } ?? "")")
-        } else {
-            parts.append("sync never")
-        }
-        if let location { parts.append("gps \(location().status.rawValue)") }
-        return parts.joined(separator: "; ")
+        (try? status().summaryLine) ?? "status unreadable: see the daemon log"
     }
 
-    /// The store answers a read, and the API answers GET /v1/health over its own socket
-    /// within 2 s.
-    func probe() async -> Bool {
+    /// Both databases answer a small read, and the API listens and its event loops run.
+    func healthy() async -> Bool {
         guard (try? lists.versions()) != nil, (try? journal.syncAttempts(limit: 1)) != nil else { return false }
-        let socketPath = socketPath
-        return await withCheckedContinuation { continuation in
-            Thread {
-                let status = try? APIClient(socketPath: socketPath, timeout: 2).request("GET", "/v1/health").status
-                continuation.resume(returning: status == 200)
-            }.start()
-        }
+        return await probe()
     }
 }

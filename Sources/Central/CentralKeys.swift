@@ -1,4 +1,4 @@
-import FieldSync
+import FieldWire
 import Foundation
 
 /// The center's signing keys in a key directory: `root.key` and `manifest.key` (raw Ed25519
@@ -26,9 +26,7 @@ public struct CentralKeys {
         try writeSecret(keys.manifestKey, to: directory.appendingPathComponent(manifestKeyFile))
         let root = RootMetadata(version: 1, expires: now + validFor, rootKeys: [keys.rootKey.publicKey], rootThreshold: 1,
                                 manifestKeys: [keys.manifestKey.publicKey], manifestThreshold: 1)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(root.signed(by: [keys.rootKey])).write(to: directory.appendingPathComponent(rootFile), options: .atomic)
+        try WireJSON.encode(root.signed(by: [keys.rootKey])).write(to: directory.appendingPathComponent(rootFile), options: .atomic)
         return keys
     }
 
@@ -45,16 +43,14 @@ public struct CentralKeys {
         let old = try load(from: directory)
         let rootURL = directory.appendingPathComponent(rootFile)
         guard let data = fm.contents(atPath: rootURL.path),
-              let current = try? TrustState.bootstrap(SignedEnvelope.decode(data)) else {
+              let current = try? RootMetadata.selfSigned(SignedEnvelope.decode(data)) else {
             throw CentralError("cannot read \(rootURL.path) as a signed root")
         }
-        let version = current.root.version + 1
+        let version = current.version + 1
         let next = CentralKeys(rootKey: SigningKey(), manifestKey: SigningKey())
         let root = RootMetadata(version: version, expires: now + validFor, rootKeys: [next.rootKey.publicKey], rootThreshold: 1,
                                 manifestKeys: [next.manifestKey.publicKey], manifestThreshold: 1)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let envelope = try encoder.encode(root.signed(by: [old.rootKey, next.rootKey]))
+        let envelope = try WireJSON.encode(root.signed(by: [old.rootKey, next.rootKey]))
         let roots = directory.appendingPathComponent(rootsDirectory, isDirectory: true)
         let retired = directory.appendingPathComponent("retired", isDirectory: true)
         for dir in [roots, retired] { try fm.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }

@@ -1,5 +1,5 @@
 import Foundation
-import Store
+import FieldWire
 import Watchlist
 
 /// Writes realistic synthetic watch lists: Taiwan plate layouts, checksummed national IDs

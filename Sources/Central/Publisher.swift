@@ -1,6 +1,5 @@
-import FieldSync
+import FieldWire
 import Foundation
-import Store
 import Watchlist
 
 /// Publishes a data set as the next signed list version into a directory any static HTTPS
@@ -30,7 +29,7 @@ public struct Publisher {
         guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(Self.manifestFile).path) else { return nil }
         let envelope = try SignedEnvelope.decode(data)
         guard let payload = Data(base64Encoded: envelope.payload) else { throw CentralError("\(Self.manifestFile): bad payload") }
-        return try JSONDecoder().decode(Manifest.self, from: payload)
+        return try WireJSON.decode(Manifest.self, from: payload)
     }
 
     /// Publishes the data set in `dataset` as the next version.
@@ -73,11 +72,9 @@ public struct Publisher {
         try copyRoots()
         let manifest = Manifest(sequence: (previous?.sequence ?? 0) + 1, issuedAt: now, expiresAt: now + validFor, lists: lists)
         try manifest.validate()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let manifestURL = directory.appendingPathComponent(Self.manifestFile)
         let previousTime = try? FileManager.default.attributesOfItem(atPath: manifestURL.path)[.modificationDate] as? Date
-        _ = try write(encoder.encode(manifest.signed(by: [keys.manifestKey])), as: Self.manifestFile)
+        _ = try write(WireJSON.encode(manifest.signed(by: [keys.manifestKey])), as: Self.manifestFile)
         // Static servers derive the ETag from modification time and length (nginx: both in
         // whole seconds). Two publications within one second could otherwise share an ETag,
         // and a terminal's conditional GET would miss the second: move the time on.

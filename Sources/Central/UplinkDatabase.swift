@@ -1,7 +1,6 @@
-import FieldSync
+import FieldWire
 import Foundation
 import GRDB
-import Store
 import Watchlist
 
 /// The reference central's uplink store (`central.db`): every item a unit delivered, once
@@ -48,47 +47,35 @@ public final class UplinkDatabase: Sendable {
 
     // MARK: Items
 
-    /// One item of a batch, as parsed.
-    struct Item {
-        var id: String
-        var kind: String
-        var createdAt: Int64
-        /// The payload object's JSON text, as the terminal sent it.
-        var payload: String
-        var fields: [String: Any]
-    }
-
     /// Stores a batch in one transaction; each item accepted, a duplicate, or rejected.
-    func ingest(unit: String, _ items: [Result<Item, ItemRefusal>], now: Int64) throws -> [Uplink.BatchResponse.Result] {
+    func ingest(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], now: Int64) throws -> [UplinkAnswer.Result] {
         try pool.write { db in
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO item (id, unit, kind, created_at, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO NOTHING
                 """)
-            var results: [Uplink.BatchResponse.Result] = []
+            var results: [UplinkAnswer.Result] = []
             for parsed in items {
-                let item: Item
+                let item: UplinkItem
                 switch parsed {
                 case .failure(let refusal):
                     results.append(.init(id: refusal.id, status: .rejected, reason: refusal.reason))
                     continue
                 case .success(let i): item = i
                 }
-                if item.kind == OutboxKind.dispatchStatus.rawValue {
-                    let dispatchId = item.fields["dispatchId"] as? String ?? ""
-                    guard try Bool.fetchOne(db, sql: "SELECT 1 FROM dispatch WHERE id = ? AND unit = ?", arguments: [dispatchId, unit]) == true else {
-                        results.append(.init(id: item.id, status: .rejected, reason: "dispatch.unknown: no dispatch \(dispatchId) for unit \(unit)"))
+                if case .dispatchStatus(let change) = item.payload {
+                    guard try Bool.fetchOne(db, sql: "SELECT 1 FROM dispatch WHERE id = ? AND unit = ?", arguments: [change.dispatchId, unit]) == true else {
+                        results.append(.init(id: item.id, status: .rejected, reason: "dispatch.unknown: no dispatch \(change.dispatchId) for unit \(unit)"))
                         continue
                     }
                 }
-                try insert.execute(arguments: [item.id, unit, item.kind, item.createdAt, item.payload, now])
+                try insert.execute(arguments: [item.id, unit, item.kind.rawValue, item.createdAt, item.payload.json, now])
                 guard db.changesCount == 1 else {
                     results.append(.init(id: item.id, status: .duplicate))
                     continue
                 }
-                if item.kind == OutboxKind.dispatchStatus.rawValue {
-                    try db.execute(sql: "UPDATE dispatch SET status = ? WHERE id = ?",
-                                   arguments: [item.fields["status"] as? String ?? "", item.fields["dispatchId"] as? String ?? ""])
+                if case .dispatchStatus(let change) = item.payload {
+                    try db.execute(sql: "UPDATE dispatch SET status = ? WHERE id = ?", arguments: [change.status.rawValue, change.dispatchId])
                 }
                 results.append(.init(id: item.id, status: .accepted))
             }
@@ -97,24 +84,25 @@ public final class UplinkDatabase: Sendable {
     }
 
     /// A received item, as `mpolice-central records` lists it.
-    public struct Record: Codable, Sendable {
+    public struct Record: Encodable, Sendable {
         public var receivedSeq: Int64
         public var id: String
         public var unit: String
-        public var kind: String
+        public var kind: OutboxKind
         public var createdAt: Int64
         public var receivedAt: Int64
-        /// The payload JSON object.
-        public var payload: String
+        public var payload: UplinkPayload
     }
 
-    public func records(kind: String? = nil) throws -> [Record] {
+    public func records(kind: OutboxKind? = nil) throws -> [Record] {
         try pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT received_seq, id, unit, kind, created_at, received_at, payload FROM item
                 WHERE ?1 IS NULL OR kind = ?1 ORDER BY received_seq
-                """, arguments: [kind]).map {
-                Record(receivedSeq: $0[0], id: $0[1], unit: $0[2], kind: $0[3], createdAt: $0[4], receivedAt: $0[5], payload: $0[6])
+                """, arguments: [kind?.rawValue]).map { row in
+                let kind = OutboxKind(rawValue: row[3]) ?? .check
+                return Record(receivedSeq: row[0], id: row[1], unit: row[2], kind: kind, createdAt: row[4], receivedAt: row[5],
+                              payload: try UplinkPayload.decode(kind: kind, json: row[6]))
             }
         }
     }
@@ -123,7 +111,7 @@ public final class UplinkDatabase: Sendable {
 
     /// Queues a dispatch for `unit`; returns it as the unit will receive it.
     public func createDispatch(unit: String, priority: String, summary: String, latitude: Double?, longitude: Double?,
-                               now: Int64) throws -> Dispatch.Order {
+                               now: Int64) throws -> DispatchOrder {
         let id = UUIDv7.make(milliseconds: now)
         let createdAt = Timestamp.iso8601(milliseconds: now)
         let cursor = try pool.write { db -> Int64 in
@@ -132,25 +120,19 @@ public final class UplinkDatabase: Sendable {
                 """, arguments: [id, unit, createdAt, priority, summary, latitude, longitude])
             return db.lastInsertedRowID
         }
-        return Dispatch.Order(id: id, cursor: cursor, createdAt: createdAt, priority: priority, summary: summary,
+        return DispatchOrder(id: id, cursor: cursor, createdAt: createdAt, priority: priority, summary: summary,
                               latitude: latitude, longitude: longitude)
     }
 
     /// The unit's dispatches after `cursor`, oldest first.
-    func dispatches(unit: String, after cursor: Int64, limit: Int = 100) throws -> [Dispatch.Order] {
+    func dispatches(unit: String, after cursor: Int64, limit: Int = 100) throws -> [DispatchOrder] {
         try pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, cursor, created_at, priority, summary, latitude, longitude FROM dispatch
                 WHERE unit = ? AND cursor > ? ORDER BY cursor LIMIT ?
                 """, arguments: [unit, cursor, limit]).map {
-                Dispatch.Order(id: $0[0], cursor: $0[1], createdAt: $0[2], priority: $0[3], summary: $0[4], latitude: $0[5], longitude: $0[6])
+                DispatchOrder(id: $0[0], cursor: $0[1], createdAt: $0[2], priority: $0[3], summary: $0[4], latitude: $0[5], longitude: $0[6])
             }
         }
     }
-}
-
-/// An item refused at parse time.
-struct ItemRefusal: Error {
-    var id: String
-    var reason: String
 }

@@ -1,9 +1,8 @@
-import FieldSync
+import FieldWire
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import Store
 
 /// The reference central's uplink endpoint (docs/sync-protocol.md, "Uplink"): plain HTTP on
 /// loopback behind nginx, which terminates TLS, verifies the device certificate and passes
@@ -36,12 +35,12 @@ public struct UplinkServer: Sendable {
                     throw HTTPError(.unprocessableContent, message: "the body is not valid gzip within \(Self.maxInflatedBytes) bytes")
                 }
             }
-            let (batchUnit, items) = try Self.parseBatch(data)
-            guard batchUnit == unit else {
-                throw HTTPError(.forbidden, message: "the batch is for unit \(batchUnit); the certificate is unit \(unit)")
+            let batch = try Self.parseBatch(data)
+            guard batch.unit == unit else {
+                throw HTTPError(.forbidden, message: "the batch is for unit \(batch.unit); the certificate is unit \(unit)")
             }
-            let results = try database.ingest(unit: unit, items, now: Int64(Date().timeIntervalSince1970 * 1000))
-            return Self.json(Uplink.BatchResponse(results: results))
+            let results = try database.ingest(unit: unit, batch.items, now: Int64(Date().timeIntervalSince1970 * 1000))
+            return Self.json(UplinkAnswer(results: results))
         }
         router.get("uplink/dispatches") { request, _ in
             let unit = try Self.unit(request)
@@ -51,7 +50,7 @@ public struct UplinkServer: Sendable {
             while true {
                 let orders = try database.dispatches(unit: unit, after: after)
                 if !orders.isEmpty || ContinuousClock.now >= deadline {
-                    return Self.json(Uplink.DispatchPoll(cursor: orders.last?.cursor ?? after, dispatches: orders))
+                    return Self.json(DispatchPoll(cursor: orders.last?.cursor ?? after, dispatches: orders))
                 }
                 // Dispatches are created by another process (`mpolice-central dispatch create`): look again shortly.
                 try await Task.sleep(for: .milliseconds(100))
@@ -81,54 +80,20 @@ public struct UplinkServer: Sendable {
         return String(cn.dropFirst(5))
     }
 
-    /// Lower-case 8-4-4-4-12 hex with version 7.
-    static func isUUIDv7(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard u.count == 36 else { return false }
-        for (i, c) in u.enumerated() {
-            if [8, 13, 18, 23].contains(i) {
-                guard c == UInt8(ascii: "-") else { return false }
-            } else if !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) {
-                return false
-            }
-        }
-        return u[14] == UInt8(ascii: "7")
-    }
-
-    /// The batch's unit and its items, each parsed or refused on its own.
-    static func parseBatch(_ data: Data) throws -> (String, [Result<UplinkDatabase.Item, ItemRefusal>]) {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let unit = object["unit"] as? String, let items = object["items"] as? [Any] else {
+    /// The batch, each item parsed or refused on its own.
+    static func parseBatch(_ data: Data) throws -> ReceivedBatch {
+        let batch: ReceivedBatch
+        do {
+            batch = try WireJSON.decode(ReceivedBatch.self, from: data)
+        } catch {
             throw HTTPError(.unprocessableContent, message: "the body must be {\"unit\": string, \"items\": [...]}")
         }
-        guard items.count <= 10_000 else { throw HTTPError(.contentTooLarge, message: "at most 10000 items per batch") }
-        // JSONSerialization has validated the whole body; the payloads are stored as sent.
-        guard let payloadTexts = RawJSONPayloads.payloads(Array(data)), payloadTexts.count == items.count else {
-            throw HTTPError(.unprocessableContent, message: "the items array could not be read")
-        }
-        return (unit, zip(items, payloadTexts).map { raw, payloadText in
-            guard let item = raw as? [String: Any], let id = item["id"] as? String else {
-                return .failure(ItemRefusal(id: "", reason: "item.bad-format: not an object with an id"))
-            }
-            guard isUUIDv7(id) else { return .failure(ItemRefusal(id: id, reason: "item.bad-id: not a UUIDv7")) }
-            guard let kind = item["kind"] as? String, let known = OutboxKind(rawValue: kind) else {
-                return .failure(ItemRefusal(id: id, reason: "item.bad-kind: \(item["kind"] ?? "none")"))
-            }
-            guard let createdAt = (item["createdAt"] as? NSNumber)?.int64Value, let payload = item["payload"] as? [String: Any] else {
-                return .failure(ItemRefusal(id: id, reason: "item.bad-format: createdAt and payload object required"))
-            }
-            if known == .check, payload["checkId"] as? String != id {
-                return .failure(ItemRefusal(id: id, reason: "check.id-mismatch: the payload's checkId is not the item id"))
-            }
-            guard let text = payloadText else { return .failure(ItemRefusal(id: id, reason: "item.bad-format: no payload")) }
-            return .success(.init(id: id, kind: kind, createdAt: createdAt, payload: text, fields: payload))
-        })
+        guard batch.items.count <= 10_000 else { throw HTTPError(.contentTooLarge, message: "at most 10000 items per batch") }
+        return batch
     }
 
     static func json<T: Encodable>(_ value: T) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        let data = (try? WireJSON.encode(value)) ?? Data("{}".utf8)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -22,6 +22,14 @@ public struct DiagnosticStep: Sendable, Codable, Equatable {
     /// One line: what to do about it.
     public var hint: String?
 
+    /// A step's finding, timed from `started`.
+    init(_ name: String, _ finding: Finding, since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        self.init(name: name, status: finding.status,
+                  milliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+                  detail: finding.detail, reason: finding.reason, hint: finding.hint)
+    }
+
     public init(name: String, status: Status, milliseconds: Int = 0, detail: String, reason: String? = nil, hint: String? = nil) {
         self.name = name
         self.status = status

@@ -1,36 +1,14 @@
-import Agent
+import TerminalConfiguration
 import FieldSync
+import FieldWire
 import Foundation
 import LocalAPIClient
+import LocalAPIContract
 import Location
 import Store
 import Watchlist
 
-extension Diagnostics {
-    func configStep() throws -> Finding {
-        let path = options.configPath
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw Finding.fail("config.missing", "\(path) does not exist", hint: "install the package and run Device/provision (Device/README.md)")
-        }
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw Finding.fail("config.unreadable", "\(path) is not readable by this user", hint: "run diag as root (sudo mpolicectl diag)")
-        }
-        do {
-            config = try AgentConfiguration.load(path: path)
-        } catch let error as ConfigurationError {
-            throw Finding.fail("config.invalid", "\(error)", hint: "fix the key named above; every key is in docs/configuration.md")
-        }
-        let c = configuration
-        var parts = ["unit \(c.terminal.unit)", "state \(c.terminal.stateDirectory)"]
-        parts.append(c.sync.central.map { "lists from \($0)" } ?? "sync not configured")
-        parts.append(c.uplink.central == nil ? "uplink not configured" : "uplink configured")
-        guard c.sync.central != nil else {
-            throw Finding.warn("sync.not-configured", parts.joined(separator: ", "),
-                               hint: "set [sync] central in \(path): without it the lists go stale")
-        }
-        return .ok(parts.joined(separator: ", "))
-    }
-
+extension DiagnosisContext {
     func certificateStep() throws -> Finding {
         let s = configuration.sync
         for (what, path) in [("device certificate", s.certificate), ("device key", s.key)] {
@@ -186,22 +164,17 @@ extension Diagnostics {
 
     func daemonStep() throws -> Finding {
         let socket = options.socketPath ?? configuration.api.socket
-        let client = APIClient(socketPath: socket, timeout: 3)
-        let response: APIClient.Response
+        let status: TerminalStatus
         do {
-            response = try client.request("GET", "/v1/status")
-        } catch {
+            status = try APIClient(socketPath: socket, timeout: 3).status()
+        } catch is APIClient.Unreachable {
             throw Finding.warn("daemon.not-running", "nothing answers on \(socket)",
                                hint: "start it: systemctl start mpoliced (journalctl -u mpoliced says why it stopped)")
+        } catch {
+            throw Finding.fail("daemon.error", "the daemon's status answer on \(socket) failed: \(error)", hint: "see journalctl -u mpoliced")
         }
-        guard response.status == 200, let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
-            throw Finding.fail("daemon.error", "the daemon answered HTTP \(response.status) on \(socket)", hint: "see journalctl -u mpoliced")
-        }
-        daemonRunning = true
-        let uptime = object["uptimeSeconds"] as? Int ?? 0
-        let pending = (object["outbox"] as? [String: Any])?["pending"] as? Int
-        let gps = (object["location"] as? [String: Any])?["status"] as? String ?? "off"
-        return .ok("running on \(socket), up \(Self.days(Double(uptime))), outbox \(pending.map(String.init) ?? "?") pending, gps \(gps)")
+        return .ok("running on \(socket), up \(Self.days(Double(status.uptimeSeconds ?? 0))), outbox \(status.outbox.pending) pending, "
+                   + "gps \(status.location?.status.rawValue ?? "off")")
     }
 
     func gpsdStep() async throws -> Finding {

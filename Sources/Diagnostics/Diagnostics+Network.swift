@@ -1,11 +1,12 @@
 import FieldSync
+import FieldWire
 import Foundation
 import Store
 import Watchlist
 
-extension Diagnostics {
+extension DiagnosisContext {
     func dnsStep() throws -> Finding {
-        guard let central else { throw Finding.notApplicable("sync.not-configured", "sync is not configured") }
+        let central = try requireCentral()
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
@@ -29,7 +30,7 @@ extension Diagnostics {
     }
 
     func tcpStep() throws -> Finding {
-        let central = central!
+        let central = try requireCentral()
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
@@ -66,7 +67,7 @@ extension Diagnostics {
     }
 
     func tlsStep() throws -> Finding {
-        let probe = manifestProbe()
+        let probe = try manifestProbe()
         let trace = probe.trace
         let ca = configuration.sync.ca
         // libcurl's codes: 35 handshake, 51/60 peer verification, 58 local certificate, 77 CA file, 90 pin, 28 timeout.
@@ -107,7 +108,7 @@ extension Diagnostics {
     }
 
     func clientCertificateStep() throws -> Finding {
-        guard let response = manifestProbe().response else { throw Finding.fail("client-certificate.no-answer", "no HTTP answer", hint: "see the tls step") }
+        let response = try manifestResponse()
         switch response.status {
         case 400, 495, 496:
             throw Finding.fail("client-certificate.refused", "the center refused the device certificate (HTTP \(response.status))",
@@ -118,10 +119,10 @@ extension Diagnostics {
     }
 
     func manifestStep() throws -> Finding {
-        let probe = manifestProbe()
-        let response = probe.response!
+        let probe = try manifestProbe()
+        let response = try manifestResponse()
         let ms = Int((probe.trace.total ?? 0) * 1000)
-        let url = central!.url + "manifest.json"
+        let url = try requireCentral().url + "manifest.json"
         switch response.status {
         case 200:
             return .ok("HTTP \(response.status) in \(ms) ms, \(response.body.count) bytes, HTTP/\(response.httpVersion), ETag \(response.etag ?? "none")")
@@ -134,7 +135,7 @@ extension Diagnostics {
     }
 
     func manifestTrustStep() throws -> Finding {
-        let body = manifestProbe().response!.body
+        let body = try manifestResponse().body
         let lists: ListsStore
         do {
             lists = try ListsStore.openReadOnly(stateDirectory)
@@ -142,9 +143,9 @@ extension Diagnostics {
             throw Finding.fail("manifest-trust.no-lists", "cannot read the trust state in lists.db: \(error)", hint: "see the lists and databases steps")
         }
         let journal = try openJournal()
-        let verifier = ListsSync(.init(baseURL: central!.url, provisionedRoot: URL(fileURLWithPath: configuration.sync.trustRoot),
+        let verifier = ListsSync(.init(baseURL: try requireCentral().url, provisionedRoot: URL(fileURLWithPath: configuration.sync.trustRoot),
                                        workDirectory: stateDirectory.url.appendingPathComponent("sync")),
-                                 transport: transport, lists: lists, journal: journal, now: { [now] in Int64(now) })
+                                 transport: transport, lists: lists, journal: journal, clock: clock)
         let manifest: Manifest
         do {
             manifest = try verifier.verify(manifest: body)
@@ -169,7 +170,7 @@ extension Diagnostics {
     }
 
     func clockStep() throws -> Finding {
-        guard let header = manifestProbe().response?.date, let server = Self.httpDate(header) else {
+        guard let header = try manifestProbe().response?.date, let server = Self.httpDate(header) else {
             throw Finding.warn("clock.no-date", "the center sent no Date header to compare with", hint: "check time sync (timedatectl)")
         }
         let skew = now - server.timeIntervalSince1970

@@ -1,97 +1,106 @@
-import Agent
+import TerminalConfiguration
 import FieldSync
 import Foundation
-import LocalAPIClient
-import Location
 import Store
+import Synchronization
 import Watchlist
 
 /// `mpolicectl diag`: the field-sync chain, step by step, from the configuration file to
 /// the disk — each step with its status, timing, detail and a one-line hint. Works with the
 /// daemon stopped (configuration and databases read only, its own connections) and with it
 /// running (its live state too). docs/diagnostics.md describes every step and reason code.
-public final class Diagnostics: @unchecked Sendable {
+public enum Diagnostics {
     public struct Options: Sendable {
         public var configPath: String
         /// The daemon's socket; nil: the configured `api.socket`.
         public var socketPath: String?
-        /// Added to this machine's clock (tests stand in for a skewed clock with it).
-        public var clockOffset: Double
         /// How long to wait for a fix from gpsd.
         public var gpsWait: Double
 
-        public init(configPath: String, socketPath: String? = nil, clockOffset: Double = 0, gpsWait: Double = 3) {
+        public init(configPath: String, socketPath: String? = nil, gpsWait: Double = 3) {
             self.configPath = configPath
             self.socketPath = socketPath
-            self.clockOffset = clockOffset
             self.gpsWait = gpsWait
         }
     }
 
-    /// Every step, in the order they run; a step runs when the steps it needs did not fail.
-    /// The state directory's disk and databases come first: a full disk or a broken file
-    /// causes failures further on, and the report names the cause before its symptoms.
-    public static let steps: [(name: String, needs: [String])] = [
-        ("config", []),
-        ("disk", ["config"]),
-        ("databases", ["config"]),
-        ("certificate", ["config"]),
-        ("trust-root", ["config"]),
-        ("dns", ["config"]),
-        ("tcp", ["dns"]),
-        ("tls", ["tcp"]),
-        ("client-certificate", ["tls", "certificate"]),
-        ("manifest", ["client-certificate"]),
-        ("manifest-trust", ["manifest", "trust-root", "databases"]),
-        ("clock", ["tls"]),
-        ("lists", ["databases"]),
-        ("outbox", ["databases"]),
-        ("sync-history", ["databases"]),
-        ("daemon", ["config"]),
-        ("gpsd", ["config"]),
-    ]
+    /// One step: its name, the steps it needs (it runs only when none of them failed or was
+    /// skipped), and what it does with the context.
+    public struct Step: Sendable {
+        public let name: String
+        public let needs: [String]
+        let run: @Sendable (DiagnosisContext) async throws -> Finding
 
-    let options: Options
-    var config: AgentConfiguration?
-    var probe: (trace: TransferTrace, response: CurlTransport.Response?, error: (any Error)?)?
-    var daemonRunning = false
-
-    public init(_ options: Options) {
-        self.options = options
+        init(_ name: String, needs: [String] = ["config"], _ run: @escaping @Sendable (DiagnosisContext) async throws -> Finding) {
+            self.name = name
+            self.needs = needs
+            self.run = run
+        }
     }
 
-    /// Unix seconds, as this machine (with the offset) believes.
-    var now: Double { Date().timeIntervalSince1970 + options.clockOffset }
+    /// The step that reads the configuration every other step needs; it runs first.
+    public static let configStep = "config"
+
+    /// The steps after `config`, in the order they run. The state directory's disk and
+    /// databases come first: a full disk or a broken file causes failures further on, and
+    /// the report names the cause before its symptoms.
+    public static let steps: [Step] = [
+        Step("disk") { try $0.diskStep() },
+        Step("databases") { try $0.databasesStep() },
+        Step("certificate") { try $0.certificateStep() },
+        Step("trust-root") { try $0.trustRootStep() },
+        Step("dns") { try $0.dnsStep() },
+        Step("tcp", needs: ["dns"]) { try $0.tcpStep() },
+        Step("tls", needs: ["tcp"]) { try $0.tlsStep() },
+        Step("client-certificate", needs: ["tls", "certificate"]) { try $0.clientCertificateStep() },
+        Step("manifest", needs: ["client-certificate"]) { try $0.manifestStep() },
+        Step("manifest-trust", needs: ["manifest", "trust-root", "databases"]) { try $0.manifestTrustStep() },
+        Step("clock", needs: ["tls"]) { try $0.clockStep() },
+        Step("lists", needs: ["databases"]) { try $0.listsStep() },
+        Step("outbox", needs: ["databases"]) { try $0.outboxStep() },
+        Step("sync-history", needs: ["databases"]) { try $0.syncHistoryStep() },
+        Step("daemon") { try $0.daemonStep() },
+        Step("gpsd") { try await $0.gpsdStep() },
+    ]
+
+    /// Every step's name, in order.
+    public static var stepNames: [String] { [configStep] + steps.map(\.name) }
 
     /// Runs every step, or `only` one (with the steps it needs run first, unreported).
-    public func run(only: String? = nil) async -> DiagnosticReport {
-        var results: [String: DiagnosticStep] = [:]
-        let wanted: Set<String> = only.map { Self.closure(of: $0) } ?? Set(Self.steps.map(\.name))
-        for (name, needs) in Self.steps where wanted.contains(name) {
-            if let blocker = needs.compactMap({ results[$0] }).first(where: { $0.status == .fail || $0.status == .skipped }) {
-                // A skip passes on as it is: "after-tcp" or "sync.not-configured" all the way down.
-                results[name] = blocker.status == .skipped
-                    ? DiagnosticStep(name: name, status: .skipped, detail: blocker.detail, reason: blocker.reason)
-                    : DiagnosticStep(name: name, status: .skipped, detail: "skipped: \(blocker.name) failed", reason: "after-\(blocker.name)")
-                continue
+    public static func run(_ options: Options, only: String? = nil, clock: any TerminalClock = SystemClock()) async -> DiagnosticReport {
+        let configStarted = ContinuousClock.now
+        let (configFinding, configuration) = configStep(options.configPath)
+        var results = [configStep: DiagnosticStep(configStep, configFinding, since: configStarted)]
+        if let configuration {
+            let context = DiagnosisContext(options: options, configuration: configuration, clock: clock)
+            let wanted: Set<String> = only.map(closure(of:)) ?? Set(stepNames)
+            for step in steps where wanted.contains(step.name) {
+                if let blocker = step.needs.compactMap({ results[$0] }).first(where: { $0.status == .fail || $0.status == .skipped }) {
+                    // A skip passes on as it is: "after-tcp" or "sync.not-configured" all the way down.
+                    results[step.name] = blocker.status == .skipped
+                        ? DiagnosticStep(name: step.name, status: .skipped, detail: blocker.detail, reason: blocker.reason)
+                        : DiagnosticStep(name: step.name, status: .skipped, detail: "skipped: \(blocker.name) failed", reason: "after-\(blocker.name)")
+                    continue
+                }
+                let started = ContinuousClock.now
+                let finding: Finding
+                do {
+                    finding = try await step.run(context)
+                } catch let f as Finding {
+                    finding = f
+                } catch {
+                    finding = .fail("\(step.name).error", "\(error)", hint: "unexpected: report it with `mpolicectl diag --json`")
+                }
+                results[step.name] = DiagnosticStep(step.name, finding, since: started)
             }
-            let started = ContinuousClock.now
-            let finding: Finding
-            do {
-                finding = try await step(name)
-            } catch let f as Finding {
-                finding = f
-            } catch {
-                finding = .fail("\(name).error", "\(error)", hint: "unexpected: report it with `mpolicectl diag --json`")
+        } else {
+            for step in steps {
+                results[step.name] = DiagnosticStep(name: step.name, status: .skipped, detail: "skipped: config failed", reason: "after-config")
             }
-            let elapsed = ContinuousClock.now - started
-            let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-            results[name] = DiagnosticStep(name: name, status: finding.status, milliseconds: ms, detail: finding.detail,
-                                           reason: finding.reason, hint: finding.hint)
         }
-        let reported = Self.steps.map(\.name).filter { only == nil || $0 == only }.compactMap { results[$0] }
-        return DiagnosticReport(generatedAt: Timestamp.iso8601(seconds: Int64(now)), configPath: options.configPath,
-                                unit: config?.terminal.unit, daemonRunning: daemonRunning, steps: reported)
+        let reported = stepNames.filter { only == nil || $0 == only }.compactMap { results[$0] }
+        return DiagnosticReport(generatedAt: Timestamp.iso8601(seconds: clock.nowSeconds), configPath: options.configPath,
+                                unit: configuration?.terminal.unit, daemonRunning: results["daemon"]?.status == .ok, steps: reported)
     }
 
     /// `name` and every step it needs, transitively.
@@ -104,39 +113,56 @@ public final class Diagnostics: @unchecked Sendable {
         return result
     }
 
-    private func step(_ name: String) async throws -> Finding {
-        switch name {
-        case "config": try configStep()
-        case "certificate": try certificateStep()
-        case "trust-root": try trustRootStep()
-        case "dns": try dnsStep()
-        case "tcp": try tcpStep()
-        case "tls": try tlsStep()
-        case "client-certificate": try clientCertificateStep()
-        case "manifest": try manifestStep()
-        case "manifest-trust": try manifestTrustStep()
-        case "clock": try clockStep()
-        case "lists": try listsStep()
-        case "outbox": try outboxStep()
-        case "sync-history": try syncHistoryStep()
-        case "daemon": try daemonStep()
-        case "gpsd": try await gpsdStep()
-        case "databases": try databasesStep()
-        case "disk": try diskStep()
-        default: .fail("diag.unknown-step", "no step \(name)", hint: "steps: \(Self.steps.map(\.name).joined(separator: ", "))")
+    /// The configuration file: present, readable, valid.
+    static func configStep(_ path: String) -> (Finding, AgentConfiguration?) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            return (.fail("config.missing", "\(path) does not exist", hint: "install the package and run Device/provision (Device/README.md)"), nil)
+        }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            return (.fail("config.unreadable", "\(path) is not readable by this user", hint: "run diag as root (sudo mpolicectl diag)"), nil)
+        }
+        let c: AgentConfiguration
+        do {
+            c = try AgentConfiguration.load(path: path)
+        } catch {
+            return (.fail("config.invalid", "\(error)", hint: "fix the key named above; every key is in docs/configuration.md"), nil)
+        }
+        var parts = ["unit \(c.terminal.unit)", "state \(c.terminal.stateDirectory)"]
+        parts.append(c.sync.central.map { "lists from \($0)" } ?? "sync not configured")
+        parts.append(c.uplink.central == nil ? "uplink not configured" : "uplink configured")
+        guard c.sync.central != nil else {
+            return (.warn("sync.not-configured", parts.joined(separator: ", "), hint: "set [sync] central in \(path): without it the lists go stale"), c)
+        }
+        return (.ok(parts.joined(separator: ", ")), c)
+    }
+}
+
+/// What every step reads: the options, the configuration and the clock — fixed for the run —
+/// and the one traced GET of the manifest that the TLS, certificate, manifest and clock steps
+/// share, made the first time one of them asks.
+final class DiagnosisContext: Sendable {
+    let options: Diagnostics.Options
+    let configuration: AgentConfiguration
+    let clock: any TerminalClock
+    let stateDirectory: StateDirectory
+    /// The center's list URL, host and port; nil when sync is not configured.
+    let central: (url: String, host: String, port: Int)?
+    private let probe = Mutex<ManifestProbe?>(nil)
+
+    init(options: Diagnostics.Options, configuration: AgentConfiguration, clock: any TerminalClock) {
+        self.options = options
+        self.configuration = configuration
+        self.clock = clock
+        stateDirectory = StateDirectory(path: configuration.terminal.stateDirectory)
+        if let url = configuration.sync.central, let components = URLComponents(string: url), let host = components.host {
+            central = (url.hasSuffix("/") ? url : url + "/", host, components.port ?? 443)
+        } else {
+            central = nil
         }
     }
 
-    // MARK: Helpers shared by the steps
-
-    var configuration: AgentConfiguration { config! }
-    var stateDirectory: StateDirectory { StateDirectory(path: configuration.terminal.stateDirectory) }
-
-    /// The center's list URL split into host and port.
-    var central: (url: String, host: String, port: Int)? {
-        guard let url = configuration.sync.central, let components = URLComponents(string: url), let host = components.host else { return nil }
-        return (url.hasSuffix("/") ? url : url + "/", host, components.port ?? 443)
-    }
+    /// Unix seconds, as this machine believes.
+    var now: Double { Double(clock.nowMilliseconds) / 1000 }
 
     var transport: CurlTransport {
         let s = configuration.sync
@@ -144,14 +170,31 @@ public final class Diagnostics: @unchecked Sendable {
                                    connectTimeout: s.connectTimeout, totalTimeout: max(10, s.connectTimeout + 10)))
     }
 
-    /// One traced GET of the manifest, shared by the TLS, certificate, manifest and clock steps.
-    func manifestProbe() -> (trace: TransferTrace, response: CurlTransport.Response?, error: (any Error)?) {
-        if let probe { return probe }
-        let trace = TransferTrace()
-        let result = Result { try transport.traced(central!.url + "manifest.json", maxBytes: 1 << 20, trace: trace) }
-        let made = (trace, try? result.get(), result.failure)
-        probe = made
-        return made
+    /// The center, or the finding that sync is not configured.
+    func requireCentral() throws -> (url: String, host: String, port: Int) {
+        guard let central else { throw Finding.notApplicable("sync.not-configured", "sync is not configured") }
+        return central
+    }
+
+    /// One traced GET of the manifest, shared by the steps that look at it.
+    func manifestProbe() throws -> ManifestProbe {
+        let central = try requireCentral()
+        return probe.withLock { memo in
+            if let memo { return memo }
+            let trace = TransferTrace()
+            let result = Result { try transport.traced(central.url + "manifest.json", maxBytes: 1 << 20, trace: trace) }
+            let made = ManifestProbe(trace: trace, response: try? result.get())
+            memo = made
+            return made
+        }
+    }
+
+    /// The manifest's HTTP answer, or the finding that there was none.
+    func manifestResponse() throws -> CurlTransport.Response {
+        guard let response = try manifestProbe().response else {
+            throw Finding.fail("client-certificate.no-answer", "no HTTP answer", hint: "see the tls step")
+        }
+        return response
     }
 
     static func days(_ seconds: Double) -> String {
@@ -160,9 +203,8 @@ public final class Diagnostics: @unchecked Sendable {
     }
 }
 
-extension Result {
-    var failure: Failure? {
-        if case .failure(let e) = self { return e }
-        return nil
-    }
+/// The manifest GET's trace and, when an HTTP answer came, the answer.
+struct ManifestProbe: Sendable {
+    let trace: TransferTrace
+    let response: CurlTransport.Response?
 }

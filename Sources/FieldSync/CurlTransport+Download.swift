@@ -1,4 +1,5 @@
 import CCurlShim
+import FieldWire
 import Crypto
 import Foundation
 

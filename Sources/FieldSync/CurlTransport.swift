@@ -1,4 +1,5 @@
 import CCurlShim
+import FieldWire
 import Foundation
 import Synchronization
 
@@ -53,7 +54,7 @@ public final class CurlTransport: Sendable {
     /// GETs `url`, accepting at most `maxBytes` of body.
     /// - Parameters:
     ///   - timeout: the whole transfer's bound, when not the configured one (a long poll).
-    ///   - abort: checked about once a second; true ends the transfer (`.network`, "aborted").
+    ///   - abort: checked about once a second; true ends the transfer (`.cancelled`).
     /// - Throws: `SyncFailure` with `.tls`, `.network` or `.tooLarge`.
     public func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String? = nil, timeout: Double? = nil,
                     abort: AbortFlag? = nil) throws -> Response {
@@ -182,7 +183,7 @@ public final class CurlTransport: Sendable {
 
         let result = curl_easy_perform(handle)
         trace?.finish(handle, result)
-        if result == CURLE_ABORTED_BY_CALLBACK { throw SyncFailure(.network, "\(url): aborted (shutting down)") }
+        if result == CURLE_ABORTED_BY_CALLBACK { throw SyncFailure(.cancelled, "\(url): ended (shutting down)") }
         if overflowed() || result == CURLE_FILESIZE_EXCEEDED {
             throw SyncFailure(.tooLarge, "\(url): more than the \(maxBytes) bytes stated")
         }

@@ -1,4 +1,8 @@
+import TerminalConfiguration
+import FieldWire
 import Foundation
+import Logging
+import ServiceLifecycle
 import Store
 import Watchlist
 
@@ -27,11 +31,14 @@ public enum SyncProgress: Sendable, Equatable {
 }
 
 /// The downlink: brings the three lists to the center's latest signed manifest
-/// (docs/sync-protocol.md). One run: roots → manifest (conditional GET) → verify in TUF's
-/// order → plan deltas or snapshots → download with length and SHA-256 checks (resumable)
-/// → apply with the content digest check, the new trust state in the same commit. Every run
-/// is recorded in the journal with its outcome and stable reason code.
-public final class ListsSync: Sendable {
+/// (docs/sync-protocol.md). One run (`syncOnce`): roots → manifest (conditional GET) →
+/// verify in TUF's order → plan deltas or snapshots → download with length and SHA-256
+/// checks (resumable) → apply with the content digest check, the new trust state in the same
+/// commit. Every run is recorded in the journal with its outcome and stable reason code.
+///
+/// As a `Service` (the daemon), it syncs at once and then on its `RetryPolicy`; `wake`
+/// (sync-now) cuts a wait short. Each run is logged and reported as an `Event`.
+public final class ListsSync: Service, Sendable {
     public struct Configuration: Sendable {
         /// The published directory, e.g. `https://central.example/lists/` (a trailing `/` is added).
         public var baseURL: String
@@ -70,6 +77,13 @@ public final class ListsSync: Sendable {
         }
     }
 
+    /// How a scheduled run ended, for the daemon's event stream.
+    public enum Event: Sendable, Equatable {
+        /// New lists (or a newer manifest) applied.
+        case updated(Report)
+        case failed(reason: String, message: String)
+    }
+
     /// Manifests and roots are small; anything larger is refused unread.
     static let maxDocumentBytes: Int64 = 1 << 20
 
@@ -77,21 +91,32 @@ public final class ListsSync: Sendable {
     private let transport: any SyncTransport
     private let lists: ListsStore
     private let journal: JournalStore
-    private let now: @Sendable () -> Int64
+    private let clock: any TerminalClock
+    private let schedule: RetryPolicy
+    /// Sync-now: ends the scheduled loop's wait.
+    public let wake = WakeSignal()
+    private let logger: Logger
+    private let onEvent: @Sendable (Event) -> Void
 
     public init(_ configuration: Configuration, transport: any SyncTransport, lists: ListsStore, journal: JournalStore,
-                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+                clock: any TerminalClock = SystemClock(), schedule: RetryPolicy = RetryPolicy(),
+                logger: Logger = Logger(label: "mpolice.sync"), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.configuration = configuration
         self.transport = transport
         self.lists = lists
         self.journal = journal
-        self.now = now
+        self.clock = clock
+        self.schedule = schedule
+        self.logger = logger
+        self.onEvent = onEvent
     }
+
+    private var now: Int64 { clock.nowSeconds }
 
     /// Runs one sync and records it in the journal.
     /// - Throws: `SyncFailure` (already recorded); `StoreError` for local faults.
     @discardableResult
-    public func run(progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> Report {
+    public func syncOnce(progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> Report {
         let started = Date()
         let fetched = ByteCounter()
         var sequence: Int64?
@@ -150,7 +175,7 @@ public final class ListsSync: Sendable {
         try Self.requireOK(response, manifestURL)
 
         // 3. Signature → rollback → freeze → structure.
-        let manifest = try trust.verify(SignedEnvelope.decode(response.body), now: now())
+        let manifest = try trust.verify(SignedEnvelope.decode(response.body), now: now)
         sequence = manifest.sequence
         let local = try lists.versions()
         if let stored, manifest.sequence == stored.manifestSequence, Self.matches(manifest, local) {
@@ -207,7 +232,7 @@ public final class ListsSync: Sendable {
             fetched.add(Int64(response.body.count))
             if response.status == 404 { break }
             try Self.requireOK(response, url)
-            try trust.rotate(to: [SignedEnvelope.decode(response.body)], now: now())
+            try trust.rotate(to: [SignedEnvelope.decode(response.body)], now: now)
             rootEnvelope = response.body
         }
     }
@@ -218,7 +243,7 @@ public final class ListsSync: Sendable {
     public func verify(manifest body: Data) throws -> Manifest {
         var (trust, rootEnvelope) = try trustedRoot(try lists.syncState())
         try walkRoots(&trust, &rootEnvelope, fetched: ByteCounter())
-        return try trust.verify(SignedEnvelope.decode(body), now: now())
+        return try trust.verify(SignedEnvelope.decode(body), now: now)
     }
 
     /// The trusted root: the stored one, unless the provisioned file holds a newer version
@@ -323,18 +348,33 @@ private final class ByteCounter: @unchecked Sendable {
 }
 
 extension ListsSync {
-    /// Syncs now, then on `policy`'s schedule; `trigger.fire()` (sync-now) cuts the current
-    /// wait short. Runs until the task is cancelled. Each run happens on a thread of its own
-    /// (libcurl and SQLite block): never on the caller's executor, and never waiting for a
-    /// shared pool that other blocking work may have filled.
-    public func runScheduled(_ policy: SyncSchedule.Policy, trigger: SyncTrigger,
-                             onRun: (@Sendable (Result<Report, any Error>) -> Void)? = nil) async {
-        var schedule = SyncSchedule(policy)
-        while !Task.isCancelled {
-            let result = await onOwnThread("list-sync") { try self.run() }
-            onRun?(result)
-            let delay = schedule.delay(afterSuccess: (try? result.get()) != nil, random: Double.random(in: 0..<1))
-            await wait(for: delay, orUntil: [trigger])
+    /// Syncs now, then on the schedule; `wake.fire()` (sync-now) cuts the current wait
+    /// short. Each run happens on a thread of its own (libcurl and SQLite block): never on
+    /// the caller's executor, and never waiting for a shared pool that other blocking work
+    /// may have filled. Returns at graceful shutdown.
+    public func run() async {
+        await cancelWhenGracefulShutdown { [self] in
+            var retries = RetrySchedule(schedule)
+            while !Task.isCancelled {
+                let result = await onOwnThread("list-sync") { try self.syncOnce() }
+                report(result)
+                let delay = retries.delay(afterSuccess: (try? result.get()) != nil, random: Double.random(in: 0..<1))
+                await wait(for: delay, orUntil: [wake])
+            }
+        }
+    }
+
+    private func report(_ result: Result<Report, any Error>) {
+        switch result {
+        case .success(let report):
+            logger.info("sync \(report.outcome.rawValue)", metadata: ["manifest": "\(report.manifestSequence.map(String.init) ?? "-")"])
+            if report.outcome == .updated { onEvent(.updated(report)) }
+        case .failure(let error as SyncFailure):
+            logger.warning("sync failed", metadata: ["reason": "\(error.reason.rawValue)", "detail": "\(error.message)"])
+            onEvent(.failed(reason: error.reason.rawValue, message: error.message))
+        case .failure(let error):
+            logger.error("sync failed", metadata: ["error": "\(error)"])
+            onEvent(.failed(reason: "local", message: "\(error)"))
         }
     }
 }

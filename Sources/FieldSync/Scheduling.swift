@@ -10,11 +10,11 @@ func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () thr
     }
 }
 
-/// Waits for `delay`, or until one of `triggers` fires, or cancellation — whichever is first.
-func wait(for delay: Duration, orUntil triggers: [SyncTrigger]) async {
+/// Waits for `delay`, or until one of `signals` fires, or cancellation — whichever is first.
+func wait(for delay: Duration, orUntil signals: [WakeSignal]) async {
     await withTaskGroup(of: Void.self) { group in
         group.addTask { try? await Task.sleep(for: delay) }
-        for trigger in triggers { group.addTask { await trigger.wait() } }
+        for signal in signals { group.addTask { await signal.wait() } }
         await group.next()
         group.cancelAll()
     }

@@ -1,3 +1,4 @@
+import FieldWire
 import Foundation
 
 /// What the terminal trusts, and the rules for trusting more, in TUF's order:
@@ -22,10 +23,7 @@ public struct TrustState: Sendable, Equatable {
 
     /// Trusts the first root from the device's provisioning (its own signatures must hold).
     public static func bootstrap(_ envelope: SignedEnvelope) throws -> TrustState {
-        let root = try decodeRoot(envelope)
-        try root.validate()   // before its keys are used to check its own signature
-        _ = try envelope.verifiedPayload(type: SignedEnvelope.rootType, keys: root.publicKeys(root.root), threshold: root.root.threshold)
-        return try TrustState(root: root)
+        try TrustState(root: RootMetadata.selfSigned(envelope))
     }
 
     /// Applies newer roots, in order. Each must be exactly the next version and signed by a
@@ -33,7 +31,7 @@ public struct TrustState: Sendable, Equatable {
     public mutating func rotate(to envelopes: [SignedEnvelope], now: Int64) throws {
         var current = root
         for envelope in envelopes {
-            let next = try Self.decodeRoot(envelope)
+            let next = try RootMetadata.decode(envelope)
             guard next.version > current.version else {
                 throw SyncFailure(.rollback, "root version \(next.version) is not newer than trusted \(current.version)")
             }
@@ -60,7 +58,7 @@ public struct TrustState: Sendable, Equatable {
                                                    threshold: root.manifest.threshold)
         let manifest: Manifest
         do {
-            manifest = try JSONDecoder().decode(Manifest.self, from: payload)
+            manifest = try WireJSON.decode(Manifest.self, from: payload)
         } catch {
             throw SyncFailure(.badFormat, "manifest: \(error)")
         }
@@ -79,16 +77,5 @@ public struct TrustState: Sendable, Equatable {
     public mutating func accept(_ manifest: Manifest) {
         lastSequence = max(lastSequence, manifest.sequence)
         lastTrustedTime = max(lastTrustedTime, manifest.issuedAt)
-    }
-
-    static func decodeRoot(_ envelope: SignedEnvelope) throws -> RootMetadata {
-        guard envelope.payloadType == SignedEnvelope.rootType, let bytes = Data(base64Encoded: envelope.payload) else {
-            throw SyncFailure(.badFormat, "not a root document")
-        }
-        do {
-            return try JSONDecoder().decode(RootMetadata.self, from: bytes)
-        } catch {
-            throw SyncFailure(.badFormat, "root: \(error)")
-        }
     }
 }

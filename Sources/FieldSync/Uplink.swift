@@ -1,4 +1,8 @@
+import TerminalConfiguration
+import FieldWire
 import Foundation
+import Logging
+import ServiceLifecycle
 import Store
 import Watchlist
 
@@ -6,7 +10,10 @@ import Watchlist
 /// compressed batches, each item removed only when the center acknowledges its id; and the
 /// unit's dispatches from the center by long poll, resumable by cursor. Both over the same
 /// mutual-TLS transport as the list sync.
-public final class Uplink: Sendable {
+///
+/// As a `Service` (the daemon) it runs the uploads and the dispatch poll side by side
+/// (`Uplink+Run.swift`), logs them and reports new dispatches as events.
+public final class Uplink: Service, Sendable {
     public struct Configuration: Sendable {
         /// The center's uplink endpoint, e.g. `https://central.example/uplink/` (a trailing
         /// `/` is added).
@@ -37,65 +44,46 @@ public final class Uplink: Sendable {
         public var bytesSent = 0
     }
 
-    /// The center's answer to a batch, per item.
-    public struct BatchResponse: Codable, Sendable {
-        public struct Result: Codable, Sendable {
-            public enum Status: String, Codable, Sendable {
-                /// Stored now.
-                case accepted
-                /// Already held (an earlier delivery whose answer was lost).
-                case duplicate
-                /// Refused for good; `reason` says why.
-                case rejected
-                /// Not stored this time; send again later.
-                case retry
-            }
-
-            public var id: String
-            public var status: Status
-            public var reason: String?
-
-            public init(id: String, status: Status, reason: String? = nil) {
-                self.id = id
-                self.status = status
-                self.reason = reason
-            }
-        }
-
-        public var results: [Result]
-
-        public init(results: [Result]) { self.results = results }
-    }
-
-    /// The center's answer to a dispatch poll.
-    public struct DispatchPoll: Codable, Sendable {
-        /// Resume after this.
-        public var cursor: Int64
-        public var dispatches: [Dispatch.Order]
-
-        public init(cursor: Int64, dispatches: [Dispatch.Order]) {
-            self.cursor = cursor
-            self.dispatches = dispatches
-        }
-    }
-
     static let maxResponseBytes: Int64 = 4 << 20
+
+    /// What the running uplink reports to the daemon.
+    public enum Event: Sendable, Equatable {
+        /// A dispatch from the center was stored (its receipt queued).
+        case dispatchReceived(Dispatch)
+    }
 
     public let configuration: Configuration
     private let transport: CurlTransport
     private let journal: JournalStore
     private let location: @Sendable () -> CheckLocation
-    private let nowMilliseconds: @Sendable () -> Int64
+    private let clock: any TerminalClock
+    let schedule: RetryPolicy
+    /// Fired after every write that queued outbox items (the journal's `onEnqueue`).
+    let enqueued: WakeSignal
+    /// Ends the upload loop's wait (also its backoff): the link is back.
+    let uploadWake = WakeSignal()
+    /// Ends the dispatch poll's backoff: the link is back.
+    let pollWake = WakeSignal()
+    let logger: Logger
+    let onEvent: @Sendable (Event) -> Void
 
+    /// - Parameter enqueued: the signal the journal fires when it queues items.
     public init(_ configuration: Configuration, transport: CurlTransport, journal: JournalStore,
-                location: @escaping @Sendable () -> CheckLocation = { .notAvailable },
-                nowMilliseconds: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+                location: @escaping @Sendable () -> CheckLocation = { .notAvailable }, clock: any TerminalClock = SystemClock(),
+                schedule: RetryPolicy = RetryPolicy(), enqueued: WakeSignal = WakeSignal(),
+                logger: Logger = Logger(label: "mpolice.uplink"), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.configuration = configuration
         self.transport = transport
         self.journal = journal
         self.location = location
-        self.nowMilliseconds = nowMilliseconds
+        self.clock = clock
+        self.schedule = schedule
+        self.enqueued = enqueued
+        self.logger = logger
+        self.onEvent = onEvent
     }
+
+    private func nowMilliseconds() -> Int64 { clock.nowMilliseconds }
 
     // MARK: Upload
 
@@ -108,7 +96,7 @@ public final class Uplink: Sendable {
             let now = nowMilliseconds()
             let items = try journal.dueOutboxItems(now: now, maxItems: configuration.batchItems, maxBytes: configuration.batchBytes)
             if items.isEmpty { break }
-            let body = Gzip.compress(Self.batchJSON(unit: configuration.unit, items))
+            let body = Gzip.compress(UplinkBatch.json(unit: configuration.unit, items: items.map(\.stored)))
             let answers: [String: OutboxSettlement]
             do {
                 answers = try send(body, items: items, abort: abort)
@@ -147,7 +135,7 @@ public final class Uplink: Sendable {
         let url = configuration.baseURL + "items"
         let response = try transport.post(url, body: body, headers: ["Content-Type: application/json", "Content-Encoding: gzip"],
                                           maxBytes: Self.maxResponseBytes, abort: abort)
-        let decoded = try Self.decode(BatchResponse.self, response, url, "a batch response")
+        let decoded = try Self.decode(UplinkAnswer.self, response, url, "a batch response")
         var answers = Dictionary(uniqueKeysWithValues: items.map { ($0.id, OutboxSettlement.retry) })
         for result in decoded.results where answers[result.id] != nil {
             switch result.status {
@@ -159,24 +147,11 @@ public final class Uplink: Sendable {
         return answers
     }
 
-    /// `{"unit":…,"items":[{"id","kind","createdAt","attempt","payload"}]}`, the payloads
-    /// inserted as the JSON they already are.
-    static func batchJSON(unit: String, _ items: [OutboxItem]) -> Data {
-        var out = "{\"unit\":\(JSONText.quote(unit)),\"items\":["
-        for (i, item) in items.enumerated() {
-            if i > 0 { out += "," }
-            out += "{\"id\":\"\(item.id)\",\"kind\":\"\(item.kind.rawValue)\",\"createdAt\":\(item.createdAt),"
-            out += "\"attempt\":\(item.attempts + 1),\"payload\":\(item.payload)}"
-        }
-        out += "]}"
-        return Data(out.utf8)
-    }
-
     /// A 200 answer's JSON body as `type`.
     static func decode<T: Decodable>(_ type: T.Type, _ response: CurlTransport.Response, _ url: String, _ what: String) throws -> T {
         try requireOK(response, url)
         do {
-            return try JSONDecoder().decode(type, from: response.body)
+            return try WireJSON.decode(type, from: response.body)
         } catch {
             throw SyncFailure(.badFormat, "\(url): the answer is not \(what) (\(error))")
         }

@@ -1,14 +1,13 @@
-import FieldSync
+import FieldWire
 import Foundation
 import Hummingbird
-import Location
+import LocalAPIContract
 import NIOCore
 import Store
 import Watchlist
 
-/// An error as the local API answers it: an HTTP status and
-/// `{"error": {"code": "...", "message": "...", "field": "..."}}`. Subsystem errors are
-/// mapped here, once, to stable wire codes (docs/api/openapi.yaml lists them).
+/// An error as the local API answers it: an HTTP status and an `APIErrorBody`. Subsystem
+/// errors are mapped here, once, to stable wire codes (docs/api/openapi.yaml lists them).
 public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
@@ -23,9 +22,7 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var object: [String: String] = ["code": code, "message": message]
-        object["field"] = field
-        return JSONBody.response(["error": object], status: status)
+        JSONBody.response(APIErrorBody(code: code, message: message, field: field), status: status)
     }
 
     /// The one mapping from what the layers below throw to the wire.
@@ -76,48 +73,68 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// JSON in and out. Request bodies are read with a cap and checked strictly: an object,
-/// only the documented fields, each of the documented type — a bad one is named.
+/// JSON out, in the wire coding.
 enum JSONBody {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        let data = (try? WireJSON.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
 
-    /// The request's JSON object, with only `allowed` fields.
-    static func object(_ request: Request, maxBytes: Int, allowed: Set<String>) async throws -> [String: Any] {
+/// Request bodies in: read with a cap, then decoded strictly as their `StrictRequest` type —
+/// an object, only the documented fields, each of the documented type; the first bad one is
+/// named in the error.
+struct RequestReader: Sendable {
+    let maxBytes: Int
+
+    func read<T: StrictRequest>(_ type: T.Type, _ request: Request) async throws -> T {
         var request = request
         let buffer = try await request.collectBody(upTo: maxBytes)
-        guard buffer.readableBytes > 0 else { throw APIError(.badRequest, "request.bad-json", "the body must be a JSON object") }
-        let parsed: Any
+        return try Self.decode(type, Data(buffer: buffer))
+    }
+
+    static func decode<T: StrictRequest>(_ type: T.Type, _ data: Data) throws -> T {
+        guard !data.isEmpty else { throw APIError(.badRequest, "request.bad-json", "the body must be a JSON object") }
+        let keys: [String]
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [])
+            keys = try WireJSON.decode(KeyList.self, from: data).keys
+        } catch DecodingError.typeMismatch {
+            throw APIError(.badRequest, "request.bad-json", "the body must be a JSON object")
         } catch {
             throw APIError(.badRequest, "request.bad-json", "the body is not valid JSON")
         }
-        guard let object = parsed as? [String: Any] else { throw APIError(.badRequest, "request.bad-json", "the body must be a JSON object") }
-        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw APIError(.badRequest, "request.unknown-field", "unknown field (allowed: \(allowed.sorted().joined(separator: ", ")))", field: unknown)
+        if let unknown = keys.sorted().first(where: { !T.fields.contains($0) }) {
+            throw APIError(.badRequest, "request.unknown-field", "unknown field (allowed: \(T.fields.sorted().joined(separator: ", ")))",
+                           field: unknown)
         }
-        return object
+        do {
+            return try WireJSON.decode(type, from: data)
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw APIError(.badRequest, "request.missing-field", "required", field: key.stringValue)
+        } catch DecodingError.valueNotFound(_, let context) {
+            throw APIError(.badRequest, "request.missing-field", "required", field: context.codingPath.last?.stringValue)
+        } catch DecodingError.typeMismatch(let expected, let context) {
+            throw APIError(.badRequest, "request.wrong-type", "must be \(expected == String.self ? "a string" : "\(expected)")",
+                           field: context.codingPath.last?.stringValue)
+        } catch {
+            throw APIError(.badRequest, "request.bad-json", "the body does not match the request (\(error))")
+        }
     }
 
-    static func string(_ object: [String: Any], _ field: String, required: Bool = true) throws -> String? {
-        guard let value = object[field], !(value is NSNull) else {
-            if required { throw APIError(.badRequest, "request.missing-field", "required", field: field) }
-            return nil
+    /// The top-level keys of a JSON object (anything else fails with a type mismatch).
+    private struct KeyList: Decodable {
+        var keys: [String]
+
+        private struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
         }
-        // JSONSerialization turns true/false into NSNumber: a string is a String only.
-        guard let string = value as? String, !(value is NSNumber) else {
-            throw APIError(.badRequest, "request.wrong-type", "must be a string", field: field)
+
+        init(from decoder: any Decoder) throws {
+            keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
         }
-        return string
     }
 }

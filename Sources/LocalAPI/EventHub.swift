@@ -1,30 +1,22 @@
+import FieldWire
 import Foundation
+import LocalAPIContract
 import Synchronization
 
 /// Something the front-end hears about on `/v1/events` (Server-Sent Events): the event name
 /// and a JSON object as its data.
 public struct AgentEvent: Sendable, Equatable {
-    public enum Name: String, Sendable {
-        case listUpdated = "list-updated"
-        case syncFailed = "sync-failed"
-        case gpsStateChanged = "gps-state-changed"
-        /// A dispatch from the command center was stored (and its receipt queued).
-        case dispatchReceived = "dispatch-received"
-    }
-
-    public var name: Name
+    public var name: EventName
     /// A JSON object, already encoded.
     public var data: String
 
-    public init(_ name: Name, data: String) {
+    public init(_ name: EventName, data: String) {
         self.name = name
         self.data = data
     }
 
-    public init<T: Encodable>(_ name: Name, _ value: T) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        self.init(name, data: (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}")
+    public init<T: Encodable>(_ name: EventName, _ value: T) {
+        self.init(name, data: (try? WireJSON.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}")
     }
 }
 

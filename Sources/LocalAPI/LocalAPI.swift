@@ -1,14 +1,13 @@
-import FieldSync
 import Foundation
 import Hummingbird
-import Location
-import Logging
+import LocalAPIContract
 import NIOCore
 import Store
 import Watchlist
 
 /// The terminal's local API for its front-end app: HTTP/1.1 + JSON over a Unix socket,
-/// versioned under `/v1` (docs/api/openapi.yaml). Checks have the same semantics and JSON as
+/// versioned under `/v1` (docs/api/openapi.yaml). Request and response bodies are the
+/// `LocalAPIContract` types its clients share; checks have the same semantics and JSON as
 /// `mpolicectl`; errors are `APIError`s.
 public struct LocalAPI: Sendable {
     /// What the API reads and drives; the agent composes it.
@@ -18,39 +17,40 @@ public struct LocalAPI: Sendable {
         public var checker: Checker
         public var session: OfficerSession
         public var events: EventHub
+        public var stateDirectory: String
         /// The current location state; nil when location is not configured.
         public var location: (@Sendable () -> LocationState)?
         /// Requests a sync now; nil when sync is not configured.
         public var syncNow: (@Sendable () -> Void)?
         /// Whether items go up to a center (uplink.central).
         public var uplinkConfigured: Bool
-        public var startedAt: Date
-        /// Unix seconds.
-        public var now: @Sendable () -> Int64
+        public var clock: any TerminalClock
 
         public init(lists: ListsStore, journal: JournalStore, checker: Checker, session: OfficerSession, events: EventHub,
-                    location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Void)?, uplinkConfigured: Bool = false,
-                    startedAt: Date = Date(),
-                    now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+                    stateDirectory: String, location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Void)?,
+                    uplinkConfigured: Bool = false, clock: any TerminalClock = SystemClock()) {
             self.lists = lists
             self.journal = journal
             self.checker = checker
             self.session = session
             self.events = events
+            self.stateDirectory = stateDirectory
             self.location = location
             self.syncNow = syncNow
             self.uplinkConfigured = uplinkConfigured
-            self.startedAt = startedAt
-            self.now = now
+            self.clock = clock
         }
     }
 
     public let dependencies: Dependencies
     public let maxBodyBytes: Int
+    /// Monotonic milliseconds at start (uptime).
+    private let startedAt: Int64
 
     public init(_ dependencies: Dependencies, maxBodyBytes: Int) {
         self.dependencies = dependencies
         self.maxBodyBytes = maxBodyBytes
+        startedAt = dependencies.clock.monotonicMilliseconds
     }
 
     public func router() -> Router<BasicRequestContext> {
@@ -58,40 +58,28 @@ public struct LocalAPI: Sendable {
         router.add(middleware: JSONErrorMiddleware())
         let v1 = router.group("v1")
         let d = dependencies
-        let maxBody = maxBodyBytes
+        let body = RequestReader(maxBytes: maxBodyBytes)
 
-        v1.get("health") { _, _ in JSONBody.response(["status": "ok"]) }
-        v1.get("status") { _, _ in try Self.status(d) }
+        v1.get("health") { _, _ in JSONBody.response(HealthResponse()) }
+        let startedAt = startedAt
+        v1.get("status") { _, _ in JSONBody.response(try Self.status(d, startedAt: startedAt)) }
 
         // Checks: a signed-in officer, strict bodies, the same answers as the CLI.
         v1.post("checks/plate") { request, _ in
-            let body = try await JSONBody.object(request, maxBytes: maxBody, allowed: ["plate"])
-            let plate = try JSONBody.string(body, "plate")!
-            return try Self.check(d) { try d.checker.checkPlate(plate, context: $0) }
+            try await Self.check(.plate(body.read(PlateCheckRequest.self, request).plate), d)
         }
         v1.post("checks/vin") { request, _ in
-            let body = try await JSONBody.object(request, maxBytes: maxBody, allowed: ["vin"])
-            let vin = try JSONBody.string(body, "vin")!
-            return try Self.check(d) { try d.checker.checkVIN(vin, context: $0) }
+            try await Self.check(.vin(body.read(VINCheckRequest.self, request).vin), d)
         }
         v1.post("checks/engine") { request, _ in
-            let body = try await JSONBody.object(request, maxBytes: maxBody, allowed: ["engineNumber"])
-            let number = try JSONBody.string(body, "engineNumber")!
-            return try Self.check(d) { try d.checker.checkEngineNumber(number, context: $0) }
+            try await Self.check(.engineNumber(body.read(EngineCheckRequest.self, request).engineNumber), d)
         }
         v1.post("checks/person") { request, _ in
-            let body = try await JSONBody.object(request, maxBytes: maxBody, allowed: ["id", "name", "dateOfBirth"])
-            let id = try JSONBody.string(body, "id", required: false)
-            let name = try JSONBody.string(body, "name", required: false)
-            let dob = try JSONBody.string(body, "dateOfBirth", required: false)
-            switch (id, name, dob) {
-            case let (id?, nil, nil):
-                return try Self.check(d) { try d.checker.checkPerson(id: id, context: $0) }
-            case let (nil, name?, dob?):
-                return try Self.check(d) { try d.checker.checkPerson(name: name, dateOfBirth: dob, context: $0) }
-            default:
-                throw APIError(.badRequest, "request.bad-combination", "give id, or name with dateOfBirth", field: id == nil ? "name" : "id")
+            let person = try await body.read(PersonCheckRequest.self, request)
+            guard let query = person.query else {
+                throw APIError(.badRequest, "request.bad-combination", "give id, or name with dateOfBirth", field: person.id == nil ? "name" : "id")
             }
+            return try Self.check(query, d)
         }
 
         v1.get("location") { _, _ in
@@ -107,9 +95,8 @@ public struct LocalAPI: Sendable {
             return JSONBody.response(session)
         }
         v1.post("session") { request, _ in
-            let body = try await JSONBody.object(request, maxBytes: maxBody, allowed: ["officerId"])
-            let officer = try JSONBody.string(body, "officerId")!
-            return JSONBody.response(try d.session.signIn(officer, at: d.now()), status: .created)
+            let session = try await body.read(SessionRequest.self, request)
+            return JSONBody.response(try d.session.signIn(session.officerId, at: d.clock.nowSeconds), status: .created)
         }
         v1.delete("session") { _, _ in
             d.session.signOut()
@@ -121,11 +108,11 @@ public struct LocalAPI: Sendable {
                 throw APIError(.conflict, "sync.not-configured", "sync is not configured on this terminal (sync.central)")
             }
             syncNow()
-            return JSONBody.response(["requested": true], status: .accepted)
+            return JSONBody.response(SyncRequested(), status: .accepted)
         }
 
         // Dispatches from the command center; status changes go to the center through the outbox.
-        v1.get("dispatches") { _, _ in JSONBody.response(["dispatches": try d.journal.dispatches()]) }
+        v1.get("dispatches") { _, _ in JSONBody.response(DispatchList(dispatches: try d.journal.dispatches())) }
         v1.get("dispatches/:id") { _, context in
             let id = try context.parameters.require("id")
             guard let dispatch = try d.journal.dispatch(id: id) else {
@@ -135,19 +122,15 @@ public struct LocalAPI: Sendable {
         }
         v1.post("dispatches/:id/status") { request, context in
             let id = try context.parameters.require("id")
-            let body = try await JSONBody.object(request, maxBytes: maxBody, allowed: ["status", "disposition"])
-            let raw = try JSONBody.string(body, "status")!
-            guard let status = DispatchStatus(rawValue: raw) else {
+            let change = try await body.read(DispatchStatusRequest.self, request)
+            guard let status = DispatchStatus(rawValue: change.status) else {
                 throw APIError(.badRequest, "request.bad-value",
                                "status must be one of \(DispatchStatus.allCases.map(\.rawValue).joined(separator: ", "))", field: "status")
             }
-            let disposition = try JSONBody.string(body, "disposition", required: false)
-            guard let context = try d.session.context() else {
-                throw APIError(.forbidden, "session.none", "no officer is signed in (POST /v1/session; mpolicectl signin)")
-            }
+            let officer = try Self.signedIn(d)
             let location = d.location?().forCheck ?? .notAvailable
-            return JSONBody.response(try d.journal.changeDispatch(id, to: status, disposition: disposition, officerId: context.officerId,
-                                                                  location: location, now: SystemWallClock().nowMilliseconds))
+            return JSONBody.response(try d.journal.changeDispatch(id, to: status, disposition: change.disposition, officerId: officer.officerId,
+                                                                  location: location, now: d.clock.nowMilliseconds))
         }
 
         v1.get("events") { _, _ in Self.events(d.events) }
@@ -156,42 +139,26 @@ public struct LocalAPI: Sendable {
 
     // MARK: Handlers
 
-    static func check(_ d: Dependencies, _ body: (CheckContext) throws -> CheckAnswer) throws -> Response {
+    static func signedIn(_ d: Dependencies) throws -> CheckContext {
         guard let context = try d.session.context() else {
             throw APIError(.forbidden, "session.none", "no officer is signed in (POST /v1/session; mpolicectl signin)")
         }
-        return JSONBody.response(try body(context))
+        return context
     }
 
-    struct Status: Encodable {
-        var unit: String
-        var uptimeSeconds: Int64
-        var officer: OfficerSession.SignedIn?
-        var lists: [ListStatus]
-        var manifestSequence: Int64?
-        var syncConfigured: Bool
-        var lastSync: SyncAttempt?
-        var uplinkConfigured: Bool
-        var outbox: OutboxStatus
-        var lastUpload: UploadSummary?
-        var checkRecords: Int
-        var location: LocationState?
+    static func check(_ query: CheckQuery, _ d: Dependencies) throws -> Response {
+        JSONBody.response(try d.checker.check(query, context: signedIn(d)))
     }
 
-    static func status(_ d: Dependencies) throws -> Response {
-        return JSONBody.response(Status(
-            unit: d.session.unitId,
-            uptimeSeconds: Int64(Date().timeIntervalSince(d.startedAt)),
-            officer: d.session.signedIn,
-            lists: try d.lists.statuses(at: d.now()),
-            manifestSequence: try d.lists.syncState()?.manifestSequence,
-            syncConfigured: d.syncNow != nil,
-            lastSync: try d.journal.syncAttempts(limit: 1).first,
-            uplinkConfigured: d.uplinkConfigured,
-            outbox: try d.journal.outboxStatus(now: SystemWallClock().nowMilliseconds),
-            lastUpload: try d.journal.lastUpload(),
-            checkRecords: try d.journal.checkCount(),
-            location: d.location?()))
+    static func status(_ d: Dependencies, startedAt: Int64) throws -> TerminalStatus {
+        var status = try TerminalStatus.read(lists: d.lists, journal: d.journal, stateDirectory: d.stateDirectory, clock: d.clock)
+        status.unit = d.session.unitId
+        status.uptimeSeconds = (d.clock.monotonicMilliseconds - startedAt) / 1000
+        status.officer = d.session.signedIn
+        status.syncConfigured = d.syncNow != nil
+        status.uplinkConfigured = d.uplinkConfigured
+        status.location = d.location?()
+        return status
     }
 
     /// `text/event-stream`: a comment first (so a client knows it is connected), then one

@@ -1,31 +1,25 @@
 import Foundation
+import LocalAPIContract
 import Synchronization
 import Watchlist
 
 /// Who is signed in on the terminal. Checks need a signed-in officer; the officer id goes
 /// into every check record.
 public final class OfficerSession: Sendable {
-    public struct SignedIn: Sendable, Codable, Equatable {
-        public var officerId: String
-        public var unitId: String
-        /// ISO 8601.
-        public var since: String
-    }
-
     public let unitId: String
-    private let current = Mutex<SignedIn?>(nil)
+    private let current = Mutex<SessionInfo?>(nil)
 
     public init(unitId: String) {
         self.unitId = unitId
     }
 
-    public var signedIn: SignedIn? { current.withLock { $0 } }
+    public var signedIn: SessionInfo? { current.withLock { $0 } }
 
     /// Signs `officerId` in (replacing whoever was).
     /// - Throws: `InputError` for an id `CheckContext` refuses.
-    public func signIn(_ officerId: String, at seconds: Int64) throws -> SignedIn {
+    public func signIn(_ officerId: String, at seconds: Int64) throws -> SessionInfo {
         let context = try CheckContext(officerId: officerId, unitId: unitId)
-        let session = SignedIn(officerId: context.officerId, unitId: unitId, since: Timestamp.iso8601(seconds: seconds))
+        let session = SessionInfo(officerId: context.officerId, unitId: unitId, since: Timestamp.iso8601(seconds: seconds))
         current.withLock { $0 = session }
         return session
     }

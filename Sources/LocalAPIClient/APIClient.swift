@@ -1,9 +1,13 @@
 import CCurlShim
+import FieldWire
 import Foundation
+import LocalAPIContract
+import Store
+import Watchlist
 
-/// A client of the daemon's local API over its Unix socket (libcurl), for `mpolicectl`.
+/// A client of the daemon's local API over its Unix socket (libcurl), for `mpolicectl`:
+/// typed calls with the `LocalAPIContract` bodies, and raw requests for tests.
 public struct APIClient: Sendable {
-    public static let defaultSocket = "/run/mpolice/api.sock"
 
     public struct Response: Sendable {
         public var status: Int
@@ -13,6 +17,23 @@ public struct APIClient: Sendable {
     /// The daemon could not be reached.
     public struct Unreachable: Error, CustomStringConvertible, Sendable {
         public let description: String
+    }
+
+    /// The daemon answered with an error (`APIErrorBody`).
+    public struct Refusal: Error, CustomStringConvertible, Sendable {
+        public var status: Int
+        public var code: String
+        public var message: String
+        public var field: String?
+
+        public init(status: Int, code: String, message: String, field: String? = nil) {
+            self.status = status
+            self.code = code
+            self.message = message
+            self.field = field
+        }
+
+        public var description: String { "\(field.map { "\($0): " } ?? "")\(message) [\(code)]" }
     }
 
     public let socketPath: String
@@ -52,6 +73,56 @@ public struct APIClient: Sendable {
         let status = try perform(method, path, body: body, sink: sink, timeout: timeout)
         return Response(status: status, body: sink.data)
     }
+
+    // MARK: Typed calls
+
+    /// The 2xx answer to a request, decoded; a non-2xx answer throws its `Refusal`.
+    public func call<T: Decodable>(_ method: String, _ path: String, body: (any Encodable)? = nil, as type: T.Type) throws -> T {
+        let data = try send(method, path, body: body)
+        do {
+            return try WireJSON.decode(type, from: data)
+        } catch {
+            throw Refusal(status: 200, code: "client.bad-answer", message: "the daemon's answer to \(method) \(path) is not what the API documents (\(error))")
+        }
+    }
+
+    /// The 2xx body of a request; a non-2xx answer throws its `Refusal`.
+    @discardableResult
+    public func send(_ method: String, _ path: String, body: (any Encodable)? = nil) throws -> Data {
+        let response = try request(method, path, json: try body.map { try WireJSON.encode($0) })
+        guard (200..<300).contains(response.status) else {
+            let detail = (try? WireJSON.decode(APIErrorBody.self, from: response.body))?.error
+            throw Refusal(status: response.status, code: detail?.code ?? "http-\(response.status)",
+                          message: detail?.message ?? "HTTP \(response.status)", field: detail?.field)
+        }
+        return response.body
+    }
+
+    public func check(_ query: CheckQuery) throws -> CheckAnswer {
+        let (path, body) = query.request
+        return try call("POST", path, body: body, as: CheckAnswer.self)
+    }
+
+    public func status() throws -> TerminalStatus { try call("GET", "/v1/status", as: TerminalStatus.self) }
+    public func health() throws -> HealthResponse { try call("GET", "/v1/health", as: HealthResponse.self) }
+    public func location() throws -> LocationState { try call("GET", "/v1/location", as: LocationState.self) }
+
+    public func signIn(_ request: SessionRequest) throws -> SessionInfo {
+        try call("POST", "/v1/session", body: request, as: SessionInfo.self)
+    }
+
+    public func signOut() throws { try send("DELETE", "/v1/session") }
+    public func syncNow() throws -> SyncRequested { try call("POST", "/v1/sync", as: SyncRequested.self) }
+    public func dispatches() throws -> [Dispatch] { try call("GET", "/v1/dispatches", as: DispatchList.self).dispatches }
+
+    /// - Parameter id: a dispatch id as the daemon gave it (a UUID; the caller checks its shape).
+    public func dispatch(id: String) throws -> Dispatch { try call("GET", "/v1/dispatches/\(id)", as: Dispatch.self) }
+
+    public func changeDispatch(id: String, _ change: DispatchStatusRequest) throws -> Dispatch {
+        try call("POST", "/v1/dispatches/\(id)/status", body: change, as: Dispatch.self)
+    }
+
+    // MARK: Raw
 
     /// Follows a streaming response (Server-Sent Events), handing each piece to `onData`
     /// until the daemon closes it or `onData` returns false.

@@ -1,3 +1,5 @@
+import Watchlist
+
 /// When a new fix becomes a breadcrumb: at least `minInterval` seconds (by the fix's own
 /// time) and `minDistance` metres after the last one, or `maxInterval` seconds regardless,
 /// so a parked unit still reports now and then.

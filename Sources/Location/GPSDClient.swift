@@ -97,7 +97,6 @@ public struct LocationError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case unreachable = "gps.unreachable"
         case lost = "gps.connection-lost"
-        case badAddress = "gps.bad-address"
     }
 
     public var code: Code

@@ -1,49 +1,18 @@
+import TerminalConfiguration
 import Foundation
+import ServiceLifecycle
 import Synchronization
+import Watchlist
 
 /// Keeps the terminal's position current from gpsd: connects (and reconnects with backoff
 /// when gpsd goes away), streams reports on a thread of its own so it never blocks other
 /// services, and publishes the latest `LocationState`.
 ///
-/// `run()` returns when its task is cancelled; it never throws: an unreachable gpsd is a
-/// state (`no-gpsd`), not an error.
-public final class LocationService: Sendable {
-    public struct Configuration: Sendable {
-        public var host: String
-        public var port: String
-        /// Seconds after which a fix that has not been renewed is stale.
-        public var maxFixAge: Double
-        /// Longest wait between reconnection attempts, seconds.
-        public var maxBackoff: Double
-
-        public init(host: String = "127.0.0.1", port: String = "2947", maxFixAge: Double = 10, maxBackoff: Double = 4) {
-            self.host = host
-            self.port = port
-            self.maxFixAge = maxFixAge
-            self.maxBackoff = maxBackoff
-        }
-
-        /// Parses "HOST:PORT" (or "[v6]:PORT", or "HOST" for the default port).
-        public static func address(_ text: String) throws -> (host: String, port: String) {
-            var host = text, port = "2947"
-            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-                host = String(text[text.index(after: text.startIndex)..<close])
-                let rest = text[text.index(after: close)...]
-                if rest.hasPrefix(":") { port = String(rest.dropFirst()) } else if !rest.isEmpty { host = "" }
-            } else if let colon = text.lastIndex(of: ":") {
-                host = String(text[..<colon])
-                port = String(text[text.index(after: colon)...])
-            }
-            guard !host.isEmpty, host.utf8.count <= 253,
-                  host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" }),
-                  let number = Int(port), (1...65535).contains(number) else {
-                throw LocationError(.badAddress, "gpsd address must be HOST:PORT with a port 1-65535")
-            }
-            return (host, port)
-        }
-    }
-
-    public let configuration: Configuration
+/// As a `Service`, `run()` returns at graceful shutdown or when its task is cancelled; it
+/// never throws: an unreachable gpsd is a state (`no-gpsd`), not an error. Its events are
+/// `onChange` (a new status) and `onFix` (every new fix with a position).
+public final class LocationService: Service, Sendable {
+    public let configuration: GPSSettings
     private let tracker: Mutex<LocationTracker>
     private let onChange: (@Sendable (LocationState) -> Void)?
     private let onFix: (@Sendable (Fix) -> Void)?
@@ -51,7 +20,7 @@ public final class LocationService: Sendable {
     /// - Parameters:
     ///   - onChange: called (on the reader thread) whenever the status changes.
     ///   - onFix: called for every new fix with a position (breadcrumbs hang off this).
-    public init(_ configuration: Configuration, onChange: (@Sendable (LocationState) -> Void)? = nil,
+    public init(_ configuration: GPSSettings, onChange: (@Sendable (LocationState) -> Void)? = nil,
                 onFix: (@Sendable (Fix) -> Void)? = nil) {
         self.configuration = configuration
         tracker = Mutex(LocationTracker(gpsd: "\(configuration.host):\(configuration.port)", maxFixAge: configuration.maxFixAge))
@@ -65,8 +34,12 @@ public final class LocationService: Sendable {
         return tracker.withLock { $0.state(at: now) }
     }
 
-    /// Streams from gpsd until the calling task is cancelled.
+    /// Streams from gpsd until graceful shutdown or cancellation.
     public func run() async {
+        await cancelWhenGracefulShutdown { [self] in await stream() }
+    }
+
+    private func stream() async {
         let stop = StopFlag()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

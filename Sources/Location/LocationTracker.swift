@@ -1,3 +1,5 @@
+import Watchlist
+
 /// The pure state machine behind `LocationState`: fed connection events, gpsd reports and
 /// the monotonic time, it decides the status. No I/O, so tests drive it with made-up times.
 public struct LocationTracker: Sendable {

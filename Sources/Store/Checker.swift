@@ -1,31 +1,17 @@
+import FieldWire
 import Foundation
 import Watchlist
-
-/// Wall-clock time, injected so tests can fix "now".
-public protocol WallClock: Sendable {
-    /// Unix time in milliseconds.
-    var nowMilliseconds: Int64 { get }
-}
-
-public struct SystemWallClock: WallClock {
-    public init() {}
-    public var nowMilliseconds: Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-}
 
 /// Runs checks on the device: parse the entry, look it up in the cached lists, build the
 /// answer, write the check record to the journal, and only then return the answer.
 public final class Checker: Sendable {
     public let lists: ListsStore
     public let journal: JournalStore
-    private let clock: any WallClock
+    private let clock: any TerminalClock
     private let location: @Sendable () -> CheckLocation
 
     /// - Parameter location: where the terminal is now; called once per check.
-    public init(lists: ListsStore, journal: JournalStore, clock: any WallClock = SystemWallClock(),
+    public init(lists: ListsStore, journal: JournalStore, clock: any TerminalClock = SystemClock(),
                 location: @escaping @Sendable () -> CheckLocation = { .notAvailable }) {
         self.lists = lists
         self.journal = journal
@@ -35,40 +21,41 @@ public final class Checker: Sendable {
 
     // MARK: Recorded checks
 
-    public func checkPlate(_ raw: String, context: CheckContext) throws -> CheckAnswer {
-        try recorded(answerPlate(Plate(parsing: raw), context: context))
+    /// Parses the entry, looks it up, builds the answer and records it in the journal, in
+    /// that order: the answer is returned only once its record is durable.
+    /// - Throws: `InputError` for an entry that is refused before any lookup; `StoreError`.
+    public func check(_ query: CheckQuery, context: CheckContext) throws -> CheckAnswer {
+        let answer: CheckAnswer
+        switch query {
+        case .plate(let raw):
+            answer = try answerPlate(Plate(parsing: raw), context: context)
+        case .vin(let raw):
+            let vin = try VIN(parsing: raw)
+            answer = try vehicleAnswer(.vin, query: .init(normalized: vin.value), lookup: lists.stolenVehicles(vin: vin.value),
+                                       how: "VIN matches a listed stolen vehicle", context: context)
+        case .engineNumber(let raw):
+            let number = try EngineNumber(parsing: raw)
+            answer = try vehicleAnswer(.engineNumber, query: .init(normalized: number.value),
+                                       lookup: lists.stolenVehicles(engineNumber: number.value),
+                                       how: "engine number matches a listed stolen vehicle", context: context)
+        case .personID(let raw):
+            answer = try answerPerson(id: PersonID(parsing: raw), context: context)
+        case .personName(let rawName, let rawDate):
+            answer = try answerPerson(name: PersonName(parsing: rawName), dateOfBirth: CalendarDate(parsing: rawDate), context: context)
+        }
+        return try recorded(answer)
     }
 
-    public func checkVIN(_ raw: String, context: CheckContext) throws -> CheckAnswer {
-        let vin = try VIN(parsing: raw)
-        return try recorded(vehicleAnswer(.vin, query: .init(normalized: vin.value), lookup: lists.stolenVehicles(vin: vin.value),
-                                          how: "VIN matches a listed stolen vehicle", context: context))
-    }
-
-    public func checkEngineNumber(_ raw: String, context: CheckContext) throws -> CheckAnswer {
-        let number = try EngineNumber(parsing: raw)
-        return try recorded(vehicleAnswer(.engineNumber, query: .init(normalized: number.value),
-                                          lookup: lists.stolenVehicles(engineNumber: number.value),
-                                          how: "engine number matches a listed stolen vehicle", context: context))
-    }
-
-    public func checkPerson(id raw: String, context: CheckContext) throws -> CheckAnswer {
-        try recorded(answerPerson(id: PersonID(parsing: raw), context: context))
-    }
-
-    public func checkPerson(name rawName: String, dateOfBirth rawDate: String, context: CheckContext) throws -> CheckAnswer {
-        let name = try PersonName(parsing: rawName)
-        let dob = try CalendarDate(parsing: rawDate)
+    private func answerPerson(name: PersonName, dateOfBirth dob: CalendarDate, context: CheckContext) throws -> CheckAnswer {
         let (wanted, missing) = try lists.people(nameKey: name.foldedKey, dateOfBirth: dob)
         let reason = "name and date of birth match; no ID to confirm identity"
         let now = clock.nowMilliseconds
-        var results = [
+        let results = [
             personResult(.wantedPersons, wanted.meta, wanted.records.map { .init(how: .nameAndDateOfBirth, reason: reason, record: .wantedPerson($0)) }, now),
             personResult(.missingPersons, missing.meta, missing.records.map { .init(how: .nameAndDateOfBirth, reason: reason, record: .missingPerson($0)) }, now),
         ]
-        results.sort { $0.list < $1.list }
-        return try recorded(answer(.personName, query: .init(normalized: name.foldedKey, dateOfBirth: dob.description),
-                                   lists: results, extraWarnings: [], now: now, context: context))
+        return answer(.personName, query: .init(normalized: name.foldedKey, dateOfBirth: dob.description),
+                      lists: results, extraWarnings: [], now: now, context: context)
     }
 
     private func recorded(_ answer: CheckAnswer) throws -> CheckAnswer {

@@ -1,3 +1,4 @@
+import FieldWire
 import GRDB
 
 /// A position report kept for the center: where the unit was, when.
@@ -27,13 +28,9 @@ public struct Breadcrumb: Sendable, Equatable {
 
 extension Breadcrumb {
     /// The breadcrumb as the center receives it.
-    var payloadJSON: String {
-        var fields = ["\"fixTime\":\(JSONText.quote(fixTime))", "\"latitude\":\(latitude)", "\"longitude\":\(longitude)"]
-        if let speed { fields.append("\"speed\":\(speed)") }
-        if let track { fields.append("\"track\":\(track)") }
-        if let horizontalError { fields.append("\"horizontalError\":\(horizontalError)") }
-        fields.append("\"mode\":\(JSONText.quote(mode))")
-        return "{" + fields.joined(separator: ",") + "}"
+    var payload: BreadcrumbPayload {
+        BreadcrumbPayload(fixTime: fixTime, latitude: latitude, longitude: longitude, speed: speed, track: track,
+                          horizontalError: horizontalError, mode: mode)
     }
 }
 
@@ -52,7 +49,7 @@ extension JournalStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [crumb.fixTime, crumb.latitude, crumb.longitude, crumb.speed, crumb.track,
                                  crumb.horizontalError, crumb.mode])
-            try enqueue(db, kind: .breadcrumb, payload: crumb.payloadJSON, now: now)
+            try enqueue(db, kind: .breadcrumb, payload: WireJSON.text(crumb.payload), now: now)
             let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM breadcrumb")!
             guard count > maxStored else { return 0 }
             // Every second row of the oldest half goes: the track keeps its shape, coarser.

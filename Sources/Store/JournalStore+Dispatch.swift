@@ -1,34 +1,10 @@
+import FieldWire
 import Foundation
 import GRDB
 import Watchlist
 
 /// A dispatch from the 110 command center to this unit, as the terminal holds it.
 public struct Dispatch: Sendable, Equatable, Codable {
-    /// What the center sends.
-    public struct Order: Sendable, Equatable, Codable {
-        public var id: String
-        /// The center's ordering of this unit's dispatches; the poll resumes after it.
-        public var cursor: Int64
-        /// ISO 8601, at the center.
-        public var createdAt: String
-        /// "urgent", "high", "routine" — shown, not interpreted.
-        public var priority: String
-        public var summary: String
-        public var latitude: Double?
-        public var longitude: Double?
-
-        public init(id: String, cursor: Int64, createdAt: String, priority: String, summary: String,
-                    latitude: Double?, longitude: Double?) {
-            self.id = id
-            self.cursor = cursor
-            self.createdAt = createdAt
-            self.priority = priority
-            self.summary = summary
-            self.latitude = latitude
-            self.longitude = longitude
-        }
-    }
-
     /// One status change, with when, who and where.
     public struct Change: Sendable, Equatable, Codable {
         public var status: DispatchStatus
@@ -40,7 +16,7 @@ public struct Dispatch: Sendable, Equatable, Codable {
         public var location: CheckLocation
     }
 
-    public var order: Order
+    public var order: DispatchOrder
     /// ISO 8601, when the terminal stored it.
     public var receivedAt: String
     public var status: DispatchStatus
@@ -64,7 +40,7 @@ public struct Dispatch: Sendable, Equatable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        order = Order(id: try c.decode(String.self, forKey: .id), cursor: 0, createdAt: try c.decode(String.self, forKey: .createdAt),
+        order = DispatchOrder(id: try c.decode(String.self, forKey: .id), cursor: 0, createdAt: try c.decode(String.self, forKey: .createdAt),
                       priority: try c.decode(String.self, forKey: .priority), summary: try c.decode(String.self, forKey: .summary),
                       latitude: try c.decodeIfPresent(Double.self, forKey: .latitude),
                       longitude: try c.decodeIfPresent(Double.self, forKey: .longitude))
@@ -74,7 +50,7 @@ public struct Dispatch: Sendable, Equatable, Codable {
         history = try c.decode([Change].self, forKey: .history)
     }
 
-    init(order: Order, receivedAt: String, status: DispatchStatus, disposition: String?, history: [Change]) {
+    init(order: DispatchOrder, receivedAt: String, status: DispatchStatus, disposition: String?, history: [Change]) {
         self.order = order
         self.receivedAt = receivedAt
         self.status = status
@@ -123,7 +99,7 @@ extension JournalStore {
     /// acknowledgement, with the poll cursor, in one transaction; a dispatch delivered again
     /// (after a crash between storing and the next poll) is ignored.
     /// - Returns: the dispatches that were new.
-    public func storeDispatches(_ orders: [Dispatch.Order], cursor: Int64, location: CheckLocation, now: Int64) throws -> [Dispatch] {
+    public func storeDispatches(_ orders: [DispatchOrder], cursor: Int64, location: CheckLocation, now: Int64) throws -> [Dispatch] {
         let at = Timestamp.iso8601(milliseconds: now)
         let stored = try enqueueing { db -> [Dispatch] in
             var new: [Dispatch] = []
@@ -173,21 +149,15 @@ extension JournalStore {
     }
 
     private func appendChange(_ db: Database, dispatchId: String, _ change: Dispatch.Change, sequence: Int, now: Int64) throws {
-        let location = String(decoding: try Self.encoder.encode(change.location), as: UTF8.self)
+        let location = WireJSON.text(change.location)
         try db.execute(sql: """
             INSERT INTO dispatch_change (dispatch_id, status, disposition, at, officer_id, location) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [dispatchId, change.status.rawValue, change.disposition, change.at, change.officerId, location])
-        var payload = "{\"dispatchId\":\(JSONText.quote(dispatchId)),\"sequence\":\(sequence),\"status\":\(JSONText.quote(change.status.rawValue)),"
-        if let d = change.disposition { payload += "\"disposition\":\(JSONText.quote(d)),"  }
-        payload += "\"at\":\(JSONText.quote(change.at)),\"officerId\":\(JSONText.quote(change.officerId)),\"location\":\(location)}"
-        try enqueue(db, kind: .dispatchStatus, payload: payload, now: now)
+        let payload = DispatchStatusPayload(dispatchId: dispatchId, sequence: sequence, status: change.status,
+                                            disposition: change.disposition, at: change.at, officerId: change.officerId,
+                                            location: change.location)
+        try enqueue(db, kind: .dispatchStatus, payload: WireJSON.text(payload), now: now)
     }
-
-    private static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
-    }()
 
     /// Open dispatches first (newest first), then cleared ones (newest first).
     public func dispatches(limit: Int = 100) throws -> [Dispatch] {
@@ -212,16 +182,16 @@ extension JournalStore {
             SELECT status, disposition, at, officer_id, location FROM dispatch_change WHERE dispatch_id = ? ORDER BY seq
             """, arguments: [id]).map { r in
             Dispatch.Change(status: DispatchStatus(rawValue: r[0]) ?? .received, disposition: r[1], at: r[2], officerId: r[3],
-                            location: (try? JSONDecoder().decode(CheckLocation.self, from: Data((r[4] as String).utf8))) ?? .notAvailable)
+                            location: (try? WireJSON.decode(CheckLocation.self, from: Data((r[4] as String).utf8))) ?? .notAvailable)
         }
-        return Dispatch(order: Dispatch.Order(id: row[0], cursor: row[1], createdAt: row[2], priority: row[3], summary: row[4],
+        return Dispatch(order: DispatchOrder(id: row[0], cursor: row[1], createdAt: row[2], priority: row[3], summary: row[4],
                                               latitude: row[5], longitude: row[6]),
                         receivedAt: row[7], status: DispatchStatus(rawValue: row[8]) ?? .received, disposition: row[9], history: history)
     }
 
     /// The last upload, for status and diagnostics.
     public func recordUpload(_ summary: UploadSummary) throws {
-        let data = String(decoding: try Self.encoder.encode(summary), as: UTF8.self)
+        let data = WireJSON.text(summary)
         try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO uplink_state (key, value) VALUES ('last_upload', ?)", arguments: [data])
         }
@@ -230,7 +200,7 @@ extension JournalStore {
     public func lastUpload() throws -> UploadSummary? {
         try read { db in
             try String.fetchOne(db, sql: "SELECT value FROM uplink_state WHERE key = 'last_upload'")
-                .flatMap { try? JSONDecoder().decode(UploadSummary.self, from: Data($0.utf8)) }
+                .flatMap { try? WireJSON.decode(UploadSummary.self, from: Data($0.utf8)) }
         }
     }
 }

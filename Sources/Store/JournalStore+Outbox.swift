@@ -1,27 +1,6 @@
+import TerminalConfiguration
+import FieldWire
 import GRDB
-
-/// What the outbox carries to the center. The priority decides what goes first when the
-/// link returns: hits, then dispatch status changes, then the other checks, then breadcrumbs.
-public enum OutboxKind: String, Sendable, Codable, CaseIterable {
-    case check
-    case dispatchStatus = "dispatch-status"
-    case breadcrumb
-}
-
-/// How large the outbox may grow while the terminal is offline. Past `maxItems`, the oldest
-/// breadcrumbs are shed (they are thinned positions, and the local track keeps its own copy);
-/// checks and dispatch status changes are never shed — the outbox then grows past the bound,
-/// limited only by the disk. Status warns from `warnItems` on, long before.
-public struct OutboxLimits: Sendable, Equatable {
-    public var maxItems: Int
-    public var warnItems: Int
-
-    public init(maxItems: Int = 200_000, warnItems: Int = 50_000) {
-        precondition(warnItems <= maxItems)
-        self.maxItems = maxItems
-        self.warnItems = warnItems
-    }
-}
 
 /// One item waiting for the center's acknowledgement.
 public struct OutboxItem: Sendable, Equatable {
@@ -30,7 +9,7 @@ public struct OutboxItem: Sendable, Equatable {
     /// UUIDv7: the idempotency id the center deduplicates on.
     public var id: String
     public var kind: OutboxKind
-    /// 0 first. See `OutboxItem.priority(kind:hit:)`.
+    /// 0 first (`OutboxKind.priority`).
     public var priority: Int
     /// A JSON object, the item's content on the wire.
     public var payload: String
@@ -38,12 +17,9 @@ public struct OutboxItem: Sendable, Equatable {
     public var createdAt: Int64
     public var attempts: Int
 
-    static func priority(_ kind: OutboxKind, hit: Bool) -> Int {
-        switch kind {
-        case .check: hit ? 0 : 2
-        case .dispatchStatus: 1
-        case .breadcrumb: 3
-        }
+    /// The item as a batch carries it.
+    public var stored: UplinkBatch.StoredItem {
+        UplinkBatch.StoredItem(id: id, kind: kind, createdAt: createdAt, attempt: attempts + 1, payloadJSON: payload)
     }
 }
 
@@ -117,7 +93,7 @@ extension JournalStore {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO outbox (id, kind, priority, payload, created_at) VALUES (?, ?, ?, ?, ?)
             """)
-        try statement.execute(arguments: [id ?? UUIDv7.make(milliseconds: now), kind.rawValue, OutboxItem.priority(kind, hit: hit), payload, now])
+        try statement.execute(arguments: [id ?? UUIDv7.make(milliseconds: now), kind.rawValue, kind.priority(hit: hit), payload, now])
         let estimate = try outboxPending.withLock { kept -> Int in
             let next = try kept.map { $0 + 1 } ?? Self.pendingCount(db)
             kept = next

@@ -1,3 +1,5 @@
+import TerminalConfiguration
+import FieldWire
 import Foundation
 import GRDB
 import Synchronization
@@ -117,7 +119,8 @@ public final class JournalStore: Sendable {
     /// Durably records a check and queues it for the center, in one transaction. Called
     /// before the answer is given to anyone.
     public func record(_ answer: CheckAnswer, now: Int64) throws {
-        let record = CheckRecord(answer)
+        let payload = CheckRecordPayload(answer)
+        let record = CheckRecord(payload)
         try enqueueing { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
@@ -127,7 +130,7 @@ public final class JournalStore: Sendable {
                 record.id, record.checkedAt, record.officerId, record.unitId, record.kind,
                 record.query, record.outcome, record.matchesJSON, record.listVersionsJSON, record.locationJSON,
             ])
-            try enqueue(db, id: record.id, kind: .check, hit: answer.outcome == .hit, payload: record.payloadJSON, now: now)
+            try enqueue(db, id: record.id, kind: .check, hit: answer.outcome == .hit, payload: WireJSON.text(payload), now: now)
         }
     }
 
@@ -190,39 +193,17 @@ public struct CheckRecord: Sendable, Equatable {
     /// JSON object: the location status, and the last fix with its age when there was one.
     public var locationJSON: String
 
-    init(_ a: CheckAnswer) {
-        id = a.checkId
-        checkedAt = a.checkedAt
-        officerId = a.officerId
-        unitId = a.unitId
-        kind = a.kind.rawValue
-        query = a.query.normalized + (a.query.dateOfBirth.map { " \($0)" } ?? "")
-        outcome = a.outcome.rawValue
-        var matches: [String] = []
-        var versions: [String] = []
-        for list in a.lists {
-            versions.append("\(JSONText.quote(list.list.rawValue)):\(list.version.version)")
-            for m in list.matches {
-                matches.append("{\"list\":\(JSONText.quote(list.list.rawValue)),\"recordId\":\(JSONText.quote(m.record.recordId)),\"how\":\(JSONText.quote(m.how.rawValue))}")
-            }
-        }
-        matchesJSON = "[" + matches.joined(separator: ",") + "]"
-        listVersionsJSON = "{" + versions.joined(separator: ",") + "}"
-        let l = a.location
-        var location = ["\"status\":\(JSONText.quote(l.status))"]
-        if let lat = l.latitude, let lon = l.longitude { location += ["\"latitude\":\(lat)", "\"longitude\":\(lon)"] }
-        if let t = l.fixTime { location.append("\"fixTime\":\(JSONText.quote(t))") }
-        if let age = l.ageSeconds { location.append("\"ageSeconds\":\((age * 10).rounded() / 10)") }
-        if let e = l.horizontalError { location.append("\"horizontalError\":\(e)") }
-        locationJSON = "{" + location.joined(separator: ",") + "}"
-    }
-
-    /// The record as the center receives it (outbox payload, docs/sync-protocol.md).
-    var payloadJSON: String {
-        "{\"checkId\":\(JSONText.quote(id)),\"checkedAt\":\(JSONText.quote(checkedAt)),\"officerId\":\(JSONText.quote(officerId)),"
-            + "\"unitId\":\(JSONText.quote(unitId)),\"kind\":\(JSONText.quote(kind)),\"query\":\(JSONText.quote(query)),"
-            + "\"outcome\":\(JSONText.quote(outcome)),\"matches\":\(matchesJSON),\"listVersions\":\(listVersionsJSON),"
-            + "\"location\":\(locationJSON)}"
+    init(_ p: CheckRecordPayload) {
+        id = p.checkId
+        checkedAt = p.checkedAt
+        officerId = p.officerId
+        unitId = p.unitId
+        kind = p.kind
+        query = p.query
+        outcome = p.outcome
+        matchesJSON = WireJSON.text(p.matches)
+        listVersionsJSON = WireJSON.text(p.listVersions)
+        locationJSON = WireJSON.text(p.location)
     }
 
     init(row: Row) {
@@ -236,30 +217,5 @@ public struct CheckRecord: Sendable, Equatable {
         matchesJSON = row[7]
         listVersionsJSON = row[8]
         locationJSON = row[9] ?? "{}"
-    }
-}
-
-/// Minimal JSON string quoting for JSON written by hand (the journal's columns, outbox
-/// payloads, uplink batches).
-public enum JSONText {
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

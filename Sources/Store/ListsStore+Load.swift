@@ -1,3 +1,4 @@
+import FieldWire
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -13,7 +14,7 @@ extension ListsStore {
     /// - Returns: the data set's manifest.
     @discardableResult
     public func replaceAll(withDatasetAt directory: URL, progress: LoadProgress? = nil) throws -> Dataset.Manifest {
-        let manifest = try Dataset.Manifest.read(from: directory)
+        let manifest = try wrap { try Dataset.Manifest.read(from: directory) }
         var plan: [ListKind: GenerationList] = [:]
         for list in ListKind.allCases {
             let url = directory.appendingPathComponent(Dataset.fileName(list))
@@ -26,8 +27,10 @@ extension ListsStore {
                 return reader
             })
         }
-        try Self.withWriterLock(self.directory) {
-            try buildGeneration(plan, issuedAt: manifest.issuedAt, expiresAt: manifest.expiresAt, syncState: nil, progress: progress)
+        try wrap {
+            try Self.withWriterLock(self.directory) {
+                try buildGeneration(plan, issuedAt: manifest.issuedAt, expiresAt: manifest.expiresAt, syncState: nil, progress: progress)
+            }
         }
         return manifest
     }

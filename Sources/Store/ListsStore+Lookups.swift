@@ -1,3 +1,4 @@
+import FieldWire
 import GRDB
 import GRDBSQLite
 import Watchlist

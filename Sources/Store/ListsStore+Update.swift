@@ -1,3 +1,4 @@
+import FieldWire
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -131,6 +132,10 @@ extension ListsStore {
     ///   `.digestMismatch` (count or content digest differs from the target), `.badDataset`,
     ///   `.busy`, `.database`; or whatever a body throws.
     public func apply(_ update: ListsUpdate, progress: LoadProgress? = nil) throws {
+        try wrap { try applyLocked(update, progress: progress) }
+    }
+
+    private func applyLocked(_ update: ListsUpdate, progress: LoadProgress?) throws {
         try Self.withWriterLock(directory) {
             try adoptCurrentGeneration()
             if update.needsNewGeneration {

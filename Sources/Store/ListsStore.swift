@@ -1,3 +1,4 @@
+import FieldWire
 import Foundation
 import GRDB
 import Synchronization
@@ -309,6 +310,8 @@ public final class ListsStore: Sendable {
             return try body()
         } catch let error as StoreError {
             throw error
+        } catch let error as DatasetError {
+            throw StoreError(.badDataset, error.message)
         } catch let error as DatabaseError {
             throw StoreError(.database, "lists database: \(error.message ?? "\(error.resultCode)")")
         }

@@ -1,3 +1,4 @@
+import FieldWire
 import Foundation
 
 /// The agent's state directory (default /var/lib/mpolice): `lists.db`, re-fetchable from

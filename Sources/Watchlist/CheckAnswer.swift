@@ -177,3 +177,23 @@ public enum ListedRecord: Sendable, Equatable, Codable {
         }
     }
 }
+
+/// What an officer asks the terminal to check: the entry as typed, before parsing. The CLI
+/// and the local API build one; `Checker.check` answers it.
+public enum CheckQuery: Sendable, Equatable {
+    case plate(String)
+    case vin(String)
+    case engineNumber(String)
+    case personID(String)
+    case personName(name: String, dateOfBirth: String)
+
+    public var kind: CheckAnswer.Kind {
+        switch self {
+        case .plate: .plate
+        case .vin: .vin
+        case .engineNumber: .engineNumber
+        case .personID: .personID
+        case .personName: .personName
+        }
+    }
+}

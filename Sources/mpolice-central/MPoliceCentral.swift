@@ -1,6 +1,6 @@
 import ArgumentParser
 import Central
-import FieldSync
+import FieldWire
 import Foundation
 import Store
 import Watchlist
@@ -40,7 +40,7 @@ struct Keys: ParsableCommand {
         func run() throws {
             do {
                 let keys = try CentralKeys.initialise(in: URL(fileURLWithPath: directory, isDirectory: true),
-                                                      now: SystemWallClock().nowMilliseconds / 1000,
+                                                      now: SystemClock().nowSeconds,
                                                       validFor: Int64(validDays) * 86_400)
                 print("root key \(keys.rootKey.keyID), manifest key \(keys.manifestKey.keyID)")
                 print("provision terminals with \(directory)/\(CentralKeys.rootFile); keep the .key files offline and backed up")
@@ -71,7 +71,7 @@ extension Keys {
         func run() throws {
             do {
                 let version = try CentralKeys.rotate(in: URL(fileURLWithPath: directory, isDirectory: true),
-                                                     now: SystemWallClock().nowMilliseconds / 1000, validFor: Int64(validDays) * 86_400)
+                                                     now: SystemClock().nowSeconds, validFor: Int64(validDays) * 86_400)
                 print("root version \(version) written; publish again to serve it")
             } catch {
                 FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
@@ -121,7 +121,7 @@ struct Publish: ParsableCommand {
                                       keysDirectory: URL(fileURLWithPath: keys, isDirectory: true))
             let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
             let report = try publisher.publish(dataset: URL(fileURLWithPath: dataset, isDirectory: true),
-                                               now: now ?? SystemWallClock().nowMilliseconds / 1000,
+                                               now: now ?? SystemClock().nowSeconds,
                                                validFor: Int64(validDays) * 86_400, keepDeltas: keepDeltas) { progress.show($0) }
             progress.finish("published manifest \(report.manifest.sequence) in \(out)")
             for list in ListKind.allCases {
@@ -169,7 +169,7 @@ struct Generate: ParsableCommand {
         let directory = StateDirectory(path: out)
         try directory.create()
         let generator = DatasetGenerator(counts: .init(records: records), seed: seed,
-                                         issuedAt: SystemWallClock().nowMilliseconds / 1000,
+                                         issuedAt: SystemClock().nowSeconds,
                                          validFor: Int64(validDays) * 86_400)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
         let manifest = try generator.write(to: directory.datasetURL) { done, total in

@@ -1,8 +1,11 @@
 import ArgumentParser
 import Central
+import FieldWire
 import Foundation
 import Logging
-import Store
+import Watchlist
+
+extension OutboxKind: ExpressibleByArgument {}
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,7 +89,7 @@ struct DispatchCommand: ParsableCommand {
             do {
                 let order = try UplinkDatabase(path: db).createDispatch(
                     unit: unit, priority: priority, summary: summary, latitude: lat, longitude: lon,
-                    now: SystemWallClock().nowMilliseconds)
+                    now: SystemClock().nowMilliseconds)
                 print(order.id)
             } catch {
                 FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
@@ -103,14 +106,10 @@ struct Records: ParsableCommand {
     var db: String
 
     @Option(help: "Only this kind: check, dispatch-status or breadcrumb.")
-    var kind: String?
+    var kind: OutboxKind?
 
     @Flag(help: "JSON array of {receivedSeq, id, unit, kind, createdAt, receivedAt, payload}.")
     var json = false
-
-    func validate() throws {
-        if let kind, OutboxKind(rawValue: kind) == nil { throw ValidationError("--kind must be check, dispatch-status or breadcrumb") }
-    }
 
     func run() throws {
         let records: [UplinkDatabase.Record]
@@ -122,15 +121,9 @@ struct Records: ParsableCommand {
             throw ExitCode(1)
         }
         if json {
-            let items = records.map { r -> [String: Any] in
-                ["receivedSeq": r.receivedSeq, "id": r.id, "unit": r.unit, "kind": r.kind, "createdAt": r.createdAt,
-                 "receivedAt": r.receivedAt,
-                 "payload": (try? JSONSerialization.jsonObject(with: Data(r.payload.utf8))) ?? [:]]
-            }
-            let data = try JSONSerialization.data(withJSONObject: items, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            print(WireJSON.text(records))
         } else {
-            for r in records { print("\(r.receivedSeq)\t\(r.unit)\t\(r.kind)\t\(r.id)") }
+            for r in records { print("\(r.receivedSeq)\t\(r.unit)\t\(r.kind.rawValue)\t\(r.id)") }
             FileHandle.standardError.write(Data("\(records.count) items\n".utf8))
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Diagnostics
+import FieldWire
 import Foundation
 
 struct DiagCommand: AsyncParsableCommand {
@@ -7,7 +8,7 @@ struct DiagCommand: AsyncParsableCommand {
         commandName: "diag",
         abstract: "Find out why a terminal is not syncing: every step from the configuration to the disk.",
         discussion: """
-            Steps, in order: \(Diagnostics.steps.map(\.name).joined(separator: ", ")).
+            Steps, in order: \(Diagnostics.stepNames.joined(separator: ", ")).
             Each is ok, warn, fail, or skipped (an earlier step it needs failed, or it does not
             apply), with its time, what it found and what to do. Works with the daemon stopped
             (reads the configuration and databases read-only, makes its own connections) and
@@ -28,24 +29,20 @@ struct DiagCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a GPS fix.")
     var gpsWait: Double = 3
 
-    @Option(help: .hidden)
-    var clockOffset: Double = 0
-
     @Flag(help: "Print the report as JSON (docs/diagnostics.md).")
     var json = false
 
     func validate() throws {
-        if let step, !Diagnostics.steps.contains(where: { $0.name == step }) {
-            throw ValidationError("--step must be one of: \(Diagnostics.steps.map(\.name).joined(separator: ", "))")
+        if let step, !Diagnostics.stepNames.contains(step) {
+            throw ValidationError("--step must be one of: \(Diagnostics.stepNames.joined(separator: ", "))")
         }
         guard (0...60).contains(gpsWait) else { throw ValidationError("--gps-wait must be 0 to 60 seconds") }
     }
 
     func run() async throws {
-        let diagnostics = Diagnostics(.init(configPath: config, socketPath: socket, clockOffset: clockOffset, gpsWait: gpsWait))
-        let report = await diagnostics.run(only: step)
+        let report = await Diagnostics.run(.init(configPath: config, socketPath: socket, gpsWait: gpsWait), only: step)
         if json {
-            print(String(decoding: try JSONEncoder.stable.encode(report), as: UTF8.self))
+            print(WireJSON.text(report))
         } else {
             print(Self.text(report, colour: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil))
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocalAPIContract
 import Store
 import Watchlist
 
@@ -21,14 +22,13 @@ struct DispatchCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let data = try store.daemon.call("GET", "/v1/dispatches")
-                if store.json { return print(String(decoding: data, as: UTF8.self)) }
-                let list = try JSONDecoder().decode([String: [Dispatch]].self, from: data)["dispatches"] ?? []
-                if list.isEmpty { return print("no dispatches") }
-                for d in list {
-                    print([d.order.id, d.order.priority.padding(toLength: 7, withPad: " ", startingAt: 0),
-                           d.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0), d.receivedAt, d.order.summary]
-                        .joined(separator: "  "))
+                store.print(DispatchList(dispatches: try store.daemon.dispatches())) { list in
+                    guard !list.dispatches.isEmpty else { return "no dispatches" }
+                    return list.dispatches.map { d in
+                        [d.order.id, d.order.priority.padding(toLength: 7, withPad: " ", startingAt: 0),
+                         d.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0), d.receivedAt, d.order.summary]
+                            .joined(separator: "  ")
+                    }.joined(separator: "\n")
                 }
             } catch {
                 throw Failure.exit(error, json: store.json)
@@ -43,9 +43,7 @@ struct DispatchCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let data = try store.daemon.call("GET", "/v1/dispatches/\(try DispatchCommand.pathSegment(id))")
-                if store.json { return print(String(decoding: data, as: UTF8.self)) }
-                DispatchCommand.printDetail(try JSONDecoder().decode(Dispatch.self, from: data))
+                store.print(try store.daemon.dispatch(id: try DispatchCommand.pathSegment(id)), text: DispatchCommand.detail)
             } catch {
                 throw Failure.exit(error, json: store.json)
             }
@@ -61,12 +59,9 @@ struct DispatchCommand: ParsableCommand {
 
         func run() throws {
             do {
-                var body = ["status": status]
-                body["disposition"] = disposition
-                let data = try store.daemon.call("POST", "/v1/dispatches/\(try DispatchCommand.pathSegment(id))/status", body: body)
-                if store.json { return print(String(decoding: data, as: UTF8.self)) }
-                let dispatch = try JSONDecoder().decode(Dispatch.self, from: data)
-                print("\(dispatch.order.id): \(dispatch.status.rawValue) (queued for the center)")
+                let dispatch = try store.daemon.changeDispatch(id: try DispatchCommand.pathSegment(id),
+                                                               DispatchStatusRequest(status: status, disposition: disposition))
+                store.print(dispatch) { "\($0.order.id): \($0.status.rawValue) (queued for the center)" }
             } catch {
                 throw Failure.exit(error, json: store.json)
             }
@@ -81,16 +76,19 @@ struct DispatchCommand: ParsableCommand {
         return id.lowercased()
     }
 
-    static func printDetail(_ d: Dispatch) {
-        print("dispatch   \(d.order.id)")
-        print("priority   \(d.order.priority)")
-        print("summary    \(d.order.summary)")
-        if let lat = d.order.latitude, let lon = d.order.longitude { print("scene      \(lat), \(lon)") }
-        print("created    \(d.order.createdAt) (center)")
-        print("status     \(d.status.rawValue)\(d.disposition.map { " — \($0)" } ?? "")")
+    static func detail(_ d: Dispatch) -> String {
+        var lines = [
+            "dispatch   \(d.order.id)",
+            "priority   \(d.order.priority)",
+            "summary    \(d.order.summary)",
+        ]
+        if let lat = d.order.latitude, let lon = d.order.longitude { lines.append("scene      \(lat), \(lon)") }
+        lines.append("created    \(d.order.createdAt) (center)")
+        lines.append("status     \(d.status.rawValue)\(d.disposition.map { " — \($0)" } ?? "")")
         for change in d.history {
             let position = change.location.latitude.flatMap { lat in change.location.longitude.map { "\(lat), \($0)" } } ?? change.location.status
-            print("  \(change.at)  \(change.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(change.officerId.isEmpty ? "terminal" : change.officerId)  \(position)")
+            lines.append("  \(change.at)  \(change.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(change.officerId.isEmpty ? "terminal" : change.officerId)  \(position)")
         }
+        return lines.joined(separator: "\n")
     }
 }

@@ -1,7 +1,10 @@
 import ArgumentParser
+import TerminalConfiguration
+import FieldWire
 import Foundation
 import LocalAPIClient
 import Location
+import Watchlist
 
 struct LocationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +22,7 @@ struct LocationCommand: AsyncParsableCommand {
     var gpsd: String?
 
     @Option(help: ArgumentHelp("The daemon's socket.", valueName: "path"))
-    var socket: String = ProcessInfo.processInfo.environment["MPOLICE_SOCKET"] ?? APIClient.defaultSocket
+    var socket: String = ProcessInfo.processInfo.environment["MPOLICE_SOCKET"] ?? AgentConfiguration.API.defaultSocket
 
     @Option(help: "Seconds to wait for a fix.")
     var timeout: Double = 10
@@ -39,20 +42,17 @@ struct LocationCommand: AsyncParsableCommand {
         guard let gpsd else {
             let state: LocationState
             do {
-                state = try JSONDecoder().decode(LocationState.self, from: Daemon(client: APIClient(socketPath: socket)).call("GET", "/v1/location"))
+                state = try APIClient(socketPath: socket).location()
             } catch {
                 throw Failure.exit(error, json: json)
             }
             try print(state)
             return
         }
-        let address: (host: String, port: String)
-        do {
-            address = try LocationService.Configuration.address(gpsd)
-        } catch {
-            throw Failure.exit(error, json: json)
+        guard let address = GPSSettings.address(gpsd) else {
+            throw Failure.exit(InputError(.wrongShape, field: "gpsd", "gpsd address must be HOST:PORT with a port 1-65535"), json: json)
         }
-        let service = LocationService(.init(host: address.host, port: address.port, maxFixAge: maxFixAge))
+        let service = LocationService(GPSSettings(host: address.host, port: address.port, maxFixAge: maxFixAge))
         let task = Task { await service.run() }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline, !service.state().hasCurrentFix {
@@ -66,7 +66,7 @@ struct LocationCommand: AsyncParsableCommand {
 
     private func print(_ state: LocationState) throws {
         if json {
-            Swift.print(String(decoding: try JSONEncoder.stable.encode(state), as: UTF8.self))
+            Swift.print(WireJSON.text(state))
         } else {
             Swift.print(Self.text(state))
         }

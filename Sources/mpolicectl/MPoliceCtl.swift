@@ -1,8 +1,9 @@
 import ArgumentParser
-import FieldSync
+import TerminalConfiguration
+import FieldWire
 import Foundation
 import LocalAPIClient
-import Location
+import LocalAPIContract
 import Store
 import Watchlist
 
@@ -15,9 +16,10 @@ struct MPoliceCtl: AsyncParsableCommand {
             Commands ask the running daemon over its socket (--socket, default
             /run/mpolice/api.sock); with --db they work on a state directory directly.
 
-            Exit codes: 0 done (whatever the check's outcome), 1 the store could not be used,
-            2 the entry was refused (empty, wrong shape, bad characters), 3 a sync failed (the
-            reason code says why), 64 usage error.
+            Exit codes, the same through the daemon and with --db: 0 done (whatever the check's
+            outcome), 1 the daemon or the store could not be used, 2 the request was refused
+            (a bad entry, no officer signed in, a dispatch change out of order), 3 a sync
+            failed (the reason code says why), 64 usage error.
             """,
         subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self, SignInCommand.self,
                       SignOutCommand.self, EventsCommand.self, DispatchCommand.self, DiagCommand.self])
@@ -33,38 +35,26 @@ struct StoreOptions: ParsableArguments {
     var offlineDirectory: String? { db ?? ProcessInfo.processInfo.environment["MPOLICE_STATE_DIR"] }
 
     @Option(help: ArgumentHelp("The daemon's socket.", valueName: "path"))
-    var socket: String = ProcessInfo.processInfo.environment["MPOLICE_SOCKET"] ?? APIClient.defaultSocket
+    var socket: String = ProcessInfo.processInfo.environment["MPOLICE_SOCKET"] ?? AgentConfiguration.API.defaultSocket
 
     @Flag(help: "Print stable machine-readable JSON (docs/checks.md, docs/api/openapi.yaml).")
     var json = false
 
-    var daemon: Daemon { Daemon(client: APIClient(socketPath: socket)) }
-}
+    var daemon: APIClient { APIClient(socketPath: socket) }
 
-/// Calls into the running daemon; a non-2xx answer becomes a `DaemonError` with the API's
-/// stable code.
-struct Daemon {
-    let client: APIClient
-
-    /// The 2xx body of a request; `body` is sent as a JSON object.
-    func call(_ method: String, _ path: String, body: [String: String]? = nil) throws -> Data {
-        let data = try body.map { try JSONEncoder.stable.encode($0) }
-        let response = try client.request(method, path, json: data)
-        guard (200..<300).contains(response.status) else {
-            let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
-            let error = object?["error"] as? [String: Any]
-            throw DaemonError(status: response.status, code: error?["code"] as? String ?? "http-\(response.status)",
-                              message: error?["message"] as? String ?? "HTTP \(response.status)", field: error?["field"] as? String)
-        }
-        return response.body
+    /// Prints `value` as JSON, or `text` of it.
+    func print<T: Encodable>(_ value: T, text: (T) -> String) {
+        Swift.print(json ? WireJSON.text(value) : text(value))
     }
 }
 
-struct DaemonError: Error {
-    var status: Int
-    var code: String
-    var message: String
-    var field: String?
+/// The documented exit codes, one table for both paths (through the daemon and `--db`).
+enum ExitStatus {
+    /// The daemon or the store could not be used.
+    static let unusable: Int32 = 1
+    /// The request was refused: a bad entry, no officer, a change out of order.
+    static let refused: Int32 = 2
+    static let syncFailed: Int32 = 3
 }
 
 /// Maps failures to the documented exit codes and prints them as text or JSON.
@@ -73,37 +63,23 @@ enum Failure {
         let code: String, field: String?, message: String, status: Int32
         switch error {
         case let e as InputError:
-            (code, field, message, status) = (e.code.rawValue, e.field, e.message, 2)
+            (code, field, message, status) = (e.code.rawValue, e.field, e.message, ExitStatus.refused)
         case let e as StoreError:
-            (code, field, message, status) = (e.code.rawValue, nil, e.message, 1)
-        case let e as DaemonError:
-            let refused = e.status == 400
-            (code, field, message, status) = (e.code, e.field, e.message, refused ? 2 : 1)
+            (code, field, message, status) = (e.code.rawValue, nil, e.message, ExitStatus.unusable)
+        case let e as APIClient.Refusal:
+            (code, field, message, status) = (e.code, e.field, e.message, (400..<500).contains(e.status) ? ExitStatus.refused : ExitStatus.unusable)
         case let e as APIClient.Unreachable:
-            (code, field, message, status) = ("daemon.unreachable", nil, e.description, 1)
+            (code, field, message, status) = ("daemon.unreachable", nil, e.description, ExitStatus.unusable)
         case let e as SyncFailure:
-            (code, field, message, status) = ("sync.\(e.reason.rawValue)", nil, e.message, 3)
-        case let e as LocationError:
-            (code, field, message, status) = (e.code.rawValue, e.code == .badAddress ? "gpsd" : nil, e.message, e.code == .badAddress ? 2 : 1)
+            (code, field, message, status) = ("sync.\(e.reason.rawValue)", nil, e.message, ExitStatus.syncFailed)
         default:
-            (code, field, message, status) = ("internal", nil, "\(error)", 1)
+            (code, field, message, status) = ("internal", nil, "\(error)", ExitStatus.unusable)
         }
         if json {
-            var object: [String: String] = ["code": code, "message": message]
-            object["field"] = field
-            let data = try! JSONEncoder.stable.encode(["error": object])
-            print(String(decoding: data, as: UTF8.self))
+            print(WireJSON.text(APIErrorBody(code: code, message: message, field: field)))
         } else {
             FileHandle.standardError.write(Data("mpolicectl: \(field.map { "\($0): " } ?? "")\(message) [\(code)]\n".utf8))
         }
         return ExitCode(status)
-    }
-}
-
-extension JSONEncoder {
-    static var stable: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

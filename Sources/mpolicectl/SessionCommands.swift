@@ -1,5 +1,8 @@
 import ArgumentParser
+import FieldWire
 import Foundation
+import LocalAPIClient
+import LocalAPIContract
 import Watchlist
 
 struct SignInCommand: ParsableCommand {
@@ -12,8 +15,8 @@ struct SignInCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let data = try store.daemon.call("POST", "/v1/session", body: ["officerId": officer])
-            print(store.json ? String(decoding: data, as: UTF8.self) : "signed in: \(officer)")
+            let session = try store.daemon.signIn(SessionRequest(officerId: officer))
+            store.print(session) { "signed in: \($0.officerId)" }
         } catch {
             throw Failure.exit(error, json: store.json)
         }
@@ -25,10 +28,12 @@ struct SignOutCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    struct SignedOut: Encodable { var signedOut = true }
+
     func run() throws {
         do {
-            _ = try store.daemon.call("DELETE", "/v1/session")
-            print(store.json ? #"{"signedOut":true}"# : "signed out")
+            try store.daemon.signOut()
+            store.print(SignedOut()) { _ in "signed out" }
         } catch {
             throw Failure.exit(error, json: store.json)
         }
@@ -38,7 +43,7 @@ struct SignOutCommand: ParsableCommand {
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
-        abstract: "Follow the daemon's events: list updated, sync failed, GPS state changed.",
+        abstract: "Follow the daemon's events: \(EventName.allCases.map(\.rawValue).joined(separator: ", ")).",
         discussion: "One line per event (with --json: the event's JSON object with its name added) until interrupted.")
 
     @OptionGroup var store: StoreOptions
@@ -51,7 +56,7 @@ struct EventsCommand: ParsableCommand {
         var seen = 0
         let json = store.json, limit = count
         do {
-            let status = try store.daemon.client.stream("/v1/events") { data in
+            let status = try store.daemon.stream("/v1/events") { data in
                 buffer += String(decoding: data, as: UTF8.self)
                 while let end = buffer.range(of: "\n\n") {
                     let block = buffer[..<end.lowerBound]
@@ -63,18 +68,17 @@ struct EventsCommand: ParsableCommand {
                     }
                     guard let name, let payload else { continue }
                     // Written straight through, so a pipe sees each event as it happens.
-                    let line = json ? #"{"event":"\#(name)","data":\#(payload)}"#
-                                    : "\(Timestamp.iso8601(seconds: Int64(Date().timeIntervalSince1970))) \(name) \(payload)"
+                    let line = json ? #"{"data":\#(payload),"event":\#(WireJSON.text(name))}"#
+                                    : "\(Timestamp.iso8601(seconds: SystemClock().nowSeconds)) \(name) \(payload)"
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                     seen += 1
                     if let limit, seen >= limit { return false }
                 }
                 return true
             }
-            guard status == 200 else { throw DaemonError(status: status, code: "http-\(status)", message: "the event stream was refused") }
+            guard status == 200 else { throw APIClient.Refusal(status: status, code: "http-\(status)", message: "the event stream was refused") }
         } catch {
             throw Failure.exit(error, json: store.json)
         }
     }
 }
-

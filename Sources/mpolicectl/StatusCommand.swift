@@ -1,93 +1,49 @@
 import ArgumentParser
 import Foundation
+import LocalAPIContract
 import Store
 import Watchlist
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the cached lists' versions, ages and sizes, the last sync and the journal.",
-        discussion: "Asks the daemon (uptime, officer, GPS too); with --db, reads the state directory.")
+        abstract: "Show the cached lists' versions, ages and sizes, the last sync, the outbox and the journal.",
+        discussion: "Asks the daemon (unit, uptime, officer, GPS too); with --db, reads the state directory and checks both databases' integrity.")
 
     @OptionGroup var store: StoreOptions
 
-    struct Report: Encodable {
-        var stateDirectory: String
-        var lists: [ListStatus]
-        /// The sequence of the manifest the lists came from (nil before the first sync).
-        var manifestSequence: Int64?
-        var lastSync: SyncAttempt?
-        var outbox: OutboxStatus
-        var lastUpload: UploadSummary?
-        var listsIntegrity: String
-        var journalChecks: Int
-        var journalIntegrity: String
-    }
-
     func run() throws {
         do {
-            guard let path = store.offlineDirectory else {
-                let data = try store.daemon.call("GET", "/v1/status")
-                if store.json {
-                    print(String(decoding: data, as: UTF8.self))
-                } else {
-                    print(Self.text(daemon: try JSONDecoder().decode(DaemonStatus.self, from: data)))
-                }
-                return
+            let status: TerminalStatus
+            if let path = store.offlineDirectory {
+                let directory = StateDirectory(path: path)
+                try directory.requireLists()
+                status = try TerminalStatus.read(lists: ListsStore.open(directory), journal: JournalStore.open(path: directory.journalPath),
+                                                 stateDirectory: directory.url.path, clock: SystemClock(), integrity: true)
+            } else {
+                status = try store.daemon.status()
             }
-            let directory = StateDirectory(path: path)
-            try directory.requireLists()
-            let lists = try ListsStore.open(directory)
-            let journal = try JournalStore.open(path: directory.journalPath)
-            let report = Report(
-                stateDirectory: directory.url.path,
-                lists: try lists.statuses(at: SystemWallClock().nowMilliseconds / 1000),
-                manifestSequence: try lists.syncState()?.manifestSequence,
-                lastSync: try journal.syncAttempts(limit: 1).first,
-                outbox: try journal.outboxStatus(now: SystemWallClock().nowMilliseconds),
-                lastUpload: try journal.lastUpload(),
-                listsIntegrity: try lists.quickCheck(),
-                journalChecks: try journal.checkCount(),
-                journalIntegrity: try journal.quickCheck())
-            if store.json {
-                print(String(decoding: try JSONEncoder.stable.encode(report), as: UTF8.self))
-                return
-            }
-            print("state directory \(report.stateDirectory)")
-            for l in report.lists { print(Self.line(l)) }
-            print(Self.line(report.lastSync))
-            print(Self.line(report.outbox, lastUpload: report.lastUpload))
-            print("  lists.db quick_check: \(report.listsIntegrity)")
-            print("  journal: \(report.journalChecks) check records, quick_check: \(report.journalIntegrity)")
+            store.print(status, text: Self.text)
         } catch {
             throw Failure.exit(error, json: store.json)
         }
     }
 
-    /// `GET /v1/status`, as much of it as the text shows.
-    struct DaemonStatus: Decodable {
-        struct Officer: Decodable { var officerId: String }
-        struct Location: Decodable { var status: String }
-        var unit: String
-        var uptimeSeconds: Int64
-        var officer: Officer?
-        var lists: [ListStatus]
-        var syncConfigured: Bool
-        var lastSync: SyncAttempt?
-        var uplinkConfigured: Bool
-        var outbox: OutboxStatus
-        var lastUpload: UploadSummary?
-        var checkRecords: Int
-        var location: Location?
-    }
-
-    static func text(daemon s: DaemonStatus) -> String {
-        var lines = ["mpoliced: unit \(s.unit), up \(AnswerText.duration(s.uptimeSeconds)), officer \(s.officer?.officerId ?? "none signed in")"]
+    static func text(_ s: TerminalStatus) -> String {
+        var lines: [String] = []
+        if let unit = s.unit {
+            lines.append("mpoliced: unit \(unit), up \(AnswerText.duration(s.uptimeSeconds ?? 0)), officer \(s.officer?.officerId ?? "none signed in")")
+        } else {
+            lines.append("state directory \(s.stateDirectory)")
+        }
         lines += s.lists.map(line)
-        lines.append(s.syncConfigured ? line(s.lastSync) : "  sync: not configured")
-        lines.append(line(s.outbox, lastUpload: s.lastUpload) + (s.uplinkConfigured ? "" : "  (uplink not configured)"))
-        lines.append("  gps: \(s.location?.status ?? "not configured")")
+        lines.append(s.syncConfigured == false ? "  sync: not configured" : line(s.lastSync))
+        lines.append(line(s.outbox, lastUpload: s.lastUpload) + (s.uplinkConfigured == false ? "  (uplink not configured)" : ""))
+        if s.unit != nil { lines.append("  gps: \(s.location?.status.rawValue ?? "not configured")") }
         lines.append("  journal: \(s.checkRecords) check records")
+        if let integrity = s.integrity {
+            lines.append("  quick_check: lists.db \(integrity.lists), journal.db \(integrity.journal)")
+        }
         return lines.joined(separator: "\n")
     }
 

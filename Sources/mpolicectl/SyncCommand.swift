@@ -1,5 +1,7 @@
 import ArgumentParser
+import TerminalConfiguration
 import FieldSync
+import FieldWire
 import Foundation
 import Store
 import Watchlist
@@ -27,25 +29,25 @@ struct SyncCommand: ParsableCommand {
     var central: String?
 
     @Option(help: ArgumentHelp("CA certificate the center's certificate must chain to.", valueName: "file"))
-    var ca = "/etc/mpolice/ca.crt"
+    var ca = AgentConfiguration.Sync.defaultCA
 
     @Option(help: ArgumentHelp("Device certificate (mutual TLS).", valueName: "file"))
-    var cert = "/etc/mpolice/device.crt"
+    var cert = AgentConfiguration.Sync.defaultCertificate
 
     @Option(help: ArgumentHelp("Device private key.", valueName: "file"))
-    var key = "/etc/mpolice/device.key"
+    var key = AgentConfiguration.Sync.defaultKey
 
     @Option(help: ArgumentHelp("Trust root the terminal was provisioned with.", valueName: "file"))
-    var root = "/etc/mpolice/root.json"
+    var root = AgentConfiguration.Sync.defaultTrustRoot
 
     @Option(help: ArgumentHelp("Pin of the center's public key.", valueName: "sha256//base64"))
     var pin: String?
 
     @Option(help: "Seconds allowed to connect.")
-    var connectTimeout: Double = 10
+    var connectTimeout: Double = AgentConfiguration.Sync.defaultConnectTimeout
 
     @Option(help: "Seconds allowed for each transfer.")
-    var timeout: Double = 600
+    var timeout: Double = AgentConfiguration.Sync.defaultTimeout
 
     func validate() throws {
         switch (now, central) {
@@ -73,8 +75,7 @@ struct SyncCommand: ParsableCommand {
     func run() throws {
         do {
             guard let central else {
-                _ = try store.daemon.call("POST", "/v1/sync")
-                print(store.json ? #"{"requested":true}"# : "sync requested; `mpolicectl events` shows how it ends")
+                store.print(try store.daemon.syncNow()) { _ in "sync requested; `mpolicectl events` shows how it ends" }
                 return
             }
             let directory = StateDirectory(path: store.offlineDirectory ?? "/var/lib/mpolice")
@@ -87,7 +88,7 @@ struct SyncCommand: ParsableCommand {
                                        workDirectory: directory.url.appendingPathComponent("sync")),
                                  transport: transport, lists: lists, journal: journal)
             let bar = ProgressBar(enabled: !store.json && isatty(STDERR_FILENO) == 1)
-            let report = try sync.run { bar.show($0) }
+            let report = try sync.syncOnce { bar.show($0) }
             bar.clear()
             let versions = try lists.versions()
             let output = Output(outcome: report.outcome.rawValue, manifestSequence: report.manifestSequence,
@@ -97,7 +98,7 @@ struct SyncCommand: ParsableCommand {
                                 checkpointMs: report.checkpointSeconds.map { Int($0 * 1000) },
                                 versions: Dictionary(uniqueKeysWithValues: versions.map { ($0.key.rawValue, $0.value.version) }))
             if store.json {
-                print(String(decoding: try JSONEncoder.stable.encode(output), as: UTF8.self))
+                print(WireJSON.text(output))
                 return
             }
             let timing = output.appliedAfterMs.map { ", applied after \($0) ms (+\(output.checkpointMs ?? 0) ms checkpoint)" } ?? ""

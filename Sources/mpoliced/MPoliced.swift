@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import TerminalConfiguration
 import Foundation
 import Logging
 import Store

@@ -1,5 +1,6 @@
 import Central
 import FieldSync
+import FieldWire
 import Foundation
 import Store
 import TestSupport
@@ -15,7 +16,7 @@ struct ListsSyncTests {
         let world = try SyncWorld()
         defer { world.remove() }
         try world.publish()
-        let first = try world.sync().run()
+        let first = try world.sync().syncOnce()
         #expect(first.outcome == .updated)
         #expect(first.methods == [.stolenVehicles: "snapshot", .wantedPersons: "snapshot", .missingPersons: "snapshot"])
         #expect(try world.plateOutcome("BLT-8023") == .hit)
@@ -24,18 +25,18 @@ struct ListsSyncTests {
         // v2: BLT-8023 recovered (deleted), a new stolen car; v3: recolour some; v4: another new car.
         try world.editVehicles(drop: { $0.contains(",BLT-8023,") }, add: ["RXA-1235"])
         try world.publish()
-        let second = try world.sync().run()
+        let second = try world.sync().syncOnce()
         #expect(second.methods == [.stolenVehicles: "deltas", .wantedPersons: "unchanged", .missingPersons: "unchanged"])
         #expect(try world.plateOutcome("BLT-8023") == .noHit)
         #expect(try world.plateOutcome("RXA-1235") == .hit)
 
         try world.editVehicles(recolour: { $0.hasPrefix("SV000001") })
         try world.publish()
-        #expect(try world.sync().run().methods[.stolenVehicles] == "deltas")
+        #expect(try world.sync().syncOnce().methods[.stolenVehicles] == "deltas")
 
         try world.editVehicles(add: ["RXB-2357"])
         try world.publish()
-        #expect(try world.sync().run().methods[.stolenVehicles] == "deltas")
+        #expect(try world.sync().syncOnce().methods[.stolenVehicles] == "deltas")
         #expect(try world.lists.versions()[.stolenVehicles]?.version == 4)
         #expect(try world.plateOutcome("RXB-2357") == .hit)
         try expectDigestsMatch(world)
@@ -45,7 +46,7 @@ struct ListsSyncTests {
             try world.editVehicles(add: [plate])
             try world.publish(keepDeltas: 1)
         }
-        let jump = try world.sync().run()
+        let jump = try world.sync().syncOnce()
         #expect(jump.methods[.stolenVehicles] == "snapshot")
         #expect(jump.methods[.wantedPersons] == "unchanged")
         #expect(try world.lists.versions()[.stolenVehicles]?.version == 7)
@@ -57,7 +58,7 @@ struct ListsSyncTests {
         #expect(generations.count == 1)
 
         // Nothing new: a conditional GET (304, no manifest body); only the root probe's 404 page.
-        let again = try world.sync().run()
+        let again = try world.sync().syncOnce()
         #expect(again.outcome == .upToDate)
         let manifestBytes = try Data(contentsOf: world.manifestURL).count
         #expect(again.bytesFetched < manifestBytes, "\(again.bytesFetched) bytes fetched; the manifest alone is \(manifestBytes)")
@@ -69,7 +70,7 @@ struct ListsSyncTests {
         let world = try SyncWorld()
         defer { world.remove() }
         try world.publish()
-        try world.sync().run()
+        try world.sync().syncOnce()
         try world.editVehicles(add: ["RXA-1235"])
         let snapshot = try require(try world.publish(keepDeltas: 0).manifest.lists[ListKind.stolenVehicles.rawValue]?.snapshot, "snapshot")
         let served = world.servedFile(snapshot.path)
@@ -77,7 +78,7 @@ struct ListsSyncTests {
         try whole.prefix(whole.count / 2).write(to: served)
         #expect(world.failure(world.sync()) == .truncated)
         try whole.write(to: served)
-        let report = try world.sync().run()
+        let report = try world.sync().syncOnce()
         #expect(report.methods[.stolenVehicles] == "snapshot")
         #expect(report.bytesFetched < snapshot.length, "only the missing half (and the manifest) came over the wire")
         #expect(try world.plateOutcome("RXA-1235") == .hit)
@@ -89,14 +90,14 @@ struct ListsSyncTests {
         let world = try SyncWorld()
         defer { world.remove() }
         try world.publish(validDays: 1)
-        try world.sync().run()
-        world.clock.now += 2 * 86_400
-        #expect(try world.lists.versions()[.stolenVehicles]!.isStale(at: world.clock.now))
+        try world.sync().syncOnce()
+        world.clock.advance(milliseconds: 2 * 86_400_000)
+        #expect(try world.lists.versions()[.stolenVehicles]!.isStale(at: world.clock.nowSeconds))
         try world.publish(validDays: 1)
-        let report = try world.sync().run()
+        let report = try world.sync().syncOnce()
         #expect(report.outcome == .updated)
         #expect(Set(report.methods.values) == ["unchanged"])
-        #expect(try !world.lists.versions()[.stolenVehicles]!.isStale(at: world.clock.now))
+        #expect(try !world.lists.versions()[.stolenVehicles]!.isStale(at: world.clock.nowSeconds))
     }
 
     @Test("a rotated root is walked to, and manifests signed by the retired key are refused")
@@ -104,12 +105,12 @@ struct ListsSyncTests {
         let world = try SyncWorld()
         defer { world.remove() }
         try world.publish()
-        try world.sync().run()
+        try world.sync().syncOnce()
         let retired = try world.manifestKey
-        try CentralKeys.rotate(in: world.keys, now: world.clock.now, validFor: 365 * 86_400)
+        try CentralKeys.rotate(in: world.keys, now: world.clock.nowSeconds, validFor: 365 * 86_400)
         try world.editVehicles(add: ["RXA-1235"])
         try world.publish()
-        #expect(try world.sync().run().outcome == .updated)
+        #expect(try world.sync().syncOnce().outcome == .updated)
         #expect(try world.plateOutcome("RXA-1235") == .hit)
 
         try world.editVehicles(add: ["RXB-2357"])
@@ -129,7 +130,7 @@ struct ListsSyncTests {
         let world = try SyncWorld()
         defer { world.remove() }
         try world.publish()
-        try world.sync().run()
+        try world.sync().syncOnce()
         let before = try world.lists.versions()
         if publishNext {
             try world.editVehicles(drop: { $0.contains(",BLT-8023,") }, add: ["RXA-1235"])
@@ -158,7 +159,7 @@ struct ListsSyncTests {
             var signature = try require(Data(base64Encoded: envelope.signatures[0].sig), "signature")
             signature[10] ^= 0x01
             envelope.signatures[0].sig = signature.base64EncodedString()
-            try world.replaceManifest(JSONEncoder().encode(envelope))
+            try world.replaceManifest(WireJSON.encode(envelope))
         }
     }
 
@@ -167,11 +168,11 @@ struct ListsSyncTests {
         let world = try SyncWorld()
         defer { world.remove() }
         try world.publish()
-        try world.sync().run()
+        try world.sync().syncOnce()
         let old = try Data(contentsOf: world.manifestURL)
         try world.editVehicles(add: ["RXA-1235"])
         try world.publish()
-        try world.sync().run()
+        try world.sync().syncOnce()
         let before = try world.lists.versions()
         try world.replaceManifest(old)
         #expect(world.failure(world.sync()) == .rollback)
@@ -183,7 +184,7 @@ struct ListsSyncTests {
     func expired() throws {
         try attack(.expired, publishNext: false) { world in
             try world.editVehicles(add: ["RXA-1235"])
-            try world.publish(at: world.clock.now - 8 * 86_400)
+            try world.publish(at: world.clock.nowSeconds - 8 * 86_400)
         }
     }
 

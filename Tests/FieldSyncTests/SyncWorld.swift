@@ -1,7 +1,9 @@
 import Central
 import FieldSync
+import FieldWire
 import Foundation
 import Store
+import TerminalConfiguration
 import TestSupport
 import Watchlist
 
@@ -19,18 +21,8 @@ final class SyncWorld {
     let state: StateDirectory
     let lists: ListsStore
     let journal: JournalStore
-    /// The terminal's clock, Unix seconds; tests move it.
-    let clock = Clock(SyncWorld.start + 60)
-
-    final class Clock: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: Int64
-        init(_ value: Int64) { self.value = value }
-        var now: Int64 {
-            get { lock.withLock { value } }
-            set { lock.withLock { value = newValue } }
-        }
-    }
+    /// The terminal's clock; tests move it.
+    let clock = ManualClock(nowMilliseconds: (SyncWorld.start + 60) * 1000)
 
     init(records: Int = 3_000) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString)")
@@ -61,22 +53,22 @@ final class SyncWorld {
                             clientKey: clientCertificate ? pki.path("device.key") : nil, connectTimeout: 5, totalTimeout: 30))
     }
 
-    func sync(port: Int? = nil, clientCertificate: Bool = true) -> ListsSync {
-        let clock = clock
-        return ListsSync(.init(baseURL: "https://127.0.0.1:\(port ?? nginx.port)/", provisionedRoot: provisionedRoot,
-                               workDirectory: state.url.appendingPathComponent("sync")),
-                         transport: transport(clientCertificate: clientCertificate), lists: lists, journal: journal, now: { clock.now })
+    func sync(port: Int? = nil, clientCertificate: Bool = true, schedule: RetryPolicy = RetryPolicy()) -> ListsSync {
+        ListsSync(.init(baseURL: "https://127.0.0.1:\(port ?? nginx.port)/", provisionedRoot: provisionedRoot,
+                        workDirectory: state.url.appendingPathComponent("sync")),
+                  transport: transport(clientCertificate: clientCertificate), lists: lists, journal: journal, clock: clock,
+                  schedule: schedule)
     }
 
     @discardableResult
     func publish(at time: Int64? = nil, validDays: Int64 = 7, keepDeltas: Int = 30) throws -> Publisher.Report {
-        try publisher.publish(dataset: dataset, now: time ?? clock.now, validFor: validDays * 86_400, keepDeltas: keepDeltas)
+        try publisher.publish(dataset: dataset, now: time ?? clock.nowSeconds, validFor: validDays * 86_400, keepDeltas: keepDeltas)
     }
 
     /// The reason code of a failed sync (nil when it succeeded).
     func failure(_ sync: ListsSync) -> SyncFailure.Reason? {
         do {
-            try sync.run()
+            try sync.syncOnce()
             return nil
         } catch {
             return (error as? SyncFailure)?.reason
@@ -84,8 +76,8 @@ final class SyncWorld {
     }
 
     func plateOutcome(_ plate: String) throws -> CheckAnswer.Outcome {
-        let checker = Checker(lists: lists, journal: journal, clock: FixedWallClock(nowMilliseconds: clock.now * 1000))
-        return try checker.checkPlate(plate, context: CheckContext(officerId: "OF-1", unitId: "U-1")).outcome
+        let checker = Checker(lists: lists, journal: journal, clock: clock)
+        return try checker.check(.plate(plate), context: CheckContext(officerId: "OF-1", unitId: "U-1")).outcome
     }
 
     // MARK: Editing the data set
@@ -111,22 +103,22 @@ final class SyncWorld {
     func resign(with key: SigningKey, _ edit: (inout Manifest) -> Void = { _ in }) throws {
         var manifest = try require(try publisher.currentManifest(), "manifest")
         edit(&manifest)
-        try replaceManifest(JSONEncoder().encode(manifest.signed(by: [key])))
+        try replaceManifest(WireJSON.encode(manifest.signed(by: [key])))
     }
 
     var manifestKey: SigningKey { get throws { try CentralKeys.load(from: keys).manifestKey } }
 }
 
-struct FixedWallClock: WallClock {
-    var nowMilliseconds: Int64
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-}
-
 /// `#require` outside a test function's body.
 func require<T>(_ value: T?, _ what: String = "value") throws -> T {
-    guard let value else { throw TestFailure(description: "missing \(what)") }
+    guard let value else { throw TestError("missing \(what)") }
     return value
+}
+
+extension UplinkWorld {
+    /// The terminal's mutual-TLS transport to this center (through the proxy).
+    func transport(connectTimeout: Double = 2, timeout: Double = 20) -> CurlTransport {
+        CurlTransport(.init(caFile: pki.path("ca.crt"), clientCertificate: pki.path("device.crt"), clientKey: pki.path("device.key"),
+                            connectTimeout: connectTimeout, totalTimeout: timeout))
+    }
 }

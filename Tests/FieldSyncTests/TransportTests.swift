@@ -1,4 +1,5 @@
 import FieldSync
+import FieldWire
 import Foundation
 import TestSupport
 import Testing

@@ -1,5 +1,6 @@
 import Crypto
 import FieldSync
+import FieldWire
 import Foundation
 import Testing
 
@@ -37,7 +38,7 @@ struct TrustTests {
     func valid() throws {
         let trust = try trust()
         let envelope = try manifest().signed(by: [manifestKey])
-        let wire = try JSONEncoder().encode(envelope)
+        let wire = try WireJSON.encode(envelope)
         #expect(try trust.verify(SignedEnvelope.decode(wire), now: Self.now) == manifest())
     }
 

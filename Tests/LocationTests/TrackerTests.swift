@@ -1,6 +1,7 @@
 import Foundation
 @testable import Location
 import Testing
+import Watchlist
 
 @Suite("Location state machine")
 struct TrackerTests {
@@ -73,19 +74,6 @@ struct TrackerTests {
         #expect(b.failed(random: 0.99) == 2, "jitter never pushes past the cap")
         b.succeeded()
         #expect(b.failed(random: 0.5) == 0.25 * 1.05)
-    }
-
-    @Test("gpsd addresses", arguments: [("127.0.0.1:2947", "127.0.0.1", "2947"), ("gps.local", "gps.local", "2947"),
-                                        ("[::1]:3000", "::1", "3000")])
-    func address(text: String, host: String, port: String) throws {
-        let parsed = try LocationService.Configuration.address(text)
-        #expect(parsed.host == host)
-        #expect(parsed.port == port)
-    }
-
-    @Test("bad gpsd addresses are refused", arguments: ["", ":2947", "host:0", "host:99999", "host:abc", "ho st:1"])
-    func badAddress(text: String) {
-        #expect { try LocationService.Configuration.address(text) } throws: { ($0 as? LocationError)?.code == .badAddress }
     }
 
     @Test("haversine distance")

@@ -1,6 +1,7 @@
 import Central
 import Foundation
 import Store
+import TestSupport
 import Testing
 import Watchlist
 
@@ -10,7 +11,7 @@ struct CheckerTests {
     func exactPlate() throws {
         let s = try LoadedState()
         defer { s.directory.remove() }
-        let answer = try s.checker().checkPlate("blt 8023", context: LoadedState.officer)
+        let answer = try s.checker().check(.plate("blt 8023"), context: LoadedState.officer)
         #expect(answer.outcome == .hit)
         #expect(answer.confirmBeforeActing)
         #expect(answer.query.normalized == "BLT8023")
@@ -28,7 +29,7 @@ struct CheckerTests {
         #expect(records[0].officerId == "OF-0001")
         #expect(records[0].unitId == "TPE-DA-01")
         #expect(records[0].outcome == "hit")
-        #expect(records[0].matchesJSON == #"[{"list":"stolen-vehicles","recordId":"SV00000000","how":"exact"}]"#)
+        #expect(records[0].matchesJSON == #"[{"how":"exact","list":"stolen-vehicles","recordId":"SV00000000"}]"#)
         #expect(records[0].listVersionsJSON == #"{"stolen-vehicles":1}"#)
     }
 
@@ -36,7 +37,7 @@ struct CheckerTests {
     func nearPlate() throws {
         let s = try LoadedState()
         defer { s.directory.remove() }
-        let answer = try s.checker().checkPlate("8LT-8O23", context: LoadedState.officer)
+        let answer = try s.checker().check(.plate("8LT-8O23"), context: LoadedState.officer)
         #expect(answer.outcome == .possibleHit)
         #expect(answer.confirmBeforeActing)
         let match = try #require(answer.lists[0].matches.first { $0.record.recordId == "SV00000000" })
@@ -50,7 +51,7 @@ struct CheckerTests {
     func noHit() throws {
         let s = try LoadedState()
         defer { s.directory.remove() }
-        let answer = try s.checker().checkPlate("ZZZ-9999", context: LoadedState.officer)
+        let answer = try s.checker().check(.plate("ZZZ-9999"), context: LoadedState.officer)
         #expect(answer.outcome == .noHit)
         #expect(!answer.confirmBeforeActing)
         #expect(answer.lists[0].matches.isEmpty)
@@ -79,16 +80,16 @@ struct CheckerTests {
         let s = try LoadedState()
         defer { s.directory.remove() }
         let checker = s.checker()
-        #expect(try checker.checkVIN(DemoRecords.stolenVIN.lowercased(), context: LoadedState.officer).lists[0].matches.first?.record.recordId == "SV00000001")
-        #expect(try checker.checkEngineNumber(DemoRecords.stolenEngineNumber, context: LoadedState.officer).outcome == .hit)
-        #expect(try checker.checkVIN("1HGCM82633A004352", context: LoadedState.officer).outcome == .noHit)
+        #expect(try checker.check(.vin(DemoRecords.stolenVIN.lowercased()), context: LoadedState.officer).lists[0].matches.first?.record.recordId == "SV00000001")
+        #expect(try checker.check(.engineNumber(DemoRecords.stolenEngineNumber), context: LoadedState.officer).outcome == .hit)
+        #expect(try checker.check(.vin("1HGCM82633A004352"), context: LoadedState.officer).outcome == .noHit)
     }
 
     @Test("a valid listed ID is a hit in the wanted list with its caution flags")
     func wantedByID() throws {
         let s = try LoadedState()
         defer { s.directory.remove() }
-        let answer = try s.checker().checkPerson(id: DemoRecords.wantedID, context: LoadedState.officer)
+        let answer = try s.checker().check(.personID(DemoRecords.wantedID), context: LoadedState.officer)
         #expect(answer.outcome == .hit)
         #expect(answer.query.idValidity == "valid")
         let wanted = try #require(answer.lists.first { $0.list == .wantedPersons })
@@ -106,7 +107,7 @@ struct CheckerTests {
         defer { s.directory.remove() }
         var wrong = Array(DemoRecords.wantedID)
         wrong[9] = wrong[9] == "0" ? "1" : "0"
-        let answer = try s.checker().checkPerson(id: String(wrong), context: LoadedState.officer)
+        let answer = try s.checker().check(.personID(String(wrong)), context: LoadedState.officer)
         #expect(answer.query.idValidity == "bad-checksum")
         #expect(answer.outcome == .possibleHit)
         let match = try #require(answer.lists.first { $0.list == .wantedPersons }?.matches.first)
@@ -120,10 +121,10 @@ struct CheckerTests {
         let s = try LoadedState()
         defer { s.directory.remove() }
         let checker = s.checker()
-        let answer = try checker.checkPerson(name: " 陳 淑芬", dateOfBirth: "民國35年7月30日", context: LoadedState.officer)
+        let answer = try checker.check(.personName(name: " 陳 淑芬", dateOfBirth: "民國35年7月30日"), context: LoadedState.officer)
         #expect(answer.outcome == .possibleHit)
         #expect(answer.lists.first { $0.list == .missingPersons }?.matches.first?.how == .nameAndDateOfBirth)
-        let other = try checker.checkPerson(name: "陳淑芬", dateOfBirth: "1946-07-31", context: LoadedState.officer)
+        let other = try checker.check(.personName(name: "陳淑芬", dateOfBirth: "1946-07-31"), context: LoadedState.officer)
         #expect(other.outcome == .noHit)
     }
 
@@ -131,18 +132,18 @@ struct CheckerTests {
     func stale() throws {
         let s = try LoadedState()
         defer { s.directory.remove() }
-        let answer = try s.checker(atSeconds: LoadedState.issuedAt + 8 * 86_400).checkPlate("ZZZ-9999", context: LoadedState.officer)
+        let answer = try s.checker(atSeconds: LoadedState.issuedAt + 8 * 86_400).check(.plate("ZZZ-9999"), context: LoadedState.officer)
         #expect(answer.lists[0].version.stale)
         #expect(answer.warnings.contains { $0.contains("stale") })
     }
 
     @Test("an empty store says the lists were never received")
     func neverReceived() throws {
-        let dir = try TempDirectory()
+        let dir = try Scratch("store")
         defer { dir.remove() }
         let checker = Checker(lists: try ListsStore.open(StateDirectory(path: dir.path)), journal: try .inMemory(),
-                              clock: FixedClock(nowMilliseconds: 0))
-        let answer = try checker.checkPlate("ABC-1235", context: LoadedState.officer)
+                              clock: ManualClock(nowMilliseconds: 0))
+        let answer = try checker.check(.plate("ABC-1235"), context: LoadedState.officer)
         #expect(answer.outcome == .noHit)
         #expect(answer.lists[0].version.version == 0)
         #expect(answer.lists[0].version.stale)
@@ -153,7 +154,7 @@ struct CheckerTests {
     func refusedInput() throws {
         let s = try LoadedState()
         defer { s.directory.remove() }
-        #expect(throws: InputError.self) { try s.checker().checkPlate("'; DELETE FROM stolen_vehicle; --", context: LoadedState.officer) }
+        #expect(throws: InputError.self) { try s.checker().check(.plate("'; DELETE FROM stolen_vehicle; --"), context: LoadedState.officer) }
         #expect(try s.journal.checkCount() == 0)
         #expect(try s.lists.versions()[.stolenVehicles]?.recordCount == 1_300)
     }
@@ -162,7 +163,7 @@ struct CheckerTests {
     func journalDurable() throws {
         let s = try LoadedState()
         defer { s.directory.remove() }
-        let answer = try s.checker().checkPlate("BLT-8023", context: LoadedState.officer)
+        let answer = try s.checker().check(.plate("BLT-8023"), context: LoadedState.officer)
         let reopened = try JournalStore.open(path: s.state.journalPath)
         #expect(try reopened.recentChecks().map(\.id) == [answer.checkId])
         #expect(try reopened.quickCheck() == "ok")

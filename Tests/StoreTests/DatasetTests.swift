@@ -1,6 +1,8 @@
 import Central
+import FieldWire
 import Foundation
 import Store
+import TestSupport
 import Testing
 import Watchlist
 
@@ -8,7 +10,7 @@ import Watchlist
 struct DatasetTests {
     @Test("the same seed writes byte-identical files; another seed does not")
     func deterministic() throws {
-        let a = try TempDirectory(), b = try TempDirectory(), c = try TempDirectory()
+        let a = try Scratch("store"), b = try Scratch("store"), c = try Scratch("store")
         defer { a.remove(); b.remove(); c.remove() }
         let issued: Int64 = 1_795_700_000
         try DatasetGenerator(counts: .init(records: 3_000), seed: 42, issuedAt: issued).write(to: a.url)
@@ -71,7 +73,7 @@ struct DatasetTests {
             return e.code == .badDataset && e.message.contains(expected)
         }
         #expect(try s.lists.versions()[.stolenVehicles]?.version == 1)
-        #expect(try s.checker().checkPlate("BLT-8023", context: LoadedState.officer).outcome == .hit)
+        #expect(try s.checker().check(.plate("BLT-8023"), context: LoadedState.officer).outcome == .hit)
     }
 
     @Test("a count that disagrees with dataset.json is refused")
@@ -88,7 +90,7 @@ struct DatasetTests {
 
     @Test("a lists generation that is not a database, or a lists.db that is no link, fails with a store error")
     func notADatabase() throws {
-        let dir = try TempDirectory()
+        let dir = try Scratch("store")
         defer { dir.remove() }
         let garbage = dir.url.appendingPathComponent("lists-garbage.db")
         try Data(repeating: 0x41, count: 8192).write(to: garbage)
@@ -96,7 +98,7 @@ struct DatasetTests {
                                                    withDestinationPath: "lists-garbage.db")
         #expect { try ListsStore.open(StateDirectory(path: dir.path)) } throws: { ($0 as? StoreError)?.code == .unreadable }
 
-        let plain = try TempDirectory()
+        let plain = try Scratch("store")
         defer { plain.remove() }
         try Data(repeating: 0x41, count: 8192).write(to: plain.url.appendingPathComponent("lists.db"))
         #expect { try ListsStore.open(StateDirectory(path: plain.path)) } throws: {

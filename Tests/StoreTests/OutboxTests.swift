@@ -1,5 +1,7 @@
+import FieldWire
 import Foundation
 import Store
+import TerminalConfiguration
 import Testing
 import Watchlist
 
@@ -9,7 +11,7 @@ struct OutboxTests {
         Breadcrumb(fixTime: "2026-11-27T00:00:\(i)Z", latitude: 25, longitude: 121, speed: nil, track: nil, horizontalError: 5, mode: "3d")
     }
 
-    static let order = Dispatch.Order(id: "01937a00-0000-7000-8000-000000000001", cursor: 7, createdAt: "2026-11-27T01:00:00Z",
+    static let order = DispatchOrder(id: "01937a00-0000-7000-8000-000000000001", cursor: 7, createdAt: "2026-11-27T01:00:00Z",
                                       priority: "urgent", summary: "traffic collision", latitude: 25.04, longitude: 121.51)
 
     @Test("order of sending: hits, then dispatch status, then other checks, then breadcrumbs; oldest first within each")
@@ -18,10 +20,10 @@ struct OutboxTests {
         defer { s.directory.remove() }
         let checker = s.checker()
         try s.journal.appendBreadcrumb(Self.crumb(1), maxStored: 100, now: 1)
-        let miss1 = try checker.checkPlate("ZZZ-9991", context: LoadedState.officer)
+        let miss1 = try checker.check(.plate("ZZZ-9991"), context: LoadedState.officer)
         _ = try s.journal.storeDispatches([Self.order], cursor: 7, location: .notAvailable, now: 2)
-        let hit = try checker.checkPlate("BLT-8023", context: LoadedState.officer)
-        let miss2 = try checker.checkPlate("ZZZ-9992", context: LoadedState.officer)
+        let hit = try checker.check(.plate("BLT-8023"), context: LoadedState.officer)
+        let miss2 = try checker.check(.plate("ZZZ-9992"), context: LoadedState.officer)
         #expect(hit.outcome == .hit && miss1.outcome == .noHit)
 
         let due = try s.journal.dueOutboxItems(now: .max, maxItems: 10, maxBytes: 1 << 20)
@@ -65,7 +67,7 @@ struct OutboxTests {
         for i in 0..<900 { try journal.appendBreadcrumb(Self.crumb(i), maxStored: 10_000, now: Int64(i)) }
         #expect(try journal.outboxStatus(now: 0).warning != nil, "900 of a 600 warning threshold")
         _ = try journal.storeDispatches([Self.order], cursor: 7, location: .notAvailable, now: 1)
-        for i in 0..<299 { _ = try checker.checkPlate(String(format: "QD-%04d", i), context: LoadedState.officer) }
+        for i in 0..<299 { _ = try checker.check(.plate(String(format: "QD-%04d", i)), context: LoadedState.officer) }
         var status = try journal.outboxStatus(now: 0)
         #expect(status.pending == 1_000, "\(status)")
         #expect(status.shedBreadcrumbs == Int64(1_200 - status.pending))
@@ -76,7 +78,7 @@ struct OutboxTests {
         #expect(crumbs.first?.payload.contains("00:00:\(status.shedBreadcrumbs)Z") == true)
 
         // With only checks left to shed, nothing is shed: the bound gives way, checks are kept.
-        for i in 0..<1_000 { _ = try checker.checkPlate(String(format: "QE-%04d", i), context: LoadedState.officer) }
+        for i in 0..<1_000 { _ = try checker.check(.plate(String(format: "QE-%04d", i)), context: LoadedState.officer) }
         status = try journal.outboxStatus(now: 0)
         #expect(status.pendingByKind["check"] == 1_299)
         #expect(status.pendingByKind["breadcrumb"] == nil)

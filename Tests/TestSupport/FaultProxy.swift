@@ -5,6 +5,8 @@ import Synchronization
 /// the link fail the ways a patrol car's link does: down (every connection cut, new ones
 /// closed at once), slow (each chunk held back), or lossy (connections cut at random
 /// points mid-transfer). TLS passes through untouched: the client still talks to nginx.
+/// Its target may also be a Unix socket: a TCP door to the daemon's API for tools that only
+/// speak TCP (schemathesis), going through the daemon's real socket and peer check.
 public final class FaultProxy: @unchecked Sendable {
     public enum Mode: Sendable, Equatable {
         case pass
@@ -16,14 +18,27 @@ public final class FaultProxy: @unchecked Sendable {
     }
 
     public let port: Int
-    private let target: Int
+    private let target: Target
+
+    enum Target {
+        case tcp(Int)
+        case unix(String)
+    }
     private let listener: Int32
     private let state = Mutex<(mode: Mode, connections: Set<Int32>, stopped: Bool)>((.pass, [], false))
     /// Connections cut by a fault (for the test's own assertions that faults happened).
     public let cuts = Atomic<Int>(0)
 
-    public init(to targetPort: Int) throws {
-        target = targetPort
+    public convenience init(to targetPort: Int) throws {
+        try self.init(target: .tcp(targetPort))
+    }
+
+    public convenience init(toUnixSocket path: String) throws {
+        try self.init(target: .unix(path))
+    }
+
+    init(target: Target) throws {
+        self.target = target
         port = try LoopbackPort.free()
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
@@ -61,11 +76,7 @@ public final class FaultProxy: @unchecked Sendable {
                 close(client)
                 continue
             }
-            let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = LoopbackPort.loopback(port: target)
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
+            let (server, connected) = connectTarget()
             guard connected else {
                 close(client)
                 close(server)
@@ -87,6 +98,27 @@ public final class FaultProxy: @unchecked Sendable {
                 }
                 thread.start()
             }
+        }
+    }
+
+    private func connectTarget() -> (Int32, Bool) {
+        switch target {
+        case .tcp(let port):
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = LoopbackPort.loopback(port: port)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            return (fd, connected)
+        case .unix(let path):
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8).prefix($0.count - 1)) }
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+            }
+            return (fd, connected)
         }
     }
 

@@ -1,0 +1,36 @@
+/// A dispatch from the 110 command center to a unit, as the center sends it.
+public struct DispatchOrder: Sendable, Equatable, Codable {
+    public var id: String
+    /// The center's ordering of this unit's dispatches; the poll resumes after it.
+    public var cursor: Int64
+    /// ISO 8601, at the center.
+    public var createdAt: String
+    /// "urgent", "high", "routine" — shown, not interpreted.
+    public var priority: String
+    public var summary: String
+    public var latitude: Double?
+    public var longitude: Double?
+
+    public init(id: String, cursor: Int64, createdAt: String, priority: String, summary: String,
+                latitude: Double?, longitude: Double?) {
+        self.id = id
+        self.cursor = cursor
+        self.createdAt = createdAt
+        self.priority = priority
+        self.summary = summary
+        self.latitude = latitude
+        self.longitude = longitude
+    }
+}
+
+/// `GET /uplink/dispatches`: the unit's dispatches after a cursor.
+public struct DispatchPoll: Sendable, Equatable, Codable {
+    /// Resume after this.
+    public var cursor: Int64
+    public var dispatches: [DispatchOrder]
+
+    public init(cursor: Int64, dispatches: [DispatchOrder]) {
+        self.cursor = cursor
+        self.dispatches = dispatches
+    }
+}

@@ -1,0 +1,17 @@
+/// What the outbox carries to the center (docs/sync-protocol.md, "Uplink"). The priority
+/// decides what goes first when the link returns: hits, then dispatch status changes, then
+/// the other checks, then breadcrumbs.
+public enum OutboxKind: String, Sendable, Codable, CaseIterable {
+    case check
+    case dispatchStatus = "dispatch-status"
+    case breadcrumb
+
+    /// 0 is sent first.
+    public func priority(hit: Bool = false) -> Int {
+        switch self {
+        case .check: hit ? 0 : 2
+        case .dispatchStatus: 1
+        case .breadcrumb: 3
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+
+/// The root of trust: which keys may sign roots and manifests, how many must, until when.
+/// The device ships with one trusted root; a new root must be signed by a threshold of the
+/// old root's root keys and of its own (TUF's rotation rule), with the next version number.
+public struct RootMetadata: Codable, Sendable, Equatable {
+    public struct Role: Codable, Sendable, Equatable {
+        public var keyids: [String]
+        public var threshold: Int
+
+        public init(keyids: [String], threshold: Int) {
+            self.keyids = keyids
+            self.threshold = threshold
+        }
+    }
+
+    public var version: Int64
+    /// Unix seconds.
+    public var expires: Int64
+    /// Key id → raw Ed25519 public key, base64.
+    public var keys: [String: String]
+    public var root: Role
+    public var manifest: Role
+
+    public init(version: Int64, expires: Int64, rootKeys: [Curve25519.Signing.PublicKey], rootThreshold: Int,
+                manifestKeys: [Curve25519.Signing.PublicKey], manifestThreshold: Int) {
+        self.version = version
+        self.expires = expires
+        var keys: [String: String] = [:]
+        for key in rootKeys + manifestKeys { keys[SigningKey.keyID(key)] = key.rawRepresentation.base64EncodedString() }
+        self.keys = keys
+        root = Role(keyids: rootKeys.map(SigningKey.keyID), threshold: rootThreshold)
+        manifest = Role(keyids: manifestKeys.map(SigningKey.keyID), threshold: manifestThreshold)
+    }
+
+    /// The public keys of a role.
+    public func publicKeys(_ role: Role) throws -> [String: Curve25519.Signing.PublicKey] {
+        var result: [String: Curve25519.Signing.PublicKey] = [:]
+        for id in role.keyids {
+            guard let b64 = keys[id], let raw = Data(base64Encoded: b64),
+                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw), SigningKey.keyID(key) == id else {
+                throw SyncFailure(.badFormat, "root \(version): key \(id) missing or not an Ed25519 key with that id")
+            }
+            result[id] = key
+        }
+        return result
+    }
+
+    /// Checks the structure a verifier relies on.
+    public func validate() throws {
+        guard version > 0 else { throw SyncFailure(.badFormat, "root version must be positive") }
+        for (name, role) in [("root", root), ("manifest", manifest)] {
+            guard role.threshold >= 1, role.threshold <= role.keyids.count, Set(role.keyids).count == role.keyids.count else {
+                throw SyncFailure(.badFormat, "root \(version): \(name) role needs 1…\(role.keyids.count) distinct keys")
+            }
+        }
+        _ = try publicKeys(root)
+        _ = try publicKeys(manifest)
+    }
+
+    /// The root in a self-signed envelope — one the device is provisioned with, or the
+    /// center's own root.json — after checking its structure and its own signatures.
+    public static func selfSigned(_ envelope: SignedEnvelope) throws -> RootMetadata {
+        let root = try decode(envelope)
+        try root.validate()   // before its keys are used to check its own signature
+        _ = try envelope.verifiedPayload(type: SignedEnvelope.rootType, keys: root.publicKeys(root.root), threshold: root.root.threshold)
+        return root
+    }
+
+    /// The root an envelope carries, unverified.
+    public static func decode(_ envelope: SignedEnvelope) throws -> RootMetadata {
+        guard envelope.payloadType == SignedEnvelope.rootType, let bytes = Data(base64Encoded: envelope.payload) else {
+            throw SyncFailure(.badFormat, "not a root document")
+        }
+        do {
+            return try WireJSON.decode(RootMetadata.self, from: bytes)
+        } catch {
+            throw SyncFailure(.badFormat, "root: \(error)")
+        }
+    }
+
+    public func signed(by keys: [SigningKey]) throws -> SignedEnvelope {
+        try SignedEnvelope(payloadType: SignedEnvelope.rootType, payload: WireJSON.encode(self), signers: keys)
+    }
+}

@@ -1,0 +1,34 @@
+/// The events on `GET /v1/events` (Server-Sent Events): each an `event:` name and a JSON
+/// object as `data:`.
+public enum EventName: String, Sendable, CaseIterable {
+    /// A sync applied new lists: `ListUpdatedEvent`.
+    case listUpdated = "list-updated"
+    /// A sync failed: `SyncFailedEvent`.
+    case syncFailed = "sync-failed"
+    /// The location status changed: `LocationState`.
+    case gpsStateChanged = "gps-state-changed"
+    /// A dispatch from the command center was stored (its receipt queued): `Dispatch`.
+    case dispatchReceived = "dispatch-received"
+}
+
+public struct ListUpdatedEvent: Codable, Sendable, Equatable {
+    public var manifestSequence: Int64?
+    /// List name → `snapshot`, `deltas` or `unchanged`.
+    public var methods: [String: String]
+
+    public init(manifestSequence: Int64?, methods: [String: String]) {
+        self.manifestSequence = manifestSequence
+        self.methods = methods
+    }
+}
+
+public struct SyncFailedEvent: Codable, Sendable, Equatable {
+    /// The sync's reason code (docs/sync-protocol.md), or `local`.
+    public var reason: String
+    public var message: String
+
+    public init(reason: String, message: String) {
+        self.reason = reason
+        self.message = message
+    }
+}

@@ -1,0 +1,51 @@
+import Store
+import Watchlist
+
+/// `GET /v1/health`.
+public struct HealthResponse: Codable, Sendable, Equatable {
+    public var status: String
+    public init(status: String = "ok") { self.status = status }
+}
+
+/// The signed-in officer (`GET /v1/session`, and in the status).
+public struct SessionInfo: Codable, Sendable, Equatable {
+    public var officerId: String
+    public var unitId: String
+    /// ISO 8601.
+    public var since: String
+
+    public init(officerId: String, unitId: String, since: String) {
+        self.officerId = officerId
+        self.unitId = unitId
+        self.since = since
+    }
+}
+
+/// `POST /v1/sync`.
+public struct SyncRequested: Codable, Sendable, Equatable {
+    public var requested: Bool
+    public init(requested: Bool = true) { self.requested = requested }
+}
+
+/// `GET /v1/dispatches`.
+public struct DispatchList: Codable, Sendable, Equatable {
+    public var dispatches: [Dispatch]
+    public init(dispatches: [Dispatch]) { self.dispatches = dispatches }
+}
+
+/// Every error the local API answers: `{"error": {"code", "message", "field"?}}`, the code
+/// stable (docs/api/openapi.yaml lists them).
+public struct APIErrorBody: Codable, Sendable, Equatable {
+    public struct Detail: Codable, Sendable, Equatable {
+        public var code: String
+        public var message: String
+        /// The request field at fault, when one is.
+        public var field: String?
+    }
+
+    public var error: Detail
+
+    public init(code: String, message: String, field: String? = nil) {
+        error = Detail(code: code, message: message, field: field)
+    }
+}

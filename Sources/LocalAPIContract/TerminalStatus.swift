@@ -1,0 +1,62 @@
+import Store
+import Watchlist
+
+/// The terminal's state in one snapshot: the lists and their freshness, the last sync and
+/// upload, the outbox, the journal — and, from the running daemon, its unit, uptime,
+/// officer and position. `GET /v1/status` answers it, `mpolicectl status` (also with `--db`)
+/// prints it, systemd's STATUS= line and `mpolicectl diag` read it.
+public struct TerminalStatus: Codable, Sendable, Equatable {
+    /// `PRAGMA quick_check` of both databases (`mpolicectl status --db` reads it; the
+    /// daemon's answer leaves it out: a full read on every status call).
+    public struct Integrity: Codable, Sendable, Equatable {
+        public var lists: String
+        public var journal: String
+    }
+
+    public var stateDirectory: String
+    /// The daemon's unit (nil offline: the state directory does not name it).
+    public var unit: String?
+    /// Seconds since the daemon started (nil offline).
+    public var uptimeSeconds: Int64?
+    public var officer: SessionInfo?
+    public var lists: [ListStatus]
+    /// The sequence of the manifest the lists came from (nil before the first sync).
+    public var manifestSequence: Int64?
+    /// Whether the daemon syncs (nil offline).
+    public var syncConfigured: Bool?
+    public var lastSync: SyncAttempt?
+    /// Whether the daemon uploads (nil offline).
+    public var uplinkConfigured: Bool?
+    public var outbox: OutboxStatus
+    public var lastUpload: UploadSummary?
+    public var checkRecords: Int
+    /// The daemon's location state (nil offline or with gps off).
+    public var location: LocationState?
+    public var integrity: Integrity?
+
+    /// What the state directory's databases say at `now`; the daemon adds its own parts.
+    public static func read(lists: ListsStore, journal: JournalStore, stateDirectory: String, clock: any TerminalClock,
+                            integrity: Bool = false) throws -> TerminalStatus {
+        TerminalStatus(
+            stateDirectory: stateDirectory,
+            lists: try lists.statuses(at: clock.nowSeconds),
+            manifestSequence: try lists.syncState()?.manifestSequence,
+            lastSync: try journal.syncAttempts(limit: 1).first,
+            outbox: try journal.outboxStatus(now: clock.nowMilliseconds),
+            lastUpload: try journal.lastUpload(),
+            checkRecords: try journal.checkCount(),
+            integrity: integrity ? Integrity(lists: try lists.quickCheck(), journal: try journal.quickCheck()) : nil)
+    }
+
+    /// One line for `systemctl status`: list versions and staleness, the last sync, the
+    /// outbox, GPS. No plate, ID or name ever appears here.
+    public var summaryLine: String {
+        var parts = ["lists " + lists.map { "v\($0.version)" }.joined(separator: "/") + (lists.contains(where: \.stale) ? " STALE" : "")]
+        if syncConfigured != false {
+            parts.append(lastSync.map { "sync \($0.outcome.rawValue)\($0.reason.map { " (\($0))" } ?? "")" } ?? "sync never")
+        }
+        parts.append("outbox \(outbox.pending)")
+        if let location { parts.append("gps \(location.status.rawValue)") }
+        return parts.joined(separator: "; ")
+    }
+}

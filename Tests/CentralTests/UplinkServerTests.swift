@@ -1,0 +1,94 @@
+@testable import Central
+import FieldWire
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+import Watchlist
+
+/// The reference center's uplink endpoint in process: the unit from the certificate headers
+/// nginx sets, per-item answers, dispatches by long poll.
+@Suite("Reference center: uplink endpoint")
+struct UplinkServerTests {
+    static func headers(dn: String = "CN=unit-TPE-DA-01,O=NPA", verify: String = "SUCCESS") -> HTTPFields {
+        [.init("X-Client-Verify")!: verify, .init("X-Client-DN")!: dn, .contentType: "application/json"]
+    }
+
+    static func breadcrumb(_ id: String) -> UplinkItem {
+        UplinkItem(id: id, createdAt: 1, attempt: 1, payload: .breadcrumb(BreadcrumbPayload(
+            fixTime: "2026-11-27T00:00:00Z", latitude: 25, longitude: 121.5, speed: nil, track: nil, horizontalError: 3, mode: "3d")))
+    }
+
+    static func body(_ batch: UplinkBatch) throws -> ByteBuffer { ByteBuffer(data: try WireJSON.encode(batch)) }
+
+    @Test("items are stored once per id; a resend is answered duplicate; malformed items are refused one by one")
+    func ingest() async throws {
+        let scratch = try Scratch("central")
+        defer { scratch.remove() }
+        let database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+        let items = (1...3).map { Self.breadcrumb(UUIDv7.make(milliseconds: Int64($0))) }
+        try await Application(router: UplinkServer(database: database).router()).test(.router) { client in
+            try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers(),
+                                     body: try Self.body(UplinkBatch(unit: "TPE-DA-01", items: items))) { response async throws in
+                #expect(response.status == .ok)
+                let answer = try WireJSON.decode(UplinkAnswer.self, from: Data(buffer: response.body))
+                #expect(answer.results.map(\.status) == [.accepted, .accepted, .accepted])
+            }
+            try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers(),
+                                     body: try Self.body(UplinkBatch(unit: "TPE-DA-01", items: [items[0]]))) { response async throws in
+                let answer = try WireJSON.decode(UplinkAnswer.self, from: Data(buffer: response.body))
+                #expect(answer.results.map(\.status) == [.duplicate])
+            }
+            let bad = #"{"unit":"TPE-DA-01","items":[{"id":"x","kind":"breadcrumb","createdAt":1,"attempt":1,"payload":{}}]}"#
+            try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers(), body: ByteBuffer(string: bad)) { response async throws in
+                let answer = try WireJSON.decode(UplinkAnswer.self, from: Data(buffer: response.body))
+                #expect(answer.results.first?.status == .rejected)
+                #expect(answer.results.first?.reason?.hasPrefix("item.bad-id") == true)
+            }
+            try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers(), body: ByteBuffer(string: "[1,2]")) { response async throws in
+                #expect(response.status == .unprocessableContent)
+            }
+        }
+        #expect(try database.records().map(\.id) == items.map(\.id))
+        #expect(try database.records(kind: .breadcrumb).first?.payload == items[0].payload)
+    }
+
+    @Test("no verified certificate, a CN that is not a unit, or a batch for another unit: 403")
+    func identity() async throws {
+        let scratch = try Scratch("central")
+        defer { scratch.remove() }
+        let database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+        let batch = try Self.body(UplinkBatch(unit: "TPE-DA-01", items: [Self.breadcrumb(UUIDv7.make(milliseconds: 1))]))
+        try await Application(router: UplinkServer(database: database).router()).test(.router) { client in
+            for headers in [Self.headers(verify: "NONE"), Self.headers(dn: "CN=somebody,O=NPA"), Self.headers(dn: "CN=unit-KHH-ZY-07")] {
+                try await client.execute(uri: "/uplink/items", method: .post, headers: headers, body: batch) { response async throws in
+                    #expect(response.status == .forbidden)
+                }
+            }
+        }
+        #expect(try database.records().isEmpty)
+    }
+
+    @Test("a dispatch poll answers at once with what is queued after the cursor, or empty after the wait")
+    func dispatchPoll() async throws {
+        let scratch = try Scratch("central")
+        defer { scratch.remove() }
+        let database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+        let order = try database.createDispatch(unit: "TPE-DA-01", priority: "urgent", summary: "collision", latitude: 25, longitude: 121,
+                                                now: 1_795_700_000_000)
+        _ = try database.createDispatch(unit: "KHH-ZY-07", priority: "routine", summary: "other unit", latitude: nil, longitude: nil, now: 1)
+        try await Application(router: UplinkServer(database: database).router()).test(.router) { client in
+            try await client.execute(uri: "/uplink/dispatches?after=0&wait=5", method: .get, headers: Self.headers()) { response async throws in
+                let poll = try WireJSON.decode(DispatchPoll.self, from: Data(buffer: response.body))
+                #expect(poll.dispatches == [order])
+                #expect(poll.cursor == order.cursor)
+            }
+            try await client.execute(uri: "/uplink/dispatches?after=\(order.cursor)&wait=0", method: .get, headers: Self.headers()) { response async throws in
+                let poll = try WireJSON.decode(DispatchPoll.self, from: Data(buffer: response.body))
+                #expect(poll.dispatches.isEmpty)
+                #expect(poll.cursor == order.cursor)
+            }
+        }
+    }
+}

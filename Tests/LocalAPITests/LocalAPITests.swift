@@ -1,0 +1,199 @@
+import Central
+import FieldWire
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LocalAPI
+import LocalAPIContract
+import Store
+import TestSupport
+import Testing
+import Watchlist
+
+/// The local API in process (Hummingbird's router test client) over real lists.db and
+/// journal.db files: routes, the contract's bodies, strict request reading and error codes.
+@Suite("Local API in process")
+struct LocalAPITests {
+    static let issuedAt: Int64 = 1_795_700_000
+
+    /// A terminal's stores with generated lists, and its API.
+    struct World {
+        let scratch: Scratch
+        let journal: JournalStore
+        let api: LocalAPI
+
+        init() throws {
+            scratch = try Scratch("api")
+            let state = StateDirectory(path: scratch.path)
+            try DatasetGenerator(counts: .init(records: 500), seed: 7, issuedAt: LocalAPITests.issuedAt).write(to: state.datasetURL)
+            let lists = try ListsStore.open(state)
+            try lists.replaceAll(withDatasetAt: state.datasetURL)
+            journal = try JournalStore.open(path: state.journalPath)
+            let clock = ManualClock(nowMilliseconds: (LocalAPITests.issuedAt + 3_600) * 1000)
+            let checker = Checker(lists: lists, journal: journal, clock: clock)
+            api = LocalAPI(.init(lists: lists, journal: journal, checker: checker, session: OfficerSession(unitId: "TPE-DA-01"),
+                                 events: EventHub(), stateDirectory: state.url.path, location: nil, syncNow: nil, clock: clock),
+                           maxBodyBytes: 16_384)
+        }
+
+        /// Runs `body` against the API's router.
+        func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+            try await Application(router: api.router()).test(.router, body)
+        }
+    }
+
+    static func json(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+        try WireJSON.decode(type, from: Data(buffer: response.body))
+    }
+
+    static func error(_ response: TestResponse) throws -> APIErrorBody.Detail {
+        try decode(APIErrorBody.self, response).error
+    }
+
+    @Test("a check needs a signed-in officer; then it answers as the CLI does and is journaled")
+    func signInAndCheck() async throws {
+        let world = try World()
+        defer { world.scratch.remove() }
+        try await world.test { client in
+            try await client.execute(uri: "/v1/checks/plate", method: .post, body: Self.json(#"{"plate":"BLT-8023"}"#)) { response async throws in
+                #expect(response.status == .forbidden)
+                #expect(try Self.error(response).code == "session.none")
+            }
+            try await client.execute(uri: "/v1/session", method: .post, body: Self.json(#"{"officerId":"OF-0042"}"#)) { response async throws in
+                #expect(response.status == .created)
+                #expect(try Self.decode(SessionInfo.self, response).officerId == "OF-0042")
+            }
+            try await client.execute(uri: "/v1/checks/plate", method: .post, body: Self.json(#"{"plate":"blt 8023"}"#)) { response async throws in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json")
+                let answer = try Self.decode(CheckAnswer.self, response)
+                #expect(answer.outcome == .hit)
+                #expect(answer.officerId == "OF-0042")
+                #expect(answer.unitId == "TPE-DA-01")
+            }
+            try await client.execute(uri: "/v1/checks/person", method: .post, body: Self.json(#"{"id":"\#(DemoRecords.wantedID)"}"#)) { response async throws in
+                #expect(try Self.decode(CheckAnswer.self, response).lists.first { $0.list == .wantedPersons }?.outcome == .hit)
+            }
+            try await client.execute(uri: "/v1/checks/person", method: .post,
+                                     body: Self.json(#"{"name":"陳淑芬","dateOfBirth":"民國35年7月30日"}"#)) { response async throws in
+                #expect(try Self.decode(CheckAnswer.self, response).kind == .personName)
+            }
+            try await client.execute(uri: "/v1/checks/person", method: .post, body: Self.json(#"{"name":"陳淑芬"}"#)) { response async throws in
+                #expect(response.status == .badRequest)
+                #expect(try Self.error(response).code == "request.bad-combination")
+            }
+            try await client.execute(uri: "/v1/checks/vin", method: .post, body: Self.json(#"{"vin":"\#(DemoRecords.stolenVIN)"}"#)) { response async throws in
+                #expect(try Self.decode(CheckAnswer.self, response).outcome == .hit)
+            }
+            try await client.execute(uri: "/v1/checks/engine", method: .post, body: Self.json(#"{"engineNumber":"AB"}"#)) { response async throws in
+                #expect(response.status == .badRequest)
+                let error = try Self.error(response)
+                #expect(error.code == "input.wrong-length" && error.field == "engineNumber")
+            }
+            try await client.execute(uri: "/v1/status", method: .get) { response async throws in
+                let status = try Self.decode(TerminalStatus.self, response)
+                #expect(status.unit == "TPE-DA-01")
+                #expect(status.officer?.officerId == "OF-0042")
+                #expect(status.checkRecords == 4)
+                #expect(status.lists.map(\.list) == ["stolen-vehicles", "wanted-persons", "missing-persons"])
+                #expect(status.syncConfigured == false && status.uplinkConfigured == false)
+                #expect(status.integrity == nil)
+            }
+            try await client.execute(uri: "/v1/session", method: .delete) { response async throws in
+                #expect(response.status == .noContent)
+            }
+            try await client.execute(uri: "/v1/session", method: .get) { response async throws in
+                #expect(response.status == .notFound)
+            }
+        }
+        #expect(try world.journal.checkCount() == 4, "refused entries are not checks")
+    }
+
+    @Test("request bodies are read strictly: the first bad field is named with a stable code", arguments: [
+        (#"{"plate":"ABC-1235","colour":"red"}"#, "request.unknown-field", "colour"),
+        (#"{"plate":12}"#, "request.wrong-type", "plate"),
+        (#"{"plate":null}"#, "request.missing-field", "plate"),
+        (#"{}"#, "request.missing-field", "plate"),
+        (#"{"plate":"ABC"#, "request.bad-json", nil),
+        (#"["ABC-1235"]"#, "request.bad-json", nil),
+        ("", "request.bad-json", nil),
+    ] as [(String, String, String?)])
+    func strictBodies(body: String, code: String, field: String?) async throws {
+        let world = try World()
+        defer { world.scratch.remove() }
+        try await world.test { client in
+            _ = try await client.execute(uri: "/v1/session", method: .post, body: Self.json(#"{"officerId":"OF-1"}"#))
+            try await client.execute(uri: "/v1/checks/plate", method: .post, body: Self.json(body)) { response async throws in
+                #expect(response.status == .badRequest)
+                let error = try Self.error(response)
+                #expect(error.code == code)
+                #expect(error.field == field)
+            }
+        }
+    }
+
+    @Test("errors of the other routes: unknown path, not configured, unknown dispatch, bad status, too large")
+    func routeErrors() async throws {
+        let world = try World()
+        defer { world.scratch.remove() }
+        try await world.test { client in
+            try await client.execute(uri: "/v1/nothing", method: .get) { response async throws in
+                #expect(response.status == .notFound)
+                #expect(try Self.error(response).code == "request.not-found")
+            }
+            try await client.execute(uri: "/v1/location", method: .get) { response async throws in
+                #expect(try Self.error(response).code == "gps.not-configured")
+            }
+            try await client.execute(uri: "/v1/sync", method: .post) { response async throws in
+                #expect(response.status == .conflict)
+                #expect(try Self.error(response).code == "sync.not-configured")
+            }
+            try await client.execute(uri: "/v1/dispatches/\(UUIDv7.make(milliseconds: 1))", method: .get) { response async throws in
+                #expect(response.status == .notFound)
+                #expect(try Self.error(response).code == "dispatch.unknown")
+            }
+            try await client.execute(uri: "/v1/dispatches/x/status", method: .post, body: Self.json(#"{"status":"flying"}"#)) { response async throws in
+                #expect(response.status == .badRequest)
+                let error = try Self.error(response)
+                #expect(error.code == "request.bad-value" && error.field == "status")
+            }
+            let huge = #"{"plate":""# + String(repeating: "A", count: 40_000) + #""}"#
+            try await client.execute(uri: "/v1/checks/plate", method: .post, body: Self.json(huge)) { response async throws in
+                #expect(response.status == .contentTooLarge)
+                #expect(try Self.error(response).code == "request.too-large")
+            }
+        }
+    }
+
+    @Test("a dispatch goes received → en-route → cleared through the API, each change queued for the center")
+    func dispatchLifecycle() async throws {
+        let world = try World()
+        defer { world.scratch.remove() }
+        let id = UUIDv7.make(milliseconds: 1_795_700_000_000)
+        _ = try world.journal.storeDispatches([DispatchOrder(id: id, cursor: 1, createdAt: "2026-11-27T00:00:00Z", priority: "urgent",
+                                                             summary: "collision", latitude: nil, longitude: nil)],
+                                             cursor: 1, location: .notAvailable, now: 1)
+        try await world.test { client in
+            _ = try await client.execute(uri: "/v1/session", method: .post, body: Self.json(#"{"officerId":"OF-7"}"#))
+            try await client.execute(uri: "/v1/dispatches", method: .get) { response async throws in
+                #expect(try Self.decode(DispatchList.self, response).dispatches.map(\.order.id) == [id])
+            }
+            try await client.execute(uri: "/v1/dispatches/\(id)/status", method: .post, body: Self.json(#"{"status":"en-route"}"#)) { response async throws in
+                #expect(try Self.decode(Dispatch.self, response).status == .enRoute)
+            }
+            try await client.execute(uri: "/v1/dispatches/\(id)/status", method: .post, body: Self.json(#"{"status":"received"}"#)) { response async throws in
+                #expect(response.status == .conflict)
+                #expect(try Self.error(response).code == "dispatch.invalid-transition")
+            }
+            try await client.execute(uri: "/v1/dispatches/\(id)/status", method: .post,
+                                     body: Self.json(#"{"status":"cleared","disposition":"report taken"}"#)) { response async throws in
+                let dispatch = try Self.decode(Dispatch.self, response)
+                #expect(dispatch.history.map(\.status) == [.received, .enRoute, .cleared])
+                #expect(dispatch.history.last?.officerId == "OF-7")
+            }
+        }
+        #expect(try world.journal.outboxStatus(now: 0).pendingByKind["dispatch-status"] == 3)
+    }
+}

@@ -1,0 +1,179 @@
+import Central
+import FieldSync
+import FieldWire
+import Foundation
+import TestSupport
+import Testing
+import Watchlist
+
+@Suite("mpolicectl and mpolice-central as built")
+struct CLITests {
+    /// One generated state directory per test (tests run in parallel).
+    static func generated(records: Int = 1_000) throws -> Scratch {
+        let scratch = try Scratch()
+        let run = try Programs.run("mpolice-central", ["generate", "--out", scratch.path, "--records", "\(records)", "--seed", "5"])
+        #expect(run.status == 0, "\(run.stderr)")
+        return scratch
+    }
+
+    @Test("generate writes the data set and a ready lists.db")
+    func generate() throws {
+        let s = try Self.generated()
+        defer { s.remove() }
+        for name in ["lists.db", "dataset/dataset.json", "dataset/stolen-vehicles.csv", "dataset/wanted-persons.csv", "dataset/missing-persons.csv"] {
+            #expect(FileManager.default.fileExists(atPath: s.url.appendingPathComponent(name).path), "\(name)")
+        }
+        let status = try Programs.run("mpolicectl", ["status", "--db", s.path, "--json"])
+        #expect(status.status == 0)
+        let lists = try status.json()["lists"] as? [[String: Any]] ?? []
+        #expect(lists.map { $0["recordCount"] as? Int } == [650, 250, 100])
+        #expect((try status.json()["integrity"] as? [String: String])?["lists"] == "ok")
+    }
+
+    @Test("check plate --json prints the stable answer and exits 0")
+    func checkPlateJSON() throws {
+        let s = try Self.generated()
+        defer { s.remove() }
+        let run = try Programs.run("mpolicectl", ["check", "plate", DemoRecords.stolenPlate, "--db", s.path, "--officer", "OF-1", "--json"])
+        #expect(run.status == 0)
+        let answer = try JSONDecoder().decode(CheckAnswer.self, from: Data(run.stdout.utf8))
+        #expect(answer.outcome == .hit)
+        #expect(answer.confirmBeforeActing)
+        #expect(answer.officerId == "OF-1")
+        #expect(answer.lists[0].matches[0].record.recordId == "SV00000000")
+
+        let near = try Programs.run("mpolicectl", ["check", "plate", "8LT8023", "--db", s.path, "--officer", "OF-1", "--json"])
+        #expect(try near.json()["outcome"] as? String == "possible-hit")
+
+        let status = try Programs.run("mpolicectl", ["status", "--db", s.path, "--json"])
+        #expect(try status.json()["checkRecords"] as? Int == 2)
+    }
+
+    @Test("human output leads with the verdict")
+    func humanOutput() throws {
+        let s = try Self.generated()
+        defer { s.remove() }
+        let run = try Programs.run("mpolicectl", ["check", "person", "--id", DemoRecords.wantedID, "--db", s.path],
+                                   environment: ["MPOLICE_OFFICER": "OF-2"])
+        #expect(run.status == 0)
+        #expect(run.stdout.hasPrefix("HIT — confirm with the center before acting"))
+        #expect(run.stdout.contains("CAUTION: armed, violent"))
+    }
+
+    @Test("bad entries exit 2 with a specific JSON error", arguments: [
+        (["check", "plate", ""], "input.empty", "plate"),
+        (["check", "plate", "AB"], "input.wrong-length", "plate"),
+        (["check", "plate", "ABC'; DROP TABLE stolen_vehicle;--"], "input.invalid-character", "plate"),
+        (["check", "plate", "ABC\u{1B}1234"], "input.control-character", "plate"),
+        (["check", "person", "--id", "A12345"], "input.wrong-length", "id"),
+        (["check", "person", "--name", "林志明", "--dob", "1988-02-30"], "input.invalid-date", "dateOfBirth"),
+        (["check", "vin", "123"], "input.wrong-length", "vin"),
+    ])
+    func badInput(arguments: [String], code: String, field: String) throws {
+        let s = try Self.generated(records: 100)
+        defer { s.remove() }
+        let run = try Programs.run("mpolicectl", arguments + ["--db", s.path, "--officer", "OF-1", "--json"])
+        #expect(run.status == 2)
+        let error = try run.json()["error"] as? [String: String]
+        #expect(error?["code"] == code)
+        #expect(error?["field"] == field)
+        #expect(try Programs.run("mpolicectl", ["status", "--db", s.path, "--json"]).json()["checkRecords"] as? Int == 0)
+    }
+
+    @Test("a check without a signed-in officer is refused")
+    func noOfficer() throws {
+        let s = try Self.generated(records: 100)
+        defer { s.remove() }
+        let run = try Programs.run("mpolicectl", ["check", "plate", "ABC-1235", "--db", s.path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("no officer"))
+    }
+
+    @Test("a missing state directory exits 1 and says how to make one")
+    func missingStore() throws {
+        let run = try Programs.run("mpolicectl", ["check", "plate", "ABC-1235", "--db", "/nonexistent/mpolice", "--officer", "OF-1", "--json"])
+        #expect(run.status == 1)
+        #expect((try run.json()["error"] as? [String: String])?["code"] == "store.not-found")
+    }
+
+    @Test("--id together with --name is a usage error")
+    func usage() throws {
+        let run = try Programs.run("mpolicectl", ["check", "person", "--id", "A123456789", "--name", "X", "--dob", "2000-01-01"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("check person takes --id, or --name with --dob"))
+    }
+
+    @Test("mpoliced --prepare-only creates and verifies both databases")
+    func daemonPrepare() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let run = try Programs.run("mpoliced", ["--state-dir", s.path, "--prepare-only"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: s.url.appendingPathComponent("journal.db").path))
+        #expect(FileManager.default.fileExists(atPath: s.url.appendingPathComponent("lists.db").path))
+    }
+
+    @Test("sync with nothing listening exits 3 with the reason code, and status shows the failed attempt")
+    func syncFailure() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let keys = s.url.appendingPathComponent("keys")
+        #expect(try Programs.run("mpolice-central", ["keys", "init", "--dir", keys.path]).status == 0)
+        let port = try LoopbackPort.free()
+        let run = try Programs.run("mpolicectl", ["sync", "--db", s.path, "--central", "https://127.0.0.1:\(port)/", "--ca", keys.appendingPathComponent("root.json").path,
+                                                 "--root", keys.appendingPathComponent("root.json").path, "--connect-timeout", "2", "--json"])
+        #expect(run.status == 3)
+        let error = try run.json()["error"] as? [String: Any]
+        #expect(error?["code"] as? String == "sync.network")
+        let status = try Programs.run("mpolicectl", ["status", "--db", s.path, "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let last = try status.json()["lastSync"] as? [String: Any]
+        #expect(last?["outcome"] as? String == "failed")
+        #expect(last?["reason"] as? String == "network")
+    }
+
+    @Test("the benchmark runs at a tiny size and writes every key")
+    func benchTiny() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let out = s.url.appendingPathComponent("bench.json").path
+        let run = try Programs.run("mpolice-bench", ["--records", "2000", "--checks", "200", "--work", s.url.appendingPathComponent("work").path, "--out", out])
+        #expect(run.status == 0, "\(run.stderr)")
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Double] ?? [:]
+        for key in ["check_plate_p50_us", "check_plate_p99_us", "check_plate_nojournal_p50_us", "check_plate_nojournal_p99_us",
+                    "raw_sqlite_lookup_p50_us", "check_vs_raw_ratio", "load_1m_s", "sqlite3_import_1m_s",
+                    "load_vs_sqlite3_ratio", "rss_mb_after_checks", "sync_snapshot_1m_s", "sync_snapshot_vs_sqlite3_ratio",
+                    "sync_delta_10k_ms", "delta_10k_wire_bytes", "delta_10k_raw_bytes", "check_p99_during_sync_us",
+                    "raw_sqlite_delta_10k_ms", "sync_delta_checkpoint_ms", "daemon_ready_ms", "api_check_p50_us", "api_check_p99_us",
+                    "api_checks_per_s", "outbox_enqueue_p99_us", "raw_durable_insert_p99_us", "uplink_10k_s",
+                    "uplink_10k_wire_bytes", "uplink_10k_payload_bytes"] {
+            #expect((results[key] ?? 0) > 0, "\(key)")
+        }
+    }
+}
+
+@Suite("mpolice-central keys")
+struct KeysCLITests {
+    @Test("keys init writes private keys 0600 and a root.json that bootstraps trust; never overwrites")
+    func keysInit() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let dir = s.url.appendingPathComponent("keys").path
+        let run = try Programs.run("mpolice-central", ["keys", "init", "--dir", dir])
+        #expect(run.status == 0, "\(run.stderr)")
+        for name in ["root.key", "manifest.key"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: "\(dir)/\(name)")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }
+        let envelope = try SignedEnvelope.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/root.json")))
+        let trust = try TrustState.bootstrap(envelope)
+        #expect(trust.root.version == 1)
+        #expect(!(try String(contentsOfFile: "\(dir)/root.json", encoding: .utf8)).contains(
+            try String(contentsOfFile: "\(dir)/root.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let before = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/root.key"))
+        let again = try Programs.run("mpolice-central", ["keys", "init", "--dir", dir])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("never overwritten"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/root.key")) == before)
+    }
+}

@@ -1,0 +1,90 @@
+import FieldWire
+import Foundation
+import LocalAPIClient
+import TestSupport
+
+/// The built `mpoliced` with a configuration written for the test, started the way systemd
+/// starts it (NOTIFY_SOCKET, optionally WATCHDOG_USEC).
+final class DaemonProcess {
+    let dir: URL
+    let socketPath: String
+    let notify: NotifySocket
+    let process = Process()
+    let stderrPath: URL
+
+    /// `extra` is appended to the configuration (sections and keys).
+    init(in dir: URL, stateDirectory: URL, extra: String = "", environment: [String: String] = [:]) throws {
+        self.dir = dir
+        socketPath = dir.appendingPathComponent("api.sock").path
+        let config = """
+            [terminal]
+            unit = TPE-DA-01
+            state_directory = \(stateDirectory.path)
+
+            [api]
+            socket = \(socketPath)
+            socket_group =
+            allowed_groups =
+            \(extra.contains("[gps]") ? "" : "\n[gps]\ngpsd = off\n")
+            \(extra)
+            """
+        let configURL = dir.appendingPathComponent("mpoliced.conf")
+        try config.write(to: configURL, atomically: true, encoding: .utf8)
+        notify = try NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
+        stderrPath = dir.appendingPathComponent("mpoliced.log")
+        _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+        process.executableURL = Programs.binDirectory.appendingPathComponent("mpoliced")
+        process.arguments = ["--config", configURL.path]
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = notify.path
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardError = try FileHandle(forWritingTo: stderrPath)
+        process.standardOutput = FileHandle.nullDevice
+    }
+
+    /// Starts the daemon and waits for READY=1.
+    @discardableResult
+    func start(timeout: Double = 20) throws -> Double {
+        let started = Date()
+        try process.run()
+        guard notify.wait(for: "READY=1", timeout: timeout) else {
+            throw TestError("mpoliced sent no READY=1 within \(timeout) s: \(log)")
+        }
+        return Date().timeIntervalSince(started)
+    }
+
+    var log: String { (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? "" }
+
+    var client: APIClient { APIClient(socketPath: socketPath) }
+
+    /// SIGTERM, then waits; returns the exit status and how long it took.
+    func stop(timeout: Double = 15) -> (status: Int32, seconds: Double) {
+        let started = Date()
+        guard process.isRunning else { return (process.terminationStatus, 0) }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return (-1, timeout)
+        }
+        return (process.terminationStatus, Date().timeIntervalSince(started))
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        notify.close()
+    }
+}
+
+extension APIClient {
+    /// A request with a JSON object body; the response body parsed as a JSON object.
+    func json(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> (status: Int, object: [String: Any]) {
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        let response = try request(method, path, json: data)
+        let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
+        return (response.status, object)
+    }
+}

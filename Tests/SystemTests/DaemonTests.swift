@@ -1,0 +1,262 @@
+import Central
+import FieldSync
+import FieldWire
+import Foundation
+import LocalAPIClient
+import Store
+import TestSupport
+import Testing
+import Watchlist
+
+/// The built `mpoliced` as systemd runs it: READY on a notification socket the test owns,
+/// driven through its real socket by `mpolicectl` and raw HTTP, stopped by SIGTERM.
+@Suite("mpoliced as a service", .serialized)
+struct DaemonTests {
+    /// A scratch directory with generated lists.
+    static func state(records: Int = 2_000) throws -> (Scratch, URL) {
+        let scratch = try Scratch()
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scratch.path)
+        let state = scratch.url.appendingPathComponent("state")
+        let run = try Programs.run("mpolice-central", ["generate", "--out", state.path, "--records", "\(records)"])
+        guard run.status == 0 else { throw TestError("generate: \(run.stderr)") }
+        return (scratch, state)
+    }
+
+    @Test("starts, says READY, answers mpolicectl and raw HTTP, and stops cleanly on SIGTERM with STOPPING")
+    func lifecycle() throws {
+        let (scratch, state) = try Self.state()
+        defer { scratch.remove() }
+        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state)
+        try daemon.start()
+        let env = ["MPOLICE_SOCKET": daemon.socketPath]
+
+        // Checks need a signed-in officer.
+        let refused = try Programs.run("mpolicectl", ["check", "plate", "BLT-8023", "--json"], environment: env)
+        #expect(refused.status == 2, "no officer is a refusal, exit 2 as with --db")
+        #expect(refused.stdout.contains(#""code":"session.none""#))
+        #expect(try Programs.run("mpolicectl", ["signin", "OF-0042"], environment: env).status == 0)
+        let hit = try Programs.run("mpolicectl", ["check", "plate", "BLT-8023", "--json"], environment: env)
+        #expect(hit.status == 0, "\(hit.stderr)")
+        let answer = try hit.json()
+        #expect(answer["outcome"] as? String == "hit")
+        #expect(answer["officerId"] as? String == "OF-0042")
+        #expect(answer["unitId"] as? String == "TPE-DA-01")
+        let bad = try Programs.run("mpolicectl", ["check", "plate", "AB'1", "--json"], environment: env)
+        #expect(bad.status == 2)
+
+        // Raw HTTP: the same answer shape, strict bodies, JSON errors.
+        let person = try daemon.client.json("POST", "/v1/checks/person", ["id": "F131680258"])
+        #expect(person.status == 200)
+        #expect(person.object["outcome"] as? String == "hit")
+        let unknown = try daemon.client.json("POST", "/v1/checks/plate", ["plate": "ABC-1235", "colour": "red"])
+        #expect(unknown.status == 400)
+        #expect((unknown.object["error"] as? [String: Any])?["field"] as? String == "colour")
+        let wrongType = try daemon.client.json("POST", "/v1/checks/plate", ["plate": 12])
+        #expect(wrongType.status == 400)
+        #expect((wrongType.object["error"] as? [String: Any])?["code"] as? String == "request.wrong-type")
+        let garbage = try daemon.client.request("POST", "/v1/checks/plate", json: Data("{not json".utf8))
+        #expect(garbage.status == 400)
+        let huge = try daemon.client.request("POST", "/v1/checks/plate", json: Data(("{\"plate\":\"" + String(repeating: "A", count: 40_000) + "\"}").utf8))
+        #expect(huge.status == 413)
+        let missing = try daemon.client.json("GET", "/v1/nothing")
+        #expect(missing.status == 404)
+        #expect((missing.object["error"] as? [String: Any])?["code"] as? String == "request.not-found")
+
+        let signedOut = try Programs.run("mpolicectl", ["signout", "--json"], environment: env)
+        #expect(signedOut.stdout.contains(#""signedOut":true"#))
+        #expect(try daemon.client.json("GET", "/v1/session").status == 404)
+
+        // Every answered check went into the journal (refused entries are not checks).
+        let status = try daemon.client.json("GET", "/v1/status")
+        #expect(status.object["checkRecords"] as? Int == 2)
+        #expect(status.object["officer"] == nil, "signed out")
+
+        let (exit, seconds) = daemon.stop()
+        #expect(exit == 0, "\(daemon.log)")
+        #expect(seconds < 10)
+        #expect(daemon.notify.wait(for: "STOPPING=1", timeout: 2))
+        #expect(throws: APIClient.Unreachable.self) { try daemon.client.request("GET", "/v1/health") }
+        let down = try Programs.run("mpolicectl", ["status"], environment: env)
+        #expect(down.status == 1)
+        #expect(down.stderr.contains("daemon.unreachable"))
+        // No plate, ID or name in the log at info level.
+        #expect(!daemon.log.contains("BLT") && !daemon.log.contains("F131680258"))
+    }
+
+    @Test("a bad configuration stops start-up with exit 78, naming the key and line", arguments: [
+        ("[terminal]\nunit = TPE-DA-01\n[api]\nmax_body_bytes = lots\n", "api.max_body_bytes", ":4:"),
+        ("[terminal]\nunit = TPE-DA-01\n[sync]\ncentral = http://plain.example/\n", "sync.central", ":4:"),
+        ("[terminal]\nunit = TPE-DA-01\n[api]\nsokcet = /tmp/x\n", "api.sokcet", ":4:"),
+        ("[api]\nsocket = /tmp/x.sock\n", "terminal.unit", "required"),
+        ("[terminal]\nunit = TPE-DA-01\nunit = TPE-DA-02\n", "terminal.unit", ":3:"),
+    ])
+    func badConfiguration(text: String, key: String, detail: String) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let config = scratch.url.appendingPathComponent("bad.conf")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let run = try Programs.run("mpoliced", ["--config", config.path])
+        #expect(run.status == 78)
+        #expect(run.stderr.contains(key), "\(run.stderr)")
+        #expect(run.stderr.contains(detail), "\(run.stderr)")
+    }
+
+    @Test("a peer that is not allowed is disconnected; an allowed one is served")
+    func peerCredentials() throws {
+        let (scratch, state) = try Self.state()
+        defer { scratch.remove() }
+        // The socket is world-writable here, so only the peer check can refuse.
+        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state, extra: "")
+        try daemon.start()
+        _ = chmod(daemon.socketPath, 0o666)
+        let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-sS", "--unix-socket", daemon.socketPath,
+                        "http://localhost/v1/health"]
+        let refused = try Programs.system("/usr/bin/setpriv", asNobody)
+        #expect(refused.status != 0, "nobody got: \(refused.stdout)")
+        #expect(refused.stderr.contains("Empty reply") || refused.stderr.contains("reset") || refused.stderr.contains("Recv failure"),
+                "\(refused.stderr)")
+        #expect(daemon.log.contains("local API connection refused") && daemon.log.contains("uid=65534"))
+        #expect(try daemon.client.json("GET", "/v1/health").status == 200, "root is still served")
+        #expect(daemon.stop().status == 0)
+
+        let second = try scratch.url.appendingPathComponent("second").creatingDirectory()
+        let allowing = try DaemonProcess(in: second, stateDirectory: state, extra: "")
+        // Same daemon configuration, plus nobody allowed by name.
+        let config = second.appendingPathComponent("mpoliced.conf")
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "allowed_groups =", with: "allowed_groups =\nallowed_users = nobody")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        try allowing.start()
+        _ = chmod(allowing.socketPath, 0o666)
+        let served = try Programs.system("/usr/bin/setpriv", asNobody.map { $0 == daemon.socketPath ? allowing.socketPath : $0 })
+        #expect(served.status == 0, "\(served.stderr)")
+        #expect(served.stdout.contains(#""status":"ok""#))
+        #expect(allowing.stop().status == 0)
+    }
+
+    @Test("with WatchdogSec, WATCHDOG=1 arrives at half the interval, with STATUS lines")
+    func watchdog() throws {
+        let (scratch, state) = try Self.state()
+        defer { scratch.remove() }
+        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state, environment: ["WATCHDOG_USEC": "1000000"])
+        try daemon.start()
+        Thread.sleep(forTimeInterval: 2.6)
+        #expect(daemon.notify.count("WATCHDOG=1") >= 3, "\(daemon.notify.received)")
+        #expect(daemon.notify.received.contains { $0.contains("STATUS=lists v1/v1/v1") })
+        #expect(daemon.stop().status == 0)
+    }
+
+    @Test("50 concurrent clients doing 1,000 checks each: no error, every check journaled")
+    func concurrentClients() throws {
+        let (scratch, state) = try Self.state()
+        defer { scratch.remove() }
+        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state)
+        try daemon.start()
+        #expect(try daemon.client.json("POST", "/v1/session", ["officerId": "OF-1"]).status == 201)
+        let failures = Counter()
+        let group = DispatchGroup()
+        let plates = ["BLT-8023", "ABC-1235", "8LT-8O23", "MKZ-5102", "XYZ-7777"]
+        let socketPath = daemon.socketPath
+        for client in 0..<50 {
+            // Threads of their own: 50 blocked clients must not fill the shared dispatch pool
+            // that other tests running alongside rely on.
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                let api = APIClient(socketPath: socketPath)
+                for i in 0..<1_000 {
+                    let body = Data(#"{"plate":"\#(plates[(client + i) % plates.count])"}"#.utf8)
+                    guard let response = try? api.request("POST", "/v1/checks/plate", json: body), response.status == 200 else {
+                        failures.add()
+                        continue
+                    }
+                }
+            }.start()
+        }
+        group.wait()
+        #expect(failures.value == 0)
+        let status = try daemon.client.json("GET", "/v1/status")
+        #expect(status.object["checkRecords"] as? Int == 50_000)
+        #expect(daemon.stop().status == 0)
+    }
+
+    @Test("sync-now through the API applies the next version and the event stream says so")
+    func syncNowAndEvents() throws {
+        let (scratch, state) = try Self.state(records: 500)
+        defer { scratch.remove() }
+        // A center: keys, a published directory behind nginx with client certificates.
+        let pki = try TestPKI(in: scratch.url.appendingPathComponent("pki", isDirectory: true).creatingDirectory())
+        let nginx = try NginxTLS(pki: pki)
+        defer { nginx.stop() }
+        let keys = scratch.url.appendingPathComponent("keys")
+        #expect(try Programs.run("mpolice-central", ["keys", "init", "--dir", keys.path]).status == 0)
+        let dataset = state.appendingPathComponent("dataset").path
+        #expect(try Programs.run("mpolice-central", ["publish", "--dataset", dataset, "--keys", keys.path, "--out", nginx.root.path]).status == 0)
+        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state, extra: """
+            [sync]
+            central = https://127.0.0.1:\(nginx.port)/
+            ca = \(pki.path("ca.crt"))
+            certificate = \(pki.path("device.crt"))
+            key = \(pki.path("device.key"))
+            trust_root = \(keys.appendingPathComponent("root.json").path)
+            interval = 3600
+            """)
+        try daemon.start()
+        // The first sync runs at start.
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, ((try? daemon.client.json("GET", "/v1/status").object["lastSync"]) as? [String: Any]) == nil { usleep(100_000) }
+        let first = try daemon.client.json("GET", "/v1/status")
+        #expect((first.object["lastSync"] as? [String: Any])?["outcome"] as? String == "updated", "\(first.object)")
+
+        // Follow the events, publish a change, ask for a sync now.
+        let events = EventCollector(client: daemon.client)
+        Thread.sleep(forTimeInterval: 0.5)
+        try StolenVehicleEdits.apply(to: URL(fileURLWithPath: dataset)) { _, _, line in line.contains(",BLT-8023,") ? .drop : .keep }
+        #expect(try Programs.run("mpolice-central", ["publish", "--dataset", dataset, "--keys", keys.path, "--out", nginx.root.path]).status == 0)
+        let now = try Programs.run("mpolicectl", ["sync", "--now"], environment: ["MPOLICE_SOCKET": daemon.socketPath])
+        #expect(now.status == 0, "\(now.stderr)")
+        #expect(events.wait(for: "list-updated", timeout: 15), "\(events.text)")
+        #expect(try daemon.client.json("POST", "/v1/session", ["officerId": "OF-1"]).status == 201)
+        #expect(try daemon.client.json("POST", "/v1/checks/plate", ["plate": "BLT-8023"]).object["outcome"] as? String == "no-hit")
+        #expect(daemon.stop().status == 0)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.withLock { n += 1 } }
+    var value: Int { lock.withLock { n } }
+}
+
+/// Reads /v1/events on a background thread.
+final class EventCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = ""
+
+    init(client: APIClient) {
+        Thread {
+            _ = try? client.stream("/v1/events") { [self] data in
+                lock.withLock { buffer += String(decoding: data, as: UTF8.self) }
+                return true
+            }
+        }.start()
+    }
+
+    var text: String { lock.withLock { buffer } }
+
+    func wait(for event: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if text.contains("event: \(event)") { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}
+
+extension URL {
+    func creatingDirectory() throws -> URL {
+        try FileManager.default.createDirectory(at: self, withIntermediateDirectories: true)
+        return self
+    }
+}

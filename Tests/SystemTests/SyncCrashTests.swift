@@ -1,0 +1,167 @@
+import Central
+import FieldSync
+import FieldWire
+import Foundation
+import Store
+import TestSupport
+import Testing
+import Watchlist
+
+/// kill -9 of `mpolicectl sync` at random moments while it applies a delta and while it
+/// builds and swaps in a snapshot generation: afterwards SQLite's integrity_check is ok and
+/// the lists are exactly the old or the new version (their content digest says so), and
+/// the next sync completes.
+@Suite("Sync survives kill -9 during apply", .serialized)
+struct SyncCrashTests {
+    static let runsPerScenario = 12
+
+    /// A center with one published directory per scenario under one nginx, and a terminal
+    /// template synced to version 1 of each.
+    final class Center {
+        let scratch: Scratch
+        let pki: TestPKI
+        let nginx: NginxTLS
+        let keys: URL
+        let dataset: URL
+
+        init() throws {
+            scratch = try Scratch()
+            pki = try TestPKI(in: scratch.url)
+            nginx = try NginxTLS(pki: pki)
+            keys = scratch.url.appendingPathComponent("keys")
+            try CentralKeys.initialise(in: keys, now: Int64(Date().timeIntervalSince1970), validFor: 86_400)
+            dataset = scratch.url.appendingPathComponent("dataset")
+            try DatasetGenerator(counts: .init(records: 30_000), seed: 3, issuedAt: Int64(Date().timeIntervalSince1970)).write(to: dataset)
+        }
+
+        func publisher(_ scenario: String) -> Publisher {
+            Publisher(directory: nginx.root.appendingPathComponent(scenario), keysDirectory: keys)
+        }
+
+        func publish(_ scenario: String, keepDeltas: Int) throws -> Manifest {
+            try publisher(scenario).publish(dataset: dataset, now: Int64(Date().timeIntervalSince1970), validFor: 86_400,
+                                            keepDeltas: keepDeltas).manifest
+        }
+
+        /// Every seventh vehicle dropped, every third of the rest recoloured: about 8,400 changes.
+        func changeVehicles() throws {
+            try StolenVehicleEdits.apply(to: dataset) { i, _, _ in i % 7 == 3 ? .drop : i % 3 == 0 ? .recolour : .keep }
+        }
+
+        func syncArguments(_ scenario: String, state: URL) -> [String] {
+            ["sync", "--db", state.path, "--central", "https://127.0.0.1:\(nginx.port)/\(scenario)/",
+             "--ca", pki.path("ca.crt"), "--cert", pki.path("device.crt"), "--key", pki.path("device.key"),
+             "--root", keys.appendingPathComponent(CentralKeys.rootFile).path]
+        }
+    }
+
+    /// Starts `mpolicectl sync`; the semaphore is signalled when it reports that it is
+    /// applying (or closes its stderr).
+    static func startSync(_ arguments: [String]) throws -> (Process, DispatchSemaphore) {
+        let process = Process()
+        process.executableURL = Programs.binDirectory.appendingPathComponent("mpolicectl")
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        let applying = DispatchSemaphore(value: 0)
+        let reader = err.fileHandleForReading
+        let buffer = LineBuffer()
+        reader.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                applying.signal()
+                return
+            }
+            if buffer.append(data) { applying.signal() }
+        }
+        try process.run()
+        return (process, applying)
+    }
+
+    final class LineBuffer: @unchecked Sendable {
+        private let lock = NSLock()
+        private var text = ""
+        private var seen = false
+        /// True the first time "applying" appears.
+        func append(_ data: Data) -> Bool {
+            lock.withLock {
+                text += String(decoding: data, as: UTF8.self)
+                guard !seen, text.contains("applying") else { return false }
+                seen = true
+                return true
+            }
+        }
+    }
+
+    /// Runs each scenario: a reference run measures how long the apply takes, then each
+    /// crash run copies the v1 template, starts the sync, waits for "applying", sleeps a
+    /// random part of that time and kills -9.
+    @Test("kill -9 during a delta apply and during a snapshot swap leaves old or new lists, never a mix",
+          arguments: [("delta", 30), ("snapshot", 0)])
+    func crash(scenario: String, keepDeltas: Int) throws {
+        let center = try Center()
+        defer {
+            center.nginx.stop()
+            center.scratch.remove()
+        }
+        let v1 = try center.publish(scenario, keepDeltas: keepDeltas)
+        let template = center.scratch.url.appendingPathComponent("template")
+        let first = try Programs.run("mpolicectl", center.syncArguments(scenario, state: template))
+        try #require(first.status == 0, "first sync: \(first.stderr)")
+        try center.changeVehicles()
+        let v2 = try center.publish(scenario, keepDeltas: keepDeltas)
+        let method = keepDeltas > 0 ? "deltas" : "snapshot"
+
+        // Reference: the whole apply, uninterrupted.
+        let reference = center.scratch.url.appendingPathComponent("reference")
+        try FileManager.default.copyItem(at: template, to: reference)
+        let (refProcess, refApplying) = try Self.startSync(center.syncArguments(scenario, state: reference))
+        refApplying.wait()
+        let applyStart = Date()
+        refProcess.waitUntilExit()
+        let applySeconds = Date().timeIntervalSince(applyStart)
+        #expect(refProcess.terminationStatus == 0)
+        let refVersions = try ListsStore.open(StateDirectory(path: reference.path)).versions()
+        #expect(refVersions[.stolenVehicles]?.version == 2)
+
+        var outcomes: [String: Int] = [:]
+        for run in 0..<Self.runsPerScenario {
+            let state = center.scratch.url.appendingPathComponent("run-\(run)")
+            try FileManager.default.copyItem(at: template, to: state)
+            let (process, applying) = try Self.startSync(center.syncArguments(scenario, state: state))
+            applying.wait()
+            usleep(UInt32(Double.random(in: 0...(applySeconds * 1.1)) * 1_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+
+            // integrity_check by the sqlite3 shell on the file the link names.
+            let directory = StateDirectory(path: state.path)
+            let file = try #require(try directory.currentListsFile())
+            let integrity = try Programs.system("/usr/bin/sqlite3", [file.path, "PRAGMA integrity_check"]).stdout
+            #expect(integrity.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "run \(run)")
+
+            // Exactly v1 or v2: version, count and recomputed digest agree with that manifest.
+            let lists = try ListsStore.open(directory)
+            let version = try #require(try lists.versions()[.stolenVehicles]?.version)
+            #expect(version == 1 || version == 2, "run \(run)")
+            let expected = (version == 2 ? v2 : v1).lists[ListKind.stolenVehicles.rawValue]!
+            let recomputed = try lists.recomputeDigests()[.stolenVehicles]!
+            #expect(recomputed.digest == expected.digest, "run \(run): records match version \(version)")
+            #expect(recomputed.count == expected.recordCount, "run \(run)")
+            outcomes[process.terminationReason == .uncaughtSignal ? "killed at v\(version)" : "finished at v\(version)", default: 0] += 1
+
+            // The next sync completes and leaves one generation behind.
+            let again = try Programs.run("mpolicectl", center.syncArguments(scenario, state: state) + ["--json"])
+            #expect(again.status == 0, "run \(run): \(again.stderr)")
+            #expect(try ListsStore.open(directory).versions()[.stolenVehicles]?.version == 2)
+            let generations = try FileManager.default.contentsOfDirectory(atPath: state.path).filter { $0.hasPrefix("lists-") && $0.hasSuffix(".db") }
+            #expect(generations.count == 1, "run \(run): \(generations)")
+            if version == 1 { #expect(again.stdout.contains(#""\#(ListKind.stolenVehicles.rawValue)":"\#(method)""#)) }
+            try? FileManager.default.removeItem(at: state)
+        }
+        print("\(scenario): apply \(String(format: "%.0f", applySeconds * 1000)) ms; \(outcomes.sorted { $0.key < $1.key })")
+        #expect(outcomes.keys.contains { $0.hasPrefix("killed") }, "some runs were killed mid-way")
+    }
+}

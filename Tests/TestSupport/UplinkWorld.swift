@@ -1,0 +1,78 @@
+import Foundation
+
+/// The center's uplink as a terminal meets it: the built `mpolice-central serve` on
+/// loopback, a real nginx terminating TLS with client certificates in front of it, and a
+/// fault proxy the test owns between the terminal and nginx.
+public final class UplinkWorld {
+    public let scratch: Scratch
+    public let pki: TestPKI
+    public let centralPort: Int
+    public let central = Process()
+    public let nginx: NginxTLS
+    public let proxy: FaultProxy
+    public var databasePath: String { scratch.url.appendingPathComponent("central.db").path }
+    /// Through the proxy.
+    public var uplinkURL: String { "https://127.0.0.1:\(proxy.port)/uplink/" }
+
+    public init() throws {
+        scratch = try Scratch("uplink", worldReadable: true)
+        let pkiDir = scratch.url.appendingPathComponent("pki")
+        try FileManager.default.createDirectory(at: pkiDir, withIntermediateDirectories: true)
+        pki = try TestPKI(in: pkiDir)
+        centralPort = try LoopbackPort.free()
+        central.executableURL = Programs.binDirectory.appendingPathComponent("mpolice-central")
+        central.arguments = ["serve", "--db", scratch.url.appendingPathComponent("central.db").path, "--port", "\(centralPort)"]
+        central.standardError = FileHandle.nullDevice
+        try central.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !LoopbackPort.accepts(centralPort) { usleep(50_000) }
+        guard LoopbackPort.accepts(centralPort) else { throw TestError("mpolice-central serve did not listen on \(centralPort)") }
+        nginx = try NginxTLS(pki: pki, uplinkPort: centralPort)
+        proxy = try FaultProxy(to: nginx.port)
+    }
+
+    /// The daemon's configuration for this center: uplink through the proxy, quick retries.
+    public func daemonConfig(batchItems: Int = 100, dispatchWait: Int = 5) -> String {
+        """
+        [sync]
+        ca = \(pki.path("ca.crt"))
+        certificate = \(pki.path("device.crt"))
+        key = \(pki.path("device.key"))
+        connect_timeout = 2
+
+        [uplink]
+        central = \(uplinkURL)
+        batch_items = \(batchItems)
+        dispatch_wait = \(dispatchWait)
+        idle_interval = 1
+        first_retry = 0.2
+        max_retry = 1
+        """
+    }
+
+    /// What the center holds, read the way an operator does (`mpolice-central records --json`).
+    public func records(kind: String? = nil) throws -> [[String: Any]] {
+        let run = try Programs.run("mpolice-central", ["records", "--db", databasePath, "--json"] + (kind.map { ["--kind", $0] } ?? []))
+        guard run.status == 0 else { throw TestError("records: \(run.stderr)") }
+        return try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]] ?? []
+    }
+
+    public func createDispatch(summary: String) throws -> String {
+        let run = try Programs.run("mpolice-central", ["dispatch", "create", "--db", databasePath, "--unit", "TPE-DA-01",
+                                                      "--lat", "25.0478", "--lon", "121.5170", "--summary", summary, "--priority", "urgent"])
+        guard run.status == 0 else { throw TestError("dispatch create: \(run.stderr)") }
+        return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func stop() {
+        proxy.stop()
+        nginx.stop()
+        if central.isRunning {
+            central.terminate()
+            central.waitUntilExit()
+        }
+        scratch.remove()
+    }
+
+    deinit { stop() }
+}
