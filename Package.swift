@@ -33,6 +33,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The HTTP parts the local API's connection handlers see (Hummingbird's own pipeline types).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        // Timers of periodic services (AsyncTimerSequence), as swift-service-lifecycle advises.
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
         // MARK: C edges
@@ -88,6 +92,7 @@ let package = Package(
             dependencies: [
                 "Watchlist", "FieldWire", "Store", "LocalAPIContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -100,6 +105,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "Watchlist", "TerminalConfiguration", "Store", "Location", "FieldSync", "LocalAPI", "LocalAPIContract",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

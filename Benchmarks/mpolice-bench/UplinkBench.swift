@@ -40,14 +40,15 @@ struct UplinkBench {
         // Upload: the reference central behind nginx, as in the tests.
         let pki = try TestPKI(in: try dir.appendingPathComponent("pki").creatingDirectory())
         let database = try UplinkDatabase(path: dir.appendingPathComponent("central.db").path)
-        let port = try LoopbackPort.free()
+        let socket = dir.appendingPathComponent("central.sock").path
         var logger = Logger(label: "bench-central")
         // Cancelling the server at the end logs a shutdown "error" that is not one.
         logger.logLevel = .critical
-        let server = Task { try await UplinkServer(database: database).run(port: port, logger: logger) }
+        let workers = getgrnam(NginxTLS.workerGroup)?.pointee.gr_gid
+        let server = Task { try await UplinkServer(database: database).run(socket: socket, mode: 0o660, group: workers, logger: logger) }
         defer { server.cancel() }
-        while !LoopbackPort.accepts(port) { usleep(20_000) }
-        let nginx = try NginxTLS(pki: pki, uplinkPort: port)
+        while !UnixSocket.accepts(socket) { usleep(20_000) }
+        let nginx = try NginxTLS(pki: pki, uplinkSocket: socket)
         defer { nginx.stop() }
         // The unit is the test PKI's device certificate's.
         let uplink = Uplink(.init(baseURL: "https://127.0.0.1:\(nginx.port)/uplink/", unit: "TPE-DA-01"),

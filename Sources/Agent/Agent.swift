@@ -25,10 +25,15 @@ public enum Agent {
         umask(0o077)
         let state = StateDirectory(path: configuration.terminal.stateDirectory)
         try state.create()
-        let lists = try ListsStore.open(state)
+        let claim = try state.claimForDaemon()
+        defer { withExtendedLifetime(claim) {} }
         let outboxQueued = WakeSignal()
         let journal = try JournalStore.open(path: state.journalPath, outboxLimits: configuration.uplink.limits,
                                             onEnqueue: { outboxQueued.fire() })
+        // A terminal that has applied lists before expects them: missing or broken lists are
+        // then unavailable (checks refused with the reason) until a sync replaces them.
+        let lists = try ListsStore.open(state, expectLists: try journal.trustFloor() != nil)
+        if let reason = lists.unavailableReason { logger.error("lists unavailable", metadata: ["reason": "\(reason)"]) }
         let events = EventHub()
         let session = OfficerSession(unitId: configuration.terminal.unit)
 
@@ -81,8 +86,8 @@ public enum Agent {
         if uplink == nil { logger.notice("uplink disabled (no uplink.central): items stay in the outbox") }
 
         // The API, and systemd told once it listens.
-        let syncNow: (@Sendable () -> Void)?
-        if let sync { syncNow = { sync.wake.fire() } } else { syncNow = nil }
+        let syncNow: (@Sendable () -> Int?)?
+        if let sync { syncNow = { sync.requestSync() } } else { syncNow = nil }
         let api = LocalAPI(.init(lists: lists, journal: journal, checker: checker, session: session, events: events,
                                  stateDirectory: state.url.path, location: currentLocation,
                                  syncNow: syncNow, uplinkConfigured: uplink != nil,
@@ -109,7 +114,10 @@ public enum Agent {
         }
         systemd.probe = { await health.probe() }
 
-        var services: [any Service] = []
+        let housekeeping = Housekeeping(lists: lists, journal: journal, settings: (configuration.lists, configuration.journal), clock: clock,
+                                        logger: logger, onListsUnavailable: { sync?.wake.fire() })
+
+        var services: [any Service] = [housekeeping]
         if let location { services.append(location) }
         if let sync { services.append(sync) }
         if let uplink { services.append(uplink) }

@@ -42,6 +42,25 @@ public final class UplinkDatabase: Sendable {
                 CREATE INDEX dispatch_unit ON dispatch(unit, cursor);
                 """)
         }
+        migrator.registerMigration("v2-unique-per-unit") { db in
+            // An item id is unique per unit: one unit's ids cannot collide with — or be
+            // used to shadow — another's.
+            try db.execute(sql: """
+                CREATE TABLE item_per_unit (
+                    received_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    payload TEXT NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    UNIQUE (unit, id)
+                );
+                INSERT INTO item_per_unit SELECT received_seq, id, unit, kind, created_at, payload, received_at FROM item;
+                DROP TABLE item;
+                ALTER TABLE item_per_unit RENAME TO item;
+                """)
+        }
         try migrator.migrate(pool)
     }
 
@@ -52,7 +71,7 @@ public final class UplinkDatabase: Sendable {
         try pool.write { db in
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO item (id, unit, kind, created_at, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
+                ON CONFLICT (unit, id) DO NOTHING
                 """)
             var results: [UplinkAnswer.Result] = []
             for parsed in items {
@@ -62,6 +81,11 @@ public final class UplinkDatabase: Sendable {
                     results.append(.init(id: refusal.id, status: .rejected, reason: refusal.reason))
                     continue
                 case .success(let i): item = i
+                }
+                if case .check(let check) = item.payload, check.unitId != unit {
+                    results.append(.init(id: item.id, status: .rejected,
+                                         reason: "check.unit-mismatch: the record names unit \(check.unitId); the certificate is unit \(unit)"))
+                    continue
                 }
                 if case .dispatchStatus(let change) = item.payload {
                     guard try Bool.fetchOne(db, sql: "SELECT 1 FROM dispatch WHERE id = ? AND unit = ?", arguments: [change.dispatchId, unit]) == true else {

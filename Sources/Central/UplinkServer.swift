@@ -4,11 +4,12 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// The reference central's uplink endpoint (docs/sync-protocol.md, "Uplink"): plain HTTP on
-/// loopback behind nginx, which terminates TLS, verifies the device certificate and passes
+/// The reference central's uplink endpoint (docs/sync-protocol.md, "Uplink"): plain HTTP on a
+/// Unix socket behind nginx, which terminates TLS, verifies the device certificate and passes
 /// `X-Client-Verify` and `X-Client-DN`. The unit is the certificate's CN without its
-/// `unit-` prefix; a batch for another unit is refused. Trusts those headers, so it must
-/// listen only where nginx alone can reach it.
+/// `unit-` prefix; a batch for another unit is refused. It trusts those headers, so it
+/// listens where only nginx can reach it: a socket file whose mode and group admit nginx's
+/// workers and nobody else (no TCP port another local user could reach).
 public struct UplinkServer: Sendable {
     public let database: UplinkDatabase
     /// Largest accepted request body, compressed and inflated.
@@ -59,10 +60,19 @@ public struct UplinkServer: Sendable {
         return router
     }
 
-    /// Serves on 127.0.0.1:`port` until cancelled.
-    public func run(port: Int, logger: Logger) async throws {
-        let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
-                              logger: logger)
+    /// Serves on the Unix socket at `socket` until cancelled; the socket file gets `mode`
+    /// and, when given, `group` (nginx's workers' group) before anything is served.
+    public func run(socket: String, mode: mode_t, group: gid_t?, logger: Logger) async throws {
+        unlink(socket)
+        let previous = umask(0o177)
+        let app = Application(
+            router: router(), configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
+            onServerRunning: { _ in
+                umask(previous)
+                if let group { _ = chown(socket, uid_t.max, group) }
+                _ = chmod(socket, mode)
+            },
+            logger: logger)
         try await app.runService()
     }
 
@@ -71,11 +81,11 @@ public struct UplinkServer: Sendable {
         guard header("x-client-verify") == "SUCCESS", let dn = header("x-client-dn") else {
             throw HTTPError(.forbidden, message: "no verified device certificate (X-Client-Verify/X-Client-DN from nginx)")
         }
-        // RFC 2253 ("CN=unit-X,O=…") or the older "/O=…/CN=unit-X".
-        let parts = dn.split(whereSeparator: { $0 == "," || $0 == "/" })
-        guard let cn = parts.first(where: { $0.hasPrefix("CN=") }).map({ String($0.dropFirst(3)) }), cn.hasPrefix("unit-"),
-              cn.count > 5 else {
-            throw HTTPError(.forbidden, message: "the device certificate's CN is not unit-<unit id>")
+        guard let name = DistinguishedName(dn) else { throw HTTPError(.forbidden, message: "the device certificate's subject cannot be read") }
+        let names = name.values("CN")
+        guard names.count == 1, let cn = names.first, cn.hasPrefix("unit-"), cn.count > 5,
+              cn.dropFirst(5).allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+            throw HTTPError(.forbidden, message: "the device certificate must have one CN, unit-<unit id>")
         }
         return String(cn.dropFirst(5))
     }

@@ -70,7 +70,8 @@ extension CurlTransport {
 }
 
 /// Appends a download to a file; if the server ignores the Range and sends the whole file
-/// (200), starts the file over.
+/// (200), starts the file over. Only a 200 or 206 answer's body is written: an error page
+/// (a proxy's 502, a CDN's 403) never lands in the file a resume continues from.
 final class FileSink: @unchecked Sendable {
     let handle: FileHandle
     let resumeOffset: Int64
@@ -78,6 +79,8 @@ final class FileSink: @unchecked Sendable {
     var written: Int64 = 0
     var overflowed = false
     var restartedFromZero = false
+    /// The current response is the file (200 or 206), not an error page.
+    private var accepting = false
     private var position: Int64
     private let progress: (@Sendable (Int64) -> Void)?
 
@@ -91,6 +94,7 @@ final class FileSink: @unchecked Sendable {
     }
 
     func status(_ code: Int) {
+        accepting = code == 200 || code == 206
         if code == 200, resumeOffset > 0, !restartedFromZero {
             restartedFromZero = true
             position = 0
@@ -99,6 +103,7 @@ final class FileSink: @unchecked Sendable {
     }
 
     func body(_ bytes: UnsafeMutablePointer<CChar>, _ count: Int) -> Int {
+        guard accepting else { return count }   // read and dropped
         if position + Int64(count) > expectedLength {
             overflowed = true
             return 0

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Store
+import Synchronization
 import Watchlist
 
 /// What the list sync needs from HTTPS: `CurlTransport` in the terminal.
@@ -28,6 +29,8 @@ public enum SyncProgress: Sendable, Equatable {
     case downloading(bytes: Int64, of: Int64)
     /// Records written into one list (`of` is 0 when unknown, as for deltas).
     case applying(ListKind, records: Int, of: Int)
+    /// A step of making a new lists generation current (snapshots).
+    case generation(GenerationStep)
 }
 
 /// The downlink: brings the three lists to the center's latest signed manifest
@@ -93,8 +96,13 @@ public final class ListsSync: Service, Sendable {
     private let journal: JournalStore
     private let clock: any TerminalClock
     private let schedule: RetryPolicy
-    /// Sync-now: ends the scheduled loop's wait.
+    /// Sync-now: ends the scheduled loop's wait (see `requestSync`).
     public let wake = WakeSignal()
+    /// Monotonic milliseconds before which a sync-now is refused: the backoff after a
+    /// failure, or the minimum spacing after the last sync-now.
+    private let notBefore = Mutex<Int64>(0)
+    /// Sync-now requests closer together than this are refused.
+    static let syncNowSpacing: Int64 = 10_000
     private let logger: Logger
     private let onEvent: @Sendable (Event) -> Void
 
@@ -154,7 +162,7 @@ public final class ListsSync: Service, Sendable {
     private func runOnce(started: Date, fetched: ByteCounter, sequence: inout Int64?, progress: (@Sendable (SyncProgress) -> Void)?) throws -> Report {
         progress?(.checkingManifest)
         let stored = try lists.syncState()
-        var (trust, rootEnvelope) = try trustedRoot(stored)
+        var (trust, rootEnvelope) = try trustedRoot(stored, floor: try journal.trustFloor())
         let rootBefore = trust.root.version
 
         // 1. Newer roots, each signed by its predecessor's root keys and its own.
@@ -215,8 +223,15 @@ public final class ListsSync: Service, Sendable {
             }
             update.lists[list] = ListsUpdate.Target(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source)
         }
-        try lists.apply(update) { list, done, total in progress?(.applying(list, records: done, of: total)) }
+        let floor = TrustFloor(manifestSequence: trust.lastSequence, trustedTime: trust.lastTrustedTime, root: rootEnvelope)
+        try lists.apply(update) { step in
+            switch step {
+            case .records(let list, let done, let total): progress?(.applying(list, records: done, of: total))
+            case .generation(let step): progress?(.generation(step))
+            }
+        }
         let applied = Date()
+        if trust.floorWasReset { try journal.resetTrustFloor(floor) } else { try journal.raiseTrustFloor(floor) }
         for file in files { try? FileManager.default.removeItem(at: localURL(file)) }
         try lists.checkpoint()
         return Report(outcome: .updated, manifestSequence: manifest.sequence, methods: plan.mapValues(\.name), bytesFetched: fetched.value,
@@ -224,13 +239,15 @@ public final class ListsSync: Service, Sendable {
     }
 
     /// Moves `trust` along the center's newer roots, each signed by its predecessor's root
-    /// keys and its own, until the next one is not there (404).
+    /// keys and its own, until the next one is not there: 404, or 403 (what object stores
+    /// answer for a missing key). Any other failure fails the sync: a terminal must not
+    /// carry on with an old root because the next one could not be fetched.
     private func walkRoots(_ trust: inout TrustState, _ rootEnvelope: inout Data, fetched: ByteCounter) throws {
         while true {
             let url = configuration.baseURL + "roots/\(trust.root.version + 1).root.json"
             let response = try transport.get(url, maxBytes: Self.maxDocumentBytes, ifNoneMatch: nil)
             fetched.add(Int64(response.body.count))
-            if response.status == 404 { break }
+            if response.status == 404 || response.status == 403 { break }
             try Self.requireOK(response, url)
             try trust.rotate(to: [SignedEnvelope.decode(response.body)], now: now)
             rootEnvelope = response.body
@@ -241,23 +258,34 @@ public final class ListsSync: Service, Sendable {
     /// center, signature → rollback → expiry → structure) without storing anything:
     /// diagnostics. Throws the sync's `SyncFailure`.
     public func verify(manifest body: Data) throws -> Manifest {
-        var (trust, rootEnvelope) = try trustedRoot(try lists.syncState())
+        var (trust, rootEnvelope) = try trustedRoot(try lists.syncState(), floor: try journal.trustFloor())
         try walkRoots(&trust, &rootEnvelope, fetched: ByteCounter())
         return try trust.verify(SignedEnvelope.decode(body), now: now)
     }
 
-    /// The trusted root: the stored one, unless the provisioned file holds a newer version
-    /// (a technician re-provisioned the terminal).
-    private func trustedRoot(_ stored: SyncState?) throws -> (TrustState, Data) {
-        guard let provisioned = FileManager.default.contents(atPath: configuration.provisionedRoot.path) else {
-            throw SyncFailure(.badFormat, "cannot read the trust root \(configuration.provisionedRoot.path)")
+    /// What the terminal trusts: the newest of the provisioned root (a technician may have
+    /// re-provisioned the terminal), the one stored with the lists and the one kept in the
+    /// journal; and the highest sequence floor and trusted time of the two stores — the
+    /// journal's copy survives lists.db being lost.
+    private func trustedRoot(_ stored: SyncState?, floor: TrustFloor?) throws -> (TrustState, Data) {
+        let path = configuration.provisionedRoot.path
+        guard let provisioned = FileManager.default.contents(atPath: path) else {
+            throw SyncFailure(.trustRoot, "cannot read the provisioned trust root \(path)")
         }
-        let fromFile = try TrustState.bootstrap(SignedEnvelope.decode(provisioned))
-        guard let stored else { return (fromFile, provisioned) }
-        let fromStore = try TrustState.bootstrap(SignedEnvelope.decode(stored.root))
-        let root = fromFile.root.version > fromStore.root.version ? fromFile.root : fromStore.root
-        return (try TrustState(root: root, lastSequence: stored.manifestSequence, lastTrustedTime: stored.trustedTime),
-                root == fromFile.root ? provisioned : stored.root)
+        let fromFile: RootMetadata
+        do {
+            fromFile = try RootMetadata.selfSigned(SignedEnvelope.decode(provisioned))
+        } catch let failure as SyncFailure {
+            throw SyncFailure(.trustRoot, "\(path) is not a valid self-signed root: \(failure.message)")
+        }
+        var best = (root: fromFile, envelope: provisioned)
+        for envelope in [stored?.root, floor?.root].compactMap({ $0 }) {
+            let root = try RootMetadata.selfSigned(SignedEnvelope.decode(envelope))
+            if root.version > best.root.version { best = (root, envelope) }
+        }
+        let sequence = max(stored?.manifestSequence ?? 0, floor?.manifestSequence ?? 0)
+        let time = max(stored?.trustedTime ?? 0, floor?.trustedTime ?? 0)
+        return (try TrustState(root: best.root, lastSequence: sequence, lastTrustedTime: time), best.envelope)
     }
 
     static func requireOK(_ response: CurlTransport.Response, _ url: String) throws {
@@ -348,6 +376,24 @@ private final class ByteCounter: @unchecked Sendable {
 }
 
 extension ListsSync {
+    /// A sync-now from the API: the scheduled loop runs at once — unless it is backing off
+    /// after a failure, or the last sync-now was under 10 s ago. A client asking again and
+    /// again cannot make the terminal hammer the center.
+    /// - Returns: nil when the sync was requested, else the seconds to wait.
+    public func requestSync() -> Int? {
+        let now = clock.monotonicMilliseconds
+        let wait = notBefore.withLock { notBefore -> Int64? in
+            guard now >= notBefore else { return notBefore - now }
+            notBefore = now + Self.syncNowSpacing
+            return nil
+        }
+        guard let wait else {
+            wake.fire()
+            return nil
+        }
+        return Int((wait + 999) / 1000)
+    }
+
     /// Syncs now, then on the schedule; `wake.fire()` (sync-now) cuts the current wait
     /// short. Each run happens on a thread of its own (libcurl and SQLite block): never on
     /// the caller's executor, and never waiting for a shared pool that other blocking work
@@ -358,7 +404,12 @@ extension ListsSync {
             while !Task.isCancelled {
                 let result = await onOwnThread("list-sync") { try self.syncOnce() }
                 report(result)
-                let delay = retries.delay(afterSuccess: (try? result.get()) != nil, random: Double.random(in: 0..<1))
+                let succeeded = (try? result.get()) != nil
+                let delay = retries.delay(afterSuccess: succeeded, random: Double.random(in: 0..<1))
+                if !succeeded {
+                    let until = clock.monotonicMilliseconds + Int64(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+                    notBefore.withLock { $0 = max($0, until) }
+                }
                 await wait(for: delay, orUntil: [wake])
             }
         }

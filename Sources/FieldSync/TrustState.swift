@@ -5,7 +5,8 @@ import Foundation
 /// root rotation (each new root signed by the old root's keys and its own) → manifest
 /// signature by the root's manifest keys → sequence not lower than the last trusted
 /// (rollback) → not expired against the later of the clock and the last trusted time
-/// (freeze). Pure: the caller persists the state it returns.
+/// (freeze), and the root itself not expired against the same. Pure: the caller persists the
+/// state it returns.
 public struct TrustState: Sendable, Equatable {
     public private(set) var root: RootMetadata
     /// The sequence of the last manifest accepted (0 before the first).
@@ -26,10 +27,16 @@ public struct TrustState: Sendable, Equatable {
         try TrustState(root: RootMetadata.selfSigned(envelope))
     }
 
+    /// Whether the last rotation lowered the sequence floor (`resetManifestSequence`).
+    public private(set) var floorWasReset = false
+
     /// Applies newer roots, in order. Each must be exactly the next version and signed by a
-    /// threshold of both the trusted root's root keys and its own.
+    /// threshold of both the trusted root's root keys and its own. A root that says
+    /// `resetManifestSequence` sets the sequence floor to it.
     public mutating func rotate(to envelopes: [SignedEnvelope], now: Int64) throws {
         var current = root
+        var sequence = lastSequence
+        var reset = false
         for envelope in envelopes {
             let next = try RootMetadata.decode(envelope)
             guard next.version > current.version else {
@@ -43,17 +50,27 @@ public struct TrustState: Sendable, Equatable {
                                              threshold: current.root.threshold)
             _ = try envelope.verifiedPayload(type: SignedEnvelope.rootType, keys: next.publicKeys(next.root),
                                              threshold: next.root.threshold)
+            if let floor = next.resetManifestSequence {
+                sequence = floor
+                reset = true
+            }
             current = next
         }
         guard current.expires > max(now, lastTrustedTime) else {
             throw SyncFailure(.expired, "root version \(current.version) expired")
         }
         root = current
+        lastSequence = sequence
+        floorWasReset = floorWasReset || reset
     }
 
     /// Verifies a manifest against the trusted root and the rollback and freeze rules.
     /// Does not change the state: call `accept` once the manifest's lists are applied.
     public func verify(_ envelope: SignedEnvelope, now: Int64) throws -> Manifest {
+        // A trusted root past its expiry vouches for nothing, however it got here.
+        guard root.expires > max(now, lastTrustedTime) else {
+            throw SyncFailure(.expired, "the trusted root (version \(root.version)) expired \(max(now, lastTrustedTime) - root.expires) s ago: the center must publish a new root")
+        }
         let payload = try envelope.verifiedPayload(type: SignedEnvelope.manifestType, keys: root.publicKeys(root.manifest),
                                                    threshold: root.manifest.threshold)
         let manifest: Manifest

@@ -136,7 +136,9 @@ public final class Uplink: Service, Sendable {
         let response = try transport.post(url, body: body, headers: ["Content-Type: application/json", "Content-Encoding: gzip"],
                                           maxBytes: Self.maxResponseBytes, abort: abort)
         let decoded = try Self.decode(UplinkAnswer.self, response, url, "a batch response")
-        var answers = Dictionary(uniqueKeysWithValues: items.map { ($0.id, OutboxSettlement.retry) })
+        // Ids are unique by the outbox's constraint; a batch that repeated one all the same
+        // must not stop the uploader.
+        var answers = Dictionary(items.map { ($0.id, OutboxSettlement.retry) }, uniquingKeysWith: { first, _ in first })
         for result in decoded.results where answers[result.id] != nil {
             switch result.status {
             case .accepted, .duplicate: answers[result.id] = .acknowledged

@@ -22,6 +22,11 @@ public struct RootMetadata: Codable, Sendable, Equatable {
     public var keys: [String: String]
     public var root: Role
     public var manifest: Role
+    /// Set by a center that must undo a manifest sequence pushed too high (a compromised
+    /// manifest key publishing sequence 10^12): a terminal that rotates to this root trusts
+    /// manifests from this sequence on again. Signed by the old root's keys like the rest
+    /// of the root, so only the holders of the root keys can lower the floor.
+    public var resetManifestSequence: Int64?
 
     public init(version: Int64, expires: Int64, rootKeys: [Curve25519.Signing.PublicKey], rootThreshold: Int,
                 manifestKeys: [Curve25519.Signing.PublicKey], manifestThreshold: Int) {

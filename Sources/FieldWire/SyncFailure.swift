@@ -30,6 +30,9 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case tls
         /// The transfer was ended by the terminal itself: shutting down.
         case cancelled
+        /// The trust root the terminal was provisioned with cannot be read, or is not a
+        /// valid self-signed root.
+        case trustRoot = "trust-root"
     }
 
     public var reason: Reason

@@ -2,6 +2,7 @@ import FieldWire
 import Foundation
 import Hummingbird
 import LocalAPIContract
+import Logging
 import NIOCore
 import Store
 import Watchlist
@@ -13,16 +14,21 @@ public struct APIError: HTTPResponseError, Sendable {
     public var code: String
     public var message: String
     public var field: String?
+    /// Seconds, for a `Retry-After` header.
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.retryAfter = retryAfter
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        JSONBody.response(APIErrorBody(code: code, message: message, field: field), status: status)
+        var response = JSONBody.response(APIErrorBody(code: code, message: message, field: field), status: status)
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
     }
 
     /// The one mapping from what the layers below throw to the wire.
@@ -33,6 +39,8 @@ public struct APIError: HTTPResponseError, Sendable {
         case let e as StoreError:
             switch e.code {
             case .notFound: return APIError(.serviceUnavailable, e.code.rawValue, "the lists are not available: \(e.message)")
+            case .unavailable: return APIError(.serviceUnavailable, e.code.rawValue, "the lists are not available: \(e.message)")
+            case .full: return APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), e.code.rawValue, e.message)
             case .busy: return APIError(.conflict, e.code.rawValue, e.message)
             default: return APIError(.internalServerError, e.code.rawValue, "the terminal's database failed; see the daemon log")
             }
@@ -58,17 +66,27 @@ public struct APIError: HTTPResponseError, Sendable {
 }
 
 /// Maps every error a handler throws (and unmatched paths) to the JSON error form; one bad
-/// request never takes the server down.
+/// request never takes the server down. A known path asked with another method is 405 with
+/// `Allow`; a 413 tells the client the connection closes (`BodyLimitHandler` closes it).
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let mapped = APIError.from(error)
+            var mapped = APIError.from(error)
+            let allowed = mapped.status == .notFound && mapped.code == "request.not-found" ? routes.methods(for: request.uri.path) : []
+            if !allowed.isEmpty {
+                mapped = APIError(.methodNotAllowed, "request.method-not-allowed", "\(request.method.rawValue) is not allowed on this path (allowed: \(allowed.joined(separator: ", ")))")
+            }
             if mapped.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             }
-            return try mapped.response(from: request, context: context)
+            var response = try mapped.response(from: request, context: context)
+            if !allowed.isEmpty { response.headers[.allow] = allowed.joined(separator: ", ") }
+            if mapped.status == .contentTooLarge { response.headers[.connection] = "close" }
+            return response
         }
     }
 }
@@ -88,9 +106,18 @@ enum JSONBody {
 struct RequestReader: Sendable {
     let maxBytes: Int
 
-    func read<T: StrictRequest>(_ type: T.Type, _ request: Request) async throws -> T {
+    func read<T: StrictRequest>(_ type: T.Type, _ request: Request, logger: Logger) async throws -> T {
         var request = request
-        let buffer = try await request.collectBody(upTo: maxBytes)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maxBytes)
+        } catch let error as NIOTooManyBytesError {
+            throw error
+        } catch {
+            // The client went away mid-body: nobody reads the answer, and it is no fault here.
+            logger.debug("request body aborted", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw APIError(.badRequest, "request.aborted", "the request body ended early")
+        }
         return try Self.decode(type, Data(buffer: buffer))
     }
 

@@ -47,7 +47,8 @@ extension LocalAPI {
         let app = Application(
             router: router(),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [PeerCredentialsHandler(policy: peers, limiter: limiter, logger: logger)],
+                additionalChannelHandlers: [PeerCredentialsHandler(policy: peers, limiter: limiter, logger: logger),
+                                            BodyLimitHandler(maxBytes: maxBodyBytes)],
                 idleTimeout: .nanoseconds(Int64(listener.limits.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: .init(address: .unixDomainSocket(path: listener.socketPath), serverName: nil),
             onServerRunning: { _ in

@@ -20,14 +20,15 @@ public struct LocalAPI: Sendable {
         public var stateDirectory: String
         /// The current location state; nil when location is not configured.
         public var location: (@Sendable () -> LocationState)?
-        /// Requests a sync now; nil when sync is not configured.
-        public var syncNow: (@Sendable () -> Void)?
+        /// Requests a sync now: nil when requested, else the seconds to wait (the sync is
+        /// backing off); nil itself when sync is not configured.
+        public var syncNow: (@Sendable () -> Int?)?
         /// Whether items go up to a center (uplink.central).
         public var uplinkConfigured: Bool
         public var clock: any TerminalClock
 
         public init(lists: ListsStore, journal: JournalStore, checker: Checker, session: OfficerSession, events: EventHub,
-                    stateDirectory: String, location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Void)?,
+                    stateDirectory: String, location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Int?)?,
                     uplinkConfigured: Bool = false, clock: any TerminalClock = SystemClock()) {
             self.lists = lists
             self.journal = journal
@@ -54,28 +55,32 @@ public struct LocalAPI: Sendable {
     }
 
     public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: JSONErrorMiddleware())
-        let v1 = router.group("v1")
+        // HEAD is answered wherever GET is; a known path with another method is 405 + Allow.
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let routes = RouteTable()
+        router.add(middleware: JSONErrorMiddleware(routes: routes))
+        let v1 = RecordedRoutes(group: router.group("v1"), prefix: "/v1", table: routes)
         let d = dependencies
         let body = RequestReader(maxBytes: maxBodyBytes)
 
-        v1.get("health") { _, _ in JSONBody.response(HealthResponse()) }
+        v1.get("health") { _, _ in
+            JSONBody.response(HealthResponse(storageFull: d.journal.storageFull, listsUnavailable: d.lists.unavailableReason))
+        }
         let startedAt = startedAt
         v1.get("status") { _, _ in JSONBody.response(try Self.status(d, startedAt: startedAt)) }
 
         // Checks: a signed-in officer, strict bodies, the same answers as the CLI.
-        v1.post("checks/plate") { request, _ in
-            try await Self.check(.plate(body.read(PlateCheckRequest.self, request).plate), d)
+        v1.post("checks/plate") { request, context in
+            try await Self.check(.plate(body.read(PlateCheckRequest.self, request, logger: context.logger).plate), d)
         }
-        v1.post("checks/vin") { request, _ in
-            try await Self.check(.vin(body.read(VINCheckRequest.self, request).vin), d)
+        v1.post("checks/vin") { request, context in
+            try await Self.check(.vin(body.read(VINCheckRequest.self, request, logger: context.logger).vin), d)
         }
-        v1.post("checks/engine") { request, _ in
-            try await Self.check(.engineNumber(body.read(EngineCheckRequest.self, request).engineNumber), d)
+        v1.post("checks/engine") { request, context in
+            try await Self.check(.engineNumber(body.read(EngineCheckRequest.self, request, logger: context.logger).engineNumber), d)
         }
-        v1.post("checks/person") { request, _ in
-            let person = try await body.read(PersonCheckRequest.self, request)
+        v1.post("checks/person") { request, context in
+            let person = try await body.read(PersonCheckRequest.self, request, logger: context.logger)
             guard let query = person.query else {
                 throw APIError(.badRequest, "request.bad-combination", "give id, or name with dateOfBirth", field: person.id == nil ? "name" : "id")
             }
@@ -94,8 +99,8 @@ public struct LocalAPI: Sendable {
             guard let session = d.session.signedIn else { throw APIError(.notFound, "session.none", "no officer is signed in") }
             return JSONBody.response(session)
         }
-        v1.post("session") { request, _ in
-            let session = try await body.read(SessionRequest.self, request)
+        v1.post("session") { request, context in
+            let session = try await body.read(SessionRequest.self, request, logger: context.logger)
             return JSONBody.response(try d.session.signIn(session.officerId, at: d.clock.nowSeconds), status: .created)
         }
         v1.delete("session") { _, _ in
@@ -107,7 +112,10 @@ public struct LocalAPI: Sendable {
             guard let syncNow = d.syncNow else {
                 throw APIError(.conflict, "sync.not-configured", "sync is not configured on this terminal (sync.central)")
             }
-            syncNow()
+            if let wait = syncNow() {
+                throw APIError(.tooManyRequests, "sync.backoff",
+                               "the sync is backing off after a failure, or was asked for moments ago: try again in \(wait) s", retryAfter: wait)
+            }
             return JSONBody.response(SyncRequested(), status: .accepted)
         }
 
@@ -122,7 +130,7 @@ public struct LocalAPI: Sendable {
         }
         v1.post("dispatches/:id/status") { request, context in
             let id = try context.parameters.require("id")
-            let change = try await body.read(DispatchStatusRequest.self, request)
+            let change = try await body.read(DispatchStatusRequest.self, request, logger: context.logger)
             guard let status = DispatchStatus(rawValue: change.status) else {
                 throw APIError(.badRequest, "request.bad-value",
                                "status must be one of \(DispatchStatus.allCases.map(\.rawValue).joined(separator: ", "))", field: "status")

@@ -1,10 +1,35 @@
 import Store
 import Watchlist
 
-/// `GET /v1/health`.
+/// `GET /v1/health`: `ok`, or `degraded` with what is wrong — the daemon serves, but not
+/// everything works (the front-end shows it; checks say why when they are refused).
 public struct HealthResponse: Codable, Sendable, Equatable {
+    public struct Problem: Codable, Sendable, Equatable {
+        /// `storage.full`, `lists.unavailable`.
+        public var code: String
+        public var message: String
+
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
     public var status: String
-    public init(status: String = "ok") { self.status = status }
+    public var problems: [Problem]
+
+    public init(problems: [Problem] = []) {
+        status = problems.isEmpty ? "ok" : "degraded"
+        self.problems = problems
+    }
+
+    /// The problems the daemon knows of.
+    public init(storageFull: Bool, listsUnavailable: String?) {
+        var problems: [Problem] = []
+        if storageFull { problems.append(Problem(code: "storage.full", message: "the disk is full: checks cannot be recorded")) }
+        if let listsUnavailable { problems.append(Problem(code: "lists.unavailable", message: listsUnavailable)) }
+        self.init(problems: problems)
+    }
 }
 
 /// The signed-in officer (`GET /v1/session`, and in the status).

@@ -33,25 +33,34 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
     /// The daemon's location state (nil offline or with gps off).
     public var location: LocationState?
     public var integrity: Integrity?
+    /// Why the lists cannot be read (checks are refused until a sync replaces them).
+    public var listsUnavailable: String?
+    /// A journal write failed for a full disk (and none has succeeded since).
+    public var storageFull: Bool
 
     /// What the state directory's databases say at `now`; the daemon adds its own parts.
     public static func read(lists: ListsStore, journal: JournalStore, stateDirectory: String, clock: any TerminalClock,
                             integrity: Bool = false) throws -> TerminalStatus {
         TerminalStatus(
             stateDirectory: stateDirectory,
-            lists: try lists.statuses(at: clock.nowSeconds),
+            lists: try lists.statuses(at: lists.judgementTime(clock)),
             manifestSequence: try lists.syncState()?.manifestSequence,
             lastSync: try journal.syncAttempts(limit: 1).first,
             outbox: try journal.outboxStatus(now: clock.nowMilliseconds),
             lastUpload: try journal.lastUpload(),
             checkRecords: try journal.checkCount(),
-            integrity: integrity ? Integrity(lists: try lists.quickCheck(), journal: try journal.quickCheck()) : nil)
+            integrity: integrity ? Integrity(lists: (try? lists.quickCheck()) ?? "unreadable", journal: try journal.quickCheck()) : nil,
+            listsUnavailable: lists.unavailableReason,
+            storageFull: journal.storageFull)
     }
 
     /// One line for `systemctl status`: list versions and staleness, the last sync, the
-    /// outbox, GPS. No plate, ID or name ever appears here.
+    /// outbox, GPS, and what is wrong. No plate, ID or name ever appears here.
     public var summaryLine: String {
-        var parts = ["lists " + lists.map { "v\($0.version)" }.joined(separator: "/") + (lists.contains(where: \.stale) ? " STALE" : "")]
+        var parts = [listsUnavailable == nil
+            ? "lists " + lists.map { "v\($0.version)" }.joined(separator: "/") + (lists.contains(where: \.stale) ? " STALE" : "")
+            : "lists UNAVAILABLE"]
+        if storageFull { parts.append("DISK FULL") }
         if syncConfigured != false {
             parts.append(lastSync.map { "sync \($0.outcome.rawValue)\($0.reason.map { " (\($0))" } ?? "")" } ?? "sync never")
         }

@@ -23,7 +23,8 @@ public final class LocationService: Service, Sendable {
     public init(_ configuration: GPSSettings, onChange: (@Sendable (LocationState) -> Void)? = nil,
                 onFix: (@Sendable (Fix) -> Void)? = nil) {
         self.configuration = configuration
-        tracker = Mutex(LocationTracker(gpsd: "\(configuration.host):\(configuration.port)", maxFixAge: configuration.maxFixAge))
+        tracker = Mutex(LocationTracker(gpsd: "\(configuration.host):\(configuration.port)", maxFixAge: configuration.maxFixAge,
+                                        maxTimeSkew: configuration.maxTimeSkew))
         self.onChange = onChange
         self.onFix = onFix
     }
@@ -85,8 +86,10 @@ public final class LocationService: Service, Sendable {
             while !stop.isSet {
                 do {
                     if let report = try client.read(timeout: 0.25) {
-                        update { t, now in t.received(report, at: now) }
-                        if let fix = report.fix, fix.mode != .noFix { onFix?(fix) }
+                        let wall = Date().timeIntervalSince1970
+                        update { t, now in t.received(report, at: now, wallClock: wall) }
+                        // Breadcrumbs carry the fix's own time: one that cannot be believed is not passed on.
+                        if let fix = report.fix, fix.mode != .noFix, abs(fix.timeSeconds - wall) <= configuration.maxTimeSkew { onFix?(fix) }
                     } else {
                         update { _, _ in }   // time passes: the fix may turn stale
                     }

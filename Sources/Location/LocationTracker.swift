@@ -21,6 +21,8 @@ public struct LocationTracker: Sendable {
     public let gpsd: String
     /// A fix older than this (seconds, monotonic) is stale.
     public let maxFixAge: Double
+    /// A fix whose own time differs from the wall clock by more than this is time-suspect.
+    public let maxTimeSkew: Double
 
     private var connected = false
     private var disconnectReason: String? = "not connected yet"
@@ -29,10 +31,12 @@ public struct LocationTracker: Sendable {
     private var lastFix: Fix?
     /// Monotonic seconds when `lastFix` arrived (a fix with a new time of its own).
     private var lastFixAt: Double?
+    private var lastFixTimeSuspect = false
 
-    public init(gpsd: String, maxFixAge: Double) {
+    public init(gpsd: String, maxFixAge: Double, maxTimeSkew: Double = 86_400) {
         self.gpsd = gpsd
         self.maxFixAge = maxFixAge
+        self.maxTimeSkew = maxTimeSkew
     }
 
     public mutating func didConnect() {
@@ -48,7 +52,10 @@ public struct LocationTracker: Sendable {
         mode = nil
     }
 
-    public mutating func received(_ report: Report, at now: Double) {
+    /// - Parameters:
+    ///   - now: monotonic seconds.
+    ///   - wallClock: the terminal's Unix time, seconds, to judge the fix's own time by.
+    public mutating func received(_ report: Report, at now: Double, wallClock: Double) {
         if let count = report.deviceCount { deviceCount = count }
         if let reportMode = report.mode {
             mode = reportMode
@@ -61,6 +68,7 @@ public struct LocationTracker: Sendable {
                 lastFixAt = now
             }
             lastFix = fix
+            lastFixTimeSuspect = abs(fix.timeSeconds - wallClock) > maxTimeSkew
         }
     }
 
@@ -85,6 +93,6 @@ public struct LocationTracker: Sendable {
             status = .noFix
         }
         return LocationState(status: status, lastFix: lastFix, fixAgeSeconds: age, gpsd: gpsd,
-                             detail: connected ? nil : disconnectReason)
+                             detail: connected ? nil : disconnectReason, timeSuspect: lastFix != nil && lastFixTimeSuspect)
     }
 }

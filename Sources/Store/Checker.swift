@@ -50,9 +50,10 @@ public final class Checker: Sendable {
         let (wanted, missing) = try lists.people(nameKey: name.foldedKey, dateOfBirth: dob)
         let reason = "name and date of birth match; no ID to confirm identity"
         let now = clock.nowMilliseconds
+        let judged = lists.judgementTime(clock)
         let results = [
-            personResult(.wantedPersons, wanted.meta, wanted.records.map { .init(how: .nameAndDateOfBirth, reason: reason, record: .wantedPerson($0)) }, now),
-            personResult(.missingPersons, missing.meta, missing.records.map { .init(how: .nameAndDateOfBirth, reason: reason, record: .missingPerson($0)) }, now),
+            personResult(.wantedPersons, wanted.meta, wanted.records.map { .init(how: .nameAndDateOfBirth, reason: reason, record: .wantedPerson($0)) }, judged),
+            personResult(.missingPersons, missing.meta, missing.records.map { .init(how: .nameAndDateOfBirth, reason: reason, record: .missingPerson($0)) }, judged),
         ]
         return answer(.personName, query: .init(normalized: name.foldedKey, dateOfBirth: dob.description),
                       lists: results, extraWarnings: [], now: now, context: context)
@@ -68,7 +69,7 @@ public final class Checker: Sendable {
     /// The plate answer: exact matches are hits, plates that differ only by OCR-confusable
     /// characters are possible hits, strongest evidence of a misread first.
     public func answerPlate(_ plate: Plate, context: CheckContext) throws -> CheckAnswer {
-        let lookup = try lists.stolenVehicles(plateKey: plate.foldedKey)
+        let lookup = try lists.stolenVehicles(plateKey: plate.foldedKey, plate: plate.compact)
         let now = clock.nowMilliseconds
         var exact: [CheckAnswer.Match] = []
         var near: [CheckAnswer.Match] = []
@@ -84,7 +85,7 @@ public final class Checker: Sendable {
         near.sort { ($0.strength == .likelyMisread ? 0 : 1, $0.differences?.count ?? 0) < ($1.strength == .likelyMisread ? 0 : 1, $1.differences?.count ?? 0) }
         let outcome: CheckAnswer.Outcome = !exact.isEmpty ? .hit : (near.isEmpty ? .noHit : .possibleHit)
         let result = CheckAnswer.ListResult(list: .stolenVehicles, outcome: outcome,
-                                            version: lookup.meta.version(at: now / 1000), matches: exact + near)
+                                            version: lookup.meta.version(at: lists.judgementTime(clock)), matches: exact + near)
         var warnings: [String] = []
         if plate.format == nil {
             if plate.possibleFormats.isEmpty {
@@ -99,32 +100,43 @@ public final class Checker: Sendable {
                       lists: [result], extraWarnings: warnings, now: now, context: context)
     }
 
-    /// The ID answer: an exact match is a hit; when the ID is invalid, listed IDs one
-    /// keystroke away are offered as possible hits.
+    /// The ID answer: an exact match is a hit. When the ID is invalid, listed IDs one
+    /// keystroke away are offered as possible hits. When it is valid but unlisted, a listed ID
+    /// one keystroke away is said in a warning: check digits do not catch every slip (two
+    /// swapped last digits keep the checksum), and a silent "no hit" would hide the record.
     public func answerPerson(id: PersonID, context: CheckContext) throws -> CheckAnswer {
         var changes: [String: PersonID.NeighbourChange] = [:]
         var values = [id.value]
-        if id.validity != .valid {
-            for (value, change) in id.neighbours() {
-                values.append(value)
-                changes[value] = change
-            }
+        for (value, change) in id.neighbours() {
+            values.append(value)
+            changes[value] = change
         }
         let (wanted, missing) = try lists.people(idNumbers: values)
         let now = clock.nowMilliseconds
-        func match(_ idNumber: String?, _ record: ListedRecord) -> CheckAnswer.Match {
-            if let idNumber, let change = changes[idNumber] {
-                return .init(how: .idNeighbour, reason: "listed ID \(change.reason)", record: record)
+        let judged = lists.judgementTime(clock)
+        var nearby: [String] = []
+        func matches<R>(_ list: ListKind, _ records: [R], id idNumber: (R) -> String?, _ tag: (R) -> ListedRecord) -> [CheckAnswer.Match] {
+            records.compactMap { record in
+                let listed = tag(record)
+                guard let number = idNumber(record), let change = changes[number] else {
+                    return .init(how: .exact, reason: "ID matches a listed record", record: listed)
+                }
+                guard id.validity == .valid else {
+                    return .init(how: .idNeighbour, reason: "listed ID \(change.reason)", record: listed)
+                }
+                nearby.append("the entered ID is valid but not listed; listed ID \(number) (\(list.title), record \(listed.recordId)) "
+                              + "is one keystroke away: \(change.reason) — check the entry")
+                return nil
             }
-            return .init(how: .exact, reason: "ID matches a listed record", record: record)
         }
         let results = [
-            personResult(.wantedPersons, wanted.meta, wanted.records.map { match($0.idNumber, .wantedPerson($0)) }, now),
-            personResult(.missingPersons, missing.meta, missing.records.map { match($0.idNumber, .missingPerson($0)) }, now),
+            personResult(.wantedPersons, wanted.meta, matches(.wantedPersons, wanted.records, id: \.idNumber, ListedRecord.wantedPerson), judged),
+            personResult(.missingPersons, missing.meta, matches(.missingPersons, missing.records, id: \.idNumber, ListedRecord.missingPerson), judged),
         ]
         var warnings: [String] = []
         switch id.validity {
-        case .valid: break
+        case .valid:
+            if !results.contains(where: { $0.outcome == .hit }) { warnings += nearby }
         case .badChecksum:
             warnings.append("ID check digit is wrong: likely mistyped; listed IDs one keystroke away are shown as possible hits")
         case .badShape:
@@ -141,11 +153,12 @@ public final class Checker: Sendable {
         let now = clock.nowMilliseconds
         let matches = lookup.records.map { CheckAnswer.Match(how: .exact, reason: reason, record: .stolenVehicle($0.vehicle)) }
         let result = CheckAnswer.ListResult(list: .stolenVehicles, outcome: matches.isEmpty ? .noHit : .hit,
-                                            version: lookup.meta.version(at: now / 1000), matches: matches)
+                                            version: lookup.meta.version(at: lists.judgementTime(clock)), matches: matches)
         return answer(kind, query: query, lists: [result], extraWarnings: [], now: now, context: context)
     }
 
-    private func personResult(_ list: ListKind, _ meta: ListMeta, _ matches: [CheckAnswer.Match], _ now: Int64) -> CheckAnswer.ListResult {
+    /// - Parameter judged: the judgement time, seconds (`ListsStore.judgementTime`).
+    private func personResult(_ list: ListKind, _ meta: ListMeta, _ matches: [CheckAnswer.Match], _ judged: Int64) -> CheckAnswer.ListResult {
         let outcome: CheckAnswer.Outcome
         if matches.contains(where: { $0.how == .exact }) {
             outcome = .hit
@@ -153,7 +166,7 @@ public final class Checker: Sendable {
             outcome = matches.isEmpty ? .noHit : .possibleHit
         }
         let sorted = matches.sorted { ($0.how == .exact ? 0 : 1) < ($1.how == .exact ? 0 : 1) }
-        return CheckAnswer.ListResult(list: list, outcome: outcome, version: meta.version(at: now / 1000), matches: sorted)
+        return CheckAnswer.ListResult(list: list, outcome: outcome, version: meta.version(at: judged), matches: sorted)
     }
 
     private func answer(_ kind: CheckAnswer.Kind, query: CheckAnswer.Query, lists results: [CheckAnswer.ListResult],

@@ -59,6 +59,19 @@ public enum OutboxSettlement: Sendable, Equatable {
 }
 
 extension JournalStore {
+    static func registerOutboxUniqueIDs(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v7-outbox-unique-id") { db in
+            // An id is the center's idempotency key: two items with one id would make the
+            // second a "duplicate" there and lose it. Ids are UUIDv7 (time-ordered), so the
+            // index grows at its right edge: one more page in a check's commit, the same one
+            // check after check. Any repeat an older version may have queued keeps its first.
+            try db.execute(sql: """
+                DELETE FROM outbox WHERE seq NOT IN (SELECT min(seq) FROM outbox GROUP BY id);
+                CREATE UNIQUE INDEX outbox_id ON outbox(id);
+                """)
+        }
+    }
+
     static func registerOutbox(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v4-outbox") { db in
             // Every index on this table costs a page write in the check's durable commit, so

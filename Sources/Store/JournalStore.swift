@@ -15,6 +15,9 @@ public final class JournalStore: Sendable {
     let outboxPending = Mutex<Int?>(nil)
     /// Called after each transaction that queued outbox items (the uploader's wake-up).
     private let onEnqueue: @Sendable () -> Void
+    /// Set when a write failed because the disk is full; cleared by the next write that
+    /// succeeds. Health and status report it.
+    private let full = Atomic<Bool>(false)
 
     public static func open(path: String, outboxLimits: OutboxLimits = OutboxLimits(),
                             onEnqueue: @escaping @Sendable () -> Void = {}) throws -> JournalStore {
@@ -113,6 +116,8 @@ public final class JournalStore: Sendable {
         }
         registerOutbox(&migrator)
         registerDispatch(&migrator)
+        registerTrustFloor(&migrator)
+        registerOutboxUniqueIDs(&migrator)
         return migrator
     }
 
@@ -153,11 +158,19 @@ public final class JournalStore: Sendable {
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try dbWriter.write(body)
+            let result = try dbWriter.write(body)
+            if full.load(ordering: .relaxed) { full.store(false, ordering: .relaxed) }
+            return result
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            full.store(true, ordering: .relaxed)
+            throw StoreError(.full, "the disk is full: the journal cannot record anything more (nothing already recorded is lost)")
         } catch let error as DatabaseError {
             throw StoreError(.database, "journal database: \(error.message ?? "\(error.resultCode)")")
         }
     }
+
+    /// True since a write failed for a full disk, until one succeeds again.
+    public var storageFull: Bool { full.load(ordering: .relaxed) }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {

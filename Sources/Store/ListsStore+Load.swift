@@ -5,8 +5,9 @@ import GRDBSQLite
 import Watchlist
 
 extension ListsStore {
-    /// Progress of a load or apply: which list, and how many of its rows are in.
-    public typealias LoadProgress = @Sendable (ListKind, _ rowsDone: Int, _ rowsTotal: Int) -> Void
+    /// Progress of a load or apply: rows written into a list, and the steps of a new
+    /// generation (docs/storage.md).
+    public typealias LoadProgress = @Sendable (ApplyProgress) -> Void
 
     /// Replaces the content of all three lists with the data set in `directory`: a new
     /// generation, made current only when every row loaded. A bad row anywhere (named by
@@ -66,7 +67,7 @@ extension ListsStore {
         }
         parser.start()
         defer { pipeline.cancel() }
-        progress?(list, 0, expected)
+        progress?(.records(list, done: 0, total: expected))
         var count = 0
         let file = reader.fileName
         while let batch = try pipeline.take() {
@@ -77,10 +78,10 @@ extension ListsStore {
                 case let code: throw StoreError(.database, "lists database: \(String(cString: sqlite3_errstr(code)))")
                 }
                 count += 1
-                if count % 50_000 == 0 { progress?(list, count, expected) }
+                if count % 50_000 == 0 { progress?(.records(list, done: count, total: expected)) }
             }
         }
-        progress?(list, count, expected)
+        progress?(.records(list, done: count, total: expected))
         return (Int64(count), pipeline.digest)
     }
 

@@ -31,40 +31,44 @@ extension ListsStore {
 
     // MARK: Vehicles
 
-    /// Every stolen vehicle whose plate has the folded key `plateKey`: the exact match and
-    /// all OCR-confusable near matches in one index lookup.
-    public func stolenVehicles(plateKey: String) throws -> ListLookup<StoredVehicle> {
-        try vehicles(VehicleQuery.plateKey, plateKey)
+    /// Records one lookup returns at most. Exact matches come first, so however many share
+    /// a folded key, an exact hit is never cut off by near matches.
+    public static let lookupLimit = 50
+
+    /// Every stolen vehicle whose plate has the folded key `plateKey`: the exact match
+    /// (`plate`, first) and the OCR-confusable near matches in one index lookup.
+    public func stolenVehicles(plateKey: String, plate: String) throws -> ListLookup<StoredVehicle> {
+        try vehicles(VehicleQuery.plateKey, [plateKey, plate])
     }
 
     public func stolenVehicles(vin: String) throws -> ListLookup<StoredVehicle> {
-        try vehicles(VehicleQuery.vin, vin)
+        try vehicles(VehicleQuery.vin, [vin])
     }
 
     public func stolenVehicles(engineNumber: String) throws -> ListLookup<StoredVehicle> {
-        try vehicles(VehicleQuery.engineNumber, engineNumber)
+        try vehicles(VehicleQuery.engineNumber, [engineNumber])
     }
 
     /// Each lookup is one statement: the list's `list_meta` row LEFT JOINed with the
     /// matching records, so version and records come from the same snapshot. No meta row
     /// means the list was never received.
     private enum VehicleQuery {
-        static func sql(_ condition: String) -> String {
+        static func sql(_ condition: String, order: String = "") -> String {
             """
             SELECT m.version, m.issued_at, m.expires_at, m.record_count, \(ListsStore.vehicleColumns)
             FROM list_meta m LEFT JOIN stolen_vehicle v ON \(condition)
-            WHERE m.list = 'stolen-vehicles' LIMIT 50
+            WHERE m.list = 'stolen-vehicles' \(order) LIMIT \(ListsStore.lookupLimit)
             """
         }
-        static let plateKey = sql("v.plate_key = ?")
+        static let plateKey = sql("v.plate_key = ?1", order: "ORDER BY v.plate = ?2 DESC")
         static let vin = sql("v.vin = ?")
         static let engineNumber = sql("v.engine_number = ?")
     }
 
-    private func vehicles(_ sql: String, _ value: String) throws -> ListLookup<StoredVehicle> {
+    private func vehicles(_ sql: String, _ values: [String]) throws -> ListLookup<StoredVehicle> {
         try lookup { db in
             let statement = try db.cachedStatement(sql: sql)
-            statement.setUncheckedArguments([value])
+            statement.setUncheckedArguments(StatementArguments(values))
             var meta = ListMeta.never(.stolenVehicles)
             var records: [StoredVehicle] = []
             try statement.forEachRawRow { row in
@@ -77,13 +81,14 @@ extension ListsStore {
 
     // MARK: People
 
-    /// Wanted and missing persons whose identifier is one of `idNumbers`.
+    /// Wanted and missing persons whose identifier is one of `idNumbers`, those with the
+    /// first identifier (the one entered) first.
     public func people(idNumbers: [String]) throws -> (wanted: ListLookup<WantedPerson>, missing: ListLookup<MissingPerson>) {
-        let placeholders = Array(repeating: "?", count: max(1, idNumbers.count)).joined(separator: ",")
+        let placeholders = (1...max(1, idNumbers.count)).map { "?\($0)" }.joined(separator: ",")
         let arguments = StatementArguments(idNumbers.isEmpty ? [""] : idNumbers)
         return try (
-            people(.wantedPersons, "v.id_number IN (\(placeholders))", arguments, WantedPerson.init(row:offset:)),
-            people(.missingPersons, "v.id_number IN (\(placeholders))", arguments, MissingPerson.init(row:offset:)))
+            people(.wantedPersons, "v.id_number IN (\(placeholders))", arguments, WantedPerson.init(row:offset:), order: "ORDER BY v.id_number = ?1 DESC"),
+            people(.missingPersons, "v.id_number IN (\(placeholders))", arguments, MissingPerson.init(row:offset:), order: "ORDER BY v.id_number = ?1 DESC"))
     }
 
     /// Wanted and missing persons with this folded name and date of birth.
@@ -96,13 +101,13 @@ extension ListsStore {
     }
 
     private func people<Record>(_ list: ListKind, _ condition: String, _ arguments: StatementArguments,
-                                _ decode: (RawRow, Int) -> Record) throws -> ListLookup<Record> {
+                                _ decode: (RawRow, Int) -> Record, order: String = "") throws -> ListLookup<Record> {
         let (table, columns) = list == .wantedPersons ? ("wanted_person", Self.wantedColumns) : ("missing_person", Self.missingColumns)
         return try lookup { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT m.version, m.issued_at, m.expires_at, m.record_count, \(columns)
                 FROM list_meta m LEFT JOIN \(table) v ON \(condition)
-                WHERE m.list = '\(list.rawValue)' LIMIT 50
+                WHERE m.list = '\(list.rawValue)' \(order) LIMIT \(Self.lookupLimit)
                 """)
             statement.setUncheckedArguments(arguments)
             var meta = ListMeta.never(list)

@@ -100,13 +100,17 @@ extension ListsStore {
 
     /// The stored trust state; nil before the first sync.
     public func syncState() throws -> SyncState? {
-        try wrap { try generation.writer.read { db in try Self.fetchSyncState(db) } }
+        guard let generation = try? readableGeneration() else { return nil }
+        return try wrap { try generation.writer.read { db in try Self.fetchSyncState(db) } }
     }
 
     /// Stores the trust state alone: a rotated root or a new ETag with no list change.
     public func saveSyncState(_ state: SyncState) throws {
         try Self.withWriterLock(directory) {
-            try adoptCurrentGeneration()
+            try followCurrentGeneration()
+            guard let generation = writableGeneration else {
+                throw StoreError(.unavailable, unavailableReason ?? "the lists are not available")
+            }
             try wrap { try generation.writer.write { db in try Self.storeSyncState(state, db) } }
         }
     }
@@ -133,11 +137,12 @@ extension ListsStore {
     ///   `.busy`, `.database`; or whatever a body throws.
     public func apply(_ update: ListsUpdate, progress: LoadProgress? = nil) throws {
         try wrap { try applyLocked(update, progress: progress) }
+        advanceTrustAnchor(to: update.syncState.trustedTime)
     }
 
     private func applyLocked(_ update: ListsUpdate, progress: LoadProgress?) throws {
         try Self.withWriterLock(directory) {
-            try adoptCurrentGeneration()
+            try followCurrentGeneration()
             if update.needsNewGeneration {
                 var plan: [ListKind: GenerationList] = [:]
                 for (list, target) in update.lists {
@@ -162,6 +167,9 @@ extension ListsStore {
                 try buildGeneration(plan, issuedAt: update.issuedAt, expiresAt: update.expiresAt, syncState: update.syncState,
                                     progress: progress)
             } else {
+                guard let generation = writableGeneration else {
+                    throw StoreError(.unavailable, unavailableReason ?? "the lists are not available: deltas have nothing to apply to")
+                }
                 try wrap {
                     try generation.writer.write { db in
                         let metas = try ListMeta.fetchAll(db)
@@ -179,14 +187,6 @@ extension ListsStore {
                 }
             }
         }
-    }
-
-    /// After another process made a different generation current, moves this store to it
-    /// before writing (called under the writer lock).
-    func adoptCurrentGeneration() throws {
-        guard let file = try directory.currentListsFile(), file.lastPathComponent != generation.file.lastPathComponent else { return }
-        let next = try Generation(file: file, lookupConnections: lookupCount)
-        replaceGeneration(with: next)
     }
 
     static func position(_ meta: ListMeta) throws -> ListPosition {
@@ -237,7 +237,7 @@ extension ListsStore {
             try Row.fetchOne(select, arguments: [id]).map { row in (0..<columns.count).map { row[$0] as String? } }
         }
         var done = 0
-        progress?(list, 0, 0)
+        progress?(.records(list, done: 0, total: 0))
         while let f = try reader.nextRow() {
             guard let operation = ListFile.Operation(rawValue: f.first ?? ""), f.count == columns.count + 1 else {
                 throw StoreError(.badDataset, "\(reader.fileName):\(reader.line): expected upsert or delete and \(columns.count) fields")
@@ -269,10 +269,10 @@ extension ListsStore {
                 position.digest.add(fields: row.fields)
             }
             done += 1
-            if done % 10_000 == 0 { progress?(list, done, 0) }
+            if done % 10_000 == 0 { progress?(.records(list, done: done, total: 0)) }
         }
         position.version = to
-        progress?(list, done, done)
+        progress?(.records(list, done: done, total: done))
     }
 
     /// Sets the columns of `row` that differ from `old` (and the derived key with its
@@ -297,13 +297,17 @@ extension ListsStore {
 
     /// Builds a new generation from `plan` (lists not in it are carried over as they are),
     /// checks every list against its target, and makes it current. Called under the writer
-    /// lock. Any failure deletes the new file and leaves the current generation as it was.
+    /// lock. A failure before the link switches deletes the new file and leaves the current
+    /// generation as it was; from the switch on, the new file is the current generation and
+    /// is never deleted (the previous one is, once this store has moved over).
     func buildGeneration(_ plan: [ListKind: GenerationList], issuedAt: Int64, expiresAt: Int64, syncState: SyncState?,
                          progress: LoadProgress?) throws {
-        let previous = generation
-        directory.removeStaleGenerations(keeping: previous.file)
+        let previous = writableGeneration
+        directory.removeStaleGenerations(keeping: previous?.file)
         let file = directory.newListsFile()
+        var switched = false
         do {
+            progress?(.generation(.building))
             // A fresh file no reader sees yet: no durability until it is complete (fsync
             // below, before the link switches), and a rollback journal costs nothing on
             // pages that were empty.
@@ -314,26 +318,38 @@ extension ListsStore {
             let previousMetas = try versions()
             try wrap {
                 try queue.inDatabase { db in
-                    try db.execute(sql: "ATTACH DATABASE ? AS previous", arguments: [previous.file.path])
+                    if let previous { try db.execute(sql: "ATTACH DATABASE ? AS previous", arguments: [previous.file.path]) }
                     try db.inTransaction {
-                        try fill(db, plan: plan, previousMetas: previousMetas, issuedAt: issuedAt, expiresAt: expiresAt,
+                        try fill(db, plan: plan, carryFrom: previous == nil ? nil : previousMetas, issuedAt: issuedAt, expiresAt: expiresAt,
                                  syncState: syncState, progress: progress)
                         return .commit
                     }
-                    try db.execute(sql: "DETACH DATABASE previous")
+                    if previous != nil { try db.execute(sql: "DETACH DATABASE previous") }
                     try db.execute(sql: "PRAGMA journal_mode = WAL")
                 }
             }
             try queue.close()
             try StateDirectory.syncToDisk(file.path)
-            try install(file)
+            try GenerationStep.built.reached(progress)
+            try directory.activate(file)
+            switched = true
+            try GenerationStep.switched.reached(progress)
+            replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount))
+            try GenerationStep.adopted.reached(progress)
         } catch {
-            directory.removeGeneration(file)
+            if !switched { directory.removeGeneration(file) }
             throw error
         }
+        // Lookups that still hold the previous generation finish on it: its files stay open
+        // until they let go.
+        if let previous { directory.removeGeneration(previous.file) }
+        try GenerationStep.cleaned.reached(progress)
     }
 
-    private func fill(_ db: Database, plan: [ListKind: GenerationList], previousMetas: [ListKind: ListMeta], issuedAt: Int64,
+    /// - Parameter carryFrom: the previous generation's versions (it is attached as
+    ///   `previous`); nil when there is none (the lists were unavailable), and lists the plan
+    ///   does not name start empty.
+    private func fill(_ db: Database, plan: [ListKind: GenerationList], carryFrom previousMetas: [ListKind: ListMeta]?, issuedAt: Int64,
                       expiresAt: Int64, syncState: SyncState?, progress: LoadProgress?) throws {
         // Secondary indexes are dropped and rebuilt around the bulk insert: building an index
         // once costs a fraction of updating it row by row. Their SQL comes from the schema
@@ -347,8 +363,10 @@ extension ListsStore {
         for list in ListKind.allCases {
             let table = Self.table(list)
             guard let target = plan[list] else {
-                try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM previous.\(table)")
-                try db.execute(sql: "INSERT INTO main.list_meta SELECT * FROM previous.list_meta WHERE list = ?", arguments: [list.rawValue])
+                if previousMetas != nil {
+                    try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM previous.\(table)")
+                    try db.execute(sql: "INSERT INTO main.list_meta SELECT * FROM previous.list_meta WHERE list = ?", arguments: [list.rawValue])
+                }
                 continue
             }
             var position: ListPosition
@@ -357,6 +375,9 @@ extension ListsStore {
                 let (count, digest) = try Self.load(list, from: makeReader(), into: db, expected: Int(target.recordCount), progress: progress)
                 position = ListPosition(version: target.version, count: count, digest: digest)
             case .carry(let deltas):
+                guard let previousMetas else {
+                    throw StoreError(.unavailable, "\(list.rawValue): no previous lists to carry over; a snapshot is needed")
+                }
                 try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM previous.\(table)")
                 position = try Self.position(previousMetas[list]!)
                 for body in deltas { try Self.applyDelta(list, body(), at: &position, db, progress: progress) }
@@ -367,7 +388,7 @@ extension ListsStore {
         for index in indexes { try db.execute(sql: index.sql) }
         if let syncState {
             try Self.storeSyncState(syncState, db)
-        } else {
+        } else if previousMetas != nil {
             try db.execute(sql: "INSERT INTO main.sync_state SELECT * FROM previous.sync_state")
         }
     }

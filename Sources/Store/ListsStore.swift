@@ -14,13 +14,30 @@ import Watchlist
 /// The file is a generation (see `StateDirectory`): deltas are applied in place in one
 /// transaction; a snapshot builds a new generation that replaces the current one atomically,
 /// and this store then moves its connections over while lookups in flight finish on the old.
+/// A generation made current by another process (the CLI, a second writer) is followed on
+/// the next lookup.
+///
+/// Lists that cannot be read — no generation where one is expected, a file that is not a
+/// database, corruption found by an integrity check — make the store *unavailable*: lookups
+/// throw `StoreError.unavailable` with the reason, the versions read as never received, and
+/// the next sync builds a new generation from snapshots. The journal (and its trust floor)
+/// is another file and carries on.
 ///
 /// Shaped after GRDB's `AppDatabase`: a private writer, frozen string-named migrations, one
 /// transaction per intent-named write.
 public final class ListsStore: Sendable {
     let directory: StateDirectory
     let lookupCount: Int
-    private let current: Mutex<Generation>
+    private let current: Mutex<Current>
+    /// The last verified manifest's issue time, and the monotonic time it was first judged
+    /// by (see `judgementTime`).
+    private let trustAnchor = Mutex<(trustedTime: Int64, monotonic: Int64?)?>(nil)
+
+    /// The generation checks read now, or why there is none.
+    struct Current {
+        var generation: Generation?
+        var unavailable: String?
+    }
 
     /// One lists file's connections: the writer and the lookup connections for checks. Each
     /// lookup is a single statement (so it reads one snapshot without an explicit
@@ -61,6 +78,8 @@ public final class ListsStore: Sendable {
                 lookups = LookupConnections(try (0..<max(1, lookupConnections)).map { _ in
                     try DatabaseQueue(path: file.path, configuration: lookupConfig)
                 })
+            } catch let error as StoreError {
+                throw error
             } catch {
                 throw StoreError(.unreadable, "cannot open lists database \(file.path): \(error)")
             }
@@ -68,27 +87,51 @@ public final class ListsStore: Sendable {
     }
 
     /// Opens the current lists generation of `directory` (migrating it when needed), with
-    /// `lookupConnections` read-only connections for checks. A directory without lists gets
-    /// an empty generation: every list at version 0 until the first sync.
-    public static func open(_ directory: StateDirectory, lookupConnections: Int = 2) throws -> ListsStore {
-        var file = try directory.currentListsFile()
-        if file == nil {
-            try directory.create()
-            file = try withWriterLock(directory) {
-                if let existing = try directory.currentListsFile() { return existing }
-                let created = directory.newListsFile()
-                let generation = try Generation(file: created, lookupConnections: 1)
-                try generation.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-                try StateDirectory.syncToDisk(created.path)
-                try directory.activate(created)
-                return created
+    /// `lookupConnections` read-only connections for checks.
+    ///
+    /// A directory without lists gets an empty generation (every list at version 0 until the
+    /// first sync) — unless `expectLists` says this terminal has applied lists before (its
+    /// journal holds a trust floor): then missing or unreadable lists are a fault, and the
+    /// store opens unavailable, with the reason, for the next sync to replace.
+    /// - Throws: only for a directory that cannot be used at all (not creatable, not
+    ///   readable, the writer lock held while a fresh directory needs its first generation).
+    public static func open(_ directory: StateDirectory, lookupConnections: Int = 2, expectLists: Bool = false) throws -> ListsStore {
+        let file: URL
+        do {
+            guard let existing = try directory.currentListsFile() else {
+                if expectLists {
+                    return ListsStore(directory, unavailable: "no lists generation in \(directory.url.path) (lists.db is missing or dangling): waiting for a sync", lookupConnections)
+                }
+                return ListsStore(directory, try createEmptyGeneration(directory, lookupConnections: lookupConnections), lookupConnections)
             }
+            file = existing
+        } catch let error as StoreError where expectLists && error.code == .unreadable {
+            return ListsStore(directory, unavailable: error.message, lookupConnections)
         }
         // Generation files a killed writer left behind (a build never made current, or the
         // previous generation of a swap interrupted before it cleaned up). Only when no
         // writer holds the lock: a live one may be building.
         _ = try? withWriterLock(directory) { directory.removeStaleGenerations(keeping: file) }
-        return ListsStore(directory, try Generation(file: file!, lookupConnections: lookupConnections), lookupConnections)
+        do {
+            return ListsStore(directory, try Generation(file: file, lookupConnections: lookupConnections), lookupConnections)
+        } catch let error as StoreError where expectLists {
+            return ListsStore(directory, unavailable: error.message, lookupConnections)
+        }
+    }
+
+    /// A fresh directory's first generation: empty lists, made current.
+    private static func createEmptyGeneration(_ directory: StateDirectory, lookupConnections: Int) throws -> Generation {
+        try directory.create()
+        let file = try withWriterLock(directory) { () throws -> URL in
+            if let existing = try directory.currentListsFile() { return existing }
+            let created = directory.newListsFile()
+            let generation = try Generation(file: created, lookupConnections: 1)
+            try generation.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try StateDirectory.syncToDisk(created.path)
+            try directory.activate(created)
+            return created
+        }
+        return try Generation(file: file, lookupConnections: lookupConnections)
     }
 
     /// Opens the current generation without writing anything: no migration, no sweep, no
@@ -103,33 +146,100 @@ public final class ListsStore: Sendable {
     private init(_ directory: StateDirectory, _ generation: Generation, _ lookupCount: Int) {
         self.directory = directory
         self.lookupCount = lookupCount
-        current = Mutex(generation)
+        current = Mutex(Current(generation: generation))
     }
 
-    /// The generation checks read now.
-    var generation: Generation { current.withLock { $0 } }
+    private init(_ directory: StateDirectory, unavailable reason: String, _ lookupCount: Int) {
+        self.directory = directory
+        self.lookupCount = lookupCount
+        current = Mutex(Current(generation: nil, unavailable: reason))
+    }
+
+    /// The time lists are judged by (their age, their expiry), Unix seconds: the later of
+    /// the wall clock and the last verified manifest's issue time plus the monotonic time
+    /// since. A wall clock set back — by a thief or a flat battery — cannot make expired
+    /// lists current again.
+    public func judgementTime(_ clock: any TerminalClock) -> Int64 {
+        let wall = clock.nowSeconds
+        let monotonic = clock.monotonicMilliseconds
+        let anchor = trustAnchor.withLock { anchor -> (trustedTime: Int64, monotonic: Int64)? in
+            if anchor == nil, let trusted = try? syncState()?.trustedTime { anchor = (trusted, nil) }
+            guard var known = anchor else { return nil }
+            if known.monotonic == nil { known.monotonic = monotonic; anchor = known }
+            return (known.trustedTime, known.monotonic!)
+        }
+        guard let anchor else { return wall }
+        return max(wall, anchor.trustedTime + max(0, monotonic - anchor.monotonic) / 1000)
+    }
+
+    /// A newer manifest was verified and applied at `trustedTime`.
+    func advanceTrustAnchor(to trustedTime: Int64) {
+        trustAnchor.withLock { anchor in
+            if anchor.map({ trustedTime > $0.trustedTime }) ?? true { anchor = (trustedTime, nil) }
+        }
+    }
+
+    /// Why the lists cannot be read, or nil when they can.
+    public var unavailableReason: String? { current.withLock { $0.unavailable } }
+
+    /// The generation checks read now, moved on first when another process made a newer one
+    /// current (one readlink per call: a swap by the CLI is seen by the very next check).
+    /// - Throws: `StoreError.unavailable` with the reason when there is none.
+    func readableGeneration() throws -> Generation {
+        let now = current.withLock { $0 }
+        if let generation = now.generation, directory.currentListsName() == generation.file.lastPathComponent {
+            return generation
+        }
+        try followCurrentGeneration()
+        guard let generation = current.withLock({ $0.generation }) else {
+            throw StoreError(.unavailable, current.withLock { $0.unavailable } ?? "the lists are not available")
+        }
+        return generation
+    }
+
+    /// The generation a writer works on (under the writer lock), or nil while unavailable.
+    var writableGeneration: Generation? { current.withLock { $0.generation } }
 
     /// Runs one lookup on a lookup connection, outside any explicit transaction.
     func lookup<T>(_ body: (Database) throws -> T) throws -> T {
-        let generation = generation
+        let generation = try readableGeneration()
         return try wrap { try generation.lookups.next().inDatabase(body) }
     }
 
-    /// Makes `file`, a complete generation, current: switches the link, moves this store's
-    /// connections to it and deletes the previous file. Lookups that already hold the old
-    /// generation finish on it (its files stay open until they let go).
-    func install(_ file: URL) throws {
-        try directory.activate(file)
-        let previous = replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount))
-        directory.removeGeneration(previous.file)
+    /// Moves this store to the generation `lists.db` names now, if it names another than the
+    /// one open; one that cannot be opened makes the store unavailable, with the reason.
+    func followCurrentGeneration() throws {
+        let file: URL?
+        do {
+            file = try directory.currentListsFile()
+        } catch let error as StoreError {
+            markUnavailable(error.message)
+            return
+        }
+        guard let file else {
+            if current.withLock({ $0.generation }) != nil { markUnavailable("lists.db disappeared from \(directory.url.path)") }
+            return
+        }
+        if current.withLock({ $0.generation?.file.lastPathComponent }) == file.lastPathComponent { return }
+        do {
+            replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount))
+        } catch let error as StoreError {
+            markUnavailable(error.message)
+        }
     }
 
-    /// Points lookups and writes at `next`; returns the generation it replaces.
+    /// Stops lookups on the current generation: it failed an integrity check or cannot be
+    /// read. The file stays for the next sync to replace (and diagnostics to look at).
+    public func markUnavailable(_ reason: String) {
+        current.withLock { $0 = Current(generation: nil, unavailable: reason) }
+    }
+
+    /// Points lookups and writes at `next`; returns the generation it replaces, if any.
     @discardableResult
-    func replaceGeneration(with next: Generation) -> Generation {
+    func replaceGeneration(with next: Generation) -> Generation? {
         current.withLock { slot in
-            let previous = slot
-            slot = next
+            let previous = slot.generation
+            slot = Current(generation: next)
             return previous
         }
     }
@@ -259,7 +369,8 @@ public final class ListsStore: Sendable {
     /// Recounts every list and recomputes its content digest from the stored records (a
     /// full read; diagnostics and tests compare it with `versions()`).
     public func recomputeDigests() throws -> [ListKind: (count: Int64, digest: String)] {
-        try wrap {
+        let generation = try readableGeneration()
+        return try wrap {
             try generation.writer.read { db in
                 var result: [ListKind: (count: Int64, digest: String)] = [:]
                 for list in ListKind.allCases {
@@ -273,13 +384,18 @@ public final class ListsStore: Sendable {
 
     // MARK: Versions
 
-    /// The version metadata of every list (version 0 for a list never received).
+    /// The version metadata of every list (version 0 for a list never received, and for
+    /// every list while the store is unavailable).
     public func versions() throws -> [ListKind: ListMeta] {
-        try wrap { try generation.writer.read { db in try ListMeta.fetchAll(db) } }
+        guard let generation = try? readableGeneration() else {
+            return Dictionary(uniqueKeysWithValues: ListKind.allCases.map { ($0, ListMeta.never($0)) })
+        }
+        return try wrap { try generation.writer.read { db in try ListMeta.fetchAll(db) } }
     }
 
     /// Every list as status shows it, in `ListKind` order, judged at `now` (Unix seconds).
     public func statuses(at now: Int64) throws -> [ListStatus] {
+        // `now` is a judgement time (`judgementTime`), not necessarily the wall clock.
         let metas = try versions()
         return ListKind.allCases.map { kind in
             let v = metas[kind]!.version(at: now)
@@ -290,7 +406,8 @@ public final class ListsStore: Sendable {
 
     /// `PRAGMA quick_check` on the file: "ok" or SQLite's findings.
     public func quickCheck() throws -> String {
-        try wrap {
+        let generation = try readableGeneration()
+        return try wrap {
             try generation.writer.read { db in
                 try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "\n")
             }
@@ -300,6 +417,7 @@ public final class ListsStore: Sendable {
     /// Copies the WAL into the lists file, syncs it and truncates the WAL. Readers keep
     /// reading meanwhile; called after each apply, outside the apply's critical path.
     public func checkpoint() throws {
+        guard let generation = writableGeneration else { return }
         try wrap {
             try generation.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         }
@@ -312,6 +430,8 @@ public final class ListsStore: Sendable {
             throw error
         } catch let error as DatasetError {
             throw StoreError(.badDataset, error.message)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreError(.full, "the disk is full: the lists cannot be changed (the current lists keep answering)")
         } catch let error as DatabaseError {
             throw StoreError(.database, "lists database: \(error.message ?? "\(error.resultCode)")")
         }

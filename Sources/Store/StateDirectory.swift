@@ -26,15 +26,29 @@ public struct StateDirectory: Sendable {
     /// Held (flock) by whoever changes the lists: one writer at a time, across processes.
     var listsLockPath: String { url.appendingPathComponent("lists.lock").path }
 
-    /// The current generation's file, or nil when there is none yet.
+    /// The current generation's file, or nil when there is no `lists.db` at all (a fresh
+    /// directory).
+    /// - Throws: `StoreError.unreadable` when `lists.db` is not a link to a generation, or
+    ///   names one that does not exist.
     public func currentListsFile() throws -> URL? {
-        let fm = FileManager.default
-        guard (try? fm.attributesOfItem(atPath: listsPath)) != nil else { return nil }
-        guard let target = try? fm.destinationOfSymbolicLink(atPath: listsPath),
-              !target.contains("/"), target.hasPrefix(Self.generationPrefix) else {
+        var info = stat()
+        guard lstat(listsPath, &info) == 0 else { return nil }
+        guard let target = currentListsName(), !target.contains("/"), target.hasPrefix(Self.generationPrefix) else {
             throw StoreError(.unreadable, "\(listsPath) is not a link to a lists generation (lists-<id>.db); remove it and sync again")
         }
-        return url.appendingPathComponent(target)
+        let file = url.appendingPathComponent(target)
+        guard stat(file.path, &info) == 0 else {
+            throw StoreError(.unreadable, "\(listsPath) names \(target), which does not exist")
+        }
+        return file
+    }
+
+    /// The name `lists.db` links to (one readlink), or nil when it is no link.
+    func currentListsName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let n = readlink(listsPath, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A name for a new generation file (not created).
@@ -95,6 +109,55 @@ public struct StateDirectory: Sendable {
         }
         guard FileManager.default.fileExists(atPath: listsPath) else {
             throw StoreError(.notFound, "no lists database in \(url.path) (expected lists.db; generate one with `mpolice-central generate --out \(url.path)`)")
+        }
+    }
+}
+
+extension StateDirectory {
+    /// Held for the daemon's lifetime: one `mpoliced` per state directory.
+    public final class DaemonClaim: Sendable {
+        private let fd: Int32
+        init(fd: Int32) { self.fd = fd }
+        deinit { close(fd) }
+    }
+
+    /// Claims the directory for this daemon (flock on `mpoliced.lock`, released when the
+    /// process ends, however it ends).
+    /// - Throws: `StoreError.busy` when another daemon holds it.
+    public func claimForDaemon() throws -> DaemonClaim {
+        let path = url.appendingPathComponent("mpoliced.lock").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError(.unreadable, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw StoreError(.busy, "another mpoliced is using the state directory \(url.path): stop it first (systemctl stop mpoliced)")
+        }
+        return DaemonClaim(fd: fd)
+    }
+
+    /// Makes this process work as the directory's owner when it is root and the directory
+    /// belongs to another user (the daemon's): everything it then creates there — a lists
+    /// generation, journal.db, downloads — is the daemon's, mode 0600 like the daemon's own
+    /// files, and never root's (a root-owned file there would stop the daemon). Called by the
+    /// commands that write into a state directory before they open anything.
+    /// - Throws: `StoreError.unreadable` when the switch fails (the command then writes
+    ///   nothing).
+    public func actAsOwner() throws {
+        umask(0o077)
+        var info = stat()
+        guard geteuid() == 0, stat(url.path, &info) == 0, info.st_uid != 0 else { return }
+        let uid = info.st_uid
+        var gid = info.st_gid
+        var ok: Bool
+        if let entry = getpwuid(uid) {
+            gid = entry.pointee.pw_gid
+            ok = initgroups(entry.pointee.pw_name, gid) == 0
+        } else {
+            ok = setgroups(0, nil) == 0
+        }
+        ok = ok && setgid(gid) == 0 && setuid(uid) == 0
+        guard ok, getuid() == uid, geteuid() == uid else {
+            throw StoreError(.unreadable, "cannot switch to the owner (uid \(uid)) of \(url.path): \(String(cString: strerror(errno))); refusing to write root-owned files the daemon could not use")
         }
     }
 }

@@ -13,8 +13,13 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case digestMismatch = "store.digest-mismatch"
         /// Another process holds the lists writer lock (a sync or load is running).
         case busy = "store.busy"
-        /// SQLite refused a read or write (disk full, I/O error, corruption).
+        /// SQLite refused a read or write (I/O error, corruption).
         case database = "store.database"
+        /// The lists cannot be read (missing, unreadable or corrupt); the message says why.
+        /// Checks are refused until a sync replaces them.
+        case unavailable = "lists.unavailable"
+        /// The disk is full: nothing could be written (nothing already written is lost).
+        case full = "storage.full"
     }
 
     public var code: Code

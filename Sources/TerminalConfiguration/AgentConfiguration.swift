@@ -67,6 +67,22 @@ public struct AgentConfiguration: Sendable {
         public var gpsd: GPSSettings?
     }
 
+    /// What journal.db keeps of what the center already has.
+    public struct Journal: Sendable {
+        /// Days acknowledged check records and cleared dispatches are kept.
+        public var retentionDays: Int
+        /// Rejected outbox items kept for the helpdesk.
+        public var maxRejected: Int
+    }
+
+    /// The lists' housekeeping.
+    public struct Lists: Sendable {
+        /// Seconds between integrity checks of lists.db (the first runs at start).
+        public var integrityInterval: Double
+        /// The longest one check may read, seconds.
+        public var integrityBudget: Double
+    }
+
     public struct Log: Sendable {
         public var level: String
     }
@@ -78,6 +94,8 @@ public struct AgentConfiguration: Sendable {
     public var sync: Sync
     public var uplink: Uplink
     public var gps: GPS
+    public var journal: Journal
+    public var lists: Lists
     public var log: Log
     /// The watchdog and shutdown bounds are not configured: they follow systemd's settings.
     public var path: String
@@ -142,11 +160,12 @@ public struct AgentConfiguration: Sendable {
         var gpsd: GPSSettings?
         // Read whether or not gpsd is on, so a configuration that turns gpsd off keeps its other keys.
         let maxFixAge = try reader.number("gps.max_fix_age", default: 10, range: 1...3_600)
+        let maxTimeSkew = try reader.number("gps.max_time_skew", default: 86_400, range: 1...3_153_600_000)
         if let address = try reader.string("gps.gpsd", default: "127.0.0.1:2947"), address != "off" {
             guard let parsed = GPSSettings.address(address) else {
                 throw reader.error("gps.gpsd", "must be host:port with a port 1-65535, or off")
             }
-            gpsd = GPSSettings(host: parsed.host, port: parsed.port, maxFixAge: maxFixAge)
+            gpsd = GPSSettings(host: parsed.host, port: parsed.port, maxFixAge: maxFixAge, maxTimeSkew: maxTimeSkew)
         }
         gps = GPS(gpsd: gpsd)
         let level = try reader.string("log.level", default: "info")!
@@ -154,6 +173,12 @@ public struct AgentConfiguration: Sendable {
             throw reader.error("log.level", "must be trace, debug, info, notice, warning, error or critical")
         }
         log = Log(level: level)
+        journal = Journal(
+            retentionDays: try reader.integer("journal.retention_days", default: 90, range: 1...3_650),
+            maxRejected: try reader.integer("journal.max_rejected", default: 1_000, range: 10...1_000_000))
+        lists = Lists(
+            integrityInterval: try reader.number("lists.integrity_interval", default: 21_600, range: 60...604_800),
+            integrityBudget: try reader.number("lists.integrity_budget", default: 120, range: 1...3_600))
         path = file.path
         try reader.rejectUnknown()
     }

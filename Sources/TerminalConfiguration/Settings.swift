@@ -43,12 +43,17 @@ public struct GPSSettings: Sendable, Equatable {
     public var maxFixAge: Double
     /// Longest wait between reconnection attempts, seconds.
     public var maxBackoff: Double
+    /// Seconds a fix's own time may differ from the terminal's clock before it is
+    /// time-suspect (GPS week rollover: 19.6 years).
+    public var maxTimeSkew: Double
 
-    public init(host: String = "127.0.0.1", port: String = "2947", maxFixAge: Double = 10, maxBackoff: Double = 4) {
+    public init(host: String = "127.0.0.1", port: String = "2947", maxFixAge: Double = 10, maxBackoff: Double = 4,
+                maxTimeSkew: Double = 86_400) {
         self.host = host
         self.port = port
         self.maxFixAge = maxFixAge
         self.maxBackoff = maxBackoff
+        self.maxTimeSkew = maxTimeSkew
     }
 
     /// Parses "HOST:PORT" (or "[v6]:PORT", or "HOST" for the default port); nil when it is

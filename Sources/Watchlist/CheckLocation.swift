@@ -2,7 +2,8 @@
 /// and its age, or the reason there was none.
 public struct CheckLocation: Sendable, Equatable, Codable {
     /// The location service's status: "3d", "2d", "stale", "no-fix", "no-device", "no-gpsd",
-    /// or "not-available" when the check ran without a location service (offline CLI).
+    /// "time-suspect" (a position whose fix time is far from the terminal's clock), or
+    /// "not-available" when the check ran without a location service (offline CLI).
     public var status: String
     public var latitude: Double?
     public var longitude: Double?

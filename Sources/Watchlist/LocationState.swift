@@ -24,13 +24,18 @@ public struct LocationState: Sendable, Equatable, Codable {
     public var gpsd: String
     /// Why gpsd is unreachable, when it is.
     public var detail: String?
+    /// The last fix's own time is further from this terminal's clock than the configured
+    /// bound (`gps.max_time_skew`): a receiver hit by the GPS week rollover reports dates
+    /// 19.6 years off. Its position is shown, its time is not passed on as current.
+    public var timeSuspect: Bool
 
-    public init(status: Status, lastFix: Fix?, fixAgeSeconds: Double?, gpsd: String, detail: String? = nil) {
+    public init(status: Status, lastFix: Fix?, fixAgeSeconds: Double?, gpsd: String, detail: String? = nil, timeSuspect: Bool = false) {
         self.status = status
         self.lastFix = lastFix
         self.fixAgeSeconds = fixAgeSeconds
         self.gpsd = gpsd
         self.detail = detail
+        self.timeSuspect = timeSuspect
     }
 
     /// Whether `lastFix` is a current position.
@@ -40,7 +45,9 @@ public struct LocationState: Sendable, Equatable, Codable {
     /// status says so), or only the status.
     public var forCheck: CheckLocation {
         guard let fix = lastFix else { return CheckLocation(status: status.rawValue) }
-        return CheckLocation(status: status.rawValue, latitude: fix.latitude, longitude: fix.longitude, fixTime: fix.time,
-                             ageSeconds: fixAgeSeconds, horizontalError: fix.horizontalError)
+        // A fix whose own time cannot be believed keeps its position and its age (by the
+        // terminal's monotonic clock), not its time.
+        return CheckLocation(status: timeSuspect ? "time-suspect" : status.rawValue, latitude: fix.latitude, longitude: fix.longitude,
+                             fixTime: timeSuspect ? nil : fix.time, ageSeconds: fixAgeSeconds, horizontalError: fix.horizontalError)
     }
 }

@@ -179,8 +179,8 @@ struct Generate: ParsableCommand {
         guard !datasetOnly else { return }
         let started = Date()
         let lists = try ListsStore.open(directory)
-        try lists.replaceAll(withDatasetAt: directory.datasetURL) { list, done, total in
-            progress.show("loading \(list.rawValue) \(done)/\(total)")
+        try lists.replaceAll(withDatasetAt: directory.datasetURL) { step in
+            if case .records(let list, let done, let total) = step { progress.show("loading \(list.rawValue) \(done)/\(total)") }
         }
         progress.finish(String(format: "loaded lists.db (version %lld) in %.1f s", manifest.version, Date().timeIntervalSince(started)))
     }

@@ -9,22 +9,33 @@ extension OutboxKind: ExpressibleByArgument {}
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the uplink (items from units, dispatches to units) on loopback behind nginx.",
+        abstract: "Serve the uplink (items from units, dispatches to units) on a Unix socket behind nginx.",
         discussion: """
-            Listens with plain HTTP on 127.0.0.1:PORT for nginx, which terminates TLS, verifies
-            the device certificate and passes X-Client-Verify and X-Client-DN (the unit is the
-            certificate's CN without "unit-"). Items are stored in --db once per idempotency id;
-            each is acknowledged in the answer. docs/sync-protocol.md describes the API.
+            Listens with plain HTTP on the Unix socket --socket for nginx, which terminates TLS,
+            verifies the device certificate and passes X-Client-Verify and X-Client-DN (the unit
+            is the certificate's CN without "unit-"). Those headers are trusted, so only nginx
+            may reach the socket: give it nginx's workers' group (--socket-group) and a mode
+            that shuts everyone else out (0660). Items are stored in --db once per unit and
+            idempotency id; each is acknowledged in the answer. docs/sync-protocol.md describes
+            the API.
             """)
 
     @Option(help: ArgumentHelp("The uplink database (created when missing).", valueName: "path"))
     var db: String
 
-    @Option(help: ArgumentHelp("Loopback port to listen on.", valueName: "port"))
-    var port: Int
+    @Option(help: ArgumentHelp("The Unix socket to listen on (replaced if it exists).", valueName: "path"))
+    var socket: String
+
+    @Option(help: ArgumentHelp("Permission bits of the socket file.", valueName: "octal"))
+    var socketMode: String = "0660"
+
+    @Option(help: ArgumentHelp("Group to own the socket file: nginx's workers' (www-data on Debian).", valueName: "group"))
+    var socketGroup: String?
 
     func validate() throws {
-        guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        guard let mode = UInt16(socketMode, radix: 8), mode <= 0o777 else { throw ValidationError("--socket-mode must be octal permission bits such as 0660") }
+        guard mode & 0o007 == 0 else { throw ValidationError("--socket-mode must give others no access: whoever reaches the socket can claim any unit") }
+        if let socketGroup, getgrnam(socketGroup) == nil { throw ValidationError("--socket-group: no such group \(socketGroup)") }
     }
 
     func run() async throws {
@@ -37,8 +48,9 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "mpolice-central")
         logger.logLevel = .notice
-        FileHandle.standardError.write(Data("mpolice-central: serving the uplink on 127.0.0.1:\(port)\n".utf8))
-        try await UplinkServer(database: database).run(port: port, logger: logger)
+        FileHandle.standardError.write(Data("mpolice-central: serving the uplink on \(socket)\n".utf8))
+        try await UplinkServer(database: database).run(socket: socket, mode: mode_t(UInt16(socketMode, radix: 8)!),
+                                                        group: socketGroup.flatMap { getgrnam($0)?.pointee.gr_gid }, logger: logger)
     }
 }
 

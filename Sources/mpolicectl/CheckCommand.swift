@@ -60,7 +60,7 @@ struct CheckCommand: ParsableCommand {
             let answer: CheckAnswer
             if let path = store.offlineDirectory {
                 let context = try CheckContext(officerId: officer, unitId: unit)
-                let directory = StateDirectory(path: path)
+                let directory = try store.stateDirectory(path)
                 try directory.requireLists()
                 let checker = Checker(lists: try ListsStore.open(directory), journal: try JournalStore.open(path: directory.journalPath))
                 answer = try checker.check(query, context: context)

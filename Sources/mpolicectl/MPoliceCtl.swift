@@ -42,6 +42,14 @@ struct StoreOptions: ParsableArguments {
 
     var daemon: APIClient { APIClient(socketPath: socket) }
 
+    /// The state directory at `path`, this process switched to its owner first (run as root
+    /// on the daemon's directory, every file it creates there is the daemon's).
+    func stateDirectory(_ path: String) throws -> StateDirectory {
+        let directory = StateDirectory(path: path)
+        try directory.actAsOwner()
+        return directory
+    }
+
     /// Prints `value` as JSON, or `text` of it.
     func print<T: Encodable>(_ value: T, text: (T) -> String) {
         Swift.print(json ? WireJSON.text(value) : text(value))

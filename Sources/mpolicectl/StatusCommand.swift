@@ -16,7 +16,7 @@ struct StatusCommand: ParsableCommand {
         do {
             let status: TerminalStatus
             if let path = store.offlineDirectory {
-                let directory = StateDirectory(path: path)
+                let directory = try store.stateDirectory(path)
                 try directory.requireLists()
                 status = try TerminalStatus.read(lists: ListsStore.open(directory), journal: JournalStore.open(path: directory.journalPath),
                                                  stateDirectory: directory.url.path, clock: SystemClock(), integrity: true)

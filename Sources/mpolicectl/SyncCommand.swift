@@ -78,10 +78,10 @@ struct SyncCommand: ParsableCommand {
                 store.print(try store.daemon.syncNow()) { _ in "sync requested; `mpolicectl events` shows how it ends" }
                 return
             }
-            let directory = StateDirectory(path: store.offlineDirectory ?? "/var/lib/mpolice")
+            let directory = try store.stateDirectory(store.offlineDirectory ?? "/var/lib/mpolice")
             try directory.create()
-            let lists = try ListsStore.open(directory)
             let journal = try JournalStore.open(path: directory.journalPath)
+            let lists = try ListsStore.open(directory, expectLists: try journal.trustFloor() != nil)
             let transport = CurlTransport(.init(caFile: ca, clientCertificate: cert, clientKey: key, pinnedPublicKey: pin,
                                                 connectTimeout: connectTimeout, totalTimeout: timeout))
             let sync = ListsSync(.init(baseURL: central, provisionedRoot: URL(fileURLWithPath: root),
@@ -137,6 +137,9 @@ final class ProgressBar: @unchecked Sendable {
                 phase = "applying \(list.rawValue)"
                 line = total > 0 ? "\(phase) \(Self.bar(Double(records) / Double(total))) \(records) of \(total) records"
                                  : "\(phase): \(records) changes"
+            case .generation(let step):
+                phase = "lists generation: \(step.rawValue)"
+                line = phase
             }
             if enabled {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))

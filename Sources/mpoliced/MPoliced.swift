@@ -62,6 +62,7 @@ struct MPoliced: AsyncParsableCommand {
     private func prepare(_ path: String) throws {
         let directory = StateDirectory(path: path)
         do {
+            try directory.actAsOwner()
             try directory.create()
             let lists = try ListsStore.open(directory)
             let journal = try JournalStore.open(path: directory.journalPath)

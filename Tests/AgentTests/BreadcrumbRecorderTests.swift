@@ -19,7 +19,7 @@ struct BreadcrumbRecorderTests {
         let recorder = BreadcrumbRecorder(policy: .init(minInterval: 15, minDistance: 50, maxInterval: 300), journal: journal, clock: SystemClock())
         let fake = try GPSFake(log: "drive.nmea")
         let seen = Recorder()
-        let service = LocationService(GPSSettings(port: "\(fake.port)"), onFix: { seen.record($0); recorder.record($0) })
+        let service = LocationService(GPSSettings(port: "\(fake.port)", maxTimeSkew: GPSFake.replaySkew), onFix: { seen.record($0); recorder.record($0) })
         let task = Task { await service.run() }
         defer { task.cancel(); fake.kill() }
         #expect(await eventuallyAsync(timeout: 40) { seen.fixHistory.last?.time.hasPrefix("2026-11-26T08:02:59") == true })

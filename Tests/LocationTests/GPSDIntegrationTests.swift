@@ -17,7 +17,7 @@ struct GPSDIntegrationTests {
     func drive() async throws {
         let fake = try GPSFake(log: "drive.nmea")
         let recorder = Recorder()
-        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 5), recorder)
+        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 5, maxTimeSkew: GPSFake.replaySkew), recorder)
         defer { task.cancel() }
         // gpsfake does not exit at the end of its log while a client is connected: wait for
         // the track's last second (08:02:59), then take gpsd down.
@@ -80,7 +80,7 @@ struct GPSDIntegrationTests {
     func reconnect() async throws {
         let fake = try GPSFake(log: "drive.nmea", cycle: 0.05, once: false)
         let recorder = Recorder()
-        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 5), recorder)
+        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 5, maxTimeSkew: GPSFake.replaySkew), recorder)
         defer { task.cancel() }
         #expect(await eventuallyAsync(timeout: 15) { service.state().hasCurrentFix })
         fake.kill()
@@ -104,18 +104,34 @@ struct GPSDIntegrationTests {
         // late on a loaded machine still sees some), then 150 GSA sentences with no position
         // or time: 7.5 s in which the receiver claims 3D and nothing new arrives.
         let recorder = Recorder()
-        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 1), recorder)
+        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 1, maxTimeSkew: GPSFake.replaySkew), recorder)
         defer { task.cancel(); fake.kill() }
         #expect(await eventuallyAsync(timeout: 15) { !recorder.fixHistory.isEmpty })
         #expect(await eventuallyAsync(timeout: 12) { service.state().status == .stale })
         #expect((service.state().fixAgeSeconds ?? 0) > 1)
     }
 
+    @Test("a receiver reporting impossible dates (two years ahead): fixes are time-suspect, positions kept, none passed on")
+    func impossibleTimes() async throws {
+        let fake = try GPSFake(log: "skewed.nmea")
+        let recorder = Recorder()
+        let (service, task) = Self.start(.init(port: "\(fake.port)", maxFixAge: 5, maxTimeSkew: 30 * 86_400), recorder)
+        defer { task.cancel(); fake.kill() }
+        #expect(await eventuallyAsync(timeout: 20) { service.state().lastFix != nil })
+        let state = service.state()
+        #expect(state.timeSuspect, "\(state)")
+        #expect(state.lastFix?.time.hasPrefix("2028-11-26") == true)
+        #expect(state.forCheck.status == "time-suspect")
+        #expect(state.forCheck.fixTime == nil)
+        #expect(state.forCheck.latitude != nil)
+        #expect(recorder.fixHistory.isEmpty, "no fix with a suspect time is passed on for breadcrumbs")
+    }
+
     @Test("garbage and truncated NMEA produce no fix and do not stop the service")
     func garbage() async throws {
         let fake = try GPSFake(log: "garbage.nmea", cycle: 0.01)
         let recorder = Recorder()
-        let (service, task) = Self.start(.init(port: "\(fake.port)"), recorder)
+        let (service, task) = Self.start(.init(port: "\(fake.port)", maxTimeSkew: GPSFake.replaySkew), recorder)
         defer { task.cancel() }
         #expect(await eventuallyAsync(timeout: 10) { ["no-device", "no-fix"].contains(service.state().status.rawValue) })
         try await Task.sleep(for: .seconds(4))   // 200 lines at 10 ms, with margin

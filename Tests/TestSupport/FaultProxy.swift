@@ -111,14 +111,8 @@ public final class FaultProxy: @unchecked Sendable {
             }
             return (fd, connected)
         case .unix(let path):
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8).prefix($0.count - 1)) }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-            }
-            return (fd, connected)
+            let fd = UnixSocket.connect(path)
+            return (fd ?? -1, fd != nil)
         }
     }
 

@@ -5,6 +5,11 @@ import Watchlist
 /// A real gpsd fed by gpsfake on a free loopback port. Foundation starts a child as the
 /// leader of its own process group, so gpsfake and the gpsd it starts die together.
 public final class GPSFake {
+    /// The fixtures are dated 2026-11-26 (skewed.nmea two years later): a replay
+    /// accepts fix times this far (seconds, a century) from the clock, so the dates do not
+    /// make every fix time-suspect as the calendar moves on.
+    public static let replaySkew: Double = 3_153_600_000
+
     public static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/gps")
 

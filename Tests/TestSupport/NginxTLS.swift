@@ -44,10 +44,14 @@ public final class NginxTLS {
     public let root: URL
     private let process: Process
 
-    /// Serves `root` (default: a fresh `www` directory of its own) and, with `uplinkPort`,
-    /// proxies `/uplink/` to the central's loopback HTTP port with the verified client
-    /// certificate's subject in `X-Client-DN` — what the center's front end does.
-    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil, uplinkPort: Int? = nil) throws {
+    /// The group nginx's workers run as here (they run as `nobody`): the center's socket is
+    /// given to it.
+    public static let workerGroup = "nogroup"
+
+    /// Serves `root` (default: a fresh `www` directory of its own) and, with `uplinkSocket`,
+    /// proxies `/uplink/` to the central's Unix socket with the verified client certificate's
+    /// subject in `X-Client-DN` — what the center's front end does.
+    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil, uplinkSocket: String? = nil) throws {
         port = try LoopbackPort.free()
         let dir = pki.dir.appendingPathComponent("nginx-\(serverName)")
         self.root = root ?? dir.appendingPathComponent("www")
@@ -58,6 +62,7 @@ public final class NginxTLS {
         let tmp = dir.appendingPathComponent("tmp").path
         let config = """
             worker_processes 1;
+            user nobody \(Self.workerGroup);
             daemon off;
             pid \(dir.path)/nginx.pid;
             error_log \(dir.path)/error.log warn;
@@ -75,7 +80,7 @@ public final class NginxTLS {
                     ssl_protocols TLSv1.2 TLSv1.3;
                     root \(self.root.path);
                     etag on;
-                    \(uplinkPort.map { Self.uplinkLocation(port: $0) } ?? "")
+                    \(uplinkSocket.map { Self.uplinkLocation(socket: $0) } ?? "")
                 }
             }
             """
@@ -94,10 +99,10 @@ public final class NginxTLS {
         while Date() < deadline, !LoopbackPort.accepts(port) { usleep(50_000) }
     }
 
-    static func uplinkLocation(port: Int) -> String {
+    static func uplinkLocation(socket: String) -> String {
         """
         location /uplink/ {
-                proxy_pass http://127.0.0.1:\(port);
+                proxy_pass http://unix:\(socket):;
                 proxy_http_version 1.1;
                 proxy_set_header Connection "";
                 proxy_set_header X-Client-Verify $ssl_client_verify;

@@ -1,13 +1,14 @@
 import Foundation
 
-/// The center's uplink as a terminal meets it: the built `mpolice-central serve` on
-/// loopback, a real nginx terminating TLS with client certificates in front of it, and a
-/// fault proxy the test owns between the terminal and nginx.
+/// The center's uplink as a terminal meets it: the built `mpolice-central serve` on a Unix
+/// socket only nginx's workers may reach, a real nginx terminating TLS with client
+/// certificates in front of it, and a fault proxy the test owns between the terminal and nginx.
 public final class UplinkWorld {
     public let scratch: Scratch
     public let pki: TestPKI
-    public let centralPort: Int
     public let central = Process()
+    /// The center's socket (mode 0660, nginx's workers' group).
+    public var centralSocket: String { scratch.url.appendingPathComponent("central.sock").path }
     public let nginx: NginxTLS
     public let proxy: FaultProxy
     public var databasePath: String { scratch.url.appendingPathComponent("central.db").path }
@@ -19,15 +20,14 @@ public final class UplinkWorld {
         let pkiDir = scratch.url.appendingPathComponent("pki")
         try FileManager.default.createDirectory(at: pkiDir, withIntermediateDirectories: true)
         pki = try TestPKI(in: pkiDir)
-        centralPort = try LoopbackPort.free()
         central.executableURL = Programs.binDirectory.appendingPathComponent("mpolice-central")
-        central.arguments = ["serve", "--db", scratch.url.appendingPathComponent("central.db").path, "--port", "\(centralPort)"]
+        central.arguments = ["serve", "--db", scratch.url.appendingPathComponent("central.db").path,
+                             "--socket", scratch.url.appendingPathComponent("central.sock").path, "--socket-group", NginxTLS.workerGroup]
         central.standardError = FileHandle.nullDevice
         try central.run()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !LoopbackPort.accepts(centralPort) { usleep(50_000) }
-        guard LoopbackPort.accepts(centralPort) else { throw TestError("mpolice-central serve did not listen on \(centralPort)") }
-        nginx = try NginxTLS(pki: pki, uplinkPort: centralPort)
+        let socket = scratch.url.appendingPathComponent("central.sock").path
+        guard eventually(timeout: 20, { UnixSocket.accepts(socket) }) else { throw TestError("mpolice-central serve did not listen on \(socket)") }
+        nginx = try NginxTLS(pki: pki, uplinkSocket: socket)
         proxy = try FaultProxy(to: nginx.port)
     }
 

@@ -11,6 +11,9 @@ each second, with known phases the tests assert:
 garbage.nmea: random bytes, truncated sentences and sentences with wrong checksums.
 stale.nmea: 40 s of 3D fixes (120 sentences), then 150 GSA sentences and no time-bearing sentence: the
   receiver still claims 3D, but no new fix comes — the tracker must call it stale.
+skewed.nmea: the drive's first 60 s from a receiver whose dates are impossible — two years ahead
+  (2028-11-26). gpsd itself corrects the common 1024-week rollover of NMEA receivers (a 2007 date
+  comes out as 2026), but passes this on; the tracker must flag it time-suspect.
 
 Deterministic: rerunning the script rewrites identical files.
 """
@@ -63,7 +66,7 @@ def position(t: int) -> tuple[float, float, float]:
     return lat, lon, track
 
 
-def drive() -> str:
+def drive(date: str = DATE) -> str:
     out = []
     for t in range(180):
         secs = START_SECONDS + t
@@ -76,11 +79,11 @@ def drive() -> str:
         # Each second: RMC opens the cycle, GGA and GSA close it (gpsd takes the mode
         # from the GSA that ends the cycle).
         if p == "none":
-            out.append(sentence(f"GPRMC,{hhmmss},V,,,,,,,{DATE},,,N"))
+            out.append(sentence(f"GPRMC,{hhmmss},V,,,,,,,{date},,,N"))
             out.append(sentence(f"GPGGA,{hhmmss},,,,,0,00,99.9,,M,,M,,"))
             out.append(sentence("GPGSA,A,1,,,,,,,,,,,,,99.9,99.9,99.9"))
             continue
-        out.append(sentence(f"GPRMC,{hhmmss},A,{la},{ns},{lo},{ew},{knots:.1f},{track:.1f},{DATE},,,A"))
+        out.append(sentence(f"GPRMC,{hhmmss},A,{la},{ns},{lo},{ew},{knots:.1f},{track:.1f},{date},,,A"))
         if p == "2d":
             out.append(sentence(f"GPGGA,{hhmmss},{la},{ns},{lo},{ew},1,04,2.5,,M,,M,,"))
             out.append(sentence("GPGSA,A,2,04,05,09,12,,,,,,,,,2.7,2.5,0.9"))
@@ -112,11 +115,16 @@ def stale() -> str:
     return "".join(full[:120]) + sentence("GPGSA,A,3,04,05,09,12,24,25,29,31,,,,,1.8,0.9,1.5") * 150
 
 
+def skewed() -> str:
+    return "".join(drive(date="261128").splitlines(keepends=True)[:180])
+
+
 def main() -> None:
     here = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
     (here / "drive.nmea").write_text(drive(), newline="")
     (here / "garbage.nmea").write_text(garbage(), newline="")
     (here / "stale.nmea").write_text(stale(), newline="")
+    (here / "skewed.nmea").write_text(skewed(), newline="")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+import Hummingbird
+import Synchronization
+
+/// The API's routes as data, for a 405 with `Allow` when a known path is asked with another
+/// method (the router itself only knows "not found"). Filled while the router is built.
+final class RouteTable: Sendable {
+    private let routes = Mutex<[(method: HTTPRequest.Method, segments: [Substring])]>([])
+
+    func add(_ method: HTTPRequest.Method, _ path: String) {
+        routes.withLock { $0.append((method, path.split(separator: "/"))) }
+    }
+
+    /// The methods `path` answers to (HEAD with GET), sorted; empty for an unknown path.
+    func methods(for path: String) -> [String] {
+        let asked = path.split(separator: "/")
+        let methods = routes.withLock { routes in
+            routes.filter { route in
+                route.segments.count == asked.count
+                    && zip(route.segments, asked).allSatisfy { pattern, segment in pattern.hasPrefix(":") || pattern == segment }
+            }.map(\.method.rawValue)
+        }
+        return Set(methods + (methods.contains("GET") ? ["HEAD"] : [])).sorted()
+    }
+}
+
+/// A router group that also writes each route into the `RouteTable`.
+struct RecordedRoutes {
+    let group: RouterGroup<BasicRequestContext>
+    let prefix: String
+    let table: RouteTable
+
+    func get<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output) {
+        on(path, .get, handler)
+    }
+
+    func post<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output) {
+        on(path, .post, handler)
+    }
+
+    func delete<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output) {
+        on(path, .delete, handler)
+    }
+
+    private func on<Output: ResponseGenerator>(_ path: String, _ method: HTTPRequest.Method,
+                                              _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output) {
+        group.on(RouterPath(path), method: method, use: handler)
+        table.add(method, "\(prefix)/\(path)")
+    }
+}
