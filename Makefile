@@ -10,12 +10,14 @@ BENCH_RECORDS ?= 1000000
 BENCH_CHECKS  ?= 10000
 
 # Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
-# gpsfake, nginx, openssl, curl, systemd-analyze, python3 with venv (schemathesis from PyPI).
+# gpsfake, nginx, openssl, curl, systemd-analyze, faketime (diag under a skewed clock),
+# python3 with venv (schemathesis and openapi-spec-validator from PyPI).
 # Packaging: binutils (strip), help2man (man pages), lintian.
 APT_PACKAGES := libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev pkg-config sqlite3 gpsd gpsd-clients \
-                nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils help2man lintian
+                nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils help2man lintian faketime
 PYTOOLS      := .build/pytools
 SCHEMATHESIS := schemathesis==4.32.5
+OPENAPI_VALIDATOR := openapi-spec-validator==0.9.0
 
 DEB_VERSION  ?= 0.4.0
 DEB_BUILD    := .build/deb
@@ -34,10 +36,11 @@ setup:
 	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null
-	@# schemathesis for the API conformance test, in a venv of its own (PyPI, pinned).
-	@if [ ! -x $(PYTOOLS)/bin/schemathesis ]; then \
-	  echo "setup: installing $(SCHEMATHESIS) into $(PYTOOLS)"; \
-	  python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install -q --disable-pip-version-check $(SCHEMATHESIS); \
+	@# schemathesis and openapi-spec-validator for the API document's tests, in a venv of
+	@# their own (PyPI, pinned).
+	@if [ ! -x $(PYTOOLS)/bin/schemathesis ] || [ ! -x $(PYTOOLS)/bin/openapi-spec-validator ]; then \
+	  echo "setup: installing $(SCHEMATHESIS) $(OPENAPI_VALIDATOR) into $(PYTOOLS)"; \
+	  python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install -q --disable-pip-version-check $(SCHEMATHESIS) $(OPENAPI_VALIDATOR); \
 	fi
 
 build: setup

@@ -31,6 +31,8 @@ public enum SyncProgress: Sendable, Equatable {
     case applying(ListKind, records: Int, of: Int)
     /// A step of making a new lists generation current (snapshots).
     case generation(GenerationStep)
+    /// Deltas written in place, about to commit.
+    case deltasWritten
 }
 
 /// The downlink: brings the three lists to the center's latest signed manifest
@@ -228,6 +230,7 @@ public final class ListsSync: Service, Sendable {
             switch step {
             case .records(let list, let done, let total): progress?(.applying(list, records: done, of: total))
             case .generation(let step): progress?(.generation(step))
+            case .deltasWritten: progress?(.deltasWritten)
             }
         }
         let applied = Date()

@@ -80,8 +80,12 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if !allowed.isEmpty {
                 mapped = APIError(.methodNotAllowed, "request.method-not-allowed", "\(request.method.rawValue) is not allowed on this path (allowed: \(allowed.joined(separator: ", ")))")
             }
-            if mapped.status.code >= 500 {
+            // Internal errors are the daemon's fault and logged as such; the named conditions
+            // (lists unavailable, disk full) are reported by health and status already.
+            if mapped.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            } else if mapped.status.code >= 500 {
+                context.logger.notice("request refused", metadata: ["path": "\(request.uri.path)", "code": "\(mapped.code)"])
             }
             var response = try mapped.response(from: request, context: context)
             if !allowed.isEmpty { response.headers[.allow] = allowed.joined(separator: ", ") }

@@ -8,6 +8,8 @@ public enum ApplyProgress: Sendable, Equatable {
     /// Records written into one list (`total` is 0 when unknown, as for deltas).
     case records(ListKind, done: Int, total: Int)
     case generation(GenerationStep)
+    /// Deltas applied in place: every row written, the transaction not yet committed.
+    case deltasWritten
 }
 
 /// The steps of making a new lists generation current.
@@ -23,16 +25,24 @@ public enum GenerationStep: String, Sendable, Equatable, CaseIterable {
     /// The previous generation's files are deleted.
     case cleaned
 
-    /// Reports the step; in debug builds, the test harness may make it fail
-    /// (`MPOLICE_TEST_FAIL_AT=<step>`) or pause there for a kill (`MPOLICE_TEST_PAUSE_AT=<step>`,
-    /// three seconds). Release builds have neither.
+    /// Reports the step (and runs the debug builds' test hook, `ApplyProgress.testHook`).
     func reached(_ progress: ListsStore.LoadProgress?) throws {
         progress?(.generation(self))
+        try ApplyProgress.testHook(rawValue)
+    }
+}
+
+extension ApplyProgress {
+    /// In debug builds, the test harness may make a named point of an apply fail
+    /// (`MPOLICE_TEST_FAIL_AT=<name>`) or pause there three seconds for a kill
+    /// (`MPOLICE_TEST_PAUSE_AT=<name>`): the generation steps and `deltas-written`. Release
+    /// builds have neither.
+    static func testHook(_ name: String) throws {
         #if DEBUG
         let environment = ProcessInfo.processInfo.environment
-        if environment["MPOLICE_TEST_PAUSE_AT"] == rawValue { usleep(3_000_000) }
-        if environment["MPOLICE_TEST_FAIL_AT"] == rawValue {
-            throw StoreError(.database, "injected fault at generation step \(rawValue) (MPOLICE_TEST_FAIL_AT)")
+        if environment["MPOLICE_TEST_PAUSE_AT"] == name { usleep(3_000_000) }
+        if environment["MPOLICE_TEST_FAIL_AT"] == name {
+            throw StoreError(.database, "injected fault at \(name) (MPOLICE_TEST_FAIL_AT)")
         }
         #endif
     }

@@ -183,6 +183,8 @@ extension ListsStore {
                                             digest: target.digest, issuedAt: update.issuedAt, expiresAt: update.expiresAt, db)
                         }
                         try Self.storeSyncState(update.syncState, db)
+                        progress?(.deltasWritten)
+                        try ApplyProgress.testHook("deltas-written")
                     }
                 }
             }
@@ -307,7 +309,7 @@ extension ListsStore {
         let file = directory.newListsFile()
         var switched = false
         do {
-            progress?(.generation(.building))
+            try GenerationStep.building.reached(progress)
             // A fresh file no reader sees yet: no durability until it is complete (fsync
             // below, before the link switches), and a rollback journal costs nothing on
             // pages that were empty.

@@ -37,6 +37,8 @@ public final class ListsStore: Sendable {
     struct Current {
         var generation: Generation?
         var unavailable: String?
+        /// The generation file found broken: not opened again, only a newer one is.
+        var rejected: String?
     }
 
     /// One lists file's connections: the writer and the lookup connections for checks. Each
@@ -220,7 +222,8 @@ public final class ListsStore: Sendable {
             if current.withLock({ $0.generation }) != nil { markUnavailable("lists.db disappeared from \(directory.url.path)") }
             return
         }
-        if current.withLock({ $0.generation?.file.lastPathComponent }) == file.lastPathComponent { return }
+        let name = file.lastPathComponent
+        if current.withLock({ $0.generation?.file.lastPathComponent == name || $0.rejected == name }) { return }
         do {
             replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount))
         } catch let error as StoreError {
@@ -231,7 +234,7 @@ public final class ListsStore: Sendable {
     /// Stops lookups on the current generation: it failed an integrity check or cannot be
     /// read. The file stays for the next sync to replace (and diagnostics to look at).
     public func markUnavailable(_ reason: String) {
-        current.withLock { $0 = Current(generation: nil, unavailable: reason) }
+        current.withLock { $0 = Current(generation: nil, unavailable: reason, rejected: $0.generation?.file.lastPathComponent ?? $0.rejected) }
     }
 
     /// Points lookups and writes at `next`; returns the generation it replaces, if any.

@@ -4,6 +4,11 @@ import Foundation
 /// store indexes: compatibility forms (full-width, half-width) unified, spaces and the
 /// middle dots of transliterated names removed, Latin letters upper-cased, and variant
 /// Han characters (台/臺 and others below) folded to one form.
+///
+/// A name is Han characters and Latin letters (with Latin-1's accented ones), as the lists
+/// and Taiwan's documents write names — romanised for residents from abroad — separated by
+/// spaces, middle dots, hyphens, periods or apostrophes. docs/api/openapi.yaml states the
+/// same as a pattern.
 public struct PersonName: Sendable, Hashable, Codable {
     public let entered: String
     public let foldedKey: String
@@ -34,6 +39,14 @@ public struct PersonName: Sendable, Hashable, Codable {
         foldedKey = try PersonName.fold(raw)
     }
 
+    /// Han (CJK unified ideographs and extension A) and Latin letters, after NFKC.
+    static func isNameLetter(_ v: UInt32) -> Bool {
+        switch v {
+        case 0x41...0x5A, 0x61...0x7A, 0xC0...0xD6, 0xD8...0xF6, 0xF8...0xFF, 0x3400...0x4DBF, 0x4E00...0x9FFF: true
+        default: false
+        }
+    }
+
     /// The folded key of a name held in a list, or nil when the name could never be searched.
     public static func foldedForList(_ raw: String) -> String? {
         try? fold(raw)
@@ -59,7 +72,7 @@ public struct PersonName: Sendable, Hashable, Codable {
             }
             if TextNormalization.isSeparator(v) || scalar.properties.isWhitespace || v == 0x2022 { continue }
             if v == 0x27 || v == 0x2019 { continue } // apostrophes in transliterated names
-            if scalar.properties.isAlphabetic {
+            if Self.isNameLetter(v) {
                 if let canonical = variantMap[scalar] {
                     out.append(canonical)
                 } else if v < 0x80 {

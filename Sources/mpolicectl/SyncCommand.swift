@@ -140,6 +140,9 @@ final class ProgressBar: @unchecked Sendable {
             case .generation(let step):
                 phase = "lists generation: \(step.rawValue)"
                 line = phase
+            case .deltasWritten:
+                phase = "deltas written, committing"
+                line = phase
             }
             if enabled {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))

@@ -54,6 +54,56 @@ struct UplinkServerTests {
         #expect(try database.records(kind: .breadcrumb).first?.payload == items[0].payload)
     }
 
+    @Test("ids are unique per unit: another unit's item with the same id is its own; a check naming another unit is refused")
+    func perUnit() async throws {
+        let scratch = try Scratch("central")
+        defer { scratch.remove() }
+        let database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+        let id = UUIDv7.make(milliseconds: 1)
+        try await Application(router: UplinkServer(database: database).router()).test(.router) { client in
+            for (unit, dn) in [("TPE-DA-01", "CN=unit-TPE-DA-01"), ("KHH-ZY-07", "CN=unit-KHH-ZY-07")] {
+                try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers(dn: dn),
+                                         body: try Self.body(UplinkBatch(unit: unit, items: [Self.breadcrumb(id)]))) { response async throws in
+                    let answer = try WireJSON.decode(UplinkAnswer.self, from: Data(buffer: response.body))
+                    #expect(answer.results.map(\.status) == [.accepted], "\(unit)")
+                }
+            }
+            // A record made to look like another unit's check, sent under this unit's certificate.
+            var payload = try WireJSON.decode(CheckRecordPayload.self, from: Data(#"{"checkId":"x","checkedAt":"t","officerId":"OF","unitId":"KHH-ZY-07","kind":"plate","query":"Q","outcome":"no-hit","matches":[],"listVersions":{},"location":{"status":"not-available"}}"#.utf8))
+            let checkID = UUIDv7.make(milliseconds: 2)
+            payload.checkId = checkID
+            let check = UplinkItem(id: checkID, createdAt: 1, attempt: 1, payload: .check(payload))
+            try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers(),
+                                     body: try Self.body(UplinkBatch(unit: "TPE-DA-01", items: [check]))) { response async throws in
+                let answer = try WireJSON.decode(UplinkAnswer.self, from: Data(buffer: response.body))
+                #expect(answer.results.first?.status == .rejected)
+                #expect(answer.results.first?.reason?.hasPrefix("check.unit-mismatch") == true)
+            }
+        }
+        #expect(try database.records().map(\.unit) == ["TPE-DA-01", "KHH-ZY-07"])
+    }
+
+    @Test("subjects parsed as distinguished names: escapes, multi-valued names, several CNs", arguments: [
+        ("CN=unit-TPE-DA-01,O=NPA,C=TW", "TPE-DA-01"),
+        ("O=NPA+OU=Traffic,cn=unit-KHH-ZY-07", "KHH-ZY-07"),
+        ("CN=unit-TPE-DA-01\\,O=x", nil),
+        ("CN=unit-TPE-DA-01\\2C", nil),
+        ("CN=unit-A,CN=unit-B", nil),
+        ("O=NPA", nil),
+        ("CN=unit-", nil),
+        ("CN=unit-A B", nil),
+        ("CN=unit-A\\", nil),
+    ] as [(String, String?)])
+    func subjects(dn: String, unit: String?) throws {
+        let request = Request(head: HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/uplink/items", headerFields: Self.headers(dn: dn)),
+                              body: .init(buffer: ByteBuffer()))
+        if let unit {
+            #expect(try UplinkServer.unit(request) == unit)
+        } else {
+            #expect(throws: HTTPError.self) { try UplinkServer.unit(request) }
+        }
+    }
+
     @Test("no verified certificate, a CN that is not a unit, or a batch for another unit: 403")
     func identity() async throws {
         let scratch = try Scratch("central")

@@ -34,6 +34,33 @@ struct TrustTests {
         }
     }
 
+    @Test("an expired trusted root vouches for nothing, though no newer root was offered")
+    func expiredTrustedRoot() throws {
+        let trust = try TrustState.bootstrap(root(expires: Self.now - 1).signed(by: [rootKey]))
+        #expect(reason { _ = try trust.verify(manifest().signed(by: [manifestKey]), now: Self.now) } == .expired)
+        // Nor does a clock set back revive it, once a later manifest was trusted.
+        let later = try TrustState(root: root(expires: Self.now + 10), lastSequence: 1, lastTrustedTime: Self.now + 20)
+        #expect(reason { _ = try later.verify(manifest(expiresAt: Self.now + 86_400).signed(by: [manifestKey]), now: Self.now) } == .expired)
+    }
+
+    @Test("a root that resets the sequence floor, signed by the old root's keys, lets a lower sequence through again")
+    func sequenceReset() throws {
+        // A compromised manifest key published sequence 10^12; terminals trusted it.
+        var trust = try TrustState(root: root(), lastSequence: 1_000_000_000_000, lastTrustedTime: Self.now - 60)
+        #expect(reason { _ = try trust.verify(manifest(sequence: 6).signed(by: [manifestKey]), now: Self.now) } == .rollback)
+        let newManifestKey = SigningKey()
+        var next = root(version: 2, manifestKeys: [newManifestKey])
+        next.resetManifestSequence = 5
+        // Signed by the new root's own keys only: not accepted.
+        var forged = trust
+        #expect(reason { try forged.rotate(to: [next.signed(by: [SigningKey()])], now: Self.now) } == .badSignature)
+        try trust.rotate(to: [next.signed(by: [rootKey])], now: Self.now)
+        #expect(trust.lastSequence == 5)
+        #expect(trust.floorWasReset)
+        #expect(try trust.verify(manifest(sequence: 6).signed(by: [newManifestKey]), now: Self.now).sequence == 6)
+        #expect(reason { _ = try trust.verify(manifest(sequence: 4).signed(by: [newManifestKey]), now: Self.now) } == .rollback)
+    }
+
     @Test("a manifest signed by the manifest key verifies and round-trips")
     func valid() throws {
         let trust = try trust()

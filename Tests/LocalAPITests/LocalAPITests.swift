@@ -20,19 +20,20 @@ struct LocalAPITests {
     struct World {
         let scratch: Scratch
         let journal: JournalStore
+        let lists: ListsStore
         let api: LocalAPI
 
-        init() throws {
+        init(syncNow: (@Sendable () -> Int?)? = nil) throws {
             scratch = try Scratch("api")
             let state = StateDirectory(path: scratch.path)
             try DatasetGenerator(counts: .init(records: 500), seed: 7, issuedAt: LocalAPITests.issuedAt).write(to: state.datasetURL)
-            let lists = try ListsStore.open(state)
+            lists = try ListsStore.open(state)
             try lists.replaceAll(withDatasetAt: state.datasetURL)
             journal = try JournalStore.open(path: state.journalPath)
             let clock = ManualClock(nowMilliseconds: (LocalAPITests.issuedAt + 3_600) * 1000)
             let checker = Checker(lists: lists, journal: journal, clock: clock)
             api = LocalAPI(.init(lists: lists, journal: journal, checker: checker, session: OfficerSession(unitId: "TPE-DA-01"),
-                                 events: EventHub(), stateDirectory: state.url.path, location: nil, syncNow: nil, clock: clock),
+                                 events: EventHub(), stateDirectory: state.url.path, location: nil, syncNow: syncNow, clock: clock),
                            maxBodyBytes: 16_384)
         }
 
@@ -163,6 +164,75 @@ struct LocalAPITests {
             try await client.execute(uri: "/v1/checks/plate", method: .post, body: Self.json(huge)) { response async throws in
                 #expect(response.status == .contentTooLarge)
                 #expect(try Self.error(response).code == "request.too-large")
+            }
+        }
+    }
+
+    @Test("HTTP as documented: 405 with Allow for a known path's wrong method, HEAD wherever GET is")
+    func methods() async throws {
+        let world = try World()
+        defer { world.scratch.remove() }
+        try await world.test { client in
+            try await client.execute(uri: "/v1/checks/plate", method: .get) { response async throws in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "POST")
+                #expect(try Self.error(response).code == "request.method-not-allowed")
+            }
+            try await client.execute(uri: "/v1/session", method: .put) { response async throws in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "DELETE, GET, HEAD, POST")
+            }
+            try await client.execute(uri: "/v1/dispatches/\(UUIDv7.make(milliseconds: 1))/status", method: .get) { response async throws in
+                #expect(response.headers[.allow] == "POST")
+            }
+            try await client.execute(uri: "/v1/status", method: .head) { response async throws in
+                #expect(response.status == .ok)
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/v1/nowhere", method: .put) { response async throws in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
+    @Test("sync-now while the sync backs off is 429 with Retry-After")
+    func syncBackoff() async throws {
+        let world = try World(syncNow: { 7 })
+        defer { world.scratch.remove() }
+        try await world.test { client in
+            try await client.execute(uri: "/v1/sync", method: .post) { response async throws in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] == "7")
+                #expect(try Self.error(response).code == "sync.backoff")
+            }
+        }
+    }
+
+    @Test("unavailable lists: checks are 503 lists.unavailable with the reason, health is degraded, the rest serves")
+    func listsUnavailable() async throws {
+        let world = try World()
+        defer { world.scratch.remove() }
+        world.lists.markUnavailable("integrity check failed on lists-x.db: page 7 corrupt")
+        try await world.test { client in
+            _ = try await client.execute(uri: "/v1/session", method: .post, body: Self.json(#"{"officerId":"OF-1"}"#))
+            try await client.execute(uri: "/v1/checks/plate", method: .post, body: Self.json(#"{"plate":"BLT-8023"}"#)) { response async throws in
+                #expect(response.status == .serviceUnavailable)
+                let error = try Self.error(response)
+                #expect(error.code == "lists.unavailable")
+                #expect(error.message.contains("page 7 corrupt"))
+            }
+            try await client.execute(uri: "/v1/health", method: .get) { response async throws in
+                let health = try Self.decode(HealthResponse.self, response)
+                #expect(health.status == "degraded")
+                #expect(health.problems.map(\.code) == ["lists.unavailable"])
+            }
+            try await client.execute(uri: "/v1/status", method: .get) { response async throws in
+                let status = try Self.decode(TerminalStatus.self, response)
+                #expect(status.listsUnavailable?.contains("page 7") == true)
+                #expect(status.summaryLine.hasPrefix("lists UNAVAILABLE"))
+            }
+            try await client.execute(uri: "/v1/dispatches", method: .get) { response async throws in
+                #expect(response.status == .ok)
             }
         }
     }

@@ -12,8 +12,10 @@ final class DaemonProcess {
     let process = Process()
     let stderrPath: URL
 
-    /// `extra` is appended to the configuration (sections and keys).
-    init(in dir: URL, stateDirectory: URL, extra: String = "", environment: [String: String] = [:]) throws {
+    /// `extra` is appended to the configuration (sections and keys); with `user`, the daemon
+    /// runs as that uid and gid (through setpriv), as systemd's `User=` runs it.
+    init(in dir: URL, stateDirectory: URL, extra: String = "", environment: [String: String] = [:],
+         user: (uid: uid_t, gid: gid_t)? = nil) throws {
         self.dir = dir
         socketPath = dir.appendingPathComponent("api.sock").path
         let config = """
@@ -33,8 +35,17 @@ final class DaemonProcess {
         notify = try NotifySocket(path: dir.appendingPathComponent("notify.sock").path)
         stderrPath = dir.appendingPathComponent("mpoliced.log")
         _ = FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
-        process.executableURL = Programs.binDirectory.appendingPathComponent("mpoliced")
-        process.arguments = ["--config", configURL.path]
+        let daemon = Programs.binDirectory.appendingPathComponent("mpoliced").path
+        if let user {
+            // The daemon's user must reach the notification socket and its configuration.
+            chmod(notify.path, 0o666)
+            chmod(configURL.path, 0o644)
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", daemon, "--config", configURL.path]
+        } else {
+            process.executableURL = URL(fileURLWithPath: daemon)
+            process.arguments = ["--config", configURL.path]
+        }
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notify.path
         for (k, v) in environment { env[k] = v }

@@ -1,0 +1,58 @@
+import Central
+import FieldWire
+import Foundation
+import TestSupport
+
+/// A center for the system tests: signing keys, a data set, and its publications in the
+/// directory a real nginx (TLS, client certificates) serves.
+final class PublishedCenter {
+    let scratch: Scratch
+    let pki: TestPKI
+    let nginx: NginxTLS
+    let keys: URL
+    let dataset: URL
+
+    init(records: Int = 500) throws {
+        scratch = try Scratch("center", worldReadable: true)
+        pki = try TestPKI(in: try scratch.directory("pki"))
+        nginx = try NginxTLS(pki: pki)
+        keys = scratch.url.appendingPathComponent("keys")
+        try CentralKeys.initialise(in: keys, now: Int64(Date().timeIntervalSince1970), validFor: 365 * 86_400)
+        dataset = scratch.url.appendingPathComponent("dataset")
+        try DatasetGenerator(counts: .init(records: records), seed: 5, issuedAt: Int64(Date().timeIntervalSince1970)).write(to: dataset)
+    }
+
+    var listsURL: String { "https://127.0.0.1:\(nginx.port)/" }
+
+    /// Publishes the data set as the next version; `keepDeltas: 0` makes terminals take snapshots.
+    @discardableResult
+    func publish(keepDeltas: Int = 30) throws -> Manifest {
+        try Publisher(directory: nginx.root, keysDirectory: keys)
+            .publish(dataset: dataset, now: Int64(Date().timeIntervalSince1970), validFor: 7 * 86_400, keepDeltas: keepDeltas).manifest
+    }
+
+    /// `mpolicectl sync --db state` against this center.
+    func syncArguments(state: URL) -> [String] {
+        ["sync", "--db", state.path, "--central", listsURL, "--ca", pki.path("ca.crt"), "--cert", pki.path("device.crt"),
+         "--key", pki.path("device.key"), "--root", keys.appendingPathComponent(CentralKeys.rootFile).path]
+    }
+
+    /// The daemon's `[sync]` section for this center.
+    func daemonSyncConfig(central: String? = nil, extra: String = "") -> String {
+        """
+        [sync]
+        central = \(central ?? listsURL)
+        ca = \(pki.path("ca.crt"))
+        certificate = \(pki.path("device.crt"))
+        key = \(pki.path("device.key"))
+        trust_root = \(keys.appendingPathComponent(CentralKeys.rootFile).path)
+        connect_timeout = 2
+        \(extra)
+        """
+    }
+
+    func stop() {
+        nginx.stop()
+        scratch.remove()
+    }
+}
