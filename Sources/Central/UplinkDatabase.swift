@@ -61,6 +61,19 @@ public final class UplinkDatabase: Sendable {
                 ALTER TABLE item_per_unit RENAME TO item;
                 """)
         }
+        migrator.registerMigration("v3-deliveries") { db in
+            // Every answer given, per delivery: what makes "exactly once" checkable from
+            // outside (one `accepted` per item, any number of `duplicate`s after it).
+            try db.execute(sql: """
+                CREATE TABLE delivery (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    unit TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+                """)
+        }
         try migrator.migrate(pool)
     }
 
@@ -103,6 +116,9 @@ public final class UplinkDatabase: Sendable {
                 }
                 results.append(.init(id: item.id, status: .accepted))
             }
+            // Every answer logged, in the same transaction as what it answers for.
+            let log = try db.cachedStatement(sql: "INSERT INTO delivery (unit, id, status, received_at) VALUES (?, ?, ?, ?)")
+            for result in results { try log.execute(arguments: [unit, result.id, result.status.rawValue, now]) }
             return results
         }
     }
@@ -116,6 +132,24 @@ public final class UplinkDatabase: Sendable {
         public var createdAt: Int64
         public var receivedAt: Int64
         public var payload: UplinkPayload
+    }
+
+    /// One answer the center gave to one delivery of an item.
+    public struct Delivery: Encodable, Sendable {
+        public var seq: Int64
+        public var unit: String
+        public var id: String
+        public var status: String
+        public var receivedAt: Int64
+    }
+
+    /// Every answer given, in order.
+    public func deliveries() throws -> [Delivery] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, unit, id, status, received_at FROM delivery ORDER BY seq").map {
+                Delivery(seq: $0[0], unit: $0[1], id: $0[2], status: $0[3], receivedAt: $0[4])
+            }
+        }
     }
 
     public func records(kind: OutboxKind? = nil) throws -> [Record] {

@@ -123,11 +123,24 @@ struct Records: ParsableCommand {
     @Flag(help: "JSON array of {receivedSeq, id, unit, kind, createdAt, receivedAt, payload}.")
     var json = false
 
+    @Flag(help: "List every answer given instead, one per delivery: {seq, unit, id, status, receivedAt}.")
+    var deliveries = false
+
     func run() throws {
         let records: [UplinkDatabase.Record]
         do {
             guard FileManager.default.fileExists(atPath: db) else { throw CentralError("no uplink database at \(db)") }
-            records = try UplinkDatabase(path: db).records(kind: kind)
+            let database = try UplinkDatabase(path: db)
+            if deliveries {
+                let answers = try database.deliveries()
+                if json {
+                    print(WireJSON.text(answers))
+                } else {
+                    for d in answers { print("\(d.seq)\t\(d.unit)\t\(d.id)\t\(d.status)") }
+                }
+                return
+            }
+            records = try database.records(kind: kind)
         } catch {
             FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
             throw ExitCode(1)

@@ -10,14 +10,17 @@ import Testing
 /// was down; status changes made offline arrive in order.
 @Suite("mpoliced uplink", .serialized)
 struct UplinkDaemonTests {
-    @Test("kill -9 at random moments during uploads, 20 times: every answered check is at the center exactly once")
+    @Test("kill -9 at random moments during uploads, 20 times: every answered check is at the center exactly once, kills between the center's commit and the terminal's delete included")
     func killDuringUpload() throws {
         let world = try UplinkWorld()
         defer { world.stop() }
         let (scratch, state) = try DaemonTests.state(records: 500)
         defer { scratch.remove() }
-        // Slow the link so that uploads are under way when the kill comes.
+        // Slow the link so that uploads are under way when the kill comes, and the center's
+        // answers slower still: a kill then often lands after the center stored a batch and
+        // before the terminal heard so and deleted it.
         world.proxy.mode = .delay(milliseconds: 4)
+        world.backend.mode = .delay(milliseconds: 40)
         var answered: [String] = []
         var killedWithItemsQueued = 0
         for round in 0..<20 {
@@ -40,6 +43,7 @@ struct UplinkDaemonTests {
 
         // Restarted on a good link, the daemon delivers the rest.
         world.proxy.mode = .pass
+        world.backend.mode = .pass
         let daemon = try DaemonProcess(in: try scratch.url.appendingPathComponent("final").creatingDirectory(), stateDirectory: state,
                                        extra: world.daemonConfig())
         try daemon.start()
@@ -54,6 +58,14 @@ struct UplinkDaemonTests {
         #expect(ids.count == answered.count, "the center holds \(ids.count) check records for \(answered.count) answered checks")
         #expect(Set(ids).count == ids.count)
         #expect(Set(ids) == Set(answered))
+        // A duplicate answer means the item was stored, its answer never reached a terminal
+        // that lived to delete it: a kill landed between the commit and the delete.
+        let deliveries = try world.deliveries()
+        let accepted = deliveries.filter { $0.status == "accepted" }.map(\.id)
+        let resentAfterCommit = Set(deliveries.filter { $0.status == "duplicate" }.map(\.id))
+        #expect(accepted.count == Set(accepted).count, "each item accepted once")
+        print("kill -9 during uploads: \(killedWithItemsQueued) of 20 kills found items queued; \(resentAfterCommit.count) items resent after the center had stored them")
+        #expect(!resentAfterCommit.isEmpty, "no kill landed between the center's commit and the terminal's delete")
     }
 
     @Test("a dispatch shows on the event stream within 2 s; one made while the link is down arrives after; offline status changes arrive in order")

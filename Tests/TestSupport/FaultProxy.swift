@@ -15,6 +15,10 @@ public final class FaultProxy: @unchecked Sendable {
         case delay(milliseconds: Int)
         /// Each chunk cuts its connection with this probability.
         case lossy(Double)
+        /// Toward plain HTTP: each response from the server (a chunk that starts
+        /// "HTTP/1.1 ") is dropped with this probability, the connection cut — the server has
+        /// done its work, the client never hears of it.
+        case dropAnswers(Double)
     }
 
     public let port: Int
@@ -86,7 +90,7 @@ public final class FaultProxy: @unchecked Sendable {
             let finished = Atomic<Int>(0)
             for (from, to) in [(client, server), (server, client)] {
                 let thread = Thread { [self] in
-                    pump(from: from, to: to)
+                    pump(from: from, to: to, answers: from == server)
                     shutdown(from, Int32(SHUT_RDWR))
                     shutdown(to, Int32(SHUT_RDWR))
                     // The second pump to end closes both.
@@ -116,7 +120,7 @@ public final class FaultProxy: @unchecked Sendable {
         }
     }
 
-    private func pump(from: Int32, to: Int32) {
+    private func pump(from: Int32, to: Int32, answers: Bool) {
         var buffer = [UInt8](repeating: 0, count: 16_384)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
@@ -127,6 +131,11 @@ public final class FaultProxy: @unchecked Sendable {
             case .delay(let ms): usleep(useconds_t(ms * 1000))
             case .lossy(let p):
                 if Double.random(in: 0..<1) < p {
+                    cuts.add(1, ordering: .relaxed)
+                    return
+                }
+            case .dropAnswers(let p):
+                if answers, buffer.starts(with: Array("HTTP/1.1 ".utf8)), Double.random(in: 0..<1) < p {
                     cuts.add(1, ordering: .relaxed)
                     return
                 }

@@ -50,8 +50,9 @@ public final class NginxTLS {
 
     /// Serves `root` (default: a fresh `www` directory of its own) and, with `uplinkSocket`,
     /// proxies `/uplink/` to the central's Unix socket with the verified client certificate's
-    /// subject in `X-Client-DN` — what the center's front end does.
-    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil, uplinkSocket: String? = nil) throws {
+    /// subject in `X-Client-DN` — what the center's front end does. `uplinkPort` proxies to
+    /// a loopback port instead (a fault proxy in front of the center).
+    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil, uplinkSocket: String? = nil, uplinkPort: Int? = nil) throws {
         port = try LoopbackPort.free()
         let dir = pki.dir.appendingPathComponent("nginx-\(serverName)")
         self.root = root ?? dir.appendingPathComponent("www")
@@ -80,7 +81,7 @@ public final class NginxTLS {
                     ssl_protocols TLSv1.2 TLSv1.3;
                     root \(self.root.path);
                     etag on;
-                    \(uplinkSocket.map { Self.uplinkLocation(socket: $0) } ?? "")
+                    \((uplinkSocket.map { "unix:\($0):" } ?? uplinkPort.map { "127.0.0.1:\($0)" }).map(Self.uplinkLocation) ?? "")
                 }
             }
             """
@@ -99,10 +100,10 @@ public final class NginxTLS {
         while Date() < deadline, !LoopbackPort.accepts(port) { usleep(50_000) }
     }
 
-    static func uplinkLocation(socket: String) -> String {
+    static func uplinkLocation(upstream: String) -> String {
         """
         location /uplink/ {
-                proxy_pass http://unix:\(socket):;
+                proxy_pass http://\(upstream);
                 proxy_http_version 1.1;
                 proxy_set_header Connection "";
                 proxy_set_header X-Client-Verify $ssl_client_verify;

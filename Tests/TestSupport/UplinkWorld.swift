@@ -2,7 +2,9 @@ import Foundation
 
 /// The center's uplink as a terminal meets it: the built `mpolice-central serve` on a Unix
 /// socket only nginx's workers may reach, a real nginx terminating TLS with client
-/// certificates in front of it, and a fault proxy the test owns between the terminal and nginx.
+/// certificates in front of it, and fault proxies the test owns: between the terminal and
+/// nginx (`proxy`: the patrol car's link) and between nginx and the center (`backend`: it can
+/// lose the center's answers after the center has committed).
 public final class UplinkWorld {
     public let scratch: Scratch
     public let pki: TestPKI
@@ -11,6 +13,7 @@ public final class UplinkWorld {
     public var centralSocket: String { scratch.url.appendingPathComponent("central.sock").path }
     public let nginx: NginxTLS
     public let proxy: FaultProxy
+    public let backend: FaultProxy
     public var databasePath: String { scratch.url.appendingPathComponent("central.db").path }
     /// Through the proxy.
     public var uplinkURL: String { "https://127.0.0.1:\(proxy.port)/uplink/" }
@@ -27,7 +30,8 @@ public final class UplinkWorld {
         try central.run()
         let socket = scratch.url.appendingPathComponent("central.sock").path
         guard eventually(timeout: 20, { UnixSocket.accepts(socket) }) else { throw TestError("mpolice-central serve did not listen on \(socket)") }
-        nginx = try NginxTLS(pki: pki, uplinkSocket: socket)
+        backend = try FaultProxy(toUnixSocket: socket)
+        nginx = try NginxTLS(pki: pki, uplinkPort: backend.port)
         proxy = try FaultProxy(to: nginx.port)
     }
 
@@ -64,8 +68,17 @@ public final class UplinkWorld {
         return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Every answer the center gave, per delivery (`mpolice-central records --deliveries --json`).
+    public func deliveries() throws -> [(id: String, status: String)] {
+        let run = try Programs.run("mpolice-central", ["records", "--db", databasePath, "--deliveries", "--json"])
+        guard run.status == 0 else { throw TestError("records --deliveries: \(run.stderr)") }
+        let rows = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]] ?? []
+        return rows.map { ($0["id"] as? String ?? "", $0["status"] as? String ?? "") }
+    }
+
     public func stop() {
         proxy.stop()
+        backend.stop()
         nginx.stop()
         if central.isRunning {
             central.terminate()
