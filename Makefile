@@ -70,7 +70,7 @@ test-deb: deb
 bench: setup
 	$(SWIFT) build -c release --product mpolice-bench
 	$(SWIFT) build -c release --product mpoliced
-	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --work bench-work --out bench-results.json
+	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --work bench-work --out bench-results.json --readme README.md
 
 demo: setup
 	$(SWIFT) build

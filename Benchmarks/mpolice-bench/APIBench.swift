@@ -6,7 +6,8 @@ import TestSupport
 
 /// The daemon figures: exec to READY=1 with the 1M-record lists, plate checks over the Unix
 /// socket (one client: latency; eight: throughput), beside the in-process check with the
-/// same durable journal write measured earlier in the run.
+/// same durable journal write measured earlier in the run, and the daemon's resident set
+/// after those checks.
 struct APIBench {
     let work: URL
     let stateDirectory: URL
@@ -24,7 +25,7 @@ struct APIBench {
         let config = work.appendingPathComponent("mpoliced.conf")
         try """
             [terminal]
-            unit = BENCH
+            unit = TPE-DA-01
             state_directory = \(stateDirectory.path)
             [api]
             socket = \(socket)
@@ -52,7 +53,7 @@ struct APIBench {
         }
         guard notify.wait(for: "READY=1", timeout: 30) else { throw BenchError("mpoliced sent no READY=1") }
         // The notify reader polls every 20 ms at most; the figure is exec → READY seen.
-        results.add("daemon_ready_ms", Double(Measure.nowNanoseconds() - start) / 1e6, goal: "≤ 500")
+        results.add("daemon_ready_ms", Double(Measure.nowNanoseconds() - start) / 1e6)
 
         let client = APIClient(socketPath: socket)
         guard try client.request("POST", "/v1/session", json: Data(#"{"officerId":"BENCH-01"}"#.utf8)).status == 201 else {
@@ -65,7 +66,7 @@ struct APIBench {
         }
         let p50 = Measure.percentile(latencies, 50)
         results.add("api_check_p50_us", p50, reference: ("check_plate_p50_us", inProcessP50))
-        results.add("api_check_p99_us", Measure.percentile(latencies, 99), goal: "≤ 2000")
+        results.add("api_check_p99_us", Measure.percentile(latencies, 99))
 
         // Eight clients at once.
         let perClient = max(100, bodies.count / 4)
@@ -84,6 +85,8 @@ struct APIBench {
         let seconds = Double(Measure.nowNanoseconds() - began) / 1e9
         guard failures.count == 0 else { throw BenchError("\(failures.count) checks failed under load") }
         results.add("api_checks_per_s", Double(8 * perClient) / seconds)
+        // The daemon's own resident set, after every check above went through it.
+        results.add("rss_mb_after_checks", try Measure.residentMegabytes(of: process.processIdentifier))
     }
 }
 

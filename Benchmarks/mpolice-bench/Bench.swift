@@ -17,12 +17,21 @@ struct Bench: ParsableCommand {
     @Option(help: "Scratch directory (replaced).") var work = "bench-work"
     @Option(help: "Results file (keys merged).") var out = "bench-results.json"
     @Option(help: "The sqlite3 command-line shell for the import reference.") var sqlite3 = "/usr/bin/sqlite3"
+    @Option(help: "A README whose figures table is rendered from the results file after the run.") var readme: String?
+    @Flag(help: "Measure nothing: render --readme's table from --out as it is.") var renderOnly = false
+
+    func validate() throws {
+        if renderOnly, readme == nil { throw ValidationError("--render-only needs --readme") }
+    }
 
     func run() throws {
+        if renderOnly { return try renderReadme(from: try Results.read(out)) }
         let workURL = URL(fileURLWithPath: work, isDirectory: true)
         try? FileManager.default.removeItem(at: workURL)
         try FileManager.default.createDirectory(at: workURL, withIntermediateDirectories: true)
         var results = Results()
+        results.add("bench_records", Double(records))
+        results.add("bench_checks", Double(checks))
         print("mpolice-bench: \(records) records, \(checks) checks, work dir \(workURL.path)")
 
         // Data set (not timed: it stands in for what the center publishes).
@@ -40,14 +49,13 @@ struct Bench: ParsableCommand {
         // The generation file itself: the raw reference reads it without the link.
         let listsPath = try state.currentListsFile()!.path
         let importSeconds = try SQLite3Import(shell: sqlite3, work: workURL).run(schemaFrom: listsPath, dataset: datasetURL)
-        results.add("load_1m_s", loadSeconds, reference: ("sqlite3_import_1m_s", importSeconds), goal: "ratio ≤ 1.5")
+        results.add("load_1m_s", loadSeconds, reference: ("sqlite3_import_1m_s", importSeconds))
         results.add("sqlite3_import_1m_s", importSeconds)
-        results.add("load_vs_sqlite3_ratio", loadSeconds / importSeconds, goal: "≤ 1.5")
 
         // Checks.
         let journal = try JournalStore.open(path: workURL.appendingPathComponent("journal.db").path)
         let checker = Checker(lists: lists, journal: journal)
-        let context = try CheckContext(officerId: "BENCH-01", unitId: "BENCH")
+        let context = try CheckContext(officerId: "BENCH-01", unitId: "TPE-DA-01")
         let plates = try PlateMix(datasetURL: datasetURL, count: checks)
         // Warm caches and statements the way a running terminal has them.
         for plate in plates.entered.prefix(500) { _ = try checker.answerPlate(Plate(parsing: plate), context: context) }
@@ -71,12 +79,10 @@ struct Bench: ParsableCommand {
         let rawP50 = Measure.percentile(rawSamples, 50)
         let nojP50 = Measure.percentile(noJournal, 50)
         results.add("raw_sqlite_lookup_p50_us", rawP50)
-        results.add("check_plate_nojournal_p50_us", nojP50, reference: ("raw_sqlite_lookup_p50_us", rawP50), goal: "ratio ≤ 3")
+        results.add("check_plate_nojournal_p50_us", nojP50, reference: ("raw_sqlite_lookup_p50_us", rawP50))
         results.add("check_plate_nojournal_p99_us", Measure.percentile(noJournal, 99))
-        results.add("check_vs_raw_ratio", nojP50 / rawP50, goal: "≤ 3")
         results.add("check_plate_p50_us", Measure.percentile(withJournal, 50))
-        results.add("check_plate_p99_us", Measure.percentile(withJournal, 99), goal: "≤ 1000")
-        results.add("rss_mb_after_checks", Measure.residentMegabytes())
+        results.add("check_plate_p99_us", Measure.percentile(withJournal, 99))
         print("  (plate mix: \(plates.listedCount) listed, \(plates.confusableCount) confusable misreads, rest unlisted; "
               + "\(try journal.checkCount()) check records journaled)")
 
@@ -85,8 +91,19 @@ struct Bench: ParsableCommand {
         try APIBench(work: workURL, stateDirectory: workURL.appendingPathComponent("terminal"), plates: plates.entered,
                      inProcessP50: Measure.percentile(withJournal, 50)).run(into: &results)
 
-        try results.write(to: out)
+        results.addRatios()
+        let unmeasured = Figures.keys.subtracting(results.values.keys)
+        guard unmeasured.isEmpty else { throw BenchError("the run did not measure \(unmeasured.sorted().joined(separator: ", "))") }
+        let written = try results.write(to: out)
         print("wrote \(out)")
+        try renderReadme(from: written)
+    }
+
+    private func renderReadme(from values: [String: Double]) throws {
+        guard let readme else { return }
+        let text = try String(contentsOfFile: readme, encoding: .utf8)
+        try Figures.render(readme: text, values: values).write(toFile: readme, atomically: true, encoding: .utf8)
+        print("rendered the figures table in \(readme)")
     }
 }
 

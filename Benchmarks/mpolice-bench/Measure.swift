@@ -37,10 +37,13 @@ enum Measure {
     }
 
     /// Resident set size of this process, from /proc/self/status.
-    static func residentMegabytes() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    /// The resident set of process `pid` (VmRSS), in MB.
+    static func residentMegabytes(of pid: Int32) throws -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true)[1]) else { return .nan }
+              let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true)[1]) else {
+            throw BenchError("no VmRSS in /proc/\(pid)/status")
+        }
         return kb / 1024
     }
 }

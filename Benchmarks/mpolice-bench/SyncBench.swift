@@ -38,8 +38,7 @@ struct SyncBench {
 
         // Snapshot: nothing on the terminal yet.
         let (_, snapshotSeconds) = try Measure.seconds { try sync.syncOnce() }
-        results.add("sync_snapshot_1m_s", snapshotSeconds, reference: ("sqlite3_import_1m_s", importSeconds), goal: "ratio ≤ 2")
-        results.add("sync_snapshot_vs_sqlite3_ratio", snapshotSeconds / importSeconds, goal: "≤ 2")
+        results.add("sync_snapshot_1m_s", snapshotSeconds, reference: ("sqlite3_import_1m_s", importSeconds))
 
         // Delta: 10,000 changes to stolen vehicles (recoloured, removed).
         let changes = try changeVehicles(upTo: 10_000)
@@ -55,7 +54,7 @@ struct SyncBench {
         let rawSeconds = try RawDeltaApply.run(path: rawCopy.path, deltaCSV: String(decoding: raw, as: UTF8.self))
         print("  (delta of \(changes) changes; the sync figure runs from the manifest fetch to the commit that makes the new lists answer)")
         let deltaMs = report.secondsUntilApplied! * 1000
-        results.add("sync_delta_10k_ms", deltaMs, reference: ("raw_sqlite_delta_10k_ms", rawSeconds * 1000), goal: "≤ 300")
+        results.add("sync_delta_10k_ms", deltaMs, reference: ("raw_sqlite_delta_10k_ms", rawSeconds * 1000))
         results.add("raw_sqlite_delta_10k_ms", rawSeconds * 1000)
         results.add("sync_delta_checkpoint_ms", report.checkpointSeconds! * 1000)
         results.add("delta_10k_wire_bytes", Double(delta.length))
@@ -65,14 +64,20 @@ struct SyncBench {
         _ = try changeVehicles(upTo: 1_000)
         try publisher.publish(dataset: dataset, now: now + 2, validFor: 86_400, keepDeltas: 0)
         let checker = Checker(lists: lists, journal: journal)
-        let context = try CheckContext(officerId: "BENCH-01", unitId: "BENCH")
+        let context = try CheckContext(officerId: "BENCH-01", unitId: "TPE-DA-01")
         let done = Flag()
         let checking = Thread {
             var samples: [Double] = []
             var i = 0
             while !done.isSet {
                 let start = Measure.nowNanoseconds()
-                _ = try? checker.answerPlate(Plate(parsing: plates.entered[i % plates.entered.count]), context: context)
+                // The whole check, with its durable record in the journal, as the API runs it.
+                do {
+                    _ = try checker.check(.plate(plates.entered[i % plates.entered.count]), context: context)
+                } catch {
+                    if done.failures == 0 { done.firstFailure = "\(error)" }
+                    done.failures += 1
+                }
                 samples.append(Double(Measure.nowNanoseconds() - start) / 1_000)
                 i += 1
             }
@@ -84,8 +89,9 @@ struct SyncBench {
         done.set()
         done.finished.wait()
         guard swap.methods[.stolenVehicles] == "snapshot" else { throw BenchError("the swap run took \(swap.methods)") }
-        print("  (\(done.samples.count) checks during the snapshot swap)")
-        results.add("check_p99_during_sync_us", Measure.percentile(done.samples, 99), goal: "≤ 2000")
+        guard done.failures == 0 else { throw BenchError("\(done.failures) checks failed during the snapshot swap, first: \(done.firstFailure)") }
+        print("  (\(done.samples.count) checks, each with its journal record, during the snapshot swap)")
+        results.add("check_p99_during_sync_us", Measure.percentile(done.samples, 99))
     }
 
     /// `count` changes spread evenly over the stolen vehicles (at most a quarter of them):
@@ -106,6 +112,8 @@ private final class Flag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     var samples: [Double] = []
+    var failures = 0
+    var firstFailure = ""
     let finished = DispatchSemaphore(value: 0)
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }

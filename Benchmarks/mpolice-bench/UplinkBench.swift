@@ -22,7 +22,8 @@ struct UplinkBench {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let journal = try JournalStore.open(path: dir.appendingPathComponent("journal.db").path)
         let checker = Checker(lists: lists, journal: journal)
-        let context = try CheckContext(officerId: "BENCH-01", unitId: "BENCH")
+        // The unit of the test PKI's device certificate: the center refuses records of another.
+        let context = try CheckContext(officerId: "BENCH-01", unitId: "TPE-DA-01")
         // 10,000 at the size; fewer when the bench runs small (the CLI test).
         let count = min(10_000, plates.count)
 
@@ -58,7 +59,7 @@ struct UplinkBench {
         let payloadBytes = try journal.dueOutboxItems(now: .max, maxItems: count, maxBytes: .max).reduce(0) { $0 + $1.payload.utf8.count }
         let (report, seconds) = try Measure.seconds { try uplink.flush() }
         guard report.acknowledged == count, try database.records(kind: .check).count == count else {
-            throw BenchError("uplink acknowledged \(report.acknowledged) of \(count)")
+            throw BenchError("uplink acknowledged \(report.acknowledged) of \(count) (\(report.rejected) rejected); center holds \(try database.records(kind: .check).count)")
         }
         print("  (\(report.batches) batches of up to 500 items through nginx to mpolice-central serve)")
         results.add("uplink_10k_s", seconds)

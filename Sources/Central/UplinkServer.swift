@@ -61,19 +61,46 @@ public struct UplinkServer: Sendable {
     }
 
     /// Serves on the Unix socket at `socket` until cancelled; the socket file gets `mode`
-    /// and, when given, `group` (nginx's workers' group) before anything is served.
-    public func run(socket: String, mode: mode_t, group: gid_t?, logger: Logger) async throws {
+    /// and, when given, `group` (nginx's workers' group) before anything is served, and
+    /// `onServing` runs once it has them.
+    /// - Throws: `SocketSetupError` when the socket cannot be given its group or mode:
+    ///   nginx could not reach it, and the center must not look as if it were serving.
+    public func run(socket: String, mode: mode_t, group: gid_t?, logger: Logger,
+                    onServing: @escaping @Sendable () -> Void = {}) async throws {
         unlink(socket)
         let previous = umask(0o177)
+        let (setup, report) = AsyncStream.makeStream(of: SocketSetupError?.self)
         let app = Application(
             router: router(), configuration: .init(address: .unixDomainSocket(path: socket), serverName: nil),
             onServerRunning: { _ in
                 umask(previous)
-                if let group { _ = chown(socket, uid_t.max, group) }
-                _ = chmod(socket, mode)
+                if let group, chown(socket, uid_t.max, group) != 0 {
+                    report.yield(SocketSetupError("cannot give \(socket) to group \(group): \(String(cString: strerror(errno)))"))
+                } else if chmod(socket, mode) != 0 {
+                    report.yield(SocketSetupError("cannot set mode \(String(mode, radix: 8)) on \(socket): \(String(cString: strerror(errno)))"))
+                } else {
+                    report.yield(nil)
+                }
+                report.finish()
             },
             logger: logger)
-        try await app.runService()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await app.runService() }
+            tasks.addTask {
+                for await failure in setup {
+                    if let failure { throw failure }
+                    onServing()
+                }
+            }
+            // A setup failure thrown here cancels the server.
+            for try await _ in tasks {}
+        }
+    }
+
+    /// Why the center's socket could not be set up.
+    public struct SocketSetupError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ description: String) { self.description = description }
     }
 
     static func unit(_ request: Request) throws -> String {

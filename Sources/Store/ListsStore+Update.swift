@@ -304,6 +304,9 @@ extension ListsStore {
     /// is never deleted (the previous one is, once this store has moved over).
     func buildGeneration(_ plan: [ListKind: GenerationList], issuedAt: Int64, expiresAt: Int64, syncState: SyncState?,
                          progress: LoadProgress?) throws {
+        // Build on what lists.db names now: another process may have swapped in (and
+        // deleted the file this store still holds) since this store last looked.
+        try followCurrentGeneration()
         let previous = writableGeneration
         directory.removeStaleGenerations(keeping: previous?.file)
         let file = directory.newListsFile()
@@ -336,7 +339,10 @@ extension ListsStore {
             try directory.activate(file)
             switched = true
             try GenerationStep.switched.reached(progress)
-            replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount))
+            try following.withLock { _ in
+                // Lookups that saw the switch may have opened it already.
+                if writableGeneration?.file != file { replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount)) }
+            }
             try GenerationStep.adopted.reached(progress)
         } catch {
             if !switched { directory.removeGeneration(file) }

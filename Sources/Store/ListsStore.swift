@@ -29,6 +29,9 @@ public final class ListsStore: Sendable {
     let directory: StateDirectory
     let lookupCount: Int
     private let current: Mutex<Current>
+    /// Held while this store opens a generation that became current: the threads of
+    /// concurrent lookups that all saw the swap, and the writer that made it, open it once.
+    let following = Mutex(())
     /// The last verified manifest's issue time, and the monotonic time it was first judged
     /// by (see `judgementTime`).
     private let trustAnchor = Mutex<(trustedTime: Int64, monotonic: Int64?)?>(nil)
@@ -65,8 +68,12 @@ public final class ListsStore: Sendable {
                 // the new lists visible without waiting for the WAL to be copied and synced.
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             }
+            // Opening a WAL file briefly takes its write lock (GRDB makes sure the -wal and
+            // -shm files exist); the process that just swapped it in may be opening it too.
+            config.busyMode = .timeout(5)
             var lookupConfig = Configuration()
             lookupConfig.readonly = true
+            lookupConfig.busyMode = .timeout(5)
             do {
                 self.file = file
                 writer = try DatabasePool(path: file.path, configuration: config)
@@ -82,6 +89,9 @@ public final class ListsStore: Sendable {
                 })
             } catch let error as StoreError {
                 throw error
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                // Another process holds the file for longer than the timeout: try again later.
+                throw StoreError(.busy, "lists database \(file.path) is busy: \(error)")
             } catch {
                 throw StoreError(.unreadable, "cannot open lists database \(file.path): \(error)")
             }
@@ -223,11 +233,16 @@ public final class ListsStore: Sendable {
             return
         }
         let name = file.lastPathComponent
-        if current.withLock({ $0.generation?.file.lastPathComponent == name || $0.rejected == name }) { return }
-        do {
-            replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount))
-        } catch let error as StoreError {
-            markUnavailable(error.message)
+        try following.withLock { _ in
+            if current.withLock({ $0.generation?.file.lastPathComponent == name || $0.rejected == name }) { return }
+            do {
+                replaceGeneration(with: try Generation(file: file, lookupConnections: lookupCount))
+            } catch let error as StoreError where error.code == .busy {
+                // Not a fault of the file: this lookup fails, the next one opens it.
+                throw error
+            } catch let error as StoreError {
+                markUnavailable(error.message)
+            }
         }
     }
 

@@ -48,9 +48,15 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "mpolice-central")
         logger.logLevel = .notice
-        FileHandle.standardError.write(Data("mpolice-central: serving the uplink on \(socket)\n".utf8))
-        try await UplinkServer(database: database).run(socket: socket, mode: mode_t(UInt16(socketMode, radix: 8)!),
-                                                        group: socketGroup.flatMap { getgrnam($0)?.pointee.gr_gid }, logger: logger)
+        do {
+            try await UplinkServer(database: database).run(socket: socket, mode: mode_t(UInt16(socketMode, radix: 8)!),
+                                                            group: socketGroup.flatMap { getgrnam($0)?.pointee.gr_gid }, logger: logger) {
+                FileHandle.standardError.write(Data("mpolice-central: serving the uplink on \(socket)\n".utf8))
+            }
+        } catch let error as UplinkServer.SocketSetupError {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -60,3 +60,25 @@ struct DiagnosticsRunnerTests {
         #expect(report.daemonRunning == false)
     }
 }
+
+/// docs/diagnostics.md against the code: every reason code a step can report is documented.
+@Suite("diag's reason codes are documented")
+struct DiagnosticsDocumentationTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("each literal reason code in Sources/Diagnostics appears in docs/diagnostics.md")
+    func reasonCodesDocumented() throws {
+        let sources = Self.repository.appendingPathComponent("Sources/Diagnostics")
+        var codes: Set<String> = []
+        let pattern = try Regex(#"Finding\.(?:fail|warn|notApplicable)\("([a-z0-9.-]+)""#)
+        for file in try FileManager.default.contentsOfDirectory(at: sources, includingPropertiesForKeys: nil) where file.pathExtension == "swift" {
+            for match in try String(contentsOf: file, encoding: .utf8).matches(of: pattern) {
+                codes.insert(String(match.output[1].substring!))
+            }
+        }
+        #expect(codes.count > 50, "the pattern still finds the codes: \(codes.count)")
+        let doc = try String(contentsOf: Self.repository.appendingPathComponent("docs/diagnostics.md"), encoding: .utf8)
+        let missing = codes.filter { !doc.contains("`\($0)`") }.sorted()
+        #expect(missing.isEmpty, "reason codes not in docs/diagnostics.md: \(missing)")
+    }
+}

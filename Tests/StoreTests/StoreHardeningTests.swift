@@ -1,6 +1,7 @@
 import Central
 import FieldWire
 import Foundation
+import Synchronization
 import GRDB
 @testable import Store
 import TestSupport
@@ -162,6 +163,39 @@ struct StoreHardeningTests {
         }
         let generations = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("lists-") && $0.hasSuffix(".db") }
         #expect(generations == [current.lastPathComponent], "reopening sweeps what the failure left: \(generations)")
+    }
+
+    @Test("checks on four threads while the store itself (the daemon's sync) and another store (the CLI) swap in 40 generations: every lookup answers, none sees the lists unavailable")
+    func lookupsDuringSwaps() throws {
+        let scratch = try Scratch("store")
+        defer { scratch.remove() }
+        let (daemon, _) = try Self.lists(vehicles: (0..<500).map { String(format: "QB-%04d", $0) }, in: scratch)
+        let state = StateDirectory(path: scratch.path)
+        let cli = try ListsStore.open(state)
+        let plate = try Plate(parsing: "QB-0007")
+        let done = Mutex(false)
+        let failures = Mutex<[String]>([])
+        let group = DispatchGroup()
+        for _ in 0..<4 {
+            DispatchQueue.global().async(group: group) {
+                while !done.withLock({ $0 }) {
+                    do {
+                        let found = try daemon.stolenVehicles(plateKey: plate.foldedKey, plate: plate.compact).records
+                        if found.count != 1 { failures.withLock { $0.append("\(found.count) records") } }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                        return
+                    }
+                }
+            }
+        }
+        for i in 0..<40 { try (i % 2 == 0 ? daemon : cli).replaceAll(withDatasetAt: state.datasetURL) }
+        done.withLock { $0 = true }
+        group.wait()
+        let seen = failures.withLock { $0 }
+        #expect(seen.isEmpty, "\(seen.count) failed lookups, first: \(seen.first ?? "")")
+        #expect(daemon.unavailableReason == nil)
+        #expect(try daemon.stolenVehicles(plateKey: plate.foldedKey, plate: plate.compact).records.count == 1)
     }
 
     @Test("a lists file that is corrupt or gone, where lists are expected: unavailable with the reason, and a new generation replaces it")

@@ -132,23 +132,65 @@ struct CLITests {
         #expect(last?["reason"] as? String == "network")
     }
 
-    @Test("the benchmark runs at a tiny size and writes every key")
+    /// The keys the issues name, spelled out here as the oracle: a key the bench renames or
+    /// stops writing fails the test.
+    static let benchKeys: Set<String> = [
+        "bench_records", "bench_checks",
+        "check_plate_p50_us", "check_plate_p99_us", "check_plate_nojournal_p50_us", "check_plate_nojournal_p99_us",
+        "raw_sqlite_lookup_p50_us", "check_vs_raw_ratio", "load_1m_s", "sqlite3_import_1m_s", "load_vs_sqlite3_ratio",
+        "sync_snapshot_1m_s", "sync_snapshot_vs_sqlite3_ratio", "sync_delta_10k_ms", "raw_sqlite_delta_10k_ms",
+        "sync_delta_checkpoint_ms", "delta_10k_wire_bytes", "delta_10k_raw_bytes", "check_p99_during_sync_us",
+        "daemon_ready_ms", "api_check_p50_us", "api_check_p99_us", "api_checks_per_s", "rss_mb_after_checks",
+        "outbox_enqueue_p50_us", "outbox_enqueue_p99_us", "raw_durable_insert_p99_us",
+        "uplink_10k_s", "uplink_items_per_s", "uplink_10k_wire_bytes", "uplink_10k_payload_bytes",
+    ]
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the benchmark runs at a tiny size and writes exactly the named keys, each a measured positive figure, ratios consistent, a table rendered")
     func benchTiny() throws {
         let s = try Scratch()
         defer { s.remove() }
         let out = s.url.appendingPathComponent("bench.json").path
-        let run = try Programs.run("mpolice-bench", ["--records", "2000", "--checks", "200", "--work", s.url.appendingPathComponent("work").path, "--out", out])
+        let readme = s.url.appendingPathComponent("README.md")
+        try "before\n<!-- figures: rendered from bench-results.json by `make bench`; do not edit by hand -->\nold\n<!-- end of figures -->\nafter\n"
+            .write(to: readme, atomically: true, encoding: .utf8)
+        let run = try Programs.run("mpolice-bench", ["--records", "2000", "--checks", "200", "--work", s.url.appendingPathComponent("work").path,
+                                                     "--out", out, "--readme", readme.path])
         #expect(run.status == 0, "\(run.stderr)")
         let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Double] ?? [:]
-        for key in ["check_plate_p50_us", "check_plate_p99_us", "check_plate_nojournal_p50_us", "check_plate_nojournal_p99_us",
-                    "raw_sqlite_lookup_p50_us", "check_vs_raw_ratio", "load_1m_s", "sqlite3_import_1m_s",
-                    "load_vs_sqlite3_ratio", "rss_mb_after_checks", "sync_snapshot_1m_s", "sync_snapshot_vs_sqlite3_ratio",
-                    "sync_delta_10k_ms", "delta_10k_wire_bytes", "delta_10k_raw_bytes", "check_p99_during_sync_us",
-                    "raw_sqlite_delta_10k_ms", "sync_delta_checkpoint_ms", "daemon_ready_ms", "api_check_p50_us", "api_check_p99_us",
-                    "api_checks_per_s", "outbox_enqueue_p99_us", "raw_durable_insert_p99_us", "uplink_10k_s",
-                    "uplink_10k_wire_bytes", "uplink_10k_payload_bytes"] {
-            #expect((results[key] ?? 0) > 0, "\(key)")
+        #expect(Set(results.keys) == Self.benchKeys, "extra: \(Set(results.keys).subtracting(Self.benchKeys)), missing: \(Self.benchKeys.subtracting(results.keys))")
+        for (key, value) in results { #expect(value.isFinite && value > 0, "\(key) = \(value)") }
+        #expect(results["bench_records"] == 2000 && results["bench_checks"] == 200)
+        for (ratio, value, reference) in [("check_vs_raw_ratio", "check_plate_nojournal_p50_us", "raw_sqlite_lookup_p50_us"),
+                                          ("load_vs_sqlite3_ratio", "load_1m_s", "sqlite3_import_1m_s"),
+                                          ("sync_snapshot_vs_sqlite3_ratio", "sync_snapshot_1m_s", "sqlite3_import_1m_s")] {
+            let expected = results[value]! / results[reference]!
+            #expect(abs(results[ratio]! - expected) <= 0.002 * max(1, expected), "\(ratio)")
         }
+        #expect(results["rss_mb_after_checks"]! > 5 && results["rss_mb_after_checks"]! < 2_000, "the daemon's resident set, in MB")
+        #expect(run.stdout.contains("sqlite3 .import: stolen_vehicle") && run.stdout.contains("as loaded"), "counts checked equal")
+        let rendered = try String(contentsOf: readme, encoding: .utf8)
+        #expect(rendered.hasPrefix("before\n") && rendered.hasSuffix("<!-- end of figures -->\nafter\n") && !rendered.contains("old"))
+        #expect(rendered.contains("`make bench` with 2,000 records and 200 checks"))
+        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 17, "header and 16 figure rows: \(rendered)")
+    }
+
+    @Test("the README's figures table is the committed bench-results.json's, rendered")
+    func readmeFigures() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let copy = s.url.appendingPathComponent("README.md")
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("README.md"), to: copy)
+        let run = try Programs.run("mpolice-bench", ["--render-only", "--readme", copy.path,
+                                                     "--out", Self.repository.appendingPathComponent("bench-results.json").path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let committed = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(try String(contentsOf: copy, encoding: .utf8) == committed,
+                "README.md's figures differ from bench-results.json: run mpolice-bench --render-only --readme README.md")
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repository.appendingPathComponent("bench-results.json"))) as? [String: Double] ?? [:]
+        #expect(Set(results.keys) == Self.benchKeys)
+        #expect(results["bench_records"] == 1_000_000, "the committed figures are the full-size run's")
     }
 }
 

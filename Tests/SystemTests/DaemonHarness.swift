@@ -12,10 +12,13 @@ final class DaemonProcess {
     let process = Process()
     let stderrPath: URL
 
-    /// `extra` is appended to the configuration (sections and keys); with `user`, the daemon
-    /// runs as that uid and gid (through setpriv), as systemd's `User=` runs it.
+    /// `extra` is appended to the configuration (sections and keys); `socketGroup` and
+    /// `allowedGroups` are the `[api]` keys (none by default: root's tests need neither).
+    /// With `user`, the daemon runs as that uid and gid with exactly the supplementary
+    /// `groups` (through setpriv), as systemd's `User=`, `Group=`, `SupplementaryGroups=` run it.
     init(in dir: URL, stateDirectory: URL, extra: String = "", environment: [String: String] = [:],
-         user: (uid: uid_t, gid: gid_t)? = nil) throws {
+         socketGroup: String = "", allowedGroups: String = "",
+         user: (uid: uid_t, gid: gid_t)? = nil, groups: [gid_t] = []) throws {
         self.dir = dir
         socketPath = dir.appendingPathComponent("api.sock").path
         let config = """
@@ -25,8 +28,8 @@ final class DaemonProcess {
 
             [api]
             socket = \(socketPath)
-            socket_group =
-            allowed_groups =
+            socket_group = \(socketGroup)
+            allowed_groups = \(allowedGroups)
             \(extra.contains("[gps]") ? "" : "\n[gps]\ngpsd = off\n")
             \(extra)
             """
@@ -41,7 +44,8 @@ final class DaemonProcess {
             chmod(notify.path, 0o666)
             chmod(configURL.path, 0o644)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", daemon, "--config", configURL.path]
+            let supplementary = groups.isEmpty ? "--clear-groups" : "--groups=\(groups.map(String.init).joined(separator: ","))"
+            process.arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", supplementary, daemon, "--config", configURL.path]
         } else {
             process.executableURL = URL(fileURLWithPath: daemon)
             process.arguments = ["--config", configURL.path]
@@ -59,8 +63,12 @@ final class DaemonProcess {
     func start(timeout: Double = 20) throws -> Double {
         let started = Date()
         try process.run()
-        guard notify.wait(for: "READY=1", timeout: timeout) else {
-            throw TestError("mpoliced sent no READY=1 within \(timeout) s: \(log)")
+        let deadline = Date().addingTimeInterval(timeout)
+        while !notify.wait(for: "READY=1", timeout: 0.05) {
+            guard process.isRunning else {
+                throw TestError("mpoliced exited with \(process.terminationStatus) before READY=1: \(log)")
+            }
+            guard Date() < deadline else { throw TestError("mpoliced sent no READY=1 within \(timeout) s: \(log)") }
         }
         return Date().timeIntervalSince(started)
     }

@@ -83,6 +83,49 @@ struct DaemonTests {
         #expect(!daemon.log.contains("BLT") && !daemon.log.contains("F131680258"))
     }
 
+    /// docs/operations.md's exit-code table, row by row, on both paths: with `--db` (the
+    /// files) and through the daemon. The same situation exits the same way on either.
+    @Test("one exit-code table for both paths: 0 done, 1 unusable, 2 refused, 64 usage")
+    func exitCodes() throws {
+        let (scratch, state) = try Self.state()
+        defer { scratch.remove() }
+        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state)
+        try daemon.start()
+        let viaDaemon = ["MPOLICE_SOCKET": daemon.socketPath]
+        func run(_ arguments: [String], db: Bool, officer: Bool = false) throws -> Programs.Run {
+            if db { return try Programs.run("mpolicectl", arguments + ["--db", state.path] + (officer ? ["--officer", "OF-7"] : [])) }
+            if officer { _ = try Programs.run("mpolicectl", ["signin", "OF-7"], environment: viaDaemon) }
+            else { _ = try Programs.run("mpolicectl", ["signout"], environment: viaDaemon) }
+            return try Programs.run("mpolicectl", arguments, environment: viaDaemon)
+        }
+        for db in [true, false] {
+            let path = db ? "--db" : "daemon"
+            #expect(try run(["check", "plate", DemoRecords.stolenPlate], db: db, officer: true).status == 0, "\(path): a hit is done")
+            #expect(try run(["check", "plate", "ZZZ-0000"], db: db, officer: true).status == 0, "\(path): a no-hit is done")
+            #expect(try run(["status"], db: db).status == 0, "\(path): status")
+            let noOfficer = try run(["check", "plate", DemoRecords.stolenPlate], db: db)
+            #expect(noOfficer.status == 2, "\(path): no officer is refused: \(noOfficer.stderr)")
+            let badPlate = try run(["check", "plate", "!!"], db: db, officer: true)
+            #expect(badPlate.status == 2, "\(path): a bad entry is refused: \(badPlate.stderr)")
+            let usage = try run(["check", "plate"], db: db, officer: true)
+            #expect(usage.status == 64, "\(path): usage: \(usage.stderr)")
+        }
+        // Refused by the daemon: an unknown dispatch, a status that does not exist.
+        let unknown = try Programs.run("mpolicectl", ["dispatch", "status", "D-404", "en-route"], environment: viaDaemon)
+        #expect(unknown.status == 2, "\(unknown.stderr)")
+        let badStatus = try Programs.run("mpolicectl", ["dispatch", "status", "D-404", "flying"], environment: viaDaemon)
+        #expect(badStatus.status == 2, "\(badStatus.stderr)")
+        #expect(daemon.stop().status == 0)
+
+        // Unusable: no daemon on the socket; a state directory that cannot be one.
+        let down = try Programs.run("mpolicectl", ["check", "plate", "ABC-1234"], environment: viaDaemon)
+        #expect(down.status == 1 && down.stderr.contains("daemon.unreachable"), "\(down.stderr)")
+        let notADirectory = scratch.url.appendingPathComponent("file")
+        try Data().write(to: notADirectory)
+        let broken = try Programs.run("mpolicectl", ["check", "plate", "ABC-1234", "--db", notADirectory.path, "--officer", "OF-7"])
+        #expect(broken.status == 1, "\(broken.stderr)")
+    }
+
     @Test("a bad configuration stops start-up with exit 78, naming the key and line", arguments: [
         ("[terminal]\nunit = TPE-DA-01\n[api]\nmax_body_bytes = lots\n", "api.max_body_bytes", ":4:"),
         ("[terminal]\nunit = TPE-DA-01\n[sync]\ncentral = http://plain.example/\n", "sync.central", ":4:"),
@@ -133,15 +176,80 @@ struct DaemonTests {
         #expect(allowing.stop().status == 0)
     }
 
+    /// The production permission path with real accounts: the daemon's user in the UI group
+    /// (systemd's SupplementaryGroups=), the socket 0660 owned by that group, a member of it
+    /// served, a user outside it turned away by the kernel before the daemon sees it.
+    @Test("socket 0660 of group mpolice-ui: a member of the group is served, a non-member cannot connect")
+    func socketByGroup() throws {
+        let ui = "mpolice-ui-test"
+        let uiGID = try SystemAccounts.group(ui)
+        let service = try SystemAccounts.user("mpolice-test-daemon", groups: [ui])
+        let member = try SystemAccounts.user("mpolice-test-member", groups: [ui])
+        let outsider = try SystemAccounts.user("mpolice-test-outsider")
+        let (scratch, state) = try Self.state()
+        defer { scratch.remove() }
+        try Self.give(state, to: service)
+        let home = try scratch.url.appendingPathComponent("daemon").creatingDirectory()
+        chown(home.path, service.uid, service.gid)
+        chmod(home.path, 0o755)
+        let daemon = try DaemonProcess(in: home, stateDirectory: state, socketGroup: ui, allowedGroups: ui,
+                                       user: (service.uid, service.gid), groups: [uiGID])
+        try daemon.start()
+        var info = stat()
+        #expect(stat(daemon.socketPath, &info) == 0)
+        #expect(info.st_mode & 0o7777 == 0o660, "mode \(String(info.st_mode & 0o7777, radix: 8))")
+        #expect(info.st_uid == service.uid && info.st_gid == uiGID, "owner \(info.st_uid):\(info.st_gid)")
+
+        func health(as user: (uid: uid_t, gid: gid_t)) throws -> Programs.Run {
+            try Programs.system("/usr/bin/setpriv", ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--init-groups",
+                                                     "/usr/bin/curl", "-sS", "--unix-socket", daemon.socketPath, "http://localhost/v1/health"])
+        }
+        let served = try health(as: member)
+        #expect(served.status == 0 && served.stdout.contains(#""status":"ok""#), "member: \(served.stdout)\(served.stderr)")
+        let refused = try health(as: outsider)
+        #expect(refused.status == 7, "curl: couldn't connect, got \(refused.status): \(refused.stdout)\(refused.stderr)")
+        #expect(refused.stdout.isEmpty)
+        #expect(!daemon.log.contains("local API connection refused"), "the kernel refused, the daemon never saw it")
+        #expect(daemon.stop().status == 0)
+
+        // Without the group (SupplementaryGroups= forgotten) the socket cannot be given to it:
+        // start-up fails with the reason, and READY=1 is never sent.
+        let second = try scratch.url.appendingPathComponent("second").creatingDirectory()
+        chown(second.path, service.uid, service.gid)
+        let ungrouped = try DaemonProcess(in: second, stateDirectory: state, socketGroup: ui, allowedGroups: ui,
+                                          user: (service.uid, service.gid))
+        #expect(throws: TestError.self) { try ungrouped.start(timeout: 10) }
+        ungrouped.process.waitUntilExit()
+        #expect(ungrouped.process.terminationStatus == 1, "\(ungrouped.log)")
+        #expect(ungrouped.log.contains("cannot give \(ungrouped.socketPath) to group \(ui)"), "\(ungrouped.log)")
+        #expect(ungrouped.notify.count("READY=1") == 0)
+    }
+
+    /// Makes `directory` and everything in it belong to `user`, as systemd's StateDirectory= does.
+    static func give(_ directory: URL, to user: (uid: uid_t, gid: gid_t)) throws {
+        chown(directory.path, user.uid, user.gid)
+        for case let file as URL in FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)! {
+            lchown(file.path, user.uid, user.gid)
+        }
+    }
+
     @Test("with WatchdogSec, WATCHDOG=1 arrives at half the interval, with STATUS lines")
     func watchdog() throws {
         let (scratch, state) = try Self.state()
         defer { scratch.remove() }
-        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state, environment: ["WATCHDOG_USEC": "1000000"])
+        // WatchdogSec=2: pings every second. Pings at the full interval (2 s) would let one
+        // late ping kill the service; pings far faster would waste wake-ups on a handheld.
+        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state, environment: ["WATCHDOG_USEC": "2000000"])
         try daemon.start()
-        Thread.sleep(forTimeInterval: 2.6)
-        #expect(daemon.notify.count("WATCHDOG=1") >= 3, "\(daemon.notify.received)")
-        #expect(daemon.notify.received.contains { $0.contains("STATUS=lists v1/v1/v1") })
+        #expect(daemon.notify.wait(for: "STATUS=lists v1/v1/v1", timeout: 5))
+        let deadline = Date().addingTimeInterval(15)
+        while daemon.notify.arrivals(of: "WATCHDOG=1").count < 7, Date() < deadline { usleep(50_000) }
+        let pings = daemon.notify.arrivals(of: "WATCHDOG=1")
+        #expect(pings.count >= 7, "\(daemon.notify.received)")
+        let gaps = zip(pings.dropFirst(), pings).map { Double(($0 - $1).components.attoseconds) / 1e18 + Double(($0 - $1).components.seconds) }.sorted()
+        let median = gaps[gaps.count / 2]
+        #expect(median > 0.8 && median < 1.25, "median gap \(median) s for a 2 s watchdog: \(gaps)")
+        #expect(gaps.last! < 1.9, "no gap reaches the interval: \(gaps)")
         #expect(daemon.stop().status == 0)
     }
 
@@ -202,14 +310,13 @@ struct DaemonTests {
             """)
         try daemon.start()
         // The first sync runs at start.
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, ((try? daemon.client.json("GET", "/v1/status").object["lastSync"]) as? [String: Any]) == nil { usleep(100_000) }
+        _ = eventually(timeout: 20) { ((try? daemon.client.json("GET", "/v1/status").object["lastSync"]) as? [String: Any]) != nil }
         let first = try daemon.client.json("GET", "/v1/status")
         #expect((first.object["lastSync"] as? [String: Any])?["outcome"] as? String == "updated", "\(first.object)")
 
         // Follow the events, publish a change, ask for a sync now.
         let events = EventCollector(client: daemon.client)
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(events.waitConnected(timeout: 5))
         try StolenVehicleEdits.apply(to: URL(fileURLWithPath: dataset)) { _, _, line in line.contains(",BLT-8023,") ? .drop : .keep }
         #expect(try Programs.run("mpolice-central", ["publish", "--dataset", dataset, "--keys", keys.path, "--out", nginx.root.path]).status == 0)
         let now = try Programs.run("mpolicectl", ["sync", "--now"], environment: ["MPOLICE_SOCKET": daemon.socketPath])
@@ -243,6 +350,11 @@ final class EventCollector: @unchecked Sendable {
     }
 
     var text: String { lock.withLock { buffer } }
+
+    /// Waits for the stream's opening comment: from then on no event is missed.
+    func waitConnected(timeout: Double) -> Bool {
+        eventually(timeout: timeout) { text.contains(": connected") }
+    }
 
     func wait(for event: String, timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

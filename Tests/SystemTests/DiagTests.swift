@@ -240,19 +240,33 @@ struct DiagTests {
         Self.expectStep(result, "lists", "skipped", reason: "after-databases")
     }
 
-    @Test("a full state directory: the disk step fails", .enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    @Test("the disk step follows the free space: ok, then disk.low, then disk.full as the state partition fills",
+          .enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
     func fullDisk() throws {
         let world = try World()
         defer { world.stop() }
-        // The terminal's state moved onto a 2 MB tmpfs, then the rest filled up.
+        // The terminal's state moved onto a 256 MB partition of its own. A snapshot needs the
+        // lists' size plus 64 MB: ok above twice that, low below it, full below once.
         let mount = try world.scratch.url.appendingPathComponent("small").creatingDirectory()
-        try Self.check(Programs.system("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount.path]))
+        try Self.check(Programs.system("/bin/mount", ["-t", "tmpfs", "-o", "size=256m", "tmpfs", mount.path]))
         defer { _ = try? Programs.system("/bin/umount", [mount.path]) }
         let moved = mount.appendingPathComponent("state")
         try Self.check(Programs.system("/bin/cp", ["-a", world.state.path, moved.path]))
-        _ = try Programs.system("/bin/dd", ["if=/dev/zero", "of=\(mount.path)/filler", "bs=64k"])
         try FileManager.default.removeItem(at: world.state)
         try FileManager.default.createSymbolicLink(at: world.state, withDestinationURL: moved)
+        Self.expectStep(try world.diag(), "disk", "ok", reason: nil)
+
+        func freeMB() -> Int {
+            var info = statvfs()
+            statvfs(mount.path, &info)
+            return Int(Double(info.f_bavail) * Double(info.f_frsize) / 1_048_576)
+        }
+        // Leave 100 MB: below twice what a snapshot needs, above once.
+        try Self.check(Programs.system("/bin/dd", ["if=/dev/zero", "of=\(mount.path)/filler-1", "bs=1M", "count=\(freeMB() - 100)"]))
+        Self.expectStep(try world.diag(), "disk", "warn", reason: "disk.low")
+        // And then the rest.
+        _ = try Programs.system("/bin/dd", ["if=/dev/zero", "of=\(mount.path)/filler-2", "bs=64k"])
+        #expect(freeMB() == 0)
         Self.expectStep(try world.diag(), "disk", "fail", reason: "disk.full")
     }
 }

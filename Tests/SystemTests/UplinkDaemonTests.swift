@@ -79,8 +79,10 @@ struct UplinkDaemonTests {
         let env = ["MPOLICE_SOCKET": daemon.socketPath]
         #expect(try Programs.run("mpolicectl", ["signin", "OF-0042"], environment: env).status == 0)
         let events = EventCollector(client: daemon.client)
-        // The first poll is open before the dispatch is made.
-        usleep(500_000)
+        #expect(events.waitConnected(timeout: 5))
+        // The first poll is open at the center before the dispatch is made (seen between
+        // nginx and the center), so the dispatch must come down the open long poll.
+        #expect(eventually(timeout: 10) { world.backend.requests(startingWith: "GET /uplink/dispatches") >= 1 })
 
         let first = try world.createDispatch(summary: "traffic collision, Zhongxiao W. Rd")
         let created = Date()
@@ -101,7 +103,10 @@ struct UplinkDaemonTests {
         let backwards = try Programs.run("mpolicectl", ["dispatch", "status", first, "en-route", "--json"], environment: env)
         #expect(backwards.status == 2, "a refused change is exit 2, as offline")
         #expect(backwards.stdout.contains("dispatch.invalid-transition"))
-        usleep(1_500_000)
+        // The daemon has tried the downed link again (a poll or an upload turned away)
+        // without the second dispatch reaching it.
+        let refusedBefore = world.proxy.refused.load(ordering: .relaxed)
+        #expect(eventually(timeout: 15) { world.proxy.refused.load(ordering: .relaxed) > refusedBefore + 1 })
         #expect(!events.text.contains(second), "a dispatch arrived through a link that is down")
         let whileDown = try world.records(kind: "dispatch-status").filter { ($0["payload"] as? [String: Any])?["dispatchId"] as? String == first }
         #expect(whileDown.count == 1, "only the receipt went up before the link dropped")

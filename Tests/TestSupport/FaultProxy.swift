@@ -32,6 +32,11 @@ public final class FaultProxy: @unchecked Sendable {
     private let state = Mutex<(mode: Mode, connections: Set<Int32>, stopped: Bool)>((.pass, [], false))
     /// Connections cut by a fault (for the test's own assertions that faults happened).
     public let cuts = Atomic<Int>(0)
+    /// Connections closed at once because the link was down.
+    public let refused = Atomic<Int>(0)
+    /// Toward plain HTTP: the request line of each request the client sent (a chunk that
+    /// starts with a method), so a test can wait until a request is on its way.
+    private let requestLines = Mutex<[String]>([])
 
     public convenience init(to targetPort: Int) throws {
         try self.init(target: .tcp(targetPort))
@@ -78,6 +83,7 @@ public final class FaultProxy: @unchecked Sendable {
             }
             if mode == .down {
                 close(client)
+                refused.add(1, ordering: .relaxed)
                 continue
             }
             let (server, connected) = connectTarget()
@@ -125,6 +131,7 @@ public final class FaultProxy: @unchecked Sendable {
         while true {
             let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
             if n <= 0 { return }
+            if !answers, let line = Self.requestLine(buffer[..<n]) { requestLines.withLock { $0.append(line) } }
             switch mode {
             case .pass: break
             case .down: return
@@ -147,6 +154,18 @@ public final class FaultProxy: @unchecked Sendable {
                 sent += w
             }
         }
+    }
+
+    /// How many requests whose request line starts with `prefix` (e.g. "GET /uplink/dispatches")
+    /// the client has sent through the proxy.
+    public func requests(startingWith prefix: String) -> Int {
+        requestLines.withLock { $0.filter { $0.hasPrefix(prefix) }.count }
+    }
+
+    private static func requestLine(_ chunk: ArraySlice<UInt8>) -> String? {
+        guard ["GET ", "POST ", "PUT ", "HEAD "].contains(where: { chunk.starts(with: Array($0.utf8)) }) else { return nil }
+        let end = chunk.firstIndex(of: UInt8(ascii: "\r")) ?? chunk.endIndex
+        return String(decoding: chunk[chunk.startIndex..<end], as: UTF8.self)
     }
 
     public func stop() {

@@ -6,7 +6,7 @@ public final class NotifySocket: @unchecked Sendable {
     public let path: String
     private let fd: Int32
     private let lock = NSLock()
-    private var messages: [String] = []
+    private var messages: [(text: String, at: ContinuousClock.Instant)] = []
     private var open = true
 
     public init(path: String) throws {
@@ -27,14 +27,20 @@ public final class NotifySocket: @unchecked Sendable {
                 let n = recv(fd, &buffer, buffer.count, 0)
                 if n > 0 {
                     let text = String(decoding: buffer[0..<n], as: UTF8.self)
-                    lock.withLock { messages.append(text) }
+                    let at = ContinuousClock.now
+                    lock.withLock { messages.append((text, at)) }
                 }
             }
         }
         thread.start()
     }
 
-    public var received: [String] { lock.withLock { messages } }
+    public var received: [String] { lock.withLock { messages.map(\.text) } }
+
+    /// When each message containing `text` arrived (monotonic clock).
+    public func arrivals(of text: String) -> [ContinuousClock.Instant] {
+        lock.withLock { messages.filter { $0.text.contains(text) }.map(\.at) }
+    }
 
     /// Waits until some message contains `text`.
     public func wait(for text: String, timeout: Double) -> Bool {

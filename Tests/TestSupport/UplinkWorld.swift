@@ -26,10 +26,18 @@ public final class UplinkWorld {
         central.executableURL = Programs.binDirectory.appendingPathComponent("mpolice-central")
         central.arguments = ["serve", "--db", scratch.url.appendingPathComponent("central.db").path,
                              "--socket", scratch.url.appendingPathComponent("central.sock").path, "--socket-group", NginxTLS.workerGroup]
-        central.standardError = FileHandle.nullDevice
+        let log = scratch.url.appendingPathComponent("central.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        central.standardError = try FileHandle(forWritingTo: log)
         try central.run()
         let socket = scratch.url.appendingPathComponent("central.sock").path
-        guard eventually(timeout: 20, { UnixSocket.accepts(socket) }) else { throw TestError("mpolice-central serve did not listen on \(socket)") }
+        // Serving is announced once the socket has its group and mode.
+        let serving = eventually(timeout: 20) {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("serving the uplink")
+        }
+        guard serving, UnixSocket.accepts(socket) else {
+            throw TestError("mpolice-central serve did not listen on \(socket): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        }
         backend = try FaultProxy(toUnixSocket: socket)
         nginx = try NginxTLS(pki: pki, uplinkPort: backend.port)
         proxy = try FaultProxy(to: nginx.port)

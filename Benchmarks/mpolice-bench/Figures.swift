@@ -1,0 +1,171 @@
+import Foundation
+
+/// Every figure `make bench` reports, with its unit, its reference from the same run and its
+/// goal: the keys bench-results.json must hold after a run, the goals the run prints, and
+/// the README's table, rendered from bench-results.json so that the two cannot drift.
+enum Figures {
+    enum Unit {
+        case microseconds, milliseconds, seconds, megabytes, perSecond, bytes
+
+        func format(_ v: Double) -> String {
+            switch self {
+            case .microseconds: v >= 100 ? "\(grouped(v)) µs" : String(format: "%.1f µs", v)
+            case .milliseconds: v >= 100 ? "\(grouped(v)) ms" : String(format: "%.1f ms", v)
+            case .seconds: String(format: "%.2f s", v)
+            case .megabytes: String(format: "%.0f MB", v)
+            case .perSecond: "\(grouped(v)) /s"
+            case .bytes: v >= 1_000_000 ? String(format: "%.2f MB", v / 1_000_000) : String(format: "%.0f kB", v / 1_000)
+            }
+        }
+
+        /// The number without its unit, for "p50 / p99" pairs that share one.
+        func number(_ v: Double) -> String {
+            let text = format(v)
+            return String(text[..<text.lastIndex(of: " ")!])
+        }
+
+        private func grouped(_ v: Double) -> String {
+            let digits = String(Int(v.rounded()))
+            var out = ""
+            for (i, c) in digits.reversed().enumerated() {
+                if i > 0, i % 3 == 0 { out.append(",") }
+                out.append(c)
+            }
+            return String(out.reversed())
+        }
+    }
+
+    /// A limit on one key's value, or on the ratio of the row's value to its reference.
+    struct Goal {
+        let key: String
+        let limit: Double
+        let onRatio: Bool
+        let text: String
+
+        func met(_ values: [String: Double], reference: String?) -> Bool? {
+            guard let value = values[key] else { return nil }
+            if onRatio {
+                guard let reference, let base = values[reference], base > 0 else { return nil }
+                return value / base <= limit
+            }
+            return value <= limit
+        }
+    }
+
+    struct Row {
+        let label: String
+        let keys: [(key: String, unit: Unit)]
+        /// What the first key is measured against, in the same run.
+        var reference: (label: String, key: String, unit: Unit)? = nil
+        var goal: Goal? = nil
+    }
+
+    static let rows: [Row] = [
+        Row(label: "plate check without journal, p50", keys: [("check_plate_nojournal_p50_us", .microseconds)],
+            reference: ("raw SQLite prepared lookup", "raw_sqlite_lookup_p50_us", .microseconds),
+            goal: Goal(key: "check_plate_nojournal_p50_us", limit: 3, onRatio: true, text: "ratio ≤ 3")),
+        Row(label: "plate check without journal, p99", keys: [("check_plate_nojournal_p99_us", .microseconds)]),
+        Row(label: "plate check with its durable journal record and outbox item, p50 / p99",
+            keys: [("check_plate_p50_us", .microseconds), ("check_plate_p99_us", .microseconds)],
+            goal: Goal(key: "check_plate_p99_us", limit: 1_000, onRatio: false, text: "p99 ≤ 1,000 µs")),
+        Row(label: "outbox enqueue (check record + outbox item, one synchronous=FULL commit), p99 / p50",
+            keys: [("outbox_enqueue_p99_us", .microseconds), ("outbox_enqueue_p50_us", .microseconds)],
+            reference: ("raw SQLite durable INSERT, p99", "raw_durable_insert_p99_us", .microseconds)),
+        Row(label: "upload 10,000 check records through nginx (mTLS) to `mpolice-central serve`",
+            keys: [("uplink_10k_s", .seconds), ("uplink_items_per_s", .perSecond)]),
+        Row(label: "… on the wire (gzip batches of 500)", keys: [("uplink_10k_wire_bytes", .bytes)],
+            reference: ("the JSON payloads", "uplink_10k_payload_bytes", .bytes)),
+        Row(label: "load 1M records into a fresh lists.db", keys: [("load_1m_s", .seconds)],
+            reference: ("`sqlite3 .import`, like for like", "sqlite3_import_1m_s", .seconds),
+            goal: Goal(key: "load_1m_s", limit: 1.5, onRatio: true, text: "ratio ≤ 1.5")),
+        Row(label: "sync a 1M-record snapshot: fetch + verify + apply", keys: [("sync_snapshot_1m_s", .seconds)],
+            reference: ("`sqlite3 .import`, like for like", "sqlite3_import_1m_s", .seconds),
+            goal: Goal(key: "sync_snapshot_1m_s", limit: 2, onRatio: true, text: "ratio ≤ 2")),
+        Row(label: "sync a 10,000-change delta onto the 1M lists (manifest fetch → commit)", keys: [("sync_delta_10k_ms", .milliseconds)],
+            reference: ("raw SQLite, the same writes", "raw_sqlite_delta_10k_ms", .milliseconds),
+            goal: Goal(key: "sync_delta_10k_ms", limit: 300, onRatio: false, text: "≤ 300 ms")),
+        Row(label: "… then the WAL checkpoint (durable in the file; checks already answer)",
+            keys: [("sync_delta_checkpoint_ms", .milliseconds)]),
+        Row(label: "… the delta on the wire", keys: [("delta_10k_wire_bytes", .bytes)],
+            reference: ("uncompressed", "delta_10k_raw_bytes", .bytes)),
+        Row(label: "plate check with its journal record, p99, while a snapshot generation swaps in",
+            keys: [("check_p99_during_sync_us", .microseconds)],
+            goal: Goal(key: "check_p99_during_sync_us", limit: 2_000, onRatio: false, text: "≤ 2,000 µs")),
+        Row(label: "`mpoliced` exec → READY=1 with the 1M records", keys: [("daemon_ready_ms", .milliseconds)],
+            goal: Goal(key: "daemon_ready_ms", limit: 500, onRatio: false, text: "≤ 500 ms")),
+        Row(label: "plate check over the socket (1 client, keep-alive), p50 / p99",
+            keys: [("api_check_p50_us", .microseconds), ("api_check_p99_us", .microseconds)],
+            reference: ("in-process with journal, p50", "check_plate_p50_us", .microseconds),
+            goal: Goal(key: "api_check_p99_us", limit: 2_000, onRatio: false, text: "p99 ≤ 2,000 µs")),
+        Row(label: "plate checks over the socket, 8 clients", keys: [("api_checks_per_s", .perSecond)]),
+        Row(label: "`mpoliced`'s resident set after those socket checks", keys: [("rss_mb_after_checks", .megabytes)]),
+    ]
+
+    /// Ratio keys the issues name, written beside the figures they divide.
+    static let ratios: [String: (value: String, reference: String)] = [
+        "check_vs_raw_ratio": ("check_plate_nojournal_p50_us", "raw_sqlite_lookup_p50_us"),
+        "load_vs_sqlite3_ratio": ("load_1m_s", "sqlite3_import_1m_s"),
+        "sync_snapshot_vs_sqlite3_ratio": ("sync_snapshot_1m_s", "sqlite3_import_1m_s"),
+    ]
+
+    /// The run's sizes, written with the figures.
+    static let sizes = ["bench_records", "bench_checks"]
+
+    /// Every key a complete run writes.
+    static var keys: Set<String> {
+        var all = Set(sizes).union(ratios.keys)
+        for row in rows {
+            all.formUnion(row.keys.map(\.key))
+            if let reference = row.reference { all.insert(reference.key) }
+        }
+        return all
+    }
+
+    /// The goal printed beside `key` as the run measures it.
+    static func goal(of key: String) -> String? {
+        rows.compactMap(\.goal).first { $0.key == key }?.text
+    }
+
+    static let tableStart = "<!-- figures: rendered from bench-results.json by `make bench`; do not edit by hand -->"
+    static let tableEnd = "<!-- end of figures -->"
+
+    /// The README's table of `values` (a complete run's bench-results.json).
+    static func table(_ values: [String: Double]) throws -> String {
+        let missing = keys.subtracting(values.keys)
+        guard missing.isEmpty else { throw BenchError("bench results lack \(missing.sorted().joined(separator: ", "))") }
+        var lines = [
+            "`make bench` with \(Unit.perSecond.number(values["bench_records"]!)) records and \(Unit.perSecond.number(values["bench_checks"]!)) checks on the 2-core development machine:",
+            "",
+            "| figure | value | reference (same run) | ratio | goal |",
+            "|---|---|---|---|---|",
+        ]
+        for row in rows {
+            let value: String
+            if row.keys.count > 1, Set(row.keys.map { "\($0.unit)" }).count == 1 {
+                value = row.keys.map { row.keys[0].unit.number(values[$0.key]!) }.joined(separator: " / ")
+                    + " " + row.keys[0].unit.format(0).split(separator: " ").last!
+            } else {
+                value = row.keys.map { $0.unit.format(values[$0.key]!) }.joined(separator: " / ")
+            }
+            var reference = "", ratio = ""
+            if let r = row.reference {
+                reference = "\(r.label) \(r.unit.format(values[r.key]!))"
+                ratio = String(format: "%.2f", values[row.keys[0].key]! / values[r.key]!)
+            }
+            var goal = ""
+            if let g = row.goal {
+                goal = g.text + (g.met(values, reference: row.reference?.key) == false ? ": **not met**" : "")
+            }
+            lines.append("| \(row.label) | \(value) | \(reference) | \(ratio) | \(goal) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `readme` with the text between the table's markers replaced by `table(values)`.
+    static func render(readme: String, values: [String: Double]) throws -> String {
+        guard let start = readme.range(of: tableStart), let end = readme.range(of: tableEnd), start.upperBound <= end.lowerBound else {
+            throw BenchError("the README has no figures table between \(tableStart) and \(tableEnd)")
+        }
+        return String(readme[..<start.upperBound]) + "\n" + (try table(values)) + "\n" + String(readme[end.lowerBound...])
+    }
+}
