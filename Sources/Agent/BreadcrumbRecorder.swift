@@ -1,3 +1,4 @@
+import FieldWire
 import Location
 import Store
 import Synchronization
@@ -14,9 +15,7 @@ final class BreadcrumbRecorder: Sendable {
     private let failures = Atomic<Int>(0)
 
     init(policy: BreadcrumbPolicy, journal: JournalStore, clock: any TerminalClock) {
-        self.policy = policy
-        self.journal = journal
-        self.clock = clock
+        (self.policy, self.journal, self.clock) = (policy, journal, clock)
     }
 
     /// Journal writes that failed since start.
@@ -31,7 +30,7 @@ final class BreadcrumbRecorder: Sendable {
         guard due else { return }
         do {
             try journal.appendBreadcrumb(
-                Breadcrumb(fixTime: fix.time, latitude: fix.latitude, longitude: fix.longitude, speed: fix.speed,
+                BreadcrumbPayload(fixTime: fix.time, latitude: fix.latitude, longitude: fix.longitude, speed: fix.speed,
                            track: fix.track, horizontalError: fix.horizontalError, mode: fix.mode.rawValue),
                 maxStored: policy.maxStored, now: clock.nowMilliseconds)
         } catch {

@@ -38,7 +38,9 @@ public struct CentralKeys {
     /// `retired/`; `root.json` becomes the new root (for terminals provisioned from now on).
     /// - Returns: the new root's version.
     @discardableResult
-    public static func rotate(in directory: URL, now: Int64, validFor: Int64) throws -> Int64 {
+    /// With `resetManifestSequence`, terminals that rotate to the new root trust manifests
+    /// from that sequence on again (undoing a sequence a compromised manifest key pushed up).
+    public static func rotate(in directory: URL, now: Int64, validFor: Int64, resetManifestSequence: Int64? = nil) throws -> Int64 {
         let fm = FileManager.default
         let old = try load(from: directory)
         let rootURL = directory.appendingPathComponent(rootFile)
@@ -48,8 +50,9 @@ public struct CentralKeys {
         }
         let version = current.version + 1
         let next = CentralKeys(rootKey: SigningKey(), manifestKey: SigningKey())
-        let root = RootMetadata(version: version, expires: now + validFor, rootKeys: [next.rootKey.publicKey], rootThreshold: 1,
+        var root = RootMetadata(version: version, expires: now + validFor, rootKeys: [next.rootKey.publicKey], rootThreshold: 1,
                                 manifestKeys: [next.manifestKey.publicKey], manifestThreshold: 1)
+        root.resetManifestSequence = resetManifestSequence
         let envelope = try WireJSON.encode(root.signed(by: [old.rootKey, next.rootKey]))
         let roots = directory.appendingPathComponent(rootsDirectory, isDirectory: true)
         let retired = directory.appendingPathComponent("retired", isDirectory: true)

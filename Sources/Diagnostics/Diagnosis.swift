@@ -31,11 +31,7 @@ public struct DiagnosticStep: Sendable, Codable, Equatable {
     }
 
     public init(name: String, status: Status, milliseconds: Int = 0, detail: String, reason: String? = nil, hint: String? = nil) {
-        self.name = name
-        self.status = status
-        self.milliseconds = milliseconds
-        self.detail = detail
-        self.reason = reason
+        (self.name, self.status, self.milliseconds, self.detail, self.reason) = (name, status, milliseconds, detail, reason)
         self.hint = hint
     }
 }

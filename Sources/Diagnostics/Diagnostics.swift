@@ -18,9 +18,7 @@ public enum Diagnostics {
         public var gpsWait: Double
 
         public init(configPath: String, socketPath: String? = nil, gpsWait: Double = 3) {
-            self.configPath = configPath
-            self.socketPath = socketPath
-            self.gpsWait = gpsWait
+            (self.configPath, self.socketPath, self.gpsWait) = (configPath, socketPath, gpsWait)
         }
     }
 

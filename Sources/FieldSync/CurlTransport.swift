@@ -22,12 +22,8 @@ public final class CurlTransport: Sendable {
 
         public init(caFile: String, clientCertificate: String?, clientKey: String?, pinnedPublicKey: String? = nil,
                     connectTimeout: Double = 10, totalTimeout: Double = 300) {
-            self.caFile = caFile
-            self.clientCertificate = clientCertificate
-            self.clientKey = clientKey
-            self.pinnedPublicKey = pinnedPublicKey
-            self.connectTimeout = connectTimeout
-            self.totalTimeout = totalTimeout
+            (self.caFile, self.clientCertificate, self.clientKey) = (caFile, clientCertificate, clientKey)
+            (self.pinnedPublicKey, self.connectTimeout, self.totalTimeout) = (pinnedPublicKey, connectTimeout, totalTimeout)
         }
     }
 

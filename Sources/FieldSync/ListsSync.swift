@@ -73,11 +73,8 @@ public final class ListsSync: Service, Sendable {
 
         init(outcome: SyncAttempt.Outcome, manifestSequence: Int64?, methods: [ListKind: String], bytesFetched: Int64,
              secondsUntilApplied: Double? = nil, checkpointSeconds: Double? = nil) {
-            self.outcome = outcome
-            self.manifestSequence = manifestSequence
-            self.methods = methods
-            self.bytesFetched = bytesFetched
-            self.secondsUntilApplied = secondsUntilApplied
+            (self.outcome, self.manifestSequence, self.methods) = (outcome, manifestSequence, methods)
+            (self.bytesFetched, self.secondsUntilApplied) = (bytesFetched, secondsUntilApplied)
             self.checkpointSeconds = checkpointSeconds
         }
     }
@@ -199,6 +196,7 @@ public final class ListsSync: Service, Sendable {
         try FileManager.default.createDirectory(at: configuration.workDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let files = plan.values.flatMap(\.files)
+        removeStaleDownloads(keeping: Set(files.map { localURL($0).lastPathComponent }))
         let total = files.reduce(0) { $0 + $1.length }
         var done: Int64 = 0
         for file in files {
@@ -349,6 +347,16 @@ public final class ListsSync: Service, Sendable {
             }
         }
         return plan
+    }
+
+    /// Removes what earlier runs left in the work directory that this run does not need: a
+    /// partial download of a file a newer manifest no longer lists would otherwise stay
+    /// forever. Partial files this run needs stay, to be resumed.
+    private func removeStaleDownloads(keeping needed: Set<String>) {
+        let directory = configuration.workDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where !needed.contains(name) {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
     }
 
     /// Downloads are named by their SHA-256, so a resume finds its partial file.

@@ -13,13 +13,8 @@ public struct DispatchOrder: Sendable, Equatable, Codable {
 
     public init(id: String, cursor: Int64, createdAt: String, priority: String, summary: String,
                 latitude: Double?, longitude: Double?) {
-        self.id = id
-        self.cursor = cursor
-        self.createdAt = createdAt
-        self.priority = priority
-        self.summary = summary
-        self.latitude = latitude
-        self.longitude = longitude
+        (self.id, self.cursor, self.createdAt, self.priority, self.summary) = (id, cursor, createdAt, priority, summary)
+        (self.latitude, self.longitude) = (latitude, longitude)
     }
 }
 

@@ -14,9 +14,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var length: Int64
 
         public init(path: String, sha256: String, length: Int64) {
-            self.path = path
-            self.sha256 = sha256
-            self.length = length
+            (self.path, self.sha256, self.length) = (path, sha256, length)
         }
     }
 
@@ -26,9 +24,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var file: File
 
         public init(fromVersion: Int64, toVersion: Int64, file: File) {
-            self.fromVersion = fromVersion
-            self.toVersion = toVersion
-            self.file = file
+            (self.fromVersion, self.toVersion, self.file) = (fromVersion, toVersion, file)
         }
     }
 
@@ -42,11 +38,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var deltas: [Delta]
 
         public init(version: Int64, recordCount: Int64, digest: String, snapshot: File, deltas: [Delta]) {
-            self.version = version
-            self.recordCount = recordCount
-            self.digest = digest
-            self.snapshot = snapshot
-            self.deltas = deltas
+            (self.version, self.recordCount, self.digest, self.snapshot, self.deltas) = (version, recordCount, digest, snapshot, deltas)
         }
     }
 

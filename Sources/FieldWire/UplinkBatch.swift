@@ -14,10 +14,7 @@ public struct UplinkItem: Sendable, Equatable, Codable {
     public var kind: OutboxKind { payload.kind }
 
     public init(id: String, createdAt: Int64, attempt: Int, payload: UplinkPayload) {
-        self.id = id
-        self.createdAt = createdAt
-        self.attempt = attempt
-        self.payload = payload
+        (self.id, self.createdAt, self.attempt, self.payload) = (id, createdAt, attempt, payload)
     }
 
     enum CodingKeys: String, CodingKey { case attempt, createdAt, id, kind, payload }
@@ -60,11 +57,7 @@ public struct UplinkBatch: Sendable, Equatable, Codable {
         public var payloadJSON: String
 
         public init(id: String, kind: OutboxKind, createdAt: Int64, attempt: Int, payloadJSON: String) {
-            self.id = id
-            self.kind = kind
-            self.createdAt = createdAt
-            self.attempt = attempt
-            self.payloadJSON = payloadJSON
+            (self.id, self.kind, self.createdAt, self.attempt, self.payloadJSON) = (id, kind, createdAt, attempt, payloadJSON)
         }
     }
 
@@ -172,9 +165,7 @@ public struct UplinkAnswer: Sendable, Equatable, Codable {
         public var reason: String?
 
         public init(id: String, status: Status, reason: String? = nil) {
-            self.id = id
-            self.status = status
-            self.reason = reason
+            (self.id, self.status, self.reason) = (id, status, reason)
         }
     }
 

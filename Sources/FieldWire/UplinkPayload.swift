@@ -11,9 +11,7 @@ public struct CheckRecordPayload: Sendable, Equatable, Codable {
         public var how: String
 
         public init(list: String, recordId: String, how: String) {
-            self.list = list
-            self.recordId = recordId
-            self.how = how
+            (self.list, self.recordId, self.how) = (list, recordId, how)
         }
     }
 
@@ -63,13 +61,8 @@ public struct BreadcrumbPayload: Sendable, Equatable, Codable {
 
     public init(fixTime: String, latitude: Double, longitude: Double, speed: Double?, track: Double?, horizontalError: Double?,
                 mode: String) {
-        self.fixTime = fixTime
-        self.latitude = latitude
-        self.longitude = longitude
-        self.speed = speed
-        self.track = track
-        self.horizontalError = horizontalError
-        self.mode = mode
+        (self.fixTime, self.latitude, self.longitude, self.speed, self.track) = (fixTime, latitude, longitude, speed, track)
+        (self.horizontalError, self.mode) = (horizontalError, mode)
     }
 }
 
@@ -88,13 +81,8 @@ public struct DispatchStatusPayload: Sendable, Equatable, Codable {
 
     public init(dispatchId: String, sequence: Int, status: DispatchStatus, disposition: String?, at: String, officerId: String,
                 location: CheckLocation) {
-        self.dispatchId = dispatchId
-        self.sequence = sequence
-        self.status = status
-        self.disposition = disposition
-        self.at = at
-        self.officerId = officerId
-        self.location = location
+        (self.dispatchId, self.sequence, self.status, self.disposition, self.at) = (dispatchId, sequence, status, disposition, at)
+        (self.officerId, self.location) = (officerId, location)
     }
 }
 

@@ -18,11 +18,7 @@ public struct APIError: HTTPResponseError, Sendable {
     public var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil, retryAfter: Int? = nil) {
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.retryAfter = retryAfter
+        (self.status, self.code, self.message, self.field, self.retryAfter) = (status, code, message, field, retryAfter)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {

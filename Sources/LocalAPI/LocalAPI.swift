@@ -124,7 +124,7 @@ public struct LocalAPI: Sendable {
         v1.get("dispatches/:id") { _, context in
             let id = try context.parameters.require("id")
             guard let dispatch = try d.journal.dispatch(id: id) else {
-                throw DispatchError(code: .unknown, message: "no dispatch \(id) on this terminal")
+                throw DispatchError(.unknown, "no dispatch \(id) on this terminal")
             }
             return JSONBody.response(dispatch)
         }

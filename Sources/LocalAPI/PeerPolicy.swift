@@ -115,9 +115,7 @@ final class PeerCredentialsHandler: ChannelInboundHandler, RemovableChannelHandl
     private let admitted = Mutex<uid_t?>(nil)
 
     init(policy: PeerPolicy, limiter: ConnectionLimiter, logger: Logger) {
-        self.policy = policy
-        self.limiter = limiter
-        self.logger = logger
+        (self.policy, self.limiter, self.logger) = (policy, limiter, logger)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

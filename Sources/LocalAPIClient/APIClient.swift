@@ -27,10 +27,7 @@ public struct APIClient: Sendable {
         public var field: String?
 
         public init(status: Int, code: String, message: String, field: String? = nil) {
-            self.status = status
-            self.code = code
-            self.message = message
-            self.field = field
+            (self.status, self.code, self.message, self.field) = (status, code, message, field)
         }
 
         public var description: String { "\(field.map { "\($0): " } ?? "")\(message) [\(code)]" }

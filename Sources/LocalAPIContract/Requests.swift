@@ -37,9 +37,7 @@ public struct PersonCheckRequest: StrictRequest, Equatable {
     public var dateOfBirth: String?
 
     public init(id: String? = nil, name: String? = nil, dateOfBirth: String? = nil) {
-        self.id = id
-        self.name = name
-        self.dateOfBirth = dateOfBirth
+        (self.id, self.name, self.dateOfBirth) = (id, name, dateOfBirth)
     }
 
     /// The query, or nil for any other combination of fields.

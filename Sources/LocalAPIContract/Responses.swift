@@ -40,9 +40,7 @@ public struct SessionInfo: Codable, Sendable, Equatable {
     public var since: String
 
     public init(officerId: String, unitId: String, since: String) {
-        self.officerId = officerId
-        self.unitId = unitId
-        self.since = since
+        (self.officerId, self.unitId, self.since) = (officerId, unitId, since)
     }
 }
 

@@ -11,10 +11,7 @@ public struct BreadcrumbPolicy: Sendable, Equatable {
     public var maxStored: Int
 
     public init(minInterval: Double = 15, minDistance: Double = 50, maxInterval: Double = 300, maxStored: Int = 20_000) {
-        self.minInterval = minInterval
-        self.minDistance = minDistance
-        self.maxInterval = maxInterval
-        self.maxStored = maxStored
+        (self.minInterval, self.minDistance, self.maxInterval, self.maxStored) = (minInterval, minDistance, maxInterval, maxStored)
     }
 
     public func shouldRecord(_ fix: Fix, after last: Fix?) -> Bool {

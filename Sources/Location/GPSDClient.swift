@@ -93,19 +93,9 @@ final class GPSDClient {
 }
 
 /// Why the location service could not get a position from gpsd.
-public struct LocationError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case unreachable = "gps.unreachable"
-        case lost = "gps.connection-lost"
-    }
+public typealias LocationError = CodedError<LocationErrorCode>
 
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(message) [\(code.rawValue)]" }
+public enum LocationErrorCode: String, Sendable {
+    case unreachable = "gps.unreachable"
+    case lost = "gps.connection-lost"
 }

@@ -12,9 +12,7 @@ public struct LocationTracker: Sendable {
         public var fix: Fix?
 
         public init(deviceCount: Int? = nil, mode: Fix.Mode? = nil, fix: Fix? = nil) {
-            self.deviceCount = deviceCount
-            self.mode = mode
-            self.fix = fix
+            (self.deviceCount, self.mode, self.fix) = (deviceCount, mode, fix)
         }
     }
 
@@ -34,9 +32,7 @@ public struct LocationTracker: Sendable {
     private var lastFixTimeSuspect = false
 
     public init(gpsd: String, maxFixAge: Double, maxTimeSkew: Double = 86_400) {
-        self.gpsd = gpsd
-        self.maxFixAge = maxFixAge
-        self.maxTimeSkew = maxTimeSkew
+        (self.gpsd, self.maxFixAge, self.maxTimeSkew) = (gpsd, maxFixAge, maxTimeSkew)
     }
 
     public mutating func didConnect() {

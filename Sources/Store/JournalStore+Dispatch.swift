@@ -51,11 +51,7 @@ public struct Dispatch: Sendable, Equatable, Codable {
     }
 
     init(order: DispatchOrder, receivedAt: String, status: DispatchStatus, disposition: String?, history: [Change]) {
-        self.order = order
-        self.receivedAt = receivedAt
-        self.status = status
-        self.disposition = disposition
-        self.history = history
+        (self.order, self.receivedAt, self.status, self.disposition, self.history) = (order, receivedAt, status, disposition, history)
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -136,7 +132,7 @@ extension JournalStore {
         try enqueueing { db in
             guard let current = try String.fetchOne(db, sql: "SELECT status FROM dispatch WHERE id = ?", arguments: [id])
                 .flatMap(DispatchStatus.init(rawValue:)) else {
-                throw DispatchError(code: .unknown, message: "no dispatch \(id) on this terminal")
+                throw DispatchError(.unknown, "no dispatch \(id) on this terminal")
             }
             let kept = try current.validate(next: status, disposition: disposition)
             let change = Dispatch.Change(status: status, disposition: kept, at: Timestamp.iso8601(milliseconds: now),
@@ -215,10 +211,6 @@ public struct UploadSummary: Sendable, Equatable, Codable {
     public var error: String?
 
     public init(at: Int64, ok: Bool, acknowledged: Int, rejected: Int, error: String?) {
-        self.at = at
-        self.ok = ok
-        self.acknowledged = acknowledged
-        self.rejected = rejected
-        self.error = error
+        (self.at, self.ok, self.acknowledged, self.rejected, self.error) = (at, ok, acknowledged, rejected, error)
     }
 }

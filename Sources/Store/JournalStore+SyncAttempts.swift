@@ -23,13 +23,8 @@ public struct SyncAttempt: Sendable, Equatable, Codable {
 
     public init(startedAt: Int64, durationMs: Int64, outcome: Outcome, reason: String?, message: String?,
                 manifestSequence: Int64?, bytesFetched: Int64) {
-        self.startedAt = startedAt
-        self.durationMs = durationMs
-        self.outcome = outcome
-        self.reason = reason
-        self.message = message
-        self.manifestSequence = manifestSequence
-        self.bytesFetched = bytesFetched
+        (self.startedAt, self.durationMs, self.outcome, self.reason) = (startedAt, durationMs, outcome, reason)
+        (self.message, self.manifestSequence, self.bytesFetched) = (message, manifestSequence, bytesFetched)
     }
 }
 

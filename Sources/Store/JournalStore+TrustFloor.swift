@@ -14,9 +14,7 @@ public struct TrustFloor: Sendable, Equatable {
     public var root: Data
 
     public init(manifestSequence: Int64, trustedTime: Int64, root: Data) {
-        self.manifestSequence = manifestSequence
-        self.trustedTime = trustedTime
-        self.root = root
+        (self.manifestSequence, self.trustedTime, self.root) = (manifestSequence, trustedTime, root)
     }
 }
 

@@ -124,18 +124,17 @@ public final class JournalStore: Sendable {
     /// Durably records a check and queues it for the center, in one transaction. Called
     /// before the answer is given to anyone.
     public func record(_ answer: CheckAnswer, now: Int64) throws {
-        let payload = CheckRecordPayload(answer)
-        let record = CheckRecord(payload)
+        let record = CheckRecordPayload(answer)
         try enqueueing { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             try statement.execute(arguments: [
-                record.id, record.checkedAt, record.officerId, record.unitId, record.kind,
-                record.query, record.outcome, record.matchesJSON, record.listVersionsJSON, record.locationJSON,
+                record.checkId, record.checkedAt, record.officerId, record.unitId, record.kind, record.query, record.outcome,
+                WireJSON.text(record.matches), WireJSON.text(record.listVersions), WireJSON.text(record.location),
             ])
-            try enqueue(db, id: record.id, kind: .check, hit: answer.outcome == .hit, payload: WireJSON.text(payload), now: now)
+            try enqueue(db, id: record.checkId, kind: .check, hit: answer.outcome == .hit, payload: WireJSON.text(record), now: now)
         }
     }
 
@@ -146,13 +145,16 @@ public final class JournalStore: Sendable {
         return result
     }
 
-    /// The most recent check records, newest first.
-    public func recentChecks(limit: Int = 50) throws -> [CheckRecord] {
+    /// The most recent check records, newest first, as the center receives them.
+    public func recentChecks(limit: Int = 50) throws -> [CheckRecordPayload] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location
+            // SQLite assembles each row's payload; the one Codable type decodes it.
+            try String.fetchAll(db, sql: """
+                SELECT json_object('checkId', id, 'checkedAt', checked_at, 'officerId', officer_id, 'unitId', unit_id,
+                                   'kind', kind, 'query', query, 'outcome', outcome, 'matches', json(matches),
+                                   'listVersions', json(list_versions), 'location', json(coalesce(location, '{"status":"not-available"}')))
                 FROM check_record ORDER BY id DESC LIMIT ?
-                """, arguments: [limit]).map(CheckRecord.init(row:))
+                """, arguments: [limit]).map { try WireJSON.decode(CheckRecordPayload.self, from: Data($0.utf8)) }
         }
     }
 
@@ -189,46 +191,3 @@ public final class JournalStore: Sendable {
     }
 }
 
-/// A check as the journal keeps it: who, when, what, the outcome and which records matched
-/// in which list versions (not the records themselves: the center has those).
-public struct CheckRecord: Sendable, Equatable {
-    public var id: String
-    public var checkedAt: String
-    public var officerId: String
-    public var unitId: String
-    public var kind: String
-    public var query: String
-    public var outcome: String
-    /// JSON array of {"list","recordId","how"}.
-    public var matchesJSON: String
-    /// JSON object list name → version.
-    public var listVersionsJSON: String
-    /// JSON object: the location status, and the last fix with its age when there was one.
-    public var locationJSON: String
-
-    init(_ p: CheckRecordPayload) {
-        id = p.checkId
-        checkedAt = p.checkedAt
-        officerId = p.officerId
-        unitId = p.unitId
-        kind = p.kind
-        query = p.query
-        outcome = p.outcome
-        matchesJSON = WireJSON.text(p.matches)
-        listVersionsJSON = WireJSON.text(p.listVersions)
-        locationJSON = WireJSON.text(p.location)
-    }
-
-    init(row: Row) {
-        id = row[0]
-        checkedAt = row[1]
-        officerId = row[2]
-        unitId = row[3]
-        kind = row[4]
-        query = row[5]
-        outcome = row[6]
-        matchesJSON = row[7]
-        listVersionsJSON = row[8]
-        locationJSON = row[9] ?? "{}"
-    }
-}

@@ -17,10 +17,7 @@ public struct SyncState: Sendable, Equatable {
     public var manifestETag: String?
 
     public init(manifestSequence: Int64, trustedTime: Int64, root: Data, manifestETag: String?) {
-        self.manifestSequence = manifestSequence
-        self.trustedTime = trustedTime
-        self.root = root
-        self.manifestETag = manifestETag
+        (self.manifestSequence, self.trustedTime, self.root, self.manifestETag) = (manifestSequence, trustedTime, root, manifestETag)
     }
 }
 
@@ -45,10 +42,7 @@ public struct ListsUpdate: Sendable {
         public var source: Source
 
         public init(version: Int64, recordCount: Int64, digest: String, source: Source) {
-            self.version = version
-            self.recordCount = recordCount
-            self.digest = digest
-            self.source = source
+            (self.version, self.recordCount, self.digest, self.source) = (version, recordCount, digest, source)
         }
     }
 
@@ -60,10 +54,7 @@ public struct ListsUpdate: Sendable {
     public var syncState: SyncState
 
     public init(lists: [ListKind: Target], issuedAt: Int64, expiresAt: Int64, syncState: SyncState) {
-        self.lists = lists
-        self.issuedAt = issuedAt
-        self.expiresAt = expiresAt
-        self.syncState = syncState
+        (self.lists, self.issuedAt, self.expiresAt, self.syncState) = (lists, issuedAt, expiresAt, syncState)
     }
 
     /// True when a list is replaced by a snapshot: the update builds a new generation.

@@ -482,12 +482,8 @@ public struct ListMeta: Sendable, Equatable {
     public var digest: String?
 
     public init(list: ListKind, version: Int64, issuedAt: Int64?, expiresAt: Int64?, recordCount: Int64, digest: String? = nil) {
-        self.list = list
-        self.version = version
-        self.issuedAt = issuedAt
-        self.expiresAt = expiresAt
-        self.recordCount = recordCount
-        self.digest = digest
+        (self.list, self.version, self.issuedAt, self.expiresAt) = (list, version, issuedAt, expiresAt)
+        (self.recordCount, self.digest) = (recordCount, digest)
     }
 
     static func never(_ list: ListKind) -> ListMeta {

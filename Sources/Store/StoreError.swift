@@ -1,34 +1,27 @@
+import Watchlist
+
 /// Failures of the store, with stable codes for the CLI and the local API.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable, Codable {
-        /// The state directory or a database file is missing.
-        case notFound = "store.not-found"
-        /// A database file could not be opened or is not a database.
-        case unreadable = "store.unreadable"
-        /// A data set file is malformed; `message` names the file, line and field.
-        case badDataset = "store.bad-dataset"
-        /// A list update's delta does not start at the version the terminal holds.
-        case baseMismatch = "store.base-mismatch"
-        /// After an update, a list's record count or content digest differs from its target.
-        case digestMismatch = "store.digest-mismatch"
-        /// Another process holds the lists writer lock (a sync or load is running).
-        case busy = "store.busy"
-        /// SQLite refused a read or write (I/O error, corruption).
-        case database = "store.database"
-        /// The lists cannot be read (missing, unreadable or corrupt); the message says why.
-        /// Checks are refused until a sync replaces them.
-        case unavailable = "lists.unavailable"
-        /// The disk is full: nothing could be written (nothing already written is lost).
-        case full = "storage.full"
-    }
+public typealias StoreError = CodedError<StoreErrorCode>
 
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(message) [\(code.rawValue)]" }
+public enum StoreErrorCode: String, Sendable, Codable {
+    /// The state directory or a database file is missing.
+    case notFound = "store.not-found"
+    /// A database file could not be opened or is not a database.
+    case unreadable = "store.unreadable"
+    /// A data set file is malformed; `message` names the file, line and field.
+    case badDataset = "store.bad-dataset"
+    /// A list update's delta does not start at the version the terminal holds.
+    case baseMismatch = "store.base-mismatch"
+    /// After an update, a list's record count or content digest differs from its target.
+    case digestMismatch = "store.digest-mismatch"
+    /// Another process holds the lists writer lock (a sync or load is running).
+    case busy = "store.busy"
+    /// SQLite refused a read or write (I/O error, corruption).
+    case database = "store.database"
+    /// The lists cannot be read (missing, unreadable or corrupt); the message says why.
+    /// Checks are refused until a sync replaces them.
+    case unavailable = "lists.unavailable"
+    /// The disk is full: nothing could be written (nothing already written is lost).
+    case full = "storage.full"
 }
+

@@ -49,11 +49,7 @@ public struct GPSSettings: Sendable, Equatable {
 
     public init(host: String = "127.0.0.1", port: String = "2947", maxFixAge: Double = 10, maxBackoff: Double = 4,
                 maxTimeSkew: Double = 86_400) {
-        self.host = host
-        self.port = port
-        self.maxFixAge = maxFixAge
-        self.maxBackoff = maxBackoff
-        self.maxTimeSkew = maxTimeSkew
+        (self.host, self.port, self.maxFixAge, self.maxBackoff, self.maxTimeSkew) = (host, port, maxFixAge, maxBackoff, maxTimeSkew)
     }
 
     /// Parses "HOST:PORT" (or "[v6]:PORT", or "HOST" for the default port); nil when it is

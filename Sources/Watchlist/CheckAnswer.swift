@@ -34,11 +34,8 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
 
         public init(normalized: String, format: String? = nil, possibleFormats: [String]? = nil,
                     idValidity: String? = nil, dateOfBirth: String? = nil) {
-            self.normalized = normalized
-            self.format = format
-            self.possibleFormats = possibleFormats
-            self.idValidity = idValidity
-            self.dateOfBirth = dateOfBirth
+            (self.normalized, self.format, self.possibleFormats) = (normalized, format, possibleFormats)
+            (self.idValidity, self.dateOfBirth) = (idValidity, dateOfBirth)
         }
     }
 
@@ -63,11 +60,7 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
 
         public init(how: How, reason: String, differences: [PlateComparison.Difference]? = nil,
                     strength: PlateComparison.Strength? = nil, record: ListedRecord) {
-            self.how = how
-            self.reason = reason
-            self.differences = differences
-            self.strength = strength
-            self.record = record
+            (self.how, self.reason, self.differences, self.strength, self.record) = (how, reason, differences, strength, record)
         }
     }
 
@@ -79,10 +72,7 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
         public var matches: [Match]
 
         public init(list: ListKind, outcome: Outcome, version: ListVersion, matches: [Match]) {
-            self.list = list
-            self.outcome = outcome
-            self.version = version
-            self.matches = matches
+            (self.list, self.outcome, self.version, self.matches) = (list, outcome, version, matches)
         }
     }
 
@@ -133,11 +123,7 @@ public struct ListVersion: Sendable, Equatable, Codable {
     public var recordCount: Int64
 
     public init(version: Int64, updatedAt: String?, ageSeconds: Int64?, stale: Bool, recordCount: Int64) {
-        self.version = version
-        self.updatedAt = updatedAt
-        self.ageSeconds = ageSeconds
-        self.stale = stale
-        self.recordCount = recordCount
+        (self.version, self.updatedAt, self.ageSeconds, self.stale, self.recordCount) = (version, updatedAt, ageSeconds, stale, recordCount)
     }
 }
 

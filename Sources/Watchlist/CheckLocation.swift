@@ -16,12 +16,8 @@ public struct CheckLocation: Sendable, Equatable, Codable {
 
     public init(status: String, latitude: Double? = nil, longitude: Double? = nil, fixTime: String? = nil,
                 ageSeconds: Double? = nil, horizontalError: Double? = nil) {
-        self.status = status
-        self.latitude = latitude
-        self.longitude = longitude
-        self.fixTime = fixTime
-        self.ageSeconds = ageSeconds
-        self.horizontalError = horizontalError
+        (self.status, self.latitude, self.longitude, self.fixTime) = (status, latitude, longitude, fixTime)
+        (self.ageSeconds, self.horizontalError) = (ageSeconds, horizontalError)
     }
 
     public static let notAvailable = CheckLocation(status: "not-available")

@@ -17,21 +17,20 @@ public enum DispatchStatus: String, Sendable, Codable, CaseIterable {
         let trimmed = disposition.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         guard nextOptions.contains(next) else {
             let options = self.nextOptions.map(\.rawValue)
-            throw DispatchError(code: .invalidTransition,
-                                message: "a dispatch that is \(rawValue) cannot become \(next.rawValue)"
+            throw DispatchError(.invalidTransition, "a dispatch that is \(rawValue) cannot become \(next.rawValue)"
                                       + (options.isEmpty ? " (it is closed)" : " (next: \(options.joined(separator: " or ")))"))
         }
         if next == .cleared {
             guard let trimmed else {
-                throw DispatchError(code: .disposition, message: "clearing a dispatch needs a disposition (what was done)")
+                throw DispatchError(.disposition, "clearing a dispatch needs a disposition (what was done)")
             }
             guard trimmed.count <= 500 else {
-                throw DispatchError(code: .disposition, message: "the disposition is \(trimmed.count) characters; at most 500")
+                throw DispatchError(.disposition, "the disposition is \(trimmed.count) characters; at most 500")
             }
             return trimmed
         }
         guard trimmed == nil else {
-            throw DispatchError(code: .disposition, message: "a disposition is given only when clearing a dispatch")
+            throw DispatchError(.disposition, "a disposition is given only when clearing a dispatch")
         }
         return nil
     }
@@ -48,24 +47,3 @@ public enum DispatchStatus: String, Sendable, Codable, CaseIterable {
 }
 
 
-/// Refusals of a dispatch status change, with stable codes for the API and the CLI.
-public struct DispatchError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        /// No such dispatch on this terminal.
-        case unknown = "dispatch.unknown"
-        /// Not the next step (or backwards, or the same status again).
-        case invalidTransition = "dispatch.invalid-transition"
-        /// `cleared` without a disposition, or a disposition on another status.
-        case disposition = "dispatch.disposition"
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(code: Code, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(message) [\(code.rawValue)]" }
-}

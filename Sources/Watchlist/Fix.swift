@@ -31,17 +31,9 @@ public struct Fix: Sendable, Equatable, Codable {
     public init(time: String, timeSeconds: Double, mode: Mode, latitude: Double, longitude: Double,
                 altitudeMSL: Double? = nil, altitudeHAE: Double? = nil, speed: Double? = nil, track: Double? = nil,
                 horizontalError: Double? = nil, satellitesUsed: Int? = nil) {
-        self.time = time
-        self.timeSeconds = timeSeconds
-        self.mode = mode
-        self.latitude = latitude
-        self.longitude = longitude
-        self.altitudeMSL = altitudeMSL
-        self.altitudeHAE = altitudeHAE
-        self.speed = speed
-        self.track = track
-        self.horizontalError = horizontalError
-        self.satellitesUsed = satellitesUsed
+        (self.time, self.timeSeconds, self.mode, self.latitude, self.longitude) = (time, timeSeconds, mode, latitude, longitude)
+        (self.altitudeMSL, self.altitudeHAE, self.speed, self.track) = (altitudeMSL, altitudeHAE, speed, track)
+        (self.horizontalError, self.satellitesUsed) = (horizontalError, satellitesUsed)
     }
 
     /// Great-circle distance in metres (haversine, mean Earth radius).

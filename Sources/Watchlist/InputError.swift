@@ -20,9 +20,7 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
 
     public init(_ code: Code, field: String, _ message: String) {
-        self.code = code
-        self.field = field
-        self.message = message
+        (self.code, self.field, self.message) = (code, field, message)
     }
 
     public var description: String { "\(field): \(message) [\(code.rawValue)]" }

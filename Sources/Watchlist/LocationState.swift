@@ -30,11 +30,7 @@ public struct LocationState: Sendable, Equatable, Codable {
     public var timeSuspect: Bool
 
     public init(status: Status, lastFix: Fix?, fixAgeSeconds: Double?, gpsd: String, detail: String? = nil, timeSuspect: Bool = false) {
-        self.status = status
-        self.lastFix = lastFix
-        self.fixAgeSeconds = fixAgeSeconds
-        self.gpsd = gpsd
-        self.detail = detail
+        (self.status, self.lastFix, self.fixAgeSeconds, self.gpsd, self.detail) = (status, lastFix, fixAgeSeconds, gpsd, detail)
         self.timeSuspect = timeSuspect
     }
 

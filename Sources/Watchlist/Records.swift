@@ -37,17 +37,9 @@ public struct StolenVehicle: Sendable, Equatable, Codable {
 
     public init(recordId: String, plate: String, vehicleKind: String, make: String, model: String, colour: String,
                 vin: String?, engineNumber: String?, reportedAt: String, caseNumber: String, reportingUnit: String) {
-        self.recordId = recordId
-        self.plate = plate
-        self.vehicleKind = vehicleKind
-        self.make = make
-        self.model = model
-        self.colour = colour
-        self.vin = vin
-        self.engineNumber = engineNumber
-        self.reportedAt = reportedAt
-        self.caseNumber = caseNumber
-        self.reportingUnit = reportingUnit
+        (self.recordId, self.plate, self.vehicleKind, self.make, self.model) = (recordId, plate, vehicleKind, make, model)
+        (self.colour, self.vin, self.engineNumber, self.reportedAt) = (colour, vin, engineNumber, reportedAt)
+        (self.caseNumber, self.reportingUnit) = (caseNumber, reportingUnit)
     }
 }
 
@@ -68,14 +60,8 @@ public struct WantedPerson: Sendable, Equatable, Codable {
 
     public init(recordId: String, idNumber: String?, name: String, dateOfBirth: CalendarDate, sex: String,
                 warrantNumber: String, offence: String, issuingAuthority: String, cautionFlags: [String]) {
-        self.recordId = recordId
-        self.idNumber = idNumber
-        self.name = name
-        self.dateOfBirth = dateOfBirth
-        self.sex = sex
-        self.warrantNumber = warrantNumber
-        self.offence = offence
-        self.issuingAuthority = issuingAuthority
+        (self.recordId, self.idNumber, self.name, self.dateOfBirth, self.sex) = (recordId, idNumber, name, dateOfBirth, sex)
+        (self.warrantNumber, self.offence, self.issuingAuthority) = (warrantNumber, offence, issuingAuthority)
         self.cautionFlags = cautionFlags
     }
 }
@@ -96,14 +82,8 @@ public struct MissingPerson: Sendable, Equatable, Codable {
 
     public init(recordId: String, idNumber: String?, name: String, dateOfBirth: CalendarDate, sex: String,
                 missingSince: String, description: String, vulnerable: Bool, contactUnit: String) {
-        self.recordId = recordId
-        self.idNumber = idNumber
-        self.name = name
-        self.dateOfBirth = dateOfBirth
-        self.sex = sex
-        self.missingSince = missingSince
-        self.description = description
-        self.vulnerable = vulnerable
+        (self.recordId, self.idNumber, self.name, self.dateOfBirth, self.sex) = (recordId, idNumber, name, dateOfBirth, sex)
+        (self.missingSince, self.description, self.vulnerable) = (missingSince, description, vulnerable)
         self.contactUnit = contactUnit
     }
 }

@@ -60,6 +60,11 @@ extension Keys {
                 Writes DIR/roots/<version>.root.json (signed by the old and the new root key) for
                 `publish` to serve, moves the old keys to DIR/retired/, and makes DIR/root.json
                 the new root. Terminals walk to the new root on their next sync.
+
+                After a manifest key was compromised and used to publish a sequence far ahead,
+                --reset-manifest-sequence N (the sequence of the last genuine manifest) makes
+                terminals that rotate to this root accept manifests from N on again; the new
+                manifest key replaces the compromised one in the same step.
                 """)
 
         @Option(name: .customLong("dir"), help: ArgumentHelp("Key directory.", valueName: "dir"))
@@ -68,10 +73,19 @@ extension Keys {
         @Option(help: "Days until the new root expires.")
         var validDays: Int = 365
 
+        @Option(help: ArgumentHelp("Lower the terminals' manifest sequence floor to this (see below).", valueName: "sequence"))
+        var resetManifestSequence: Int64?
+
+        func validate() throws {
+            guard (1...3650).contains(validDays) else { throw ValidationError("--valid-days must be 1 to 3650") }
+            if let resetManifestSequence, resetManifestSequence < 0 { throw ValidationError("--reset-manifest-sequence must be 0 or more") }
+        }
+
         func run() throws {
             do {
                 let version = try CentralKeys.rotate(in: URL(fileURLWithPath: directory, isDirectory: true),
-                                                     now: SystemClock().nowSeconds, validFor: Int64(validDays) * 86_400)
+                                                     now: SystemClock().nowSeconds, validFor: Int64(validDays) * 86_400,
+                                                     resetManifestSequence: resetManifestSequence)
                 print("root version \(version) written; publish again to serve it")
             } catch {
                 FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))

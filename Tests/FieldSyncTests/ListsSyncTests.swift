@@ -67,10 +67,8 @@ struct ListsSyncTests {
 
     @Test("a download cut short is kept, and the next run resumes it with a Range request")
     func resumeAcrossRuns() throws {
-        let world = try SyncWorld()
+        let world = try SyncWorld.synced()
         defer { world.remove() }
-        try world.publish()
-        try world.sync().syncOnce()
         try world.editVehicles(add: ["RXA-1235"])
         let snapshot = try require(try world.publish(keepDeltas: 0).manifest.lists[ListKind.stolenVehicles.rawValue]?.snapshot, "snapshot")
         let served = world.servedFile(snapshot.path)
@@ -102,10 +100,8 @@ struct ListsSyncTests {
 
     @Test("a rotated root is walked to, and manifests signed by the retired key are refused")
     func rootRotation() throws {
-        let world = try SyncWorld()
+        let world = try SyncWorld.synced()
         defer { world.remove() }
-        try world.publish()
-        try world.sync().syncOnce()
         let retired = try world.manifestKey
         try CentralKeys.rotate(in: world.keys, now: world.clock.nowSeconds, validFor: 365 * 86_400)
         try world.editVehicles(add: ["RXA-1235"])
@@ -127,10 +123,8 @@ struct ListsSyncTests {
     /// terminal still answers from version 1.
     func attack(_ reason: SyncFailure.Reason, port: ((SyncWorld) throws -> Int)? = nil, clientCertificate: Bool = true,
                 publishNext: Bool = true, _ tamper: (SyncWorld) throws -> Void) throws {
-        let world = try SyncWorld()
+        let world = try SyncWorld.synced()
         defer { world.remove() }
-        try world.publish()
-        try world.sync().syncOnce()
         let before = try world.lists.versions()
         if publishNext {
             try world.editVehicles(drop: { $0.contains(",BLT-8023,") }, add: ["RXA-1235"])
@@ -165,10 +159,8 @@ struct ListsSyncTests {
 
     @Test("an older manifest replayed after a newer one was applied: rollback")
     func replay() throws {
-        let world = try SyncWorld()
+        let world = try SyncWorld.synced()
         defer { world.remove() }
-        try world.publish()
-        try world.sync().syncOnce()
         let old = try Data(contentsOf: world.manifestURL)
         try world.editVehicles(add: ["RXA-1235"])
         try world.publish()

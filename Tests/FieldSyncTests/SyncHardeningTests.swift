@@ -13,10 +13,8 @@ import Watchlist
 struct SyncHardeningTests {
     @Test("losing lists.db does not lose the rollback floor: a replayed older manifest is refused from the journal's copy")
     func floorSurvivesListsLoss() throws {
-        let world = try SyncWorld(records: 500)
+        let world = try SyncWorld.synced(records: 500)
         defer { world.remove() }
-        try world.publish()
-        try world.sync().syncOnce()
         let older = try Data(contentsOf: world.manifestURL)
         try world.editVehicles(add: ["RXA-1235"])
         try world.publish()
@@ -28,6 +26,56 @@ struct SyncHardeningTests {
         }
         try world.replaceManifest(older)
         #expect(world.failure(world.sync()) == .rollback)
+    }
+
+    @Test("a partial download of a file no manifest lists any more is removed by the next sync; one still needed is resumed")
+    func stalePartialsRemoved() throws {
+        let world = try SyncWorld.synced(records: 200)
+        defer { world.remove() }
+        // Left by an interrupted run of an older manifest: the center has moved on since.
+        let work = world.state.url.appendingPathComponent("sync")
+        let stale = work.appendingPathComponent(String(repeating: "ab", count: 32) + ".gz")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try Data(repeating: 7, count: 100_000).write(to: stale)
+        try world.editVehicles(add: ["RXA-1236"])
+        let snapshot = try #require(try world.publish(keepDeltas: 0).manifest.lists[ListKind.stolenVehicles.rawValue]?.snapshot)
+        // And half of the file this manifest does need.
+        let needed = work.appendingPathComponent("\(snapshot.sha256).gz")
+        try Data(contentsOf: world.servedFile(snapshot.path)).prefix(Int(snapshot.length / 2)).write(to: needed)
+        let report = try world.sync().syncOnce()
+        #expect(report.outcome == .updated)
+        #expect(report.bytesFetched < snapshot.length, "the needed partial was resumed, not fetched again")
+        #expect(!FileManager.default.fileExists(atPath: stale.path), "the stale partial is gone")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path).isEmpty)
+        #expect(try world.plateOutcome("RXA-1236") == .hit)
+    }
+
+    @Test("a sequence pushed far ahead with a stolen manifest key is undone by a root rotation with --reset-manifest-sequence")
+    func sequenceResetByRotation() throws {
+        let world = try SyncWorld.synced(records: 200)
+        defer { world.remove() }
+        let genuine = try Data(contentsOf: world.manifestURL)
+        // The stolen key signs sequence 10^12; the terminal trusts it.
+        try world.resign(with: try world.manifestKey) { $0.sequence = 1_000_000_000_000 }
+        _ = try world.sync().syncOnce()
+        #expect(try world.journal.trustFloor()?.manifestSequence == 1_000_000_000_000)
+        // The center puts its own manifest back and publishes on: refused as a rollback...
+        try world.replaceManifest(genuine)
+        try world.editVehicles(add: ["RXA-1237"])
+        try world.publish()
+        #expect(world.failure(world.sync()) == .rollback)
+        // ...until a rotation resets the floor to the last genuine sequence (and retires the key).
+        let stolen = try world.manifestKey
+        try CentralKeys.rotate(in: world.keys, now: world.clock.nowSeconds, validFor: 365 * 86_400, resetManifestSequence: 2)
+        try world.editVehicles(add: ["RXA-1238"])
+        try world.publish()
+        let synced = try world.sync().syncOnce()
+        #expect(synced.outcome == .updated)
+        #expect(try world.plateOutcome("RXA-1238") == .hit)
+        #expect(try world.journal.trustFloor()?.manifestSequence == synced.manifestSequence, "the floor was lowered, in the journal too")
+        // The stolen key no longer vouches for anything.
+        try world.resign(with: stolen) { $0.sequence = 2_000_000_000_000 }
+        #expect(world.failure(world.sync()) == .badSignature)
     }
 
     @Test("an error page from the server never lands in a partial download; the resume after it completes the file")

@@ -41,6 +41,19 @@ final class SyncWorld {
         journal = try JournalStore.open(path: state.journalPath)
     }
 
+    /// A world whose data set is published and synced once: where most tests start.
+    static func synced(records: Int = 3_000) throws -> SyncWorld {
+        let world = try SyncWorld(records: records)
+        do {
+            try world.publish()
+            try world.sync().syncOnce()
+            return world
+        } catch {
+            world.remove()
+            throw error
+        }
+    }
+
     func remove() {
         nginx.stop()
         try? FileManager.default.removeItem(at: dir)

@@ -1,4 +1,5 @@
 import Central
+import FieldWire
 import Foundation
 import Store
 import TestSupport
@@ -25,12 +26,12 @@ struct CheckerTests {
         #expect(list.matches.first?.record.recordId == "SV00000000")
         let records = try s.journal.recentChecks()
         #expect(records.count == 1)
-        #expect(records[0].id == answer.checkId)
+        #expect(records[0] == CheckRecordPayload(answer), "the journal keeps what the center receives")
         #expect(records[0].officerId == "OF-0001")
         #expect(records[0].unitId == "TPE-DA-01")
         #expect(records[0].outcome == "hit")
-        #expect(records[0].matchesJSON == #"[{"how":"exact","list":"stolen-vehicles","recordId":"SV00000000"}]"#)
-        #expect(records[0].listVersionsJSON == #"{"stolen-vehicles":1}"#)
+        #expect(records[0].matches == [.init(list: "stolen-vehicles", recordId: "SV00000000", how: "exact")])
+        #expect(records[0].listVersions == ["stolen-vehicles": 1])
     }
 
     @Test("a confusable misread is a possible hit naming the differing characters")
@@ -165,7 +166,7 @@ struct CheckerTests {
         defer { s.directory.remove() }
         let answer = try s.checker().check(.plate("BLT-8023"), context: LoadedState.officer)
         let reopened = try JournalStore.open(path: s.state.journalPath)
-        #expect(try reopened.recentChecks().map(\.id) == [answer.checkId])
+        #expect(try reopened.recentChecks().map(\.checkId) == [answer.checkId])
         #expect(try reopened.quickCheck() == "ok")
     }
 }

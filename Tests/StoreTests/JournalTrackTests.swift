@@ -1,16 +1,13 @@
+import FieldWire
 import Foundation
 import Store
+import TestSupport
 import Testing
 import Watchlist
 
 /// The journal's local track and the position every check record carries.
 @Suite("Journal: breadcrumbs and check positions")
 struct JournalTrackTests {
-    static func fix(_ t: Double, north metres: Double = 0) -> Fix {
-        Fix(time: "2026-11-26T08:00:00Z", timeSeconds: t, mode: .threeD,
-            latitude: 25.0 + metres / 111_195, longitude: 121.5)
-    }
-
     @Test("a long offline stretch stays bounded: older track thinned, newest always kept")
     func thinning() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crumbs-\(UUID().uuidString)")
@@ -18,7 +15,7 @@ struct JournalTrackTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = try JournalStore.open(path: dir.appendingPathComponent("journal.db").path)
         for i in 0..<1_000 {
-            try journal.appendBreadcrumb(Breadcrumb(fixTime: "t\(i)", latitude: Double(i), longitude: 0, speed: nil,
+            try journal.appendBreadcrumb(BreadcrumbPayload(fixTime: "t\(i)", latitude: Double(i), longitude: 0, speed: nil,
                                                     track: nil, horizontalError: nil, mode: "3d"), maxStored: 100, now: Int64(i))
         }
         let kept = try journal.breadcrumbs()
@@ -38,19 +35,19 @@ struct JournalTrackTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lists-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let lists = try ListsStore.open(StateDirectory(path: dir.path))
-        let state = LocationState(status: .fix3D, lastFix: Self.fix(0, north: 100), fixAgeSeconds: 1.25, gpsd: "x:1")
+        let state = LocationState(status: .fix3D, lastFix: Fix.sample(0, north: 100), fixAgeSeconds: 1.25, gpsd: "x:1")
         let checker = Checker(lists: lists, journal: try .inMemory(), location: { state.forCheck })
         let context = try CheckContext(officerId: "OF-1", unitId: "U-1")
         let answer = try checker.check(.plate("ABC-1235"), context: context)
         #expect(answer.location.status == "3d")
         #expect(answer.location.ageSeconds == 1.25)
         let record = try #require(try checker.journal.recentChecks().first)
-        #expect(record.locationJSON.contains(#""status":"3d""#))
-        #expect(record.locationJSON.contains(#""ageSeconds":1.3"#) || record.locationJSON.contains(#""ageSeconds":1.2"#))
-        #expect(record.locationJSON.contains(#""latitude":25.000"#))
+        #expect(record.location.status == "3d")
+        #expect(record.location.ageSeconds == 1.3 || record.location.ageSeconds == 1.2, "rounded to a tenth")
+        #expect((25.000..<25.001).contains(record.location.latitude ?? 0))
 
         let offline = Checker(lists: lists, journal: try .inMemory())
         _ = try offline.check(.plate("ABC-1235"), context: context)
-        #expect(try offline.journal.recentChecks().first?.locationJSON == #"{"status":"not-available"}"#)
+        #expect(try offline.journal.recentChecks().first?.location == CheckLocation(status: "not-available"))
     }
 }

@@ -7,8 +7,8 @@ import Watchlist
 
 @Suite("The outbox and dispatches in journal.db")
 struct OutboxTests {
-    static func crumb(_ i: Int) -> Breadcrumb {
-        Breadcrumb(fixTime: "2026-11-27T00:00:\(i)Z", latitude: 25, longitude: 121, speed: nil, track: nil, horizontalError: 5, mode: "3d")
+    static func crumb(_ i: Int) -> BreadcrumbPayload {
+        BreadcrumbPayload(fixTime: "2026-11-27T00:00:\(i)Z", latitude: 25, longitude: 121, speed: nil, track: nil, horizontalError: 5, mode: "3d")
     }
 
     static let order = DispatchOrder(id: "01937a00-0000-7000-8000-000000000001", cursor: 7, createdAt: "2026-11-27T01:00:00Z",

@@ -83,7 +83,7 @@ struct StoreHardeningTests {
         defer { scratch.remove() }
         let path = scratch.url.appendingPathComponent("journal.db").path
         let journal = try JournalStore.open(path: path)
-        try journal.appendBreadcrumb(Breadcrumb(fixTime: "t", latitude: 25, longitude: 121, speed: nil, track: nil, horizontalError: nil, mode: "3d"),
+        try journal.appendBreadcrumb(BreadcrumbPayload(fixTime: "t", latitude: 25, longitude: 121, speed: nil, track: nil, horizontalError: nil, mode: "3d"),
                                      maxStored: 100, now: 1)
         let id = try #require(try journal.dueOutboxItems(now: .max, maxItems: 10, maxBytes: 1 << 20).first?.id)
         let queue = try DatabaseQueue(path: path)
@@ -123,7 +123,7 @@ struct StoreHardeningTests {
         let pruned = try s.journal.prune(JournalRetention(days: 90, maxRejected: 2), now: LoadedState.issuedAt * 1000 + day)
         #expect(pruned.checkRecords == 1, "the old, acknowledged record")
         #expect(pruned.rejectedItems == 3)
-        let kept = Set(try s.journal.recentChecks(limit: 100).map(\.id))
+        let kept = Set(try s.journal.recentChecks(limit: 100).map(\.checkId))
         #expect(!kept.contains(acknowledged.checkId))
         #expect(kept.contains(waiting.checkId), "still in the outbox: never pruned")
         #expect(kept.contains(recent.checkId), "within the retention")

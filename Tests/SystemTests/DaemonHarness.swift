@@ -7,6 +7,7 @@ import TestSupport
 /// starts it (NOTIFY_SOCKET, optionally WATCHDOG_USEC).
 final class DaemonProcess {
     let dir: URL
+    let stateDirectory: URL
     let socketPath: String
     let notify: NotifySocket
     let process = Process()
@@ -20,6 +21,7 @@ final class DaemonProcess {
          socketGroup: String = "", allowedGroups: String = "",
          user: (uid: uid_t, gid: gid_t)? = nil, groups: [gid_t] = []) throws {
         self.dir = dir
+        self.stateDirectory = stateDirectory
         socketPath = dir.appendingPathComponent("api.sock").path
         let config = """
             [terminal]
@@ -56,6 +58,20 @@ final class DaemonProcess {
         process.environment = env
         process.standardError = try FileHandle(forWritingTo: stderrPath)
         process.standardOutput = FileHandle.nullDevice
+    }
+
+    /// The usual start of a test: generated lists in a scratch directory (`DaemonTests.state`)
+    /// and a daemon started on them. The caller removes the scratch directory.
+    static func started(records: Int = 2_000, extra: String = "", environment: [String: String] = [:]) throws -> (Scratch, DaemonProcess) {
+        let (scratch, state) = try DaemonTests.state(records: records)
+        do {
+            let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state, extra: extra, environment: environment)
+            try daemon.start()
+            return (scratch, daemon)
+        } catch {
+            scratch.remove()
+            throw error
+        }
     }
 
     /// Starts the daemon and waits for READY=1.

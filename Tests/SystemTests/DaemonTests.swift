@@ -24,10 +24,8 @@ struct DaemonTests {
 
     @Test("starts, says READY, answers mpolicectl and raw HTTP, and stops cleanly on SIGTERM with STOPPING")
     func lifecycle() throws {
-        let (scratch, state) = try Self.state()
+        let (scratch, daemon) = try DaemonProcess.started()
         defer { scratch.remove() }
-        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state)
-        try daemon.start()
         let env = ["MPOLICE_SOCKET": daemon.socketPath]
 
         // Checks need a signed-in officer.
@@ -87,13 +85,11 @@ struct DaemonTests {
     /// files) and through the daemon. The same situation exits the same way on either.
     @Test("one exit-code table for both paths: 0 done, 1 unusable, 2 refused, 64 usage")
     func exitCodes() throws {
-        let (scratch, state) = try Self.state()
+        let (scratch, daemon) = try DaemonProcess.started()
         defer { scratch.remove() }
-        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state)
-        try daemon.start()
         let viaDaemon = ["MPOLICE_SOCKET": daemon.socketPath]
         func run(_ arguments: [String], db: Bool, officer: Bool = false) throws -> Programs.Run {
-            if db { return try Programs.run("mpolicectl", arguments + ["--db", state.path] + (officer ? ["--officer", "OF-7"] : [])) }
+            if db { return try Programs.run("mpolicectl", arguments + ["--db", daemon.stateDirectory.path] + (officer ? ["--officer", "OF-7"] : [])) }
             if officer { _ = try Programs.run("mpolicectl", ["signin", "OF-7"], environment: viaDaemon) }
             else { _ = try Programs.run("mpolicectl", ["signout"], environment: viaDaemon) }
             return try Programs.run("mpolicectl", arguments, environment: viaDaemon)
@@ -255,10 +251,8 @@ struct DaemonTests {
 
     @Test("50 concurrent clients doing 1,000 checks each: no error, every check journaled")
     func concurrentClients() throws {
-        let (scratch, state) = try Self.state()
+        let (scratch, daemon) = try DaemonProcess.started()
         defer { scratch.remove() }
-        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state)
-        try daemon.start()
         #expect(try daemon.client.json("POST", "/v1/session", ["officerId": "OF-1"]).status == 201)
         let failures = Counter()
         let group = DispatchGroup()

@@ -10,27 +10,22 @@ struct DiagTests {
     /// A terminal that synced once from a real center (nginx with client certificates), its
     /// configuration written to a file diag reads.
     final class World {
-        let scratch: Scratch
+        let center: PublishedCenter
         let state: URL
-        let pki: TestPKI
-        let nginx: NginxTLS
-        let keys: URL
+        var scratch: Scratch { center.scratch }
+        var pki: TestPKI { center.pki }
+        var nginx: NginxTLS { center.nginx }
+        var keys: URL { center.keys }
 
         init() throws {
-            (scratch, state) = try DaemonTests.state(records: 500)
-            pki = try TestPKI(in: try scratch.url.appendingPathComponent("pki").creatingDirectory())
-            nginx = try NginxTLS(pki: pki)
-            keys = scratch.url.appendingPathComponent("keys")
-            try check(Programs.run("mpolice-central", ["keys", "init", "--dir", keys.path]))
-            try publish()
-            try check(Programs.run("mpolicectl", ["sync", "--db", state.path, "--central", "https://127.0.0.1:\(nginx.port)/",
-                                                  "--ca", pki.path("ca.crt"), "--cert", pki.path("device.crt"),
-                                                  "--key", pki.path("device.key"), "--root", keys.appendingPathComponent("root.json").path]))
+            center = try PublishedCenter(records: 500)
+            state = try center.scratch.directory("state")
+            try center.publish()
+            try check(Programs.run("mpolicectl", center.syncArguments(state: state)))
         }
 
-        func publish(now: Int64? = nil, validDays: Int = 7) throws {
-            try check(Programs.run("mpolice-central", ["publish", "--dataset", state.appendingPathComponent("dataset").path, "--keys", keys.path,
-                                                       "--out", nginx.root.path, "--valid-days", "\(validDays)"] + (now.map { ["--now", "\($0)"] } ?? [])))
+        func publish(now: Int64? = nil, validDays: Int64 = 7) throws {
+            try center.publish(now: now, validDays: validDays)
         }
 
         /// Writes the configuration (with `central` and the certificate overridable) and runs diag on it;
@@ -63,10 +58,7 @@ struct DiagTests {
             return (run.status, report, run.stdout)
         }
 
-        func stop() {
-            nginx.stop()
-            scratch.remove()
-        }
+        func stop() { center.stop() }
     }
 
     static func check(_ run: Programs.Run) throws {

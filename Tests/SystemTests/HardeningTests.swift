@@ -227,10 +227,8 @@ struct HardeningTests {
 
     @Test("a second mpoliced on the same socket or the same state directory refuses to start and leaves the first serving")
     func secondDaemon() throws {
-        let (scratch, state) = try DaemonTests.state()
+        let (scratch, first) = try DaemonProcess.started()
         defer { scratch.remove() }
-        let first = try DaemonProcess(in: scratch.url, stateDirectory: state)
-        try first.start()
         let other = try DaemonTests.state()
         defer { other.0.remove() }
         // Same socket, another state directory.
@@ -244,7 +242,7 @@ struct HardeningTests {
         #expect(sameSocket.log.contains("another mpoliced is serving"), "\(sameSocket.log)")
         #expect(try first.client.json("GET", "/v1/health").status == 200, "the first still serves its socket")
         // Same state directory, another socket.
-        let sameState = try DaemonProcess(in: try scratch.directory("c"), stateDirectory: state)
+        let sameState = try DaemonProcess(in: try scratch.directory("c"), stateDirectory: first.stateDirectory)
         try sameState.process.run()
         sameState.process.waitUntilExit()
         #expect(sameState.process.terminationStatus == 1)
@@ -254,10 +252,8 @@ struct HardeningTests {
 
     @Test("a body past the limit is 413 and the connection closes at once; a client that gives up mid-body is no internal error")
     func oversizedAndAbortedBodies() throws {
-        let (scratch, state) = try DaemonTests.state()
+        let (scratch, daemon) = try DaemonProcess.started()
         defer { scratch.remove() }
-        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state)
-        try daemon.start()
         try Self.signIn(daemon)
         let fd = try #require(UnixSocket.connect(daemon.socketPath))
         let head = "POST /v1/checks/plate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n"

@@ -32,10 +32,8 @@ struct SchemathesisTests {
 
     @Test("hundreds of generated requests: responses conform to openapi.yaml and the daemon keeps answering")
     func conformance() throws {
-        let (scratch, state) = try DaemonTests.state()
+        let (scratch, daemon) = try DaemonProcess.started()
         defer { scratch.remove() }
-        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state, extra: "")
-        try daemon.start()
         let door = try FaultProxy(toUnixSocket: daemon.socketPath)
         defer { door.stop() }
         let port = door.port

@@ -45,46 +45,6 @@ struct SyncCrashTests {
             + GenerationStep.allCases.flatMap { step in Array(repeating: Target.step(step.rawValue), count: 2) },
     ]
 
-    /// A center with one published directory per scenario under one nginx, and a terminal
-    /// template synced to version 1 of each.
-    final class Center {
-        let scratch: Scratch
-        let pki: TestPKI
-        let nginx: NginxTLS
-        let keys: URL
-        let dataset: URL
-
-        init() throws {
-            scratch = try Scratch()
-            pki = try TestPKI(in: scratch.url)
-            nginx = try NginxTLS(pki: pki)
-            keys = scratch.url.appendingPathComponent("keys")
-            try CentralKeys.initialise(in: keys, now: Int64(Date().timeIntervalSince1970), validFor: 86_400)
-            dataset = scratch.url.appendingPathComponent("dataset")
-            try DatasetGenerator(counts: .init(records: 30_000), seed: 3, issuedAt: Int64(Date().timeIntervalSince1970)).write(to: dataset)
-        }
-
-        func publisher(_ scenario: String) -> Publisher {
-            Publisher(directory: nginx.root.appendingPathComponent(scenario), keysDirectory: keys)
-        }
-
-        func publish(_ scenario: String, keepDeltas: Int) throws -> Manifest {
-            try publisher(scenario).publish(dataset: dataset, now: Int64(Date().timeIntervalSince1970), validFor: 86_400,
-                                            keepDeltas: keepDeltas).manifest
-        }
-
-        /// Every seventh vehicle dropped, every third of the rest recoloured: about 8,400 changes.
-        func changeVehicles() throws {
-            try StolenVehicleEdits.apply(to: dataset) { i, _, _ in i % 7 == 3 ? .drop : i % 3 == 0 ? .recolour : .keep }
-        }
-
-        func syncArguments(_ scenario: String, state: URL) -> [String] {
-            ["sync", "--db", state.path, "--central", "https://127.0.0.1:\(nginx.port)/\(scenario)/",
-             "--ca", pki.path("ca.crt"), "--cert", pki.path("device.crt"), "--key", pki.path("device.key"),
-             "--root", keys.appendingPathComponent(CentralKeys.rootFile).path]
-        }
-    }
-
     /// Starts `mpolicectl sync`; the semaphore is signalled when it prints `line` (or closes
     /// its stderr).
     static func startSync(_ arguments: [String], until line: String = "applying", pauseAt: String? = nil) throws -> (Process, DispatchSemaphore) {
@@ -138,23 +98,22 @@ struct SyncCrashTests {
     @Test("kill -9 while records are written and at every step of a delta apply and a snapshot swap leaves old or new lists, never a mix",
           arguments: [("delta", 30), ("snapshot", 0)])
     func crash(scenario: String, keepDeltas: Int) throws {
-        let center = try Center()
-        defer {
-            center.nginx.stop()
-            center.scratch.remove()
-        }
-        let v1 = try center.publish(scenario, keepDeltas: keepDeltas)
+        // One published directory per scenario under one nginx.
+        let center = try PublishedCenter(records: 30_000, seed: 3)
+        defer { center.stop() }
+        let v1 = try center.publish(scenario: scenario, keepDeltas: keepDeltas)
         let template = center.scratch.url.appendingPathComponent("template")
-        let first = try Programs.run("mpolicectl", center.syncArguments(scenario, state: template))
+        let first = try Programs.run("mpolicectl", center.syncArguments(state: template, scenario: scenario))
         try #require(first.status == 0, "first sync: \(first.stderr)")
-        try center.changeVehicles()
-        let v2 = try center.publish(scenario, keepDeltas: keepDeltas)
+        // Every seventh vehicle dropped, every third of the rest recoloured: about 8,400 changes.
+        try StolenVehicleEdits.apply(to: center.dataset) { i, _, _ in i % 7 == 3 ? .drop : i % 3 == 0 ? .recolour : .keep }
+        let v2 = try center.publish(scenario: scenario, keepDeltas: keepDeltas)
         let method = keepDeltas > 0 ? "deltas" : "snapshot"
 
         // Reference: the whole apply, uninterrupted.
         let reference = center.scratch.url.appendingPathComponent("reference")
         try FileManager.default.copyItem(at: template, to: reference)
-        let (refProcess, refApplying) = try Self.startSync(center.syncArguments(scenario, state: reference))
+        let (refProcess, refApplying) = try Self.startSync(center.syncArguments(state: reference, scenario: scenario))
         refApplying.wait()
         let applyStart = Date()
         refProcess.waitUntilExit()
@@ -168,7 +127,7 @@ struct SyncCrashTests {
             let state = center.scratch.url.appendingPathComponent("run-\(run)")
             try FileManager.default.copyItem(at: template, to: state)
             let pauseAt: String? = if case .step(let name) = target { name } else { nil }
-            let (process, reached) = try Self.startSync(center.syncArguments(scenario, state: state), until: target.line, pauseAt: pauseAt)
+            let (process, reached) = try Self.startSync(center.syncArguments(state: state, scenario: scenario), until: target.line, pauseAt: pauseAt)
             reached.wait()
             if case .records = target { usleep(UInt32(Double.random(in: 0...(applySeconds * 0.9)) * 1_000_000)) }
             kill(process.processIdentifier, SIGKILL)
@@ -193,7 +152,7 @@ struct SyncCrashTests {
             outcomes[killed ? "killed at \(target) → v\(version)" : "finished → v\(version)", default: 0] += 1
 
             // The next sync completes and leaves one generation behind.
-            let again = try Programs.run("mpolicectl", center.syncArguments(scenario, state: state) + ["--json"])
+            let again = try Programs.run("mpolicectl", center.syncArguments(state: state, scenario: scenario) + ["--json"])
             #expect(again.status == 0, "run \(run): \(again.stderr)")
             #expect(try ListsStore.open(directory).versions()[.stolenVehicles]?.version == 2)
             let generations = try FileManager.default.contentsOfDirectory(atPath: state.path).filter { $0.hasPrefix("lists-") && $0.hasSuffix(".db") }

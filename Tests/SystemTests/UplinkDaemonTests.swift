@@ -72,10 +72,8 @@ struct UplinkDaemonTests {
     func dispatchOnlineAndOffline() throws {
         let world = try UplinkWorld()
         defer { world.stop() }
-        let (scratch, state) = try DaemonTests.state(records: 500)
+        let (scratch, daemon) = try DaemonProcess.started(records: 500, extra: world.daemonConfig(dispatchWait: 5))
         defer { scratch.remove() }
-        let daemon = try DaemonProcess(in: scratch.url, stateDirectory: state, extra: world.daemonConfig(dispatchWait: 5))
-        try daemon.start()
         let env = ["MPOLICE_SOCKET": daemon.socketPath]
         #expect(try Programs.run("mpolicectl", ["signin", "OF-0042"], environment: env).status == 0)
         let events = EventCollector(client: daemon.client)
