@@ -125,16 +125,19 @@ public final class JournalStore: Sendable {
     /// before the answer is given to anyone.
     public func record(_ answer: CheckAnswer, now: Int64) throws {
         let record = CheckRecordPayload(answer)
+        // One JSON encoding per check (the outbox payload); SQLite takes the record's JSON
+        // columns out of it.
+        let payload = WireJSON.text(record)
         try enqueueing { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                        json_extract(?8, '$.matches'), json_extract(?8, '$.listVersions'), json_extract(?8, '$.location'))
                 """)
             try statement.execute(arguments: [
-                record.checkId, record.checkedAt, record.officerId, record.unitId, record.kind, record.query, record.outcome,
-                WireJSON.text(record.matches), WireJSON.text(record.listVersions), WireJSON.text(record.location),
+                record.checkId, record.checkedAt, record.officerId, record.unitId, record.kind, record.query, record.outcome, payload,
             ])
-            try enqueue(db, id: record.checkId, kind: .check, hit: answer.outcome == .hit, payload: WireJSON.text(record), now: now)
+            try enqueue(db, id: record.checkId, kind: .check, hit: answer.outcome == .hit, payload: payload, now: now)
         }
     }
 

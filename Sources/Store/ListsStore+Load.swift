@@ -116,7 +116,7 @@ extension ListsStore {
     }
 }
 
-private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// A validated row and the CSV line it came from.
 struct ParsedRow: Sendable {

@@ -36,9 +36,25 @@ extension ListsStore {
     public static let lookupLimit = 50
 
     /// Every stolen vehicle whose plate has the folded key `plateKey`: the exact match
-    /// (`plate`, first) and the OCR-confusable near matches in one index lookup.
+    /// (`plate`) and the OCR-confusable near matches in one index lookup. When more records
+    /// share the key than one lookup returns, the exact match is read on its own, so it is
+    /// never cut off by near matches (an ORDER BY would make every lookup sort).
     public func stolenVehicles(plateKey: String, plate: String) throws -> ListLookup<StoredVehicle> {
-        try vehicles(VehicleQuery.plateKey, [plateKey, plate])
+        try lookup { db in
+            let found = try Self.vehicles(db, VehicleQuery.plateKey, [plateKey])
+            guard found.records.count == Self.lookupLimit, !found.records.contains(where: { $0.compactPlate == plate }) else {
+                return found
+            }
+            // Both reads in one transaction: the same snapshot of the list.
+            var both = found
+            try db.inTransaction(.deferred) {
+                let near = try Self.vehicles(db, VehicleQuery.plateKey, [plateKey])
+                let exact = try Self.vehicles(db, VehicleQuery.exactPlate, [plateKey, plate])
+                both = ListLookup(meta: near.meta, records: exact.records + near.records.prefix(Self.lookupLimit - exact.records.count))
+                return .commit
+            }
+            return both
+        }
     }
 
     public func stolenVehicles(vin: String) throws -> ListLookup<StoredVehicle> {
@@ -53,30 +69,33 @@ extension ListsStore {
     /// matching records, so version and records come from the same snapshot. No meta row
     /// means the list was never received.
     private enum VehicleQuery {
-        static func sql(_ condition: String, order: String = "") -> String {
+        static func sql(_ condition: String) -> String {
             """
             SELECT m.version, m.issued_at, m.expires_at, m.record_count, \(ListsStore.vehicleColumns)
             FROM list_meta m LEFT JOIN stolen_vehicle v ON \(condition)
-            WHERE m.list = 'stolen-vehicles' \(order) LIMIT \(ListsStore.lookupLimit)
+            WHERE m.list = 'stolen-vehicles' LIMIT \(ListsStore.lookupLimit)
             """
         }
-        static let plateKey = sql("v.plate_key = ?1", order: "ORDER BY v.plate = ?2 DESC")
+        static let plateKey = sql("v.plate_key = ?")
+        static let exactPlate = sql("v.plate_key = ? AND v.plate = ?")
         static let vin = sql("v.vin = ?")
         static let engineNumber = sql("v.engine_number = ?")
     }
 
     private func vehicles(_ sql: String, _ values: [String]) throws -> ListLookup<StoredVehicle> {
-        try lookup { db in
-            let statement = try db.cachedStatement(sql: sql)
-            statement.setUncheckedArguments(StatementArguments(values))
-            var meta = ListMeta.never(.stolenVehicles)
-            var records: [StoredVehicle] = []
-            try statement.forEachRawRow { row in
-                meta = row.meta(.stolenVehicles)
-                if !row.isNull(4) { records.append(StoredVehicle(row: row, offset: 4)) }
-            }
-            return ListLookup(meta: meta, records: records)
+        try lookup { db in try Self.vehicles(db, sql, values) }
+    }
+
+    private static func vehicles(_ db: Database, _ sql: String, _ values: [String]) throws -> ListLookup<StoredVehicle> {
+        let statement = try db.cachedStatement(sql: sql)
+        statement.bindTexts(values)
+        var meta = ListMeta.never(.stolenVehicles)
+        var records: [StoredVehicle] = []
+        try statement.forEachRawRow { row in
+            meta = row.meta(.stolenVehicles)
+            if !row.isNull(4) { records.append(StoredVehicle(row: row, offset: 4)) }
         }
+        return ListLookup(meta: meta, records: records)
     }
 
     // MARK: People
@@ -85,7 +104,7 @@ extension ListsStore {
     /// first identifier (the one entered) first.
     public func people(idNumbers: [String]) throws -> (wanted: ListLookup<WantedPerson>, missing: ListLookup<MissingPerson>) {
         let placeholders = (1...max(1, idNumbers.count)).map { "?\($0)" }.joined(separator: ",")
-        let arguments = StatementArguments(idNumbers.isEmpty ? [""] : idNumbers)
+        let arguments = idNumbers.isEmpty ? [""] : idNumbers
         return try (
             people(.wantedPersons, "v.id_number IN (\(placeholders))", arguments, WantedPerson.init(row:offset:), order: "ORDER BY v.id_number = ?1 DESC"),
             people(.missingPersons, "v.id_number IN (\(placeholders))", arguments, MissingPerson.init(row:offset:), order: "ORDER BY v.id_number = ?1 DESC"))
@@ -93,14 +112,14 @@ extension ListsStore {
 
     /// Wanted and missing persons with this folded name and date of birth.
     public func people(nameKey: String, dateOfBirth: CalendarDate) throws -> (wanted: ListLookup<WantedPerson>, missing: ListLookup<MissingPerson>) {
-        let arguments: StatementArguments = [nameKey, dateOfBirth.description]
+        let arguments = [nameKey, dateOfBirth.description]
         let condition = "v.name_key = ? AND v.date_of_birth = ?"
         return try (
             people(.wantedPersons, condition, arguments, WantedPerson.init(row:offset:)),
             people(.missingPersons, condition, arguments, MissingPerson.init(row:offset:)))
     }
 
-    private func people<Record>(_ list: ListKind, _ condition: String, _ arguments: StatementArguments,
+    private func people<Record>(_ list: ListKind, _ condition: String, _ arguments: [String],
                                 _ decode: (RawRow, Int) -> Record, order: String = "") throws -> ListLookup<Record> {
         let (table, columns) = list == .wantedPersons ? ("wanted_person", Self.wantedColumns) : ("missing_person", Self.missingColumns)
         return try lookup { db in
@@ -109,7 +128,7 @@ extension ListsStore {
                 FROM list_meta m LEFT JOIN \(table) v ON \(condition)
                 WHERE m.list = '\(list.rawValue)' \(order) LIMIT \(Self.lookupLimit)
                 """)
-            statement.setUncheckedArguments(arguments)
+            statement.bindTexts(arguments)
             var meta = ListMeta.never(list)
             var records: [Record] = []
             try statement.forEachRawRow { row in
@@ -146,6 +165,19 @@ struct RawRow {
 }
 
 extension Statement {
+    /// Binds `values` to parameters 1…n. GRDB's `StatementArguments` goes through generic
+    /// conversions that cost more than the index lookup on the check path.
+    func bindTexts(_ values: [String]) {
+        let handle = sqliteStatement
+        sqlite3_clear_bindings(handle)
+        for (index, value) in values.enumerated() {
+            var value = value
+            _ = value.withUTF8 { text in
+                sqlite3_bind_text(handle, Int32(index + 1), text.baseAddress, Int32(text.count), SQLITE_TRANSIENT)
+            }
+        }
+    }
+
     /// Steps a statement whose arguments are set, handing each row to `body`, and resets it
     /// so the implicit read transaction ends.
     func forEachRawRow(_ body: (RawRow) throws -> Void) throws {

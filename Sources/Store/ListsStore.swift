@@ -33,8 +33,16 @@ public final class ListsStore: Sendable {
     /// concurrent lookups that all saw the swap, and the writer that made it, open it once.
     let following = Mutex(())
     /// The last verified manifest's issue time, and the monotonic time it was first judged
-    /// by (see `judgementTime`).
-    private let trustAnchor = Mutex<(trustedTime: Int64, monotonic: Int64?)?>(nil)
+    /// by (see `judgementTime`); read from the lists once per generation, not per check.
+    private let trustAnchor = Mutex(TrustAnchor.unread)
+
+    enum TrustAnchor {
+        /// Not read from this generation's `sync_state` yet.
+        case unread
+        /// Read: lists loaded from a data set have none.
+        case none
+        case known(trustedTime: Int64, monotonic: Int64?)
+    }
 
     /// The generation checks read now, or why there is none.
     struct Current {
@@ -51,6 +59,8 @@ public final class ListsStore: Sendable {
     /// tuned; `make bench` reports the check against the raw-SQLite floor.
     final class Generation: Sendable {
         let file: URL
+        /// The file's name as `lists.db` links to it, for the per-check comparison.
+        let linkName: [UInt8]
         let writer: DatabasePool
         let lookups: LookupConnections
 
@@ -76,6 +86,7 @@ public final class ListsStore: Sendable {
             lookupConfig.busyMode = .timeout(5)
             do {
                 self.file = file
+                linkName = Array(file.lastPathComponent.utf8)
                 writer = try DatabasePool(path: file.path, configuration: config)
                 if try !writer.read(ListsStore.migrator.hasCompletedMigrations) {
                     guard !readOnly else {
@@ -175,10 +186,16 @@ public final class ListsStore: Sendable {
         let wall = clock.nowSeconds
         let monotonic = clock.monotonicMilliseconds
         let anchor = trustAnchor.withLock { anchor -> (trustedTime: Int64, monotonic: Int64)? in
-            if anchor == nil, let trusted = try? syncState()?.trustedTime { anchor = (trusted, nil) }
-            guard var known = anchor else { return nil }
-            if known.monotonic == nil { known.monotonic = monotonic; anchor = known }
-            return (known.trustedTime, known.monotonic!)
+            if case .unread = anchor {
+                anchor = (try? syncState()?.trustedTime).flatMap { $0 }.map { .known(trustedTime: $0, monotonic: nil) } ?? .none
+            }
+            switch anchor {
+            case .unread, .none:
+                return nil
+            case .known(let trustedTime, let since):
+                if since == nil { anchor = .known(trustedTime: trustedTime, monotonic: monotonic) }
+                return (trustedTime, since ?? monotonic)
+            }
         }
         guard let anchor else { return wall }
         return max(wall, anchor.trustedTime + max(0, monotonic - anchor.monotonic) / 1000)
@@ -187,7 +204,8 @@ public final class ListsStore: Sendable {
     /// A newer manifest was verified and applied at `trustedTime`.
     func advanceTrustAnchor(to trustedTime: Int64) {
         trustAnchor.withLock { anchor in
-            if anchor.map({ trustedTime > $0.trustedTime }) ?? true { anchor = (trustedTime, nil) }
+            if case .known(let known, _) = anchor, known >= trustedTime { return }
+            anchor = .known(trustedTime: trustedTime, monotonic: nil)
         }
     }
 
@@ -198,8 +216,7 @@ public final class ListsStore: Sendable {
     /// current (one readlink per call: a swap by the CLI is seen by the very next check).
     /// - Throws: `StoreError.unavailable` with the reason when there is none.
     func readableGeneration() throws -> Generation {
-        let now = current.withLock { $0 }
-        if let generation = now.generation, directory.currentListsName() == generation.file.lastPathComponent {
+        if let generation = current.withLock({ $0.generation }), directory.listsLinkNames(generation.linkName) {
             return generation
         }
         try followCurrentGeneration()
@@ -255,11 +272,14 @@ public final class ListsStore: Sendable {
     /// Points lookups and writes at `next`; returns the generation it replaces, if any.
     @discardableResult
     func replaceGeneration(with next: Generation) -> Generation? {
-        current.withLock { slot in
+        let previous = current.withLock { slot in
             let previous = slot.generation
             slot = Current(generation: next)
             return previous
         }
+        // Another writer may have applied a newer manifest: the anchor moves on (never back).
+        if let trusted = (try? next.writer.read(Self.fetchSyncState))??.trustedTime { advanceTrustAnchor(to: trusted) }
+        return previous
     }
 
     /// Runs `body` holding the state directory's lists lock (flock on `lists.lock`): one

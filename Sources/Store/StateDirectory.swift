@@ -10,13 +10,14 @@ import Foundation
 /// `-shm` files, so connections to the old file finish undisturbed (docs/storage.md).
 public struct StateDirectory: Sendable {
     public let url: URL
+    /// The link to the current lists generation (read on every check: computed once).
+    public let listsPath: String
 
     public init(path: String) {
         url = URL(fileURLWithPath: path, isDirectory: true)
+        listsPath = url.appendingPathComponent(Self.listsLink).path
     }
 
-    /// The link to the current lists generation.
-    public var listsPath: String { url.appendingPathComponent(Self.listsLink).path }
     public var journalPath: String { url.appendingPathComponent("journal.db").path }
     /// Where the generator writes the bulk CSV data set.
     public var datasetURL: URL { url.appendingPathComponent("dataset", isDirectory: true) }
@@ -49,6 +50,16 @@ public struct StateDirectory: Sendable {
         let n = readlink(listsPath, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Whether `lists.db` links to the file named `name` (its UTF-8 bytes): one readlink into
+    /// a stack buffer, no allocation — every check asks.
+    func listsLinkNames(_ name: [UInt8]) -> Bool {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { buffer in
+            let n = readlink(listsPath, buffer.baseAddress!, buffer.count)
+            guard n == name.count else { return false }
+            return name.withUnsafeBytes { memcmp($0.baseAddress!, buffer.baseAddress!, n) == 0 }
+        }
     }
 
     /// A name for a new generation file (not created).
