@@ -58,7 +58,11 @@ let package = Package(
         .target(name: "Watchlist"),
         .target(
             name: "FieldWire",
-            dependencies: ["Watchlist", "CZlibShim", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Watchlist", "CZlibShim", .product(name: "Crypto", package: "swift-crypto"),
+                // scrypt for the roster's PIN verifiers.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .target(name: "TerminalConfiguration"),
         .target(
@@ -122,7 +126,7 @@ let package = Package(
         .target(
             name: "Central",
             dependencies: [
-                "Watchlist", "FieldWire",
+                "Watchlist", "FieldWire", .product(name: "Crypto", package: "swift-crypto"),
                 // The reference uplink endpoint behind nginx, and its database.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -166,7 +170,7 @@ let package = Package(
         // MARK: Tests (a target per module; SystemTests drives the built programs and real services)
         .target(name: "TestSupport", dependencies: ["Store", "Watchlist", "FieldWire"], path: "Tests/TestSupport"),
         .testTarget(name: "WatchlistTests", dependencies: ["Watchlist"]),
-        .testTarget(name: "FieldWireTests", dependencies: ["FieldWire", "Watchlist"]),
+        .testTarget(name: "FieldWireTests", dependencies: ["FieldWire", "Watchlist", "TestSupport"]),
         .testTarget(name: "TerminalConfigurationTests", dependencies: ["TerminalConfiguration"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "FieldWire", "Central", "Watchlist", "TerminalConfiguration", "TestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),

@@ -1,3 +1,4 @@
+import Central
 import FieldWire
 import Foundation
 import Watchlist
@@ -56,9 +57,16 @@ struct APIBench {
         results.add("daemon_ready_ms", Double(Measure.nowNanoseconds() - start) / 1e6)
 
         let client = APIClient(socketPath: socket)
-        guard try client.request("POST", "/v1/session", json: Data(#"{"officerId":"BENCH-01"}"#.utf8)).status == 201 else {
-            throw BenchError("sign-in refused")
+        // Sign-in: the roster's scrypt verifier at the standard cost, through the socket.
+        let officer = DemoRecords.officer
+        let signIn = Data(#"{"officerId":"\#(officer.officerId)","pin":"\#(officer.pin)"}"#.utf8)
+        let signIns = try Measure.latencies(count: 20) { _ in
+            guard try client.request("POST", "/v1/session", json: signIn).status == 201 else { throw BenchError("sign-in refused") }
         }
+        let cost = PINVerifier.Cost.standard
+        print("  (sign-in: scrypt N = 2^\(cost.logN), r = \(cost.r), p = \(cost.p): \(((128 * cost.r) << cost.logN) >> 20) MiB per derivation)")
+        results.add("signin_p50_ms", Measure.percentile(signIns, 50) / 1000)
+        results.add("signin_p99_ms", Measure.percentile(signIns, 99) / 1000)
         let bodies = plates.map { Data(#"{"plate":"\#($0)"}"#.utf8) }
         for body in bodies.prefix(200) { _ = try client.request("POST", "/v1/checks/plate", json: body) }
         let latencies = try Measure.latencies(count: bodies.count) { i in

@@ -78,6 +78,7 @@ struct SQLite3Import {
         case .stolenVehicles: "stolen_vehicle"
         case .wantedPersons: "wanted_person"
         case .missingPersons: "missing_person"
+        case .officers: "officer"
         }
     }
 
@@ -104,6 +105,8 @@ struct SQLite3Import {
                 f.insert(plate.foldedKey, at: 2)
             case .wantedPersons, .missingPersons:
                 f.insert(PersonName.foldedForList(f[2])!, at: 3)
+            case .officers:
+                f.insert(f[1], at: 2)
             }
             out += f.joined(separator: ",") + "\n"
         }

@@ -35,7 +35,13 @@ public enum Agent {
         let lists = try ListsStore.open(state, expectLists: try journal.trustFloor() != nil)
         if let reason = lists.unavailableReason { logger.error("lists unavailable", metadata: ["reason": "\(reason)"]) }
         let events = EventHub()
-        let session = OfficerSession(unitId: configuration.terminal.unit)
+        let session = OfficerSession(
+            unitId: configuration.terminal.unit, lists: lists, journal: journal, clock: clock,
+            policy: .init(idleLock: .seconds(configuration.session.idleLock), lockout: .seconds(configuration.session.lockout))
+        ) { change, info in
+            logger.info("session \(change == .locked ? "locked" : "unlocked")")
+            events.publish(AgentEvent(change == .locked ? .sessionLocked : .sessionUnlocked, info))
+        }
 
         // Location: the gpsd reader; its fixes become breadcrumbs, its changes events.
         let location: LocationService? = configuration.gps.gpsd.map { gps in
@@ -91,7 +97,8 @@ public enum Agent {
         let api = LocalAPI(.init(lists: lists, journal: journal, checker: checker, session: session, events: events,
                                  stateDirectory: state.url.path, location: currentLocation,
                                  syncNow: syncNow, uplinkConfigured: uplink != nil,
-                                 clock: clock),
+                                 clock: clock, purposes: CheckPurpose.Codes(allowed: configuration.checks.purposes,
+                                                                            needingReference: Set(configuration.checks.purposesWithReference))),
                            maxBodyBytes: configuration.api.maxBodyBytes)
         let a = configuration.api
         let listener = LocalAPI.Listener(
@@ -117,7 +124,7 @@ public enum Agent {
         let housekeeping = Housekeeping(lists: lists, journal: journal, settings: (configuration.lists, configuration.journal), clock: clock,
                                         logger: logger, onListsUnavailable: { sync?.wake.fire() })
 
-        var services: [any Service] = [housekeeping]
+        var services: [any Service] = [housekeeping, SessionIdleLock(session: session)]
         if let location { services.append(location) }
         if let sync { services.append(sync) }
         if let uplink { services.append(uplink) }

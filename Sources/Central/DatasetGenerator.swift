@@ -63,6 +63,7 @@ public struct DatasetGenerator {
         for i in demo.missing.count..<max(demo.missing.count, counts.missingPersons) {
             try writer.append(missing(i, &rng)); tick()
         }
+        for officer in demo.officers { try writer.append(officer) }
         progress?(written, total)
         return try writer.finish(version: 1, issuedAt: issuedAt, expiresAt: issuedAt + validFor, seed: seed)
     }

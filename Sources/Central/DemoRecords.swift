@@ -1,3 +1,5 @@
+import Crypto
+import FieldWire
 import Watchlist
 
 /// A few fixed records every generated data set starts with, so the demo, the tests and a
@@ -52,9 +54,61 @@ public struct DemoRecords: Sendable {
         ]
     }
 
+    // MARK: The demo roster
+
+    /// Demo officers and their PINs: known to the demo, the tests and technicians, as the
+    /// records above are. A real roster's PINs come from `mpolice-central officer`.
+    public struct DemoOfficer: Sendable {
+        public let officerId: String
+        public let pin: String
+        /// Base32, as `oathtool -b` and authenticator apps take it; nil for PIN alone.
+        public let totpSecret: String?
+
+        public init(officerId: String, pin: String, totpSecret: String?) {
+            (self.officerId, self.pin, self.totpSecret) = (officerId, pin, totpSecret)
+        }
+    }
+
+    /// Active on TPE-DA-01 and TPE-DA-02, PIN alone.
+    public static let officer = DemoOfficer(officerId: "OF-0042", pin: "420042", totpSecret: nil)
+    /// Active on TPE-DA-01, PIN and TOTP.
+    public static let officerWithTOTP = DemoOfficer(officerId: "OF-0007", pin: "700007", totpSecret: "JBSWY3DPEHPK3PXP")
+    /// Suspended.
+    public static let suspendedOfficer = DemoOfficer(officerId: "OF-0013", pin: "130013", totpSecret: nil)
+    /// Active, but only on KHH-ZY-07.
+    public static let otherUnitOfficer = DemoOfficer(officerId: "OF-0099", pin: "990099", totpSecret: nil)
+    /// Active on TPE-DA-01, PIN alone: a second officer for tests that need two.
+    public static let secondOfficer = DemoOfficer(officerId: "OF-0021", pin: "210021", totpSecret: nil)
+
+    /// The roster's verifiers are derived once per process (scrypt at the standard cost, a
+    /// salt fixed per officer so the same seed still gives the same data set byte for byte).
+    public var officers: [RosterOfficer] { Self.roster }
+
+    private static let roster: [RosterOfficer] = [
+        (officer, "陳建宏", ["TPE-DA-01", "TPE-DA-02"], RosterOfficer.Status.active, ""),
+        (officerWithTOTP, "林雅婷", ["TPE-DA-01"], .active, ""),
+        (suspendedOfficer, "黃國榮", ["TPE-DA-01"], .suspended, "停職調查中"),
+        (otherUnitOfficer, "王怡君", ["KHH-ZY-07"], .active, ""),
+        (secondOfficer, "張家豪", ["TPE-DA-01"], .active, ""),
+    ].enumerated().map { i, entry in
+        let (demo, name, units, status, reason) = entry
+        let salt = Array(SHA256.hash(data: Array("mpolice demo roster \(demo.officerId)".utf8)).prefix(PINVerifier.saltBytes))
+        let (verifier, key) = try! PINVerifier.make(pin: demo.pin, salt: salt)
+        let sealed = demo.totpSecret.map { secret in
+            try! SealedTOTPSecret.seal(Base32.decode(secret)!, officerId: demo.officerId, key: key,
+                                       nonce: Array(SHA256.hash(data: salt).prefix(12)))
+        }
+        return RosterOfficer(recordId: "OF\(String(i).leftPadded(to: 8))", officerId: demo.officerId, name: name, units: units,
+                             status: status, statusReason: reason, pinVerifier: verifier.description, secondFactor: sealed)
+    }
+
     /// Completes a nine-character ID prefix with its check digit.
     public static func withCheckDigit(_ prefix: String) -> String {
         for d in 0...9 where PersonID.isValid(prefix + String(d)) { return prefix + String(d) }
         preconditionFailure("no check digit completes \(prefix)")
     }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -74,16 +74,36 @@ public final class UplinkDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v4-audit-chain") { db in
+            // The newest chain head each unit reported, and chained items by position.
+            try db.execute(sql: """
+                CREATE TABLE unit_chain (
+                    unit TEXT PRIMARY KEY NOT NULL,
+                    seq INTEGER NOT NULL,
+                    hash TEXT NOT NULL,
+                    reported_at INTEGER NOT NULL
+                );
+                ALTER TABLE item ADD COLUMN chain_seq INTEGER;
+                CREATE INDEX item_chain ON item(unit, chain_seq) WHERE chain_seq IS NOT NULL;
+                """)
+        }
         try migrator.migrate(pool)
     }
 
     // MARK: Items
 
     /// Stores a batch in one transaction; each item accepted, a duplicate, or rejected.
-    func ingest(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], now: Int64) throws -> [UplinkAnswer.Result] {
+    func ingest(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], chainHead: ChainHead? = nil, now: Int64) throws -> [UplinkAnswer.Result] {
         try pool.write { db in
+            if let chainHead {
+                try db.execute(sql: """
+                    INSERT INTO unit_chain (unit, seq, hash, reported_at) VALUES (?1, ?2, ?3, ?4)
+                    ON CONFLICT (unit) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, reported_at = excluded.reported_at
+                        WHERE excluded.seq >= unit_chain.seq
+                    """, arguments: [unit, chainHead.seq, chainHead.hash, now])
+            }
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO item (id, unit, kind, created_at, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO item (id, unit, kind, created_at, payload, received_at, chain_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (unit, id) DO NOTHING
                 """)
             var results: [UplinkAnswer.Result] = []
@@ -100,13 +120,18 @@ public final class UplinkDatabase: Sendable {
                                          reason: "check.unit-mismatch: the record names unit \(check.unitId); the certificate is unit \(unit)"))
                     continue
                 }
+                if case .audit(let event) = item.payload, event.unitId != unit {
+                    results.append(.init(id: item.id, status: .rejected,
+                                         reason: "check.unit-mismatch: the event names unit \(event.unitId); the certificate is unit \(unit)"))
+                    continue
+                }
                 if case .dispatchStatus(let change) = item.payload {
                     guard try Bool.fetchOne(db, sql: "SELECT 1 FROM dispatch WHERE id = ? AND unit = ?", arguments: [change.dispatchId, unit]) == true else {
                         results.append(.init(id: item.id, status: .rejected, reason: "dispatch.unknown: no dispatch \(change.dispatchId) for unit \(unit)"))
                         continue
                     }
                 }
-                try insert.execute(arguments: [item.id, unit, item.kind.rawValue, item.createdAt, item.payload.json, now])
+                try insert.execute(arguments: [item.id, unit, item.kind.rawValue, item.createdAt, item.payload.json, now, item.payload.chain?.seq])
                 guard db.changesCount == 1 else {
                     results.append(.init(id: item.id, status: .duplicate))
                     continue

@@ -40,7 +40,7 @@ public struct UplinkServer: Sendable {
             guard batch.unit == unit else {
                 throw HTTPError(.forbidden, message: "the batch is for unit \(batch.unit); the certificate is unit \(unit)")
             }
-            let results = try database.ingest(unit: unit, batch.items, now: Int64(Date().timeIntervalSince1970 * 1000))
+            let results = try database.ingest(unit: unit, batch.items, chainHead: batch.chainHead, now: Int64(Date().timeIntervalSince1970 * 1000))
             return Self.json(UplinkAnswer(results: results))
         }
         router.get("uplink/dispatches") { request, _ in

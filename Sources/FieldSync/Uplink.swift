@@ -96,7 +96,7 @@ public final class Uplink: Service, Sendable {
             let now = nowMilliseconds()
             let items = try journal.dueOutboxItems(now: now, maxItems: configuration.batchItems, maxBytes: configuration.batchBytes)
             if items.isEmpty { break }
-            let body = Gzip.compress(UplinkBatch.json(unit: configuration.unit, items: items.map(\.stored)))
+            let body = Gzip.compress(UplinkBatch.json(unit: configuration.unit, items: items.map(\.stored), chainHead: try journal.chainHead()))
             let answers: [String: OutboxSettlement]
             do {
                 answers = try send(body, items: items, abort: abort)

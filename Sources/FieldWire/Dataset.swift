@@ -1,7 +1,8 @@
 import Foundation
 import Watchlist
 
-/// A bulk data set: the full content of the three lists as one CSV file per list plus
+/// A bulk data set: the full content of the lists (the three watch lists and the officer
+/// roster) as one CSV file per list plus
 /// `dataset.json`. The generator writes it, the store loads it, and the center publishes
 /// from it. Column order is part of the format (docs/dataset-format.md).
 public enum Dataset {
@@ -22,6 +23,8 @@ public enum Dataset {
         case .missingPersons:
             ["record_id", "id_number", "name", "date_of_birth", "sex", "missing_since", "description",
              "vulnerable", "contact_unit"]
+        case .officers:
+            ["record_id", "officer_id", "name", "units", "status", "status_reason", "pin_verifier", "second_factor"]
         }
     }
 
@@ -89,6 +92,11 @@ public enum Dataset {
         [p.recordId, p.idNumber ?? "", p.name, p.dateOfBirth.description, p.sex, p.missingSince, p.description,
          p.vulnerable ? "1" : "0", p.contactUnit]
     }
+
+    public static func row(_ o: RosterOfficer) -> [String] {
+        [o.recordId, o.officerId, o.name, o.units.joined(separator: ";"), o.status.rawValue, o.statusReason, o.pinVerifier,
+         o.secondFactor ?? ""]
+    }
 }
 
 /// Writes a data set directory, one list at a time.
@@ -111,6 +119,7 @@ public struct DatasetWriter {
     public mutating func append(_ v: StolenVehicle) throws { try append(.stolenVehicles, Dataset.row(v)) }
     public mutating func append(_ p: WantedPerson) throws { try append(.wantedPersons, Dataset.row(p)) }
     public mutating func append(_ p: MissingPerson) throws { try append(.missingPersons, Dataset.row(p)) }
+    public mutating func append(_ o: RosterOfficer) throws { try append(.officers, Dataset.row(o)) }
 
     private mutating func append(_ list: ListKind, _ fields: [String]) throws {
         try writers[list]!.write(fields)

@@ -2,7 +2,8 @@ import Watchlist
 
 /// One validated list record: its canonical field values — normalised, in
 /// `Dataset.columns` order, nil for an empty field — and the derived lookup key the table
-/// stores beside them (`plate_key` for vehicles, `name_key` for persons). Snapshots carry
+/// stores beside them (`plate_key` for vehicles, `name_key` for persons, `officer_key` for
+/// the roster). Snapshots carry
 /// canonical values, and the content digest is taken over them.
 public struct ListRow: Sendable, Equatable {
     public let list: ListKind
@@ -11,9 +12,21 @@ public struct ListRow: Sendable, Equatable {
 
     public var recordId: String { fields[0]! }
 
+    /// The field the derived key is made from; the key's table column follows it.
+    public static func keySource(_ list: ListKind) -> Int {
+        list == .wantedPersons || list == .missingPersons ? 2 : 1
+    }
+
     /// The table column the derived key sits in, counted in the table's column order.
-    public static func keyColumn(_ list: ListKind) -> Int {
-        list == .stolenVehicles ? 2 : 3
+    public static func keyColumn(_ list: ListKind) -> Int { keySource(list) + 1 }
+
+    /// The derived key's column name.
+    public static func keyColumnName(_ list: ListKind) -> String {
+        switch list {
+        case .stolenVehicles: "plate_key"
+        case .wantedPersons, .missingPersons: "name_key"
+        case .officers: "officer_key"
+        }
     }
 
     /// Validates a data set, snapshot or delta row and normalises it.
@@ -45,6 +58,19 @@ public struct ListRow: Sendable, Equatable {
             if list == .missingPersons, f[7] != "0", f[7] != "1" { throw bad("vulnerable", "must be 0 or 1") }
             fields = [f[0], id, f[2], dob.description, f[4], f[5], f[6], f[7], f[8]]
             key = nameKey
+        case .officers:
+            guard (try? CheckContext(officerId: f[1], unitId: "X")) != nil else { throw bad("officer_id", "1-32 letters, digits, '-', '_' or '.'") }
+            guard !f[2].isEmpty else { throw bad("name", "empty") }
+            let units = f[3].split(separator: ";").map(String.init)
+            guard !units.isEmpty, units.allSatisfy({ (try? CheckContext(officerId: "X", unitId: $0)) != nil }) else {
+                throw bad("units", "one or more unit ids separated by ';'")
+            }
+            guard let status = RosterOfficer.Status(rawValue: f[4]) else { throw bad("status", "must be active or suspended") }
+            if status == .suspended, f[5].isEmpty { throw bad("status_reason", "a suspension needs its reason") }
+            do { _ = try PINVerifier(parsing: f[6]) } catch { throw bad("pin_verifier", error.message) }
+            if !f[7].isEmpty, !SealedTOTPSecret.isWellFormed(f[7]) { throw bad("second_factor", "not a sealed TOTP secret") }
+            fields = [f[0], f[1], f[2], units.joined(separator: ";"), f[4], f[5], f[6], f[7].isEmpty ? nil : f[7]]
+            key = f[1]
         }
     }
 

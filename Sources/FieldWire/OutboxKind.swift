@@ -5,12 +5,15 @@ public enum OutboxKind: String, Sendable, Codable, CaseIterable {
     case check
     case dispatchStatus = "dispatch-status"
     case breadcrumb
+    /// A session event (sign-in, failure, lock, unlock, sign-out), chained with the checks.
+    case audit
 
     /// 0 is sent first.
     public func priority(hit: Bool = false) -> Int {
         switch self {
         case .check: hit ? 0 : 2
         case .dispatchStatus: 1
+        case .audit: 2
         case .breadcrumb: 3
         }
     }

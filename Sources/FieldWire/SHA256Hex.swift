@@ -16,7 +16,15 @@ public enum SHA256Hex {
         return hex(hasher.finalize())
     }
 
+    private static let digits = Array("0123456789abcdef".utf8)
+
     private static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

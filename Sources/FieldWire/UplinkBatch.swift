@@ -39,12 +39,15 @@ public struct UplinkItem: Sendable, Equatable, Codable {
 
 /// `POST /uplink/items`: a unit's batch of outbox items.
 public struct UplinkBatch: Sendable, Equatable, Codable {
+    /// The terminal's newest chained record when the batch was made (nil before the first).
+    public var chainHead: ChainHead?
     public var unit: String
     public var items: [UplinkItem]
 
-    public init(unit: String, items: [UplinkItem]) {
+    public init(unit: String, items: [UplinkItem], chainHead: ChainHead? = nil) {
         self.unit = unit
         self.items = items
+        self.chainHead = chainHead
     }
 
     /// An item as the outbox holds it: the payload already in its wire JSON.
@@ -64,8 +67,10 @@ public struct UplinkBatch: Sendable, Equatable, Codable {
     /// The batch's wire JSON assembled from stored payloads without decoding them again:
     /// the same bytes `WireJSON.encode(UplinkBatch(…))` gives for the decoded items (a test
     /// holds the two equal); decoding and re-encoding 500 payloads per batch is what this saves.
-    public static func json(unit: String, items: [StoredItem]) -> Data {
-        var out = "{\"items\":["
+    public static func json(unit: String, items: [StoredItem], chainHead: ChainHead? = nil) -> Data {
+        var out = "{"
+        if let chainHead { out += "\"chainHead\":\(WireJSON.text(chainHead))," }
+        out += "\"items\":["
         for (i, item) in items.enumerated() {
             if i > 0 { out += "," }
             out += "{\"attempt\":\(item.attempt),\"createdAt\":\(item.createdAt),\"id\":\(WireJSON.text(item.id)),"
@@ -81,12 +86,14 @@ public struct UplinkBatch: Sendable, Equatable, Codable {
 public struct ReceivedBatch: Sendable, Decodable {
     public var unit: String
     public var items: [Result<UplinkItem, ItemRefusal>]
+    public var chainHead: ChainHead?
 
-    enum CodingKeys: String, CodingKey { case unit, items }
+    enum CodingKeys: String, CodingKey { case unit, items, chainHead }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         unit = try c.decode(String.self, forKey: .unit)
+        chainHead = try c.decodeIfPresent(ChainHead.self, forKey: .chainHead)
         items = try c.decode([Lenient].self, forKey: .items).map(\.result)
     }
 

@@ -28,6 +28,11 @@ public struct CheckRecordPayload: Sendable, Equatable, Codable {
     /// List name → version.
     public var listVersions: [String: Int64]
     public var location: CheckLocation
+    /// `pin`, `pin+otp` or `technician`; absent in records made before terminals said.
+    public var authentication: String?
+    public var purpose: CheckPurpose?
+    /// Its place in the terminal's audit chain (set when the journal records it).
+    public var chain: ChainLink?
 
     /// The record of an answer.
     public init(_ a: CheckAnswer) {
@@ -45,6 +50,62 @@ public struct CheckRecordPayload: Sendable, Equatable, Codable {
         var location = a.location
         location.ageSeconds = location.ageSeconds.map { ($0 * 10).rounded() / 10 }
         self.location = location
+        authentication = a.authentication.rawValue
+        purpose = a.purpose
+    }
+}
+
+/// A record's place in its terminal's audit chain (docs/sync-protocol.md, "Audit chain"):
+/// check records and session events are numbered from 1, and each carries the SHA-256 of the
+/// previous one's payload as sent, so the center sees a record edited, removed or moved.
+public struct ChainLink: Sendable, Equatable, Codable {
+    public var seq: Int64
+    /// Lower-case hex SHA-256 of the previous chained payload; `genesis` before the first.
+    public var prev: String
+
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public init(seq: Int64, prev: String) { (self.seq, self.prev) = (seq, prev) }
+
+    /// The hash a chained payload is known by: SHA-256 of its wire JSON.
+    public static func hash(_ payloadJSON: String) -> String { SHA256Hex.of(Data(payloadJSON.utf8)) }
+}
+
+/// The newest chained record a terminal has made, sent with every batch: records after the
+/// last received one that never arrive show as a gap, not as nothing.
+public struct ChainHead: Sendable, Equatable, Codable {
+    public var seq: Int64
+    public var hash: String
+
+    public init(seq: Int64, hash: String) { (self.seq, self.hash) = (seq, hash) }
+}
+
+/// A session event: sign-in, a failed attempt, a lockout, the idle lock, unlock, sign-out.
+public struct AuditEventPayload: Sendable, Equatable, Codable {
+    public enum Event: String, Sendable, Codable, CaseIterable {
+        case signIn = "sign-in"
+        case signInFailed = "sign-in-failed"
+        case lockedOut = "locked-out"
+        case locked
+        case unlocked
+        case signOut = "sign-out"
+    }
+
+    public var eventId: String
+    /// ISO 8601.
+    public var at: String
+    public var officerId: String
+    public var unitId: String
+    public var event: Event
+    /// `pin`, `pin+otp` or `technician` (who acted, for sign-out and unlock).
+    public var authentication: String?
+    /// The refusal's code for a failure (`session.bad-credentials`, …).
+    public var reason: String?
+    public var chain: ChainLink?
+
+    public init(eventId: String, at: String, officerId: String, unitId: String, event: Event, authentication: String?, reason: String?) {
+        (self.eventId, self.at, self.officerId, self.unitId, self.event) = (eventId, at, officerId, unitId, event)
+        (self.authentication, self.reason) = (authentication, reason)
     }
 }
 
@@ -91,12 +152,23 @@ public enum UplinkPayload: Sendable, Equatable {
     case check(CheckRecordPayload)
     case dispatchStatus(DispatchStatusPayload)
     case breadcrumb(BreadcrumbPayload)
+    case audit(AuditEventPayload)
 
     public var kind: OutboxKind {
         switch self {
         case .check: .check
         case .dispatchStatus: .dispatchStatus
         case .breadcrumb: .breadcrumb
+        case .audit: .audit
+        }
+    }
+
+    /// The audit chain link of a chained record.
+    public var chain: ChainLink? {
+        switch self {
+        case .check(let p): p.chain
+        case .audit(let p): p.chain
+        case .dispatchStatus, .breadcrumb: nil
         }
     }
 
@@ -108,6 +180,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .check(let p): try container.encode(p, forKey: .payload)
         case .dispatchStatus(let p): try container.encode(p, forKey: .payload)
         case .breadcrumb(let p): try container.encode(p, forKey: .payload)
+        case .audit(let p): try container.encode(p, forKey: .payload)
         }
     }
 
@@ -116,6 +189,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .check: self = .check(try container.decode(CheckRecordPayload.self, forKey: .payload))
         case .dispatchStatus: self = .dispatchStatus(try container.decode(DispatchStatusPayload.self, forKey: .payload))
         case .breadcrumb: self = .breadcrumb(try container.decode(BreadcrumbPayload.self, forKey: .payload))
+        case .audit: self = .audit(try container.decode(AuditEventPayload.self, forKey: .payload))
         }
     }
 }
@@ -127,6 +201,7 @@ extension UplinkPayload: Encodable {
         case .check(let p): try p.encode(to: encoder)
         case .dispatchStatus(let p): try p.encode(to: encoder)
         case .breadcrumb(let p): try p.encode(to: encoder)
+        case .audit(let p): try p.encode(to: encoder)
         }
     }
 
@@ -137,6 +212,7 @@ extension UplinkPayload: Encodable {
         case .check: return .check(try WireJSON.decode(CheckRecordPayload.self, from: data))
         case .dispatchStatus: return .dispatchStatus(try WireJSON.decode(DispatchStatusPayload.self, from: data))
         case .breadcrumb: return .breadcrumb(try WireJSON.decode(BreadcrumbPayload.self, from: data))
+        case .audit: return .audit(try WireJSON.decode(AuditEventPayload.self, from: data))
         }
     }
 }

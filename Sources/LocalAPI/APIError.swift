@@ -40,6 +40,18 @@ public struct APIError: HTTPResponseError, Sendable {
             case .busy: return APIError(.conflict, e.code.rawValue, e.message)
             default: return APIError(.internalServerError, e.code.rawValue, "the terminal's database failed; see the daemon log")
             }
+        case let e as SessionError:
+            switch e.code {
+            case .none, .inUse: return APIError(e.code == .none ? .forbidden : .conflict, e.code.rawValue, e.message)
+            case .badCredentials, .otpRequired, .badOTP, .pinRequired: return APIError(.unauthorized, e.code.rawValue, e.message)
+            case .locked: return APIError(.init(code: 423, reasonPhrase: "Locked"), e.code.rawValue, e.message)
+            case .lockedOut: return APIError(.tooManyRequests, e.code.rawValue, e.message)
+            case .suspended, .wrongUnit: return APIError(.forbidden, e.code.rawValue, e.message)
+            case .noRoster: return APIError(.serviceUnavailable, e.code.rawValue, e.message)
+            }
+        case let e as LockoutError:
+            return APIError(.tooManyRequests, SessionErrorCode.lockedOut.rawValue, e.message, retryAfter: e.seconds)
+        case let e as CredentialError: return APIError(.badRequest, "input.pin", e.message, field: "pin")
         case let e as DispatchError:
             switch e.code {
             case .unknown: return APIError(.notFound, e.code.rawValue, e.message)
@@ -123,9 +135,9 @@ struct RequestReader: Sendable {
 
     static func decode<T: StrictRequest>(_ type: T.Type, _ data: Data) throws -> T {
         guard !data.isEmpty else { throw APIError(.badRequest, "request.bad-json", "the body must be a JSON object") }
-        let keys: [String]
+        let keys: [String], nulls: [String]
         do {
-            keys = try WireJSON.decode(KeyList.self, from: data).keys
+            (keys, nulls) = try WireJSON.decode(KeyList.self, from: data).fields
         } catch DecodingError.typeMismatch {
             throw APIError(.badRequest, "request.bad-json", "the body must be a JSON object")
         } catch {
@@ -134,6 +146,9 @@ struct RequestReader: Sendable {
         if let unknown = keys.sorted().first(where: { !T.fields.contains($0) }) {
             throw APIError(.badRequest, "request.unknown-field", "unknown field (allowed: \(T.fields.sorted().joined(separator: ", ")))",
                            field: unknown)
+        }
+        if let null = nulls.sorted().first {
+            throw APIError(.badRequest, "request.missing-field", "null is not a value (leave an optional field out)", field: null)
         }
         do {
             return try WireJSON.decode(type, from: data)
@@ -149,9 +164,10 @@ struct RequestReader: Sendable {
         }
     }
 
-    /// The top-level keys of a JSON object (anything else fails with a type mismatch).
+    /// The top-level keys of a JSON object, and those whose value is null (anything but an
+    /// object fails with a type mismatch).
     private struct KeyList: Decodable {
-        var keys: [String]
+        var fields: (keys: [String], nulls: [String])
 
         private struct AnyKey: CodingKey {
             var stringValue: String
@@ -161,7 +177,8 @@ struct RequestReader: Sendable {
         }
 
         init(from decoder: any Decoder) throws {
-            keys = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+            let container = try decoder.container(keyedBy: AnyKey.self)
+            fields = (container.allKeys.map(\.stringValue), try container.allKeys.filter { try container.decodeNil(forKey: $0) }.map(\.stringValue))
         }
     }
 }

@@ -26,10 +26,12 @@ public struct LocalAPI: Sendable {
         /// Whether items go up to a center (uplink.central).
         public var uplinkConfigured: Bool
         public var clock: any TerminalClock
+        /// The purpose codes checks may give (`checks.purposes`).
+        public var purposes: CheckPurpose.Codes
 
         public init(lists: ListsStore, journal: JournalStore, checker: Checker, session: OfficerSession, events: EventHub,
                     stateDirectory: String, location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Int?)?,
-                    uplinkConfigured: Bool = false, clock: any TerminalClock = SystemClock()) {
+                    uplinkConfigured: Bool = false, clock: any TerminalClock = SystemClock(), purposes: CheckPurpose.Codes = .standard) {
             self.lists = lists
             self.journal = journal
             self.checker = checker
@@ -40,6 +42,7 @@ public struct LocalAPI: Sendable {
             self.syncNow = syncNow
             self.uplinkConfigured = uplinkConfigured
             self.clock = clock
+            self.purposes = purposes
         }
     }
 
@@ -54,9 +57,9 @@ public struct LocalAPI: Sendable {
         startedAt = dependencies.clock.monotonicMilliseconds
     }
 
-    public func router() -> Router<BasicRequestContext> {
+    public func router() -> Router<APIRequestContext> {
         // HEAD is answered wherever GET is; a known path with another method is 405 + Allow.
-        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
         let routes = RouteTable()
         router.add(middleware: JSONErrorMiddleware(routes: routes))
         let v1 = RecordedRoutes(group: router.group("v1"), prefix: "/v1", table: routes)
@@ -69,22 +72,25 @@ public struct LocalAPI: Sendable {
         let startedAt = startedAt
         v1.get("status") { _, _ in JSONBody.response(try Self.status(d, startedAt: startedAt)) }
 
-        // Checks: a signed-in officer, strict bodies, the same answers as the CLI.
+        // Checks: a signed-in, unlocked officer, strict bodies, the same answers as the CLI.
         v1.post("checks/plate") { request, context in
-            try await Self.check(.plate(body.read(PlateCheckRequest.self, request, logger: context.logger).plate), d)
+            let plate = try await body.read(PlateCheckRequest.self, request, logger: context.logger)
+            return try Self.check(.plate(plate.plate), purpose: plate, d)
         }
         v1.post("checks/vin") { request, context in
-            try await Self.check(.vin(body.read(VINCheckRequest.self, request, logger: context.logger).vin), d)
+            let vin = try await body.read(VINCheckRequest.self, request, logger: context.logger)
+            return try Self.check(.vin(vin.vin), purpose: vin, d)
         }
         v1.post("checks/engine") { request, context in
-            try await Self.check(.engineNumber(body.read(EngineCheckRequest.self, request, logger: context.logger).engineNumber), d)
+            let engine = try await body.read(EngineCheckRequest.self, request, logger: context.logger)
+            return try Self.check(.engineNumber(engine.engineNumber), purpose: engine, d)
         }
         v1.post("checks/person") { request, context in
             let person = try await body.read(PersonCheckRequest.self, request, logger: context.logger)
             guard let query = person.query else {
                 throw APIError(.badRequest, "request.bad-combination", "give id, or name with dateOfBirth", field: person.id == nil ? "name" : "id")
             }
-            return try Self.check(query, d)
+            return try Self.check(query, purpose: person, d)
         }
 
         v1.get("location") { _, _ in
@@ -94,17 +100,24 @@ public struct LocalAPI: Sendable {
             return JSONBody.response(location())
         }
 
-        // The officer session.
+        // The officer session: verified offline against the roster; root is a technician.
         v1.get("session") { _, _ in
-            guard let session = d.session.signedIn else { throw APIError(.notFound, "session.none", "no officer is signed in") }
+            guard let session = d.session.current else { throw APIError(.notFound, "session.none", "no officer is signed in") }
             return JSONBody.response(session)
         }
         v1.post("session") { request, context in
-            let session = try await body.read(SessionRequest.self, request, logger: context.logger)
-            return JSONBody.response(try d.session.signIn(session.officerId, at: d.clock.nowSeconds), status: .created)
+            let signIn = try await body.read(SessionRequest.self, request, logger: context.logger)
+            let session = try await d.session.signIn(signIn.officerId, pin: signIn.pin, otp: signIn.otp, currentPin: signIn.currentPin,
+                                                     by: context.actor)
+            return JSONBody.response(session, status: .created)
         }
-        v1.delete("session") { _, _ in
-            d.session.signOut()
+        v1.post("session/unlock") { request, context in
+            let unlock = try await body.read(SessionPINRequest.self, request, logger: context.logger)
+            return JSONBody.response(try await d.session.unlock(pin: unlock.pin, by: context.actor))
+        }
+        v1.post("session/sign-out") { request, context in
+            let signOut = try await body.read(SessionPINRequest.self, request, logger: context.logger)
+            try await d.session.signOut(pin: signOut.pin, by: context.actor)
             return Response(status: .noContent)
         }
 
@@ -135,7 +148,7 @@ public struct LocalAPI: Sendable {
                 throw APIError(.badRequest, "request.bad-value",
                                "status must be one of \(DispatchStatus.allCases.map(\.rawValue).joined(separator: ", "))", field: "status")
             }
-            let officer = try Self.signedIn(d)
+            let officer = try d.session.context()
             let location = d.location?().forCheck ?? .notAvailable
             return JSONBody.response(try d.journal.changeDispatch(id, to: status, disposition: change.disposition, officerId: officer.officerId,
                                                                   location: location, now: d.clock.nowMilliseconds))
@@ -147,22 +160,24 @@ public struct LocalAPI: Sendable {
 
     // MARK: Handlers
 
-    static func signedIn(_ d: Dependencies) throws -> CheckContext {
-        guard let context = try d.session.context() else {
-            throw APIError(.forbidden, "session.none", "no officer is signed in (POST /v1/session; mpolicectl signin)")
+    static func check(_ query: CheckQuery, purpose: some PurposeCarrying, _ d: Dependencies) throws -> Response {
+        let session: CheckContext
+        do {
+            session = try d.session.context()
+        } catch let error as SessionError where error.code == .none {
+            // Nobody can sign in while the roster (in the lists) is unreadable: say why.
+            if let reason = d.lists.unavailableReason { throw StoreError(.unavailable, reason) }
+            throw error
         }
-        return context
-    }
-
-    static func check(_ query: CheckQuery, _ d: Dependencies) throws -> Response {
-        JSONBody.response(try d.checker.check(query, context: signedIn(d)))
+        let context = try session.with(purpose: purpose.checkPurpose(d.purposes))
+        return JSONBody.response(try d.checker.check(query, context: context))
     }
 
     static func status(_ d: Dependencies, startedAt: Int64) throws -> TerminalStatus {
         var status = try TerminalStatus.read(lists: d.lists, journal: d.journal, stateDirectory: d.stateDirectory, clock: d.clock)
         status.unit = d.session.unitId
         status.uptimeSeconds = (d.clock.monotonicMilliseconds - startedAt) / 1000
-        status.officer = d.session.signedIn
+        status.officer = d.session.current
         status.syncConfigured = d.syncNow != nil
         status.uplinkConfigured = d.uplinkConfigured
         status.location = d.location?()

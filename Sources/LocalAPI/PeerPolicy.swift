@@ -126,11 +126,13 @@ final class PeerCredentialsHandler: ChannelInboundHandler, RemovableChannelHandl
         }
         let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(level: .init(SOL_SOCKET), name: .init(SO_PEERCRED))
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let channel = context.channel
         future.whenComplete { [self] result in
             switch result {
             case .success(let credentials) where policy.allows(uid: credentials.uid, gid: credentials.gid):
                 if limiter.admit(credentials.uid) {
                     admitted.withLock { $0 = credentials.uid }
+                    PeerRegistry.shared.admit(channel, uid: credentials.uid)
                 } else {
                     loopBound.value.close(promise: nil)
                 }
@@ -145,6 +147,7 @@ final class PeerCredentialsHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        PeerRegistry.shared.remove(context.channel)
         if let uid = admitted.withLock({ slot -> uid_t? in
             defer { slot = nil }
             return slot

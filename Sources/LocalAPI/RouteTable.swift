@@ -25,24 +25,21 @@ final class RouteTable: Sendable {
 
 /// A router group that also writes each route into the `RouteTable`.
 struct RecordedRoutes {
-    let group: RouterGroup<BasicRequestContext>
+    let group: RouterGroup<APIRequestContext>
     let prefix: String
     let table: RouteTable
 
-    func get<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output) {
+    func get<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, APIRequestContext) async throws -> Output) {
         on(path, .get, handler)
     }
 
-    func post<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output) {
+    func post<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, APIRequestContext) async throws -> Output) {
         on(path, .post, handler)
     }
 
-    func delete<Output: ResponseGenerator>(_ path: String, use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output) {
-        on(path, .delete, handler)
-    }
 
     private func on<Output: ResponseGenerator>(_ path: String, _ method: HTTPRequest.Method,
-                                              _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output) {
+                                              _ handler: @escaping @Sendable (Request, APIRequestContext) async throws -> Output) {
         group.on(RouterPath(path), method: method, use: handler)
         table.add(method, "\(prefix)/\(path)")
     }

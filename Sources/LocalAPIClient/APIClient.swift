@@ -95,8 +95,8 @@ public struct APIClient: Sendable {
         return response.body
     }
 
-    public func check(_ query: CheckQuery) throws -> CheckAnswer {
-        let (path, body) = query.request
+    public func check(_ query: CheckQuery, purpose: CheckPurpose? = nil) throws -> CheckAnswer {
+        let (path, body) = query.request(purpose: purpose)
         return try call("POST", path, body: body, as: CheckAnswer.self)
     }
 
@@ -108,7 +108,14 @@ public struct APIClient: Sendable {
         try call("POST", "/v1/session", body: request, as: SessionInfo.self)
     }
 
-    public func signOut() throws { try send("DELETE", "/v1/session") }
+    public func unlock(pin: String?) throws -> SessionInfo {
+        try call("POST", "/v1/session/unlock", body: SessionPINRequest(pin: pin), as: SessionInfo.self)
+    }
+
+    /// - Parameter pin: the officer's PIN (root, a technician, needs none).
+    public func signOut(pin: String?) throws {
+        _ = try send("POST", "/v1/session/sign-out", body: SessionPINRequest(pin: pin))
+    }
     public func syncNow() throws -> SyncRequested { try call("POST", "/v1/sync", as: SyncRequested.self) }
     public func dispatches() throws -> [Dispatch] { try call("GET", "/v1/dispatches", as: DispatchList.self).dispatches }
 

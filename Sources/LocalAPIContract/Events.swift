@@ -9,6 +9,10 @@ public enum EventName: String, Sendable, CaseIterable {
     case gpsStateChanged = "gps-state-changed"
     /// A dispatch from the command center was stored (its receipt queued): `Dispatch`.
     case dispatchReceived = "dispatch-received"
+    /// The session locked (idle past `session.idle_lock`): `SessionInfo`.
+    case sessionLocked = "session-locked"
+    /// The officer unlocked it with the PIN: `SessionInfo`.
+    case sessionUnlocked = "session-unlocked"
 }
 
 public struct ListUpdatedEvent: Codable, Sendable, Equatable {

@@ -9,35 +9,51 @@ public protocol StrictRequest: Codable, Sendable {
 // MARK: Checks
 
 /// `POST /v1/checks/plate`.
-public struct PlateCheckRequest: StrictRequest, Equatable {
-    public static let fields: Set<String> = ["plate"]
+public struct PlateCheckRequest: StrictRequest, Equatable, PurposeCarrying {
+    public static let fields: Set<String> = ["plate", "purpose", "purposeReference"]
     public var plate: String
-    public init(plate: String) { self.plate = plate }
+    public var purpose: String?
+    public var purposeReference: String?
+    public init(plate: String, purpose: String? = nil, purposeReference: String? = nil) {
+        (self.plate, self.purpose, self.purposeReference) = (plate, purpose, purposeReference)
+    }
 }
 
 /// `POST /v1/checks/vin`.
-public struct VINCheckRequest: StrictRequest, Equatable {
-    public static let fields: Set<String> = ["vin"]
+public struct VINCheckRequest: StrictRequest, Equatable, PurposeCarrying {
+    public static let fields: Set<String> = ["vin", "purpose", "purposeReference"]
     public var vin: String
-    public init(vin: String) { self.vin = vin }
+    public var purpose: String?
+    public var purposeReference: String?
+    public init(vin: String, purpose: String? = nil, purposeReference: String? = nil) {
+        (self.vin, self.purpose, self.purposeReference) = (vin, purpose, purposeReference)
+    }
 }
 
 /// `POST /v1/checks/engine`.
-public struct EngineCheckRequest: StrictRequest, Equatable {
-    public static let fields: Set<String> = ["engineNumber"]
+public struct EngineCheckRequest: StrictRequest, Equatable, PurposeCarrying {
+    public static let fields: Set<String> = ["engineNumber", "purpose", "purposeReference"]
     public var engineNumber: String
-    public init(engineNumber: String) { self.engineNumber = engineNumber }
+    public var purpose: String?
+    public var purposeReference: String?
+    public init(engineNumber: String, purpose: String? = nil, purposeReference: String? = nil) {
+        (self.engineNumber, self.purpose, self.purposeReference) = (engineNumber, purpose, purposeReference)
+    }
 }
 
 /// `POST /v1/checks/person`: `id`, or `name` with `dateOfBirth`.
-public struct PersonCheckRequest: StrictRequest, Equatable {
-    public static let fields: Set<String> = ["id", "name", "dateOfBirth"]
+public struct PersonCheckRequest: StrictRequest, Equatable, PurposeCarrying {
+    public static let fields: Set<String> = ["id", "name", "dateOfBirth", "purpose", "purposeReference"]
     public var id: String?
     public var name: String?
     public var dateOfBirth: String?
+    /// Required: a code of `checks.purposes` (警察職權行使法 §6 grounds, dispatch, case, …).
+    public var purpose: String?
+    /// The dispatch id or case number, for the purposes that name one.
+    public var purposeReference: String?
 
-    public init(id: String? = nil, name: String? = nil, dateOfBirth: String? = nil) {
-        (self.id, self.name, self.dateOfBirth) = (id, name, dateOfBirth)
+    public init(id: String? = nil, name: String? = nil, dateOfBirth: String? = nil, purpose: String? = nil, purposeReference: String? = nil) {
+        (self.id, self.name, self.dateOfBirth, self.purpose, self.purposeReference) = (id, name, dateOfBirth, purpose, purposeReference)
     }
 
     /// The query, or nil for any other combination of fields.
@@ -52,13 +68,16 @@ public struct PersonCheckRequest: StrictRequest, Equatable {
 
 extension CheckQuery {
     /// Where the local API answers this query, and the body it takes.
-    public var request: (path: String, body: any StrictRequest) {
-        switch self {
-        case .plate(let plate): ("/v1/checks/plate", PlateCheckRequest(plate: plate))
-        case .vin(let vin): ("/v1/checks/vin", VINCheckRequest(vin: vin))
-        case .engineNumber(let number): ("/v1/checks/engine", EngineCheckRequest(engineNumber: number))
-        case .personID(let id): ("/v1/checks/person", PersonCheckRequest(id: id))
-        case .personName(let name, let dob): ("/v1/checks/person", PersonCheckRequest(name: name, dateOfBirth: dob))
+    public func request(purpose: CheckPurpose? = nil) -> (path: String, body: any StrictRequest) {
+        let (code, reference) = (purpose?.code, purpose?.reference)
+        return switch self {
+        case .plate(let plate): ("/v1/checks/plate", PlateCheckRequest(plate: plate, purpose: code, purposeReference: reference))
+        case .vin(let vin): ("/v1/checks/vin", VINCheckRequest(vin: vin, purpose: code, purposeReference: reference))
+        case .engineNumber(let number):
+            ("/v1/checks/engine", EngineCheckRequest(engineNumber: number, purpose: code, purposeReference: reference))
+        case .personID(let id): ("/v1/checks/person", PersonCheckRequest(id: id, purpose: code, purposeReference: reference))
+        case .personName(let name, let dob):
+            ("/v1/checks/person", PersonCheckRequest(name: name, dateOfBirth: dob, purpose: code, purposeReference: reference))
         }
     }
 }
@@ -67,9 +86,25 @@ extension CheckQuery {
 
 /// `POST /v1/session`.
 public struct SessionRequest: StrictRequest, Equatable {
-    public static let fields: Set<String> = ["officerId"]
+    public static let fields: Set<String> = ["officerId", "pin", "otp", "currentPin"]
     public var officerId: String
-    public init(officerId: String) { self.officerId = officerId }
+    public var pin: String
+    /// The one-time code, for officers the roster gives a second factor.
+    public var otp: String?
+    /// The signed-in officer's PIN, to replace them.
+    public var currentPin: String?
+
+    public init(officerId: String, pin: String, otp: String? = nil, currentPin: String? = nil) {
+        (self.officerId, self.pin, self.otp, self.currentPin) = (officerId, pin, otp, currentPin)
+    }
+}
+
+/// `POST /v1/session/unlock` and `POST /v1/session/sign-out` (a technician, as root, gives
+/// no PIN: `{}`).
+public struct SessionPINRequest: StrictRequest, Equatable {
+    public static let fields: Set<String> = ["pin"]
+    public var pin: String?
+    public init(pin: String?) { self.pin = pin }
 }
 
 /// `POST /v1/dispatches/{id}/status`.
@@ -82,5 +117,23 @@ public struct DispatchStatusRequest: StrictRequest, Equatable {
     public init(status: String, disposition: String? = nil) {
         self.status = status
         self.disposition = disposition
+    }
+}
+
+/// A check request's purpose fields.
+public protocol PurposeCarrying {
+    var purpose: String? { get }
+    var purposeReference: String? { get }
+}
+
+extension PurposeCarrying {
+    /// The purpose, validated against the terminal's codes; nil when none was given.
+    /// - Throws: `InputError` (`purpose.unknown`, `purpose.reference`).
+    public func checkPurpose(_ codes: CheckPurpose.Codes) throws -> CheckPurpose? {
+        guard let purpose else {
+            if purposeReference != nil { throw InputError(.purposeRequired, field: "purpose", "purposeReference without purpose") }
+            return nil
+        }
+        return try CheckPurpose(code: purpose, reference: purposeReference, codes: codes)
     }
 }

@@ -35,12 +35,20 @@ public struct HealthResponse: Codable, Sendable, Equatable {
 /// The signed-in officer (`GET /v1/session`, and in the status).
 public struct SessionInfo: Codable, Sendable, Equatable {
     public var officerId: String
+    /// As the roster gives it.
+    public var name: String
     public var unitId: String
     /// ISO 8601.
     public var since: String
+    /// `pin` or `pin+otp`.
+    public var authentication: String
+    /// Idle past `idleLockSeconds`, or locked: checks answer `session.locked` until unlocked.
+    public var locked: Bool
+    public var idleLockSeconds: Int
 
-    public init(officerId: String, unitId: String, since: String) {
-        (self.officerId, self.unitId, self.since) = (officerId, unitId, since)
+    public init(officerId: String, name: String, unitId: String, since: String, authentication: String, locked: Bool, idleLockSeconds: Int) {
+        (self.officerId, self.name, self.unitId, self.since) = (officerId, name, unitId, since)
+        (self.authentication, self.locked, self.idleLockSeconds) = (authentication, locked, idleLockSeconds)
     }
 }
 

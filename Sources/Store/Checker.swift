@@ -23,7 +23,8 @@ public final class Checker: Sendable {
 
     /// Parses the entry, looks it up, builds the answer and records it in the journal, in
     /// that order: the answer is returned only once its record is durable.
-    /// - Throws: `InputError` for an entry that is refused before any lookup; `StoreError`.
+    /// - Throws: `InputError` for an entry that is refused before any lookup (a person check
+    ///   without its purpose among them); `StoreError`.
     public func check(_ query: CheckQuery, context: CheckContext) throws -> CheckAnswer {
         let answer: CheckAnswer
         switch query {
@@ -39,9 +40,13 @@ public final class Checker: Sendable {
                                        lookup: lists.stolenVehicles(engineNumber: number.value),
                                        how: "engine number matches a listed stolen vehicle", context: context)
         case .personID(let raw):
-            answer = try answerPerson(id: PersonID(parsing: raw), context: context)
+            let id = try PersonID(parsing: raw)
+            try Self.requirePurpose(context)
+            answer = try answerPerson(id: id, context: context)
         case .personName(let rawName, let rawDate):
-            answer = try answerPerson(name: PersonName(parsing: rawName), dateOfBirth: CalendarDate(parsing: rawDate), context: context)
+            let (name, dob) = try (PersonName(parsing: rawName), CalendarDate(parsing: rawDate))
+            try Self.requirePurpose(context)
+            answer = try answerPerson(name: name, dateOfBirth: dob, context: context)
         }
         return try recorded(answer)
     }
@@ -57,6 +62,13 @@ public final class Checker: Sendable {
         ]
         return answer(.personName, query: .init(normalized: name.foldedKey, dateOfBirth: dob.description),
                       lists: results, extraWarnings: [], now: now, context: context)
+    }
+
+    /// Person checks need a purpose (警察職權行使法 §6, and the audits that follow it); the
+    /// entry itself is judged first.
+    private static func requirePurpose(_ context: CheckContext) throws {
+        guard context.purpose == nil else { return }
+        throw InputError(.purposeRequired, field: "purpose", "a person check needs its purpose (checks.purposes; --purpose)")
     }
 
     private func recorded(_ answer: CheckAnswer) throws -> CheckAnswer {
@@ -181,6 +193,7 @@ public final class Checker: Sendable {
         }
         return CheckAnswer(checkId: UUIDv7.make(milliseconds: now), checkedAt: Timestamp.iso8601(milliseconds: now),
                            kind: kind, query: query, lists: results, warnings: warnings + extraWarnings,
-                           officerId: context.officerId, unitId: context.unitId, location: location())
+                           officerId: context.officerId, unitId: context.unitId, authentication: context.authentication,
+                           purpose: context.purpose, location: location())
     }
 }

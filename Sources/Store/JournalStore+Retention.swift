@@ -33,9 +33,16 @@ extension JournalStore {
         return try write { db in
             var pruned = Pruned()
             try db.execute(sql: """
-                DELETE FROM check_record WHERE checked_at < ? AND id NOT IN (SELECT id FROM outbox)
+                DELETE FROM check_record WHERE checked_at < ?1 AND id NOT IN (SELECT id FROM outbox)
+                    AND coalesce(chain_seq < (SELECT max(chain_seq) FROM check_record), 1)
                 """, arguments: [cutoff])
             pruned.checkRecords = db.changesCount
+            // Session events go as check records do; the newest chained record of either
+            // stays, so the chain goes on from it.
+            try db.execute(sql: """
+                DELETE FROM audit_event WHERE at < ?1 AND id NOT IN (SELECT id FROM outbox)
+                    AND chain_seq < (SELECT max(chain_seq) FROM audit_event)
+                """, arguments: [cutoff])
             try db.execute(sql: """
                 DELETE FROM outbox WHERE rejected_reason IS NOT NULL AND seq NOT IN (
                     SELECT seq FROM outbox INDEXED BY outbox_rejected WHERE rejected_reason IS NOT NULL

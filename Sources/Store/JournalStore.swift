@@ -18,6 +18,9 @@ public final class JournalStore: Sendable {
     /// Set when a write failed because the disk is full; cleared by the next write that
     /// succeeds. Health and status report it.
     private let full = Atomic<Bool>(false)
+    /// The newest chained record (`JournalStore+Chain`), read from the journal at the first
+    /// chained write; only touched inside write transactions.
+    let chain = Mutex<ChainHead??>(nil)
 
     public static func open(path: String, outboxLimits: OutboxLimits = OutboxLimits(),
                             onEnqueue: @escaping @Sendable () -> Void = {}) throws -> JournalStore {
@@ -118,24 +121,40 @@ public final class JournalStore: Sendable {
         registerDispatch(&migrator)
         registerTrustFloor(&migrator)
         registerOutboxUniqueIDs(&migrator)
+        registerOfficerAuth(&migrator)
+        migrator.registerMigration("v9-check-accountability") { db in
+            // How the officer was authenticated and why the check was made (records from
+            // before: NULL, read back as technician with no purpose).
+            try db.execute(sql: """
+                ALTER TABLE check_record ADD COLUMN authentication TEXT;
+                ALTER TABLE check_record ADD COLUMN purpose TEXT;
+                """)
+        }
+        registerChain(&migrator)
         return migrator
     }
 
     /// Durably records a check and queues it for the center, in one transaction. Called
     /// before the answer is given to anyone.
     public func record(_ answer: CheckAnswer, now: Int64) throws {
-        let record = CheckRecordPayload(answer)
-        // One JSON encoding per check (the outbox payload); SQLite takes the record's JSON
-        // columns out of it.
-        let payload = WireJSON.text(record)
+        var record = CheckRecordPayload(answer)
         try enqueueing { db in
+            // One JSON encoding per check (the outbox payload, with its chain link); SQLite
+            // takes the record's JSON columns out of it.
+            let (payload, link) = try chained(db) { link in
+                record.chain = link
+                return WireJSON.text(record)
+            }
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location)
+                INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location,
+                                          authentication, purpose, chain_seq, chain_hash)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-                        json_extract(?8, '$.matches'), json_extract(?8, '$.listVersions'), json_extract(?8, '$.location'))
+                        json_extract(?8, '$.matches'), json_extract(?8, '$.listVersions'), json_extract(?8, '$.location'),
+                        json_extract(?8, '$.authentication'), json_extract(?8, '$.purpose'), ?9, ?10)
                 """)
             try statement.execute(arguments: [
                 record.checkId, record.checkedAt, record.officerId, record.unitId, record.kind, record.query, record.outcome, payload,
+                link.seq, link.hash,
             ])
             try enqueue(db, id: record.checkId, kind: .check, hit: answer.outcome == .hit, payload: payload, now: now)
         }
@@ -155,7 +174,8 @@ public final class JournalStore: Sendable {
             try String.fetchAll(db, sql: """
                 SELECT json_object('checkId', id, 'checkedAt', checked_at, 'officerId', officer_id, 'unitId', unit_id,
                                    'kind', kind, 'query', query, 'outcome', outcome, 'matches', json(matches),
-                                   'listVersions', json(list_versions), 'location', json(coalesce(location, '{"status":"not-available"}')))
+                                   'listVersions', json(list_versions), 'location', json(coalesce(location, '{"status":"not-available"}')),
+                                   'authentication', authentication, 'purpose', json(purpose))
                 FROM check_record ORDER BY id DESC LIMIT ?
                 """, arguments: [limit]).map { try WireJSON.decode(CheckRecordPayload.self, from: Data($0.utf8)) }
         }

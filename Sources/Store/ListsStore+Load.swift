@@ -89,7 +89,7 @@ extension ListsStore {
     /// plate or name).
     static func insertSQL(_ list: ListKind) -> String {
         var columns = Dataset.columns(list)
-        columns.insert(list == .stolenVehicles ? "plate_key" : "name_key", at: ListRow.keyColumn(list))
+        columns.insert(ListRow.keyColumnName(list), at: ListRow.keyColumn(list))
         return "INSERT INTO \(table(list)) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ",")))"
     }
 

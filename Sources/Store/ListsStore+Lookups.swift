@@ -140,6 +140,40 @@ extension ListsStore {
     }
 }
 
+// MARK: The roster
+
+extension ListsStore {
+    /// The roster's record of `officerId` (nil when not listed), with the roster's version
+    /// (`version == 0`: no roster received yet).
+    public func officer(_ officerId: String) throws -> ListLookup<RosterOfficer> {
+        try lookup { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT m.version, m.issued_at, m.expires_at, m.record_count,
+                       v.record_id, v.officer_id, v.name, v.units, v.status, v.status_reason, v.pin_verifier, v.second_factor
+                FROM list_meta m LEFT JOIN officer v ON v.officer_key = ?
+                WHERE m.list = 'officers'
+                """)
+            statement.bindTexts([officerId])
+            var meta = ListMeta.never(.officers)
+            var records: [RosterOfficer] = []
+            try statement.forEachRawRow { row in
+                meta = row.meta(.officers)
+                if !row.isNull(4) { records.append(RosterOfficer(row: row, offset: 4)) }
+            }
+            return ListLookup(meta: meta, records: records)
+        }
+    }
+}
+
+extension RosterOfficer {
+    init(row: RawRow, offset o: Int) {
+        self.init(recordId: row.text(o), officerId: row.text(o + 1), name: row.text(o + 2),
+                  units: row.text(o + 3).split(separator: ";").map(String.init),
+                  status: Status(rawValue: row.text(o + 4)) ?? .suspended, statusReason: row.text(o + 5),
+                  pinVerifier: row.text(o + 6), secondFactor: row.optionalText(o + 7))
+    }
+}
+
 // MARK: Row decoding (by position: the SELECTs above fix the order)
 
 /// One result row read straight from SQLite. GRDB's `Row` builds a lower-cased column-name

@@ -276,8 +276,8 @@ extension ListsStore {
         for i in 1..<columns.count where row.fields[i] != old[i] {
             assignments.append("\(columns[i]) = ?")
             values.append(row.fields[i])
-            if i == (list == .stolenVehicles ? 1 : 2) {
-                assignments.append("\(list == .stolenVehicles ? "plate_key" : "name_key") = ?")
+            if i == ListRow.keySource(list) {
+                assignments.append("\(ListRow.keyColumnName(list)) = ?")
                 values.append(row.key)
             }
         }

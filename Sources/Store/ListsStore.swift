@@ -369,7 +369,8 @@ public final class ListsStore: Sendable {
                     manifest_etag TEXT
                 );
                 """)
-            for list in ListKind.allCases {
+            // The lists this migration knew (later lists' tables do not exist yet).
+            for list in [ListKind.stolenVehicles, .wantedPersons, .missingPersons] {
                 let (_, digest) = try computeDigest(list, db)
                 try db.execute(sql: "UPDATE list_meta SET digest = ? WHERE list = ?", arguments: [digest.description, list.rawValue])
             }
@@ -378,6 +379,24 @@ public final class ListsStore: Sendable {
             // Every plate lookup goes through plate_key (exact and confusable matches in one
             // probe); the index on the compact plate only cost loads and deltas.
             try db.execute(sql: "DROP INDEX stolen_vehicle_plate")
+        }
+        migrator.registerMigration("v4-officers") { db in
+            // The officer roster: one row per officer, found by id at sign-in and at each
+            // check (a suspension that arrives by delta refuses the very next check).
+            try db.execute(sql: """
+                CREATE TABLE officer (
+                    record_id TEXT PRIMARY KEY NOT NULL,
+                    officer_id TEXT NOT NULL,
+                    officer_key TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    units TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    status_reason TEXT NOT NULL,
+                    pin_verifier TEXT NOT NULL,
+                    second_factor TEXT
+                );
+                CREATE UNIQUE INDEX officer_key ON officer(officer_key);
+                """)
         }
         return migrator
     }
@@ -388,6 +407,7 @@ public final class ListsStore: Sendable {
         case .stolenVehicles: "stolen_vehicle"
         case .wantedPersons: "wanted_person"
         case .missingPersons: "missing_person"
+        case .officers: "officer"
         }
     }
 

@@ -87,6 +87,24 @@ public struct AgentConfiguration: Sendable {
         public var level: String
     }
 
+    /// The officer session.
+    public struct Session: Sendable {
+        /// Seconds without an action after which the session locks (60 to 1,800).
+        public var idleLock: Double
+        /// Seconds an officer is refused after five failed attempts (at least 600).
+        public var lockout: Double
+    }
+
+    /// What checks must carry.
+    public struct Checks: Sendable {
+        /// Purpose codes a check may give (person checks must give one).
+        public var purposes: [String]
+        /// Those that need a reference (a dispatch id, a case number).
+        public var purposesWithReference: [String]
+
+        public static let standardPurposes = (1...6).map { "law-6-\($0)" } + ["dispatch", "case", "traffic-stop"]
+    }
+
     public static let defaultPath = "/etc/mpolice/mpoliced.conf"
 
     public var terminal: Terminal
@@ -97,6 +115,8 @@ public struct AgentConfiguration: Sendable {
     public var journal: Journal
     public var lists: Lists
     public var log: Log
+    public var session: Session
+    public var checks: Checks
     /// The watchdog and shutdown bounds are not configured: they follow systemd's settings.
     public var path: String
 
@@ -179,6 +199,18 @@ public struct AgentConfiguration: Sendable {
         lists = Lists(
             integrityInterval: try reader.number("lists.integrity_interval", default: 21_600, range: 60...604_800),
             integrityBudget: try reader.number("lists.integrity_budget", default: 120, range: 1...3_600))
+        session = Session(
+            idleLock: try reader.number("session.idle_lock", default: 600, range: 60...1_800),
+            lockout: try reader.number("session.lockout", default: 900, range: 600...86_400))
+        let purposes = reader.list("checks.purposes", default: Checks.standardPurposes)
+        guard !purposes.isEmpty, purposes.allSatisfy({ $0.range(of: "^[a-z0-9-]{1,32}$", options: .regularExpression) != nil }) else {
+            throw reader.error("checks.purposes", "one or more codes of 1 to 32 lower-case letters, digits or '-'")
+        }
+        let withReference = reader.list("checks.purposes_with_reference", default: ["dispatch", "case"])
+        if let stray = withReference.first(where: { !purposes.contains($0) }) {
+            throw reader.error("checks.purposes_with_reference", "\(stray) is not in checks.purposes")
+        }
+        checks = Checks(purposes: purposes, purposesWithReference: withReference)
         path = file.path
         try reader.rejectUnknown()
     }

@@ -91,11 +91,16 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
     public var warnings: [String]
     public var officerId: String
     public var unitId: String
+    /// How the officer was authenticated: `pin`, `pin+otp` or `technician`.
+    public var authentication: Authentication
+    /// Why the check was made (always present on person checks).
+    public var purpose: CheckPurpose?
     /// Where the check was made: the last fix and its age, or why there is none.
     public var location: CheckLocation
 
     public init(checkId: String, checkedAt: String, kind: Kind, query: Query, lists: [ListResult],
-                warnings: [String], officerId: String, unitId: String, location: CheckLocation = .notAvailable) {
+                warnings: [String], officerId: String, unitId: String, authentication: Authentication = .technician,
+                purpose: CheckPurpose? = nil, location: CheckLocation = .notAvailable) {
         self.checkId = checkId
         self.checkedAt = checkedAt
         self.kind = kind
@@ -104,6 +109,8 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
         self.warnings = warnings
         self.officerId = officerId
         self.unitId = unitId
+        self.authentication = authentication
+        self.purpose = purpose
         self.location = location
         outcome = lists.map(\.outcome).max() ?? .noHit
         confirmBeforeActing = outcome != .noHit
@@ -182,4 +189,5 @@ public enum CheckQuery: Sendable, Equatable {
         case .personName: .personName
         }
     }
+
 }

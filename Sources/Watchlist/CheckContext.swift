@@ -1,10 +1,13 @@
-/// Who is asking: every check record names the officer and the unit.
+/// Who is asking, how they proved it, and why: every check record names the officer, the
+/// unit, the authentication and (required for person checks) the purpose.
 public struct CheckContext: Sendable, Equatable {
     public let officerId: String
     public let unitId: String
+    public var authentication: Authentication
+    public var purpose: CheckPurpose?
 
     /// - Throws: `InputError` unless both are 1–32 characters of letters, digits, `-`, `_`, `.`.
-    public init(officerId: String, unitId: String) throws {
+    public init(officerId: String, unitId: String, authentication: Authentication = .technician, purpose: CheckPurpose? = nil) throws {
         for (field, value) in [("officer", officerId), ("unit", unitId)] {
             guard !value.isEmpty else { throw InputError(.empty, field: field, "nothing entered") }
             guard value.utf8.count <= 32 else { throw InputError(.tooLong, field: field, "longer than 32 characters") }
@@ -14,5 +17,14 @@ public struct CheckContext: Sendable, Equatable {
         }
         self.officerId = officerId
         self.unitId = unitId
+        self.authentication = authentication
+        self.purpose = purpose
+    }
+
+    /// The same officer and authentication, for a check with `purpose`.
+    public func with(purpose: CheckPurpose?) -> CheckContext {
+        var context = self
+        context.purpose = purpose
+        return context
     }
 }

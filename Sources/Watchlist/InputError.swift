@@ -12,6 +12,12 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
         case wrongLength = "input.wrong-length"
         case wrongShape = "input.wrong-shape"
         case invalidDate = "input.invalid-date"
+        /// A person check without its purpose.
+        case purposeRequired = "purpose.required"
+        /// A purpose code not in the terminal's list (`checks.purposes`).
+        case purposeUnknown = "purpose.unknown"
+        /// A purpose that names a dispatch or case without the reference, or with a bad one.
+        case purposeReference = "purpose.reference"
     }
 
     public var code: Code

@@ -3,6 +3,9 @@ public enum ListKind: String, Sendable, Codable, CaseIterable, Comparable {
     case stolenVehicles = "stolen-vehicles"
     case wantedPersons = "wanted-persons"
     case missingPersons = "missing-persons"
+    /// Who may sign in on which units: not a watch list, but published, synced and verified
+    /// exactly as the three are.
+    case officers = "officers"
 
     public static func < (a: ListKind, b: ListKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -13,6 +16,7 @@ public enum ListKind: String, Sendable, Codable, CaseIterable, Comparable {
         case .stolenVehicles: "stolen vehicles"
         case .wantedPersons: "wanted persons"
         case .missingPersons: "missing persons"
+        case .officers: "officer roster"
         }
     }
 }
@@ -85,5 +89,35 @@ public struct MissingPerson: Sendable, Equatable, Codable {
         (self.recordId, self.idNumber, self.name, self.dateOfBirth, self.sex) = (recordId, idNumber, name, dateOfBirth, sex)
         (self.missingSince, self.description, self.vulnerable) = (missingSince, description, vulnerable)
         self.contactUnit = contactUnit
+    }
+}
+
+/// An officer in the roster (員警名冊): the units they may sign in on, whether they may at
+/// all, and their credentials' verifiers (never the credentials).
+public struct RosterOfficer: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable {
+        case active
+        /// Refused at sign-in and at the next check from the sync that brings it.
+        case suspended
+    }
+
+    public var recordId: String
+    public var officerId: String
+    public var name: String
+    /// Unit ids this officer may sign in on.
+    public var units: [String]
+    public var status: Status
+    /// Why suspended (empty when active).
+    public var statusReason: String
+    /// `PINVerifier`'s text form.
+    public var pinVerifier: String
+    /// A TOTP secret sealed under the PIN-derived key (`SealedTOTPSecret`), or nil when the
+    /// officer signs in with the PIN alone.
+    public var secondFactor: String?
+
+    public init(recordId: String, officerId: String, name: String, units: [String], status: Status, statusReason: String,
+                pinVerifier: String, secondFactor: String?) {
+        (self.recordId, self.officerId, self.name, self.units, self.status) = (recordId, officerId, name, units, status)
+        (self.statusReason, self.pinVerifier, self.secondFactor) = (statusReason, pinVerifier, secondFactor)
     }
 }

@@ -11,11 +11,12 @@ struct CheckCommand: ParsableCommand {
             mpolicectl check plate ABC-1234            exact and OCR-confusable matches
             mpolicectl check vin RFBSA1A25MB104471     a 17-character VIN
             mpolicectl check engine G3K6E1234567       an engine number as stamped
-            mpolicectl check person --id A123456789    national ID or resident number
-            mpolicectl check person --name 陳淑芬 --dob 民國35年7月30日
+            mpolicectl check person --id A123456789 --purpose law-6-1
+            mpolicectl check person --name 陳淑芬 --dob 民國35年7月30日 --purpose dispatch --purpose-ref D-2026-0042
 
             Every check is recorded in the journal before its answer is printed. Through the
-            daemon the signed-in officer (`mpolicectl signin`) is recorded; with --db, --officer.
+            daemon the signed-in officer (`mpolicectl signin`) is recorded; with --db, --officer,
+            as a technician. Person checks need --purpose (docs/checks.md, "Purpose").
             """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
@@ -27,6 +28,10 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Person: national ID or resident certificate number.") var id: String?
     @Option(help: "Person: full name (with --dob).") var name: String?
     @Option(help: "Person: date of birth, YYYY-MM-DD or 民國YY年MM月DD日 (with --name).") var dob: String?
+    @Option(help: "Why: a purpose code (law-6-1 … law-6-6, dispatch, case, traffic-stop); required for person checks.")
+    var purpose: String?
+    @Option(name: .customLong("purpose-ref"), help: "The dispatch id or case number the purpose names.")
+    var purposeReference: String?
     @OptionGroup var store: StoreOptions
 
     @Option(help: "With --db: the officer's id (recorded with the check).")
@@ -59,13 +64,15 @@ struct CheckCommand: ParsableCommand {
             let query = try query
             let answer: CheckAnswer
             if let path = store.offlineDirectory {
-                let context = try CheckContext(officerId: officer, unitId: unit)
+                let checkPurpose = try purpose.map { try CheckPurpose(code: $0, reference: purposeReference, codes: .standard) }
+                let context = try CheckContext(officerId: officer, unitId: unit, authentication: .technician, purpose: checkPurpose)
                 let directory = try store.stateDirectory(path)
                 try directory.requireLists()
                 let checker = Checker(lists: try ListsStore.open(directory), journal: try JournalStore.open(path: directory.journalPath))
                 answer = try checker.check(query, context: context)
             } else {
-                answer = try store.daemon.check(query)
+                // The daemon judges the purpose against its own codes (checks.purposes).
+                answer = try store.daemon.check(query, purpose: purpose.map { CheckPurpose(unchecked: $0, reference: purposeReference) })
             }
             store.print(answer) { AnswerText.render($0, colour: isatty(STDOUT_FILENO) == 1) }
         } catch let error as InputError where error.field == "officer" && error.code == .empty {

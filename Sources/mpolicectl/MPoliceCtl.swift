@@ -22,7 +22,7 @@ struct MPoliceCtl: AsyncParsableCommand {
             failed (the reason code says why), 64 usage error.
             """,
         subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self, SignInCommand.self,
-                      SignOutCommand.self, EventsCommand.self, DispatchCommand.self, DiagCommand.self])
+                      SignOutCommand.self, UnlockCommand.self, EventsCommand.self, DispatchCommand.self, DiagCommand.self])
 }
 
 /// Where a command gets its answers: the running daemon over its socket (the default), or,
@@ -74,6 +74,8 @@ enum Failure {
             (code, field, message, status) = (e.code.rawValue, e.field, e.message, ExitStatus.refused)
         case let e as StoreError:
             (code, field, message, status) = (e.code.rawValue, nil, e.message, ExitStatus.unusable)
+        case let e as ValidationError:
+            (code, field, message, status) = ("usage", nil, e.message, ExitStatus.refused)
         case let e as APIClient.Refusal:
             (code, field, message, status) = (e.code, e.field, e.message, (400..<500).contains(e.status) ? ExitStatus.refused : ExitStatus.unusable)
         case let e as APIClient.Unreachable:

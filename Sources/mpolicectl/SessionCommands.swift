@@ -8,15 +8,34 @@ import Watchlist
 struct SignInCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signin",
-        abstract: "Sign an officer in on the terminal (checks need one; the id goes into every check record).")
+        abstract: "Sign an officer in on the terminal (checks need one; the id goes into every check record).",
+        discussion: """
+            The PIN is asked for on the terminal without echo (or read as the first line of
+            standard input when that is not a terminal); it is never an argument, so it never
+            shows in ps. An officer with a second factor gives the one-time code too (asked
+            for, or --otp). Replacing a signed-in officer asks for their PIN as well, unless
+            run as root (a technician).
+            """)
 
     @Argument(help: "The officer's id.") var officer: String
+    @Option(help: "The one-time code from the officer's authenticator (asked for when needed).") var otp: String?
     @OptionGroup var store: StoreOptions
 
     func run() throws {
         do {
-            let session = try store.daemon.signIn(SessionRequest(officerId: officer))
-            store.print(session) { "signed in: \($0.officerId)" }
+            var input = SecretInput()
+            var request = SessionRequest(officerId: officer, pin: try input.read("PIN for \(officer): ", secret: true), otp: otp)
+            while true {
+                do {
+                    let session = try store.daemon.signIn(request)
+                    store.print(session) { "signed in: \($0.officerId) \($0.name) (\($0.authentication))" }
+                    return
+                } catch let refusal as APIClient.Refusal where refusal.code == SessionErrorCode.otpRequired.rawValue && request.otp == nil {
+                    request.otp = try input.read("One-time code: ", secret: false)
+                } catch let refusal as APIClient.Refusal where refusal.code == SessionErrorCode.inUse.rawValue && request.currentPin == nil {
+                    request.currentPin = try input.read("PIN of the officer signed in now: ", secret: true)
+                }
+            }
         } catch {
             throw Failure.exit(error, json: store.json)
         }
@@ -24,7 +43,8 @@ struct SignInCommand: ParsableCommand {
 }
 
 struct SignOutCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "signout", abstract: "Sign the officer out.")
+    static let configuration = CommandConfiguration(
+        commandName: "signout", abstract: "Sign the officer out (their PIN is asked for; root, a technician, needs none).")
 
     @OptionGroup var store: StoreOptions
 
@@ -32,11 +52,60 @@ struct SignOutCommand: ParsableCommand {
 
     func run() throws {
         do {
-            try store.daemon.signOut()
+            var input = SecretInput()
+            try store.daemon.signOut(pin: getuid() == 0 ? nil : try input.read("PIN: ", secret: true))
             store.print(SignedOut()) { _ in "signed out" }
         } catch {
             throw Failure.exit(error, json: store.json)
         }
+    }
+}
+
+struct UnlockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlock", abstract: "Unlock the session after the idle lock (the officer's PIN; root, a technician, needs none).")
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        do {
+            var input = SecretInput()
+            let session = try store.daemon.unlock(pin: getuid() == 0 ? nil : try input.read("PIN: ", secret: true))
+            store.print(session) { "unlocked: \($0.officerId)" }
+        } catch {
+            throw Failure.exit(error, json: store.json)
+        }
+    }
+}
+
+/// PINs and codes from the terminal without echo, or line by line from standard input when
+/// it is not a terminal (scripts, tests).
+struct SecretInput {
+    private var lines: [String]?
+
+    mutating func read(_ prompt: String, secret: Bool) throws -> String {
+        if isatty(STDIN_FILENO) == 1 {
+            FileHandle.standardError.write(Data(prompt.utf8))
+            var saved = termios()
+            tcgetattr(STDIN_FILENO, &saved)
+            if secret {
+                var silent = saved
+                silent.c_lflag &= ~tcflag_t(ECHO)
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+            }
+            defer {
+                if secret {
+                    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+                    FileHandle.standardError.write(Data("\n".utf8))
+                }
+            }
+            guard let line = readLine(strippingNewline: true) else { throw ValidationError("no input") }
+            return line
+        }
+        if lines == nil { lines = readLine(strippingNewline: true).map { [$0] } ?? [] }
+        if lines!.isEmpty, let next = readLine(strippingNewline: true) { lines = [next] }
+        guard !lines!.isEmpty else { throw ValidationError("standard input ended before the \(secret ? "PIN" : "code")") }
+        return lines!.removeFirst()
     }
 }
 

@@ -18,7 +18,7 @@ struct ListsSyncTests {
         try world.publish()
         let first = try world.sync().syncOnce()
         #expect(first.outcome == .updated)
-        #expect(first.methods == [.stolenVehicles: "snapshot", .wantedPersons: "snapshot", .missingPersons: "snapshot"])
+        #expect(first.methods == [.stolenVehicles: "snapshot", .wantedPersons: "snapshot", .missingPersons: "snapshot", .officers: "snapshot"])
         #expect(try world.plateOutcome("BLT-8023") == .hit)
         #expect(try world.plateOutcome("RXA-1235") == .noHit)
 
@@ -26,7 +26,7 @@ struct ListsSyncTests {
         try world.editVehicles(drop: { $0.contains(",BLT-8023,") }, add: ["RXA-1235"])
         try world.publish()
         let second = try world.sync().syncOnce()
-        #expect(second.methods == [.stolenVehicles: "deltas", .wantedPersons: "unchanged", .missingPersons: "unchanged"])
+        #expect(second.methods == [.stolenVehicles: "deltas", .wantedPersons: "unchanged", .missingPersons: "unchanged", .officers: "unchanged"])
         #expect(try world.plateOutcome("BLT-8023") == .noHit)
         #expect(try world.plateOutcome("RXA-1235") == .hit)
 

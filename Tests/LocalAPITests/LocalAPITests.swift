@@ -22,6 +22,7 @@ struct LocalAPITests {
         let journal: JournalStore
         let lists: ListsStore
         let api: LocalAPI
+        let clock: ManualClock
 
         init(syncNow: (@Sendable () -> Int?)? = nil) throws {
             scratch = try Scratch("api")
@@ -32,7 +33,9 @@ struct LocalAPITests {
             journal = try JournalStore.open(path: state.journalPath)
             let clock = ManualClock(nowMilliseconds: (LocalAPITests.issuedAt + 3_600) * 1000)
             let checker = Checker(lists: lists, journal: journal, clock: clock)
-            api = LocalAPI(.init(lists: lists, journal: journal, checker: checker, session: OfficerSession(unitId: "TPE-DA-01"),
+            self.clock = clock
+            api = LocalAPI(.init(lists: lists, journal: journal, checker: checker,
+                                 session: OfficerSession(unitId: "TPE-DA-01", lists: lists, journal: journal, clock: clock),
                                  events: EventHub(), stateDirectory: state.url.path, location: nil, syncNow: syncNow, clock: clock),
                            maxBodyBytes: 16_384)
         }
@@ -44,6 +47,9 @@ struct LocalAPITests {
     }
 
     static func json(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    /// The demo roster's officer, PIN alone, allowed on TPE-DA-01.
+    static let signIn = #"{"officerId":"\#(DemoRecords.officer.officerId)","pin":"\#(DemoRecords.officer.pin)"}"#
 
     static func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
         try WireJSON.decode(type, from: Data(buffer: response.body))
@@ -62,7 +68,7 @@ struct LocalAPITests {
                 #expect(response.status == .forbidden)
                 #expect(try Self.error(response).code == "session.none")
             }
-            try await client.execute(uri: "/v1/session", method: .post, body: Self.json(#"{"officerId":"OF-0042"}"#)) { response async throws in
+            try await client.execute(uri: "/v1/session", method: .post, body: Self.json(Self.signIn)) { response async throws in
                 #expect(response.status == .created)
                 #expect(try Self.decode(SessionInfo.self, response).officerId == "OF-0042")
             }
@@ -74,11 +80,11 @@ struct LocalAPITests {
                 #expect(answer.officerId == "OF-0042")
                 #expect(answer.unitId == "TPE-DA-01")
             }
-            try await client.execute(uri: "/v1/checks/person", method: .post, body: Self.json(#"{"id":"\#(DemoRecords.wantedID)"}"#)) { response async throws in
+            try await client.execute(uri: "/v1/checks/person", method: .post, body: Self.json(#"{"id":"\#(DemoRecords.wantedID)","purpose":"law-6-1"}"#)) { response async throws in
                 #expect(try Self.decode(CheckAnswer.self, response).lists.first { $0.list == .wantedPersons }?.outcome == .hit)
             }
             try await client.execute(uri: "/v1/checks/person", method: .post,
-                                     body: Self.json(#"{"name":"陳淑芬","dateOfBirth":"民國35年7月30日"}"#)) { response async throws in
+                                     body: Self.json(#"{"name":"陳淑芬","dateOfBirth":"民國35年7月30日","purpose":"case","purposeReference":"1150001234"}"#)) { response async throws in
                 #expect(try Self.decode(CheckAnswer.self, response).kind == .personName)
             }
             try await client.execute(uri: "/v1/checks/person", method: .post, body: Self.json(#"{"name":"陳淑芬"}"#)) { response async throws in
@@ -98,11 +104,15 @@ struct LocalAPITests {
                 #expect(status.unit == "TPE-DA-01")
                 #expect(status.officer?.officerId == "OF-0042")
                 #expect(status.checkRecords == 4)
-                #expect(status.lists.map(\.list) == ["stolen-vehicles", "wanted-persons", "missing-persons"])
+                #expect(status.lists.map(\.list) == ["stolen-vehicles", "wanted-persons", "missing-persons", "officers"])
                 #expect(status.syncConfigured == false && status.uplinkConfigured == false)
                 #expect(status.integrity == nil)
             }
-            try await client.execute(uri: "/v1/session", method: .delete) { response async throws in
+            try await client.execute(uri: "/v1/session/sign-out", method: .post, body: ByteBuffer(string: "{}")) { response async throws in
+                #expect(response.status == .unauthorized)
+                #expect(try Self.error(response).code == "session.pin-required")
+            }
+            try await client.execute(uri: "/v1/session/sign-out", method: .post, body: Self.json(#"{"pin":"\#(DemoRecords.officer.pin)"}"#)) { response async throws in
                 #expect(response.status == .noContent)
             }
             try await client.execute(uri: "/v1/session", method: .get) { response async throws in
@@ -125,7 +135,7 @@ struct LocalAPITests {
         let world = try World()
         defer { world.scratch.remove() }
         try await world.test { client in
-            _ = try await client.execute(uri: "/v1/session", method: .post, body: Self.json(#"{"officerId":"OF-1"}"#))
+            _ = try await client.execute(uri: "/v1/session", method: .post, body: Self.json(Self.signIn))
             try await client.execute(uri: "/v1/checks/plate", method: .post, body: Self.json(body)) { response async throws in
                 #expect(response.status == .badRequest)
                 let error = try Self.error(response)
@@ -180,7 +190,7 @@ struct LocalAPITests {
             }
             try await client.execute(uri: "/v1/session", method: .put) { response async throws in
                 #expect(response.status == .methodNotAllowed)
-                #expect(response.headers[.allow] == "DELETE, GET, HEAD, POST")
+                #expect(response.headers[.allow] == "GET, HEAD, POST")
             }
             try await client.execute(uri: "/v1/dispatches/\(UUIDv7.make(milliseconds: 1))/status", method: .get) { response async throws in
                 #expect(response.headers[.allow] == "POST")
@@ -212,9 +222,11 @@ struct LocalAPITests {
     func listsUnavailable() async throws {
         let world = try World()
         defer { world.scratch.remove() }
-        world.lists.markUnavailable("integrity check failed on lists-x.db: page 7 corrupt")
+        let lists = world.lists
         try await world.test { client in
-            _ = try await client.execute(uri: "/v1/session", method: .post, body: Self.json(#"{"officerId":"OF-1"}"#))
+            // Signed in while the roster could be read; the lists then fail.
+            #expect(try await client.execute(uri: "/v1/session", method: .post, body: Self.json(Self.signIn)).status == .created)
+            lists.markUnavailable("integrity check failed on lists-x.db: page 7 corrupt")
             try await client.execute(uri: "/v1/checks/plate", method: .post, body: Self.json(#"{"plate":"BLT-8023"}"#)) { response async throws in
                 #expect(response.status == .serviceUnavailable)
                 let error = try Self.error(response)
@@ -246,7 +258,7 @@ struct LocalAPITests {
                                                              summary: "collision", latitude: nil, longitude: nil)],
                                              cursor: 1, location: .notAvailable, now: 1)
         try await world.test { client in
-            _ = try await client.execute(uri: "/v1/session", method: .post, body: Self.json(#"{"officerId":"OF-7"}"#))
+            _ = try await client.execute(uri: "/v1/session", method: .post, body: Self.json(Self.signIn))
             try await client.execute(uri: "/v1/dispatches", method: .get) { response async throws in
                 #expect(try Self.decode(DispatchList.self, response).dispatches.map(\.order.id) == [id])
             }
@@ -261,7 +273,7 @@ struct LocalAPITests {
                                      body: Self.json(#"{"status":"cleared","disposition":"report taken"}"#)) { response async throws in
                 let dispatch = try Self.decode(Dispatch.self, response)
                 #expect(dispatch.history.map(\.status) == [.received, .enRoute, .cleared])
-                #expect(dispatch.history.last?.officerId == "OF-7")
+                #expect(dispatch.history.last?.officerId == "OF-0042")
             }
         }
         #expect(try world.journal.outboxStatus(now: 0).pendingByKind["dispatch-status"] == 3)

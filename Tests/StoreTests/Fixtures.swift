@@ -26,5 +26,5 @@ struct LoadedState {
         Checker(lists: lists, journal: journal, clock: ManualClock(nowMilliseconds: seconds * 1000))
     }
 
-    static let officer = try! CheckContext(officerId: "OF-0001", unitId: "TPE-DA-01")
+    static let officer = try! CheckContext(officerId: "OF-0001", unitId: "TPE-DA-01", purpose: CheckPurpose(unchecked: "law-6-1", reference: nil))
 }

@@ -26,7 +26,7 @@ struct CLITests {
         let status = try Programs.run("mpolicectl", ["status", "--db", s.path, "--json"])
         #expect(status.status == 0)
         let lists = try status.json()["lists"] as? [[String: Any]] ?? []
-        #expect(lists.map { $0["recordCount"] as? Int } == [650, 250, 100])
+        #expect(lists.map { $0["recordCount"] as? Int } == [650, 250, 100, 5], "the three lists and the demo roster")
         #expect((try status.json()["integrity"] as? [String: String])?["lists"] == "ok")
     }
 
@@ -53,7 +53,7 @@ struct CLITests {
     func humanOutput() throws {
         let s = try Self.generated()
         defer { s.remove() }
-        let run = try Programs.run("mpolicectl", ["check", "person", "--id", DemoRecords.wantedID, "--db", s.path],
+        let run = try Programs.run("mpolicectl", ["check", "person", "--id", DemoRecords.wantedID, "--purpose", "law-6-1", "--db", s.path],
                                    environment: ["MPOLICE_OFFICER": "OF-2"])
         #expect(run.status == 0)
         #expect(run.stdout.hasPrefix("HIT — confirm with the center before acting"))
@@ -143,6 +143,7 @@ struct CLITests {
         "daemon_ready_ms", "api_check_p50_us", "api_check_p99_us", "api_checks_per_s", "rss_mb_after_checks",
         "outbox_enqueue_p50_us", "outbox_enqueue_p99_us", "raw_durable_insert_p99_us",
         "uplink_10k_s", "uplink_items_per_s", "uplink_10k_wire_bytes", "uplink_10k_payload_bytes",
+        "signin_p50_ms", "signin_p99_ms",
     ]
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -173,7 +174,7 @@ struct CLITests {
         let rendered = try String(contentsOf: readme, encoding: .utf8)
         #expect(rendered.hasPrefix("before\n") && rendered.hasSuffix("<!-- end of figures -->\nafter\n") && !rendered.contains("old"))
         #expect(rendered.contains("`make bench` with 2,000 records and 200 checks"))
-        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 17, "header and 16 figure rows: \(rendered)")
+        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 18, "header and 17 figure rows: \(rendered)")
     }
 
     @Test("the README's figures table is the committed bench-results.json's, rendered")

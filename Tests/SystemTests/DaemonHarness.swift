@@ -1,3 +1,4 @@
+import Central
 import FieldWire
 import Foundation
 import LocalAPIClient
@@ -116,6 +117,11 @@ final class DaemonProcess {
 
 extension APIClient {
     /// A request with a JSON object body; the response body parsed as a JSON object.
+    /// Signs the demo roster's officer in (PIN alone, allowed on TPE-DA-01).
+    func signIn(_ officer: DemoRecords.DemoOfficer = DemoRecords.officer) throws -> (status: Int, object: [String: Any]) {
+        try json("POST", "/v1/session", ["officerId": officer.officerId, "pin": officer.pin])
+    }
+
     func json(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> (status: Int, object: [String: Any]) {
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
         let response = try request(method, path, json: data)

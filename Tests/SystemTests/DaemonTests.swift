@@ -32,7 +32,7 @@ struct DaemonTests {
         let refused = try Programs.run("mpolicectl", ["check", "plate", "BLT-8023", "--json"], environment: env)
         #expect(refused.status == 2, "no officer is a refusal, exit 2 as with --db")
         #expect(refused.stdout.contains(#""code":"session.none""#))
-        #expect(try Programs.run("mpolicectl", ["signin", "OF-0042"], environment: env).status == 0)
+        #expect(try Programs.run("mpolicectl", ["signin", DemoRecords.officer.officerId], environment: env, input: DemoRecords.officer.pin + "\n").status == 0)
         let hit = try Programs.run("mpolicectl", ["check", "plate", "BLT-8023", "--json"], environment: env)
         #expect(hit.status == 0, "\(hit.stderr)")
         let answer = try hit.json()
@@ -43,7 +43,7 @@ struct DaemonTests {
         #expect(bad.status == 2)
 
         // Raw HTTP: the same answer shape, strict bodies, JSON errors.
-        let person = try daemon.client.json("POST", "/v1/checks/person", ["id": "F131680258"])
+        let person = try daemon.client.json("POST", "/v1/checks/person", ["id": "F131680258", "purpose": "law-6-1"])
         #expect(person.status == 200)
         #expect(person.object["outcome"] as? String == "hit")
         let unknown = try daemon.client.json("POST", "/v1/checks/plate", ["plate": "ABC-1235", "colour": "red"])
@@ -90,7 +90,7 @@ struct DaemonTests {
         let viaDaemon = ["MPOLICE_SOCKET": daemon.socketPath]
         func run(_ arguments: [String], db: Bool, officer: Bool = false) throws -> Programs.Run {
             if db { return try Programs.run("mpolicectl", arguments + ["--db", daemon.stateDirectory.path] + (officer ? ["--officer", "OF-7"] : [])) }
-            if officer { _ = try Programs.run("mpolicectl", ["signin", "OF-7"], environment: viaDaemon) }
+            if officer { _ = try Programs.run("mpolicectl", ["signin", DemoRecords.officer.officerId], environment: viaDaemon, input: DemoRecords.officer.pin + "\n") }
             else { _ = try Programs.run("mpolicectl", ["signout"], environment: viaDaemon) }
             return try Programs.run("mpolicectl", arguments, environment: viaDaemon)
         }
@@ -253,7 +253,7 @@ struct DaemonTests {
     func concurrentClients() throws {
         let (scratch, daemon) = try DaemonProcess.started()
         defer { scratch.remove() }
-        #expect(try daemon.client.json("POST", "/v1/session", ["officerId": "OF-1"]).status == 201)
+        #expect(try daemon.client.signIn().status == 201)
         let failures = Counter()
         let group = DispatchGroup()
         let plates = ["BLT-8023", "ABC-1235", "8LT-8O23", "MKZ-5102", "XYZ-7777"]
@@ -316,7 +316,7 @@ struct DaemonTests {
         let now = try Programs.run("mpolicectl", ["sync", "--now"], environment: ["MPOLICE_SOCKET": daemon.socketPath])
         #expect(now.status == 0, "\(now.stderr)")
         #expect(events.wait(for: "list-updated", timeout: 15), "\(events.text)")
-        #expect(try daemon.client.json("POST", "/v1/session", ["officerId": "OF-1"]).status == 201)
+        #expect(try daemon.client.signIn().status == 201)
         #expect(try daemon.client.json("POST", "/v1/checks/plate", ["plate": "BLT-8023"]).object["outcome"] as? String == "no-hit")
         #expect(daemon.stop().status == 0)
     }

@@ -37,7 +37,7 @@ struct SchemathesisTests {
         let door = try FaultProxy(toUnixSocket: daemon.socketPath)
         defer { door.stop() }
         let port = door.port
-        #expect(try daemon.client.json("POST", "/v1/session", ["officerId": "OF-1"]).status == 201)
+        #expect(try daemon.client.signIn().status == 201)
         let document = Self.root.appendingPathComponent("docs/api/openapi.yaml")
         let junit = scratch.url.appendingPathComponent("schemathesis.xml")
         let run = try Programs.system(Self.schemathesis, [
@@ -60,7 +60,7 @@ struct SchemathesisTests {
                 operations.append("\(method.uppercased()) \(path)")
             }
         }
-        #expect(operations.count == 14)
+        #expect(operations.count == 15)
         for operation in operations { #expect(report.contains(operation), "\(operation) was not exercised") }
         #expect(!report.contains("<failure") && !report.contains("<error"))
         #expect(try daemon.client.json("GET", "/v1/health").status == 200, "the daemon still answers")

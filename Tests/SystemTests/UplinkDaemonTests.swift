@@ -1,4 +1,5 @@
 import FieldWire
+import Central
 import Foundation
 import LocalAPIClient
 import Store
@@ -27,7 +28,7 @@ struct UplinkDaemonTests {
             let dir = try scratch.url.appendingPathComponent("r\(round)").creatingDirectory()
             let daemon = try DaemonProcess(in: dir, stateDirectory: state, extra: world.daemonConfig(batchItems: 10))
             try daemon.start()
-            #expect(try daemon.client.json("POST", "/v1/session", ["officerId": "OF-0042"]).status == 201)
+            #expect(try daemon.client.signIn().status == 201)
             for i in 0..<40 {
                 let answer = try daemon.client.json("POST", "/v1/checks/plate", ["plate": String(format: "K%02d-%04d", round, i)])
                 if answer.status == 200, let id = answer.object["checkId"] as? String { answered.append(id) }
@@ -75,7 +76,7 @@ struct UplinkDaemonTests {
         let (scratch, daemon) = try DaemonProcess.started(records: 500, extra: world.daemonConfig(dispatchWait: 5))
         defer { scratch.remove() }
         let env = ["MPOLICE_SOCKET": daemon.socketPath]
-        #expect(try Programs.run("mpolicectl", ["signin", "OF-0042"], environment: env).status == 0)
+        #expect(try Programs.run("mpolicectl", ["signin", DemoRecords.officer.officerId], environment: env, input: DemoRecords.officer.pin + "\n").status == 0)
         let events = EventCollector(client: daemon.client)
         #expect(events.waitConnected(timeout: 5))
         // The first poll is open at the center before the dispatch is made (seen between

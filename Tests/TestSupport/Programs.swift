@@ -22,12 +22,14 @@ public enum Programs {
         }
     }
 
-    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        try system(binDirectory.appendingPathComponent(program).path, arguments, environment: environment)
+    /// - Parameter input: written to the program's standard input (a PIN, as a script gives
+    ///   it); nil leaves it empty.
+    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Run {
+        try system(binDirectory.appendingPathComponent(program).path, arguments, environment: environment, input: input)
     }
 
     /// Runs any executable by path, capturing its output.
-    public static func system(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    public static func system(_ path: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -36,10 +38,13 @@ public enum Programs {
         env.removeValue(forKey: "MPOLICE_STATE_DIR")
         for (k, v) in environment { env[k] = v }
         process.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe(), err = Pipe(), stdin = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = stdin
         try process.run()
+        try stdin.fileHandleForWriting.write(contentsOf: Data((input ?? "").utf8))
+        try stdin.fileHandleForWriting.close()
         // Read both pipes before waiting so a large output cannot block the child. stderr is
         // drained on a thread of its own: never on the test's cooperative pool, nor on the
         // dispatch pool that concurrent tests may have filled.
