@@ -6,7 +6,7 @@ import Watchlist
 /// The reference central's uplink store (`central.db`): every item a unit delivered, once
 /// per idempotency id, and the dispatches queued for units.
 public final class UplinkDatabase: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     public init(path: String) throws {
         var config = Configuration()

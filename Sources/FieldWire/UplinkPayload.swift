@@ -89,6 +89,8 @@ public struct AuditEventPayload: Sendable, Equatable, Codable {
         case locked
         case unlocked
         case signOut = "sign-out"
+        /// A technician lifted the officer's lockout (`mpolicectl lift-lockout`).
+        case lockoutLifted = "lockout-lifted"
     }
 
     public var eventId: String

@@ -123,7 +123,7 @@ struct Records: ParsableCommand {
     @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
     var db: String
 
-    @Option(help: "Only this kind: check, dispatch-status or breadcrumb.")
+    @Option(help: "Only this kind: check, dispatch-status, breadcrumb or audit.")
     var kind: OutboxKind?
 
     @Flag(help: "JSON array of {receivedSeq, id, unit, kind, createdAt, receivedAt, payload}.")
@@ -157,5 +157,95 @@ struct Records: ParsableCommand {
             for r in records { print("\(r.receivedSeq)\t\(r.unit)\t\(r.kind.rawValue)\t\(r.id)") }
             FileHandle.standardError.write(Data("\(records.count) items\n".utf8))
         }
+    }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Who checked whom: a person's or a vehicle's checks, or the anomalies (docs/operations.md, \"Audit at the center\").",
+        discussion: """
+            mpolice-central audit --db central.db --subject A123456789
+            mpolice-central audit --db central.db --plate ABC-1234
+            mpolice-central audit --db central.db --anomalies --dataset dataset/
+            Exit 0; with --anomalies, 4 when any was found.
+            """)
+
+    @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+    var db: String
+
+    @Option(help: "A person's national ID or resident number: every check of it.")
+    var subject: String?
+
+    @Option(help: "A plate: every check of it.")
+    var plate: String?
+
+    @Flag(help: "Subjects checked by many officers, officers checking at a high rate, checks outside an officer's units, audit-chain breaks.")
+    var anomalies = false
+
+    @Option(help: ArgumentHelp("The data set whose officers.csv gives each officer's units (for the unit check).", valueName: "dir"))
+    var dataset: String?
+
+    @Option(help: "Anomaly: more distinct officers than this checking one subject in a day.")
+    var maxOfficersPerSubject = 3
+
+    @Option(help: "Anomaly: more checks than this by one officer in an hour.")
+    var maxChecksPerHour = 60
+
+    @Flag(help: "JSON.")
+    var json = false
+
+    func validate() throws {
+        guard [subject != nil, plate != nil, anomalies].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --subject, --plate or --anomalies")
+        }
+        guard maxOfficersPerSubject >= 1, maxChecksPerHour >= 1 else { throw ValidationError("thresholds must be at least 1") }
+    }
+
+    func run() throws {
+        do {
+            guard FileManager.default.fileExists(atPath: db) else { throw CentralError("no uplink database at \(db)") }
+            let audit = Audit(try UplinkDatabase(path: db))
+            if anomalies {
+                let roster = try dataset.map { try Self.roster(URL(fileURLWithPath: $0, isDirectory: true)) }
+                let found = try audit.anomalies(.init(officersPerSubjectPerDay: maxOfficersPerSubject, checksPerOfficerPerHour: maxChecksPerHour),
+                                                roster: roster)
+                if json { print(WireJSON.text(found)) } else { for a in found { print("\(a.kind.rawValue)\t\(a.unit ?? "-")\t\(a.detail)") } }
+                if !found.isEmpty { throw ExitCode(4) }
+                return
+            }
+            let checks = try subject.map(audit.subject) ?? audit.plate(plate!)
+            if json {
+                print(WireJSON.text(checks))
+            } else {
+                for c in checks {
+                    let purpose = c.purpose.map { $0.code + ($0.reference.map { " \($0)" } ?? "") } ?? "-"
+                    let place = c.location.latitude.map { "\($0),\(c.location.longitude ?? 0)" } ?? c.location.status
+                    print("\(c.checkedAt)\t\(c.unitId)\t\(c.officerId)\t\(c.authentication ?? "-")\t\(purpose)\t\(c.outcome)\t\(place)")
+                }
+                FileHandle.standardError.write(Data("\(checks.count) checks\n".utf8))
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// The officers of a data set's officers.csv, validated as a terminal loads them.
+    static func roster(_ directory: URL) throws -> [RosterOfficer] {
+        let url = directory.appendingPathComponent(Dataset.fileName(.officers))
+        var reader = try CSVReader(contentsOf: url)
+        guard try reader.nextRow() == Dataset.columns(.officers) else { throw CentralError("\(url.path): not an officers.csv header") }
+        var officers: [RosterOfficer] = []
+        while let fields = try reader.nextRow() {
+            let row = try ListRow(.officers, fields, file: reader.fileName, line: reader.line)
+            let f = row.fields
+            officers.append(RosterOfficer(recordId: f[0]!, officerId: f[1]!, name: f[2]!, units: f[3]!.split(separator: ";").map(String.init),
+                                          status: RosterOfficer.Status(rawValue: f[4]!) ?? .suspended, statusReason: f[5] ?? "",
+                                          pinVerifier: f[6]!, secondFactor: f[7]))
+        }
+        return officers
     }
 }

@@ -3,6 +3,8 @@ import FieldWire
 import Foundation
 import LocalAPIClient
 import LocalAPIContract
+import Store
+import TerminalConfiguration
 import Watchlist
 
 struct SignInCommand: ParsableCommand {
@@ -72,6 +74,41 @@ struct UnlockCommand: ParsableCommand {
             var input = SecretInput()
             let session = try store.daemon.unlock(pin: getuid() == 0 ? nil : try input.read("PIN: ", secret: true))
             store.print(session) { "unlocked: \($0.officerId)" }
+        } catch {
+            throw Failure.exit(error, json: store.json)
+        }
+    }
+}
+
+struct LiftLockoutCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lift-lockout",
+        abstract: "Lift an officer's lockout after five failed attempts (a technician, on the state directory; recorded).",
+        discussion: "mpolicectl lift-lockout OF-0042 --db /var/lib/mpolice   (the daemon may be running: the next sign-in sees it)")
+
+    @Argument(help: "The officer's id.") var officer: String
+    @Option(help: "The terminal's unit (default: terminal.unit of /etc/mpolice/mpoliced.conf).") var unit: String?
+    @OptionGroup var store: StoreOptions
+
+    struct Lifted: Encodable { var officerId: String; var lifted = true }
+
+    func run() throws {
+        do {
+            guard let path = store.offlineDirectory else {
+                throw ValidationError("lift-lockout works on the state directory: give --db (as root, the technician's path)")
+            }
+            guard let unit = unit ?? (try? AgentConfiguration.load(path: AgentConfiguration.defaultPath).terminal.unit) else {
+                throw ValidationError("give --unit: the terminal's unit (terminal.unit), recorded with the event")
+            }
+            _ = try CheckContext(officerId: officer, unitId: unit)
+            let directory = try store.stateDirectory(path)
+            let journal = try JournalStore.open(path: directory.journalPath)
+            try journal.clearLockout(officer)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            try journal.recordAudit(AuditEventPayload(eventId: UUIDv7.make(milliseconds: now), at: Timestamp.iso8601(milliseconds: now),
+                                                      officerId: officer, unitId: unit, event: .lockoutLifted,
+                                                      authentication: Authentication.technician.rawValue, reason: nil), now: now)
+            store.print(Lifted(officerId: officer)) { "lockout lifted: \($0.officerId)" }
         } catch {
             throw Failure.exit(error, json: store.json)
         }

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import LocalAPI
 import LocalAPIContract
 import Store
+import TestSupport
 import Testing
 import Watchlist
 
@@ -86,8 +87,10 @@ struct SessionTests {
         let world = try World()
         defer { world.scratch.remove() }
         let officer = DemoRecords.officerWithTOTP
-        let secret = try #require(Base32.decode(officer.totpSecret!))
-        let code = TOTP.code(secret: secret, step: TOTP.step(at: world.clock.nowSeconds))
+        // The code as an authenticator gives it: oathtool, at the terminal's time.
+        let oathtool = try Programs.system("/usr/bin/oathtool", ["--totp", "-b", officer.totpSecret!, "-N", "@\(world.clock.nowSeconds)"])
+        let code = oathtool.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(oathtool.status == 0 && code.count == 6, "\(oathtool.stderr)")
         try await world.test { client in
             let missing = try await client.execute(uri: "/v1/session", method: .post, body: Self.body(officer))
             #expect(missing.status == .unauthorized)
