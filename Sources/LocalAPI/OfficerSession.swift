@@ -77,14 +77,16 @@ public final class OfficerSession: Sendable {
     public func signIn(_ officerId: String, pin: String, otp: String?, currentPin: String?, by actor: Actor) async throws -> SessionInfo {
         _ = try CheckContext(officerId: officerId, unitId: unitId)
         try PIN.validate(pin)
+        // Whoever is replaced is signed out by their own PIN, or by a technician.
+        var replaced: (officerId: String, by: Actor)?
         if let holder = active.withLock({ $0?.info }), holder.officerId != officerId {
-            guard case .technician = actor else {
+            if case .client = actor {
                 guard let currentPin else {
                     throw SessionError(.inUse, "officer \(holder.officerId) is signed in: their PIN (currentPin) is needed to replace them")
                 }
                 _ = try await verified(holder.officerId, pin: currentPin, otp: nil, secondFactor: false)
-                return try await signIn(officerId, pin: pin, otp: otp, currentPin: nil, by: .technician)
             }
+            replaced = (holder.officerId, actor)
         }
         let (officer, authentication) = try await verified(officerId, pin: pin, otp: otp, secondFactor: true)
         do {
@@ -94,6 +96,7 @@ public final class OfficerSession: Sendable {
             throw error
         }
         // Recorded before the officer may act: a sign-in the journal cannot keep does not happen.
+        if let replaced { audit(.signOut, replaced.officerId, authentication: replaced.by.authentication) }
         try journal.recordAudit(event(.signIn, officerId, authentication: authentication.rawValue), now: clock.nowMilliseconds)
         let info = SessionInfo(officerId: officerId, name: officer.name, unitId: unitId, since: Timestamp.iso8601(seconds: clock.nowSeconds),
                                authentication: authentication.rawValue, locked: false,

@@ -159,6 +159,10 @@ struct SessionTests {
                                              body: ByteBuffer(string: #"{"pin":"\#(second.pin)"}"#)).status == .noContent)
             #expect(try await client.execute(uri: "/v1/session", method: .get).status == .notFound)
         }
+        // The journal's chain has each step, newest first, with who acted.
+        let events = try world.journal.recentAuditEvents().map { "\($0.event.rawValue) \($0.officerId) \($0.authentication ?? "-")" }
+        #expect(events == ["sign-out OF-0021 pin", "sign-in-failed OF-0021 -", "sign-in OF-0021 pin", "sign-out OF-0042 pin",
+                           "sign-in-failed OF-0042 -", "sign-in OF-0042 pin"], "\(events)")
     }
 
     @Test("person checks need a purpose: required, known, with its reference; it is journaled with the authentication", arguments: [
