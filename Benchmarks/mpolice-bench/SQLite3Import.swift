@@ -24,7 +24,7 @@ struct SQLite3Import {
         let indexes = schema.filter { $0.hasPrefix("CREATE INDEX") }.joined(separator: "\n")
         var imports: [String] = []
         for list in ListKind.allCases {
-            let table = Self.table(list)
+            let table = ListsStore.table(list)
             let csv = work.appendingPathComponent("import-\(table).csv")
             try derive(dataset, list, to: csv)
             // The shell's .import stores an empty field as ''; the staging table takes the
@@ -61,7 +61,7 @@ struct SQLite3Import {
             close(fd)
         }
         for list in ListKind.allCases {
-            let table = Self.table(list)
+            let table = ListsStore.table(list)
             let counted = try columns(listsPath, table).filter(\.optional).map { "count(\($0.name))" } + ["count(*)"]
             let query = "SELECT \(counted.joined(separator: ", ")) FROM \(table)"
             let (reference, loaded) = (try shellOutput([target, query]), try shellOutput([listsPath, query]))
@@ -71,15 +71,6 @@ struct SQLite3Import {
             print("  sqlite3 .import: \(table) \(counted.joined(separator: ",")) = \(reference.trimmingCharacters(in: .whitespacesAndNewlines)), as loaded")
         }
         return seconds
-    }
-
-    static func table(_ list: ListKind) -> String {
-        switch list {
-        case .stolenVehicles: "stolen_vehicle"
-        case .wantedPersons: "wanted_person"
-        case .missingPersons: "missing_person"
-        case .officers: "officer"
-        }
     }
 
     /// The table's columns in order, and whether each may be NULL.

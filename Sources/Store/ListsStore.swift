@@ -402,7 +402,7 @@ public final class ListsStore: Sendable {
     }
 
     /// The table holding `list`.
-    static func table(_ list: ListKind) -> String {
+    public static func table(_ list: ListKind) -> String {
         switch list {
         case .stolenVehicles: "stolen_vehicle"
         case .wantedPersons: "wanted_person"
