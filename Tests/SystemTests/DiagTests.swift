@@ -1,3 +1,4 @@
+import Central
 import FieldWire
 import Foundation
 import TestSupport
@@ -83,7 +84,7 @@ struct DiagTests {
         }
     }
 
-    @Test("a healthy terminal with its daemon running: every step ok, exit 0, no key material or list content printed")
+    @Test("a healthy terminal with its daemon running: every step ok, exit 0, no key material, list content or officer credential printed")
     func healthy() throws {
         let world = try World()
         defer { world.stop() }
@@ -99,6 +100,11 @@ struct DiagTests {
         #expect(result.report["daemonRunning"] as? Bool == true)
         #expect((Self.step(result.report, "tls")["detail"] as? String)?.contains("TLSv1.") == true, "\(result.text)")
         #expect(!result.text.contains("PRIVATE KEY") && !result.text.contains("BLT-8023") && !result.text.contains("BLT8023"))
+        // The roster is synced with the lists: none of its verifiers or sealed secrets, nor a demo PIN.
+        let roster = DemoRecords().officers
+        for secret in ["scrypt$", SealedTOTPSecret.prefix, DemoRecords.officer.pin] + roster.map(\.pinVerifier) + roster.compactMap(\.secondFactor) {
+            #expect(!result.text.contains(secret))
+        }
 
         // Human form: one line per step and the summary; one step alone with --step.
         let text = try Programs.run("mpolicectl", ["diag", "--config", world.scratch.url.appendingPathComponent("mpoliced.conf").path,
