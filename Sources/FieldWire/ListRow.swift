@@ -59,10 +59,10 @@ public struct ListRow: Sendable, Equatable {
             fields = [f[0], id, f[2], dob.description, f[4], f[5], f[6], f[7], f[8]]
             key = nameKey
         case .officers:
-            guard (try? CheckContext(officerId: f[1], unitId: "X")) != nil else { throw bad("officer_id", "1-32 letters, digits, '-', '_' or '.'") }
+            do { try CheckContext.validateIdentifier(f[1], field: "officer_id") } catch { throw bad("officer_id", error.message) }
             guard !f[2].isEmpty else { throw bad("name", "empty") }
             let units = f[3].split(separator: ";").map(String.init)
-            guard !units.isEmpty, units.allSatisfy({ (try? CheckContext(officerId: "X", unitId: $0)) != nil }) else {
+            guard !units.isEmpty, units.allSatisfy({ (try? CheckContext.validateIdentifier($0, field: "units")) != nil }) else {
                 throw bad("units", "one or more unit ids separated by ';'")
             }
             guard let status = RosterOfficer.Status(rawValue: f[4]) else { throw bad("status", "must be active or suspended") }
@@ -76,4 +76,14 @@ public struct ListRow: Sendable, Equatable {
 
     /// The canonical fields as CSV text (nil as empty).
     public var csvFields: [String] { fields.map { $0 ?? "" } }
+}
+
+extension RosterOfficer {
+    /// The officer of a validated `officers` row (canonical fields).
+    public init(_ row: ListRow) {
+        precondition(row.list == .officers)
+        let f = row.fields
+        self.init(recordId: f[0]!, officerId: f[1]!, name: f[2]!, units: f[3]!.split(separator: ";").map(String.init),
+                  status: Status(rawValue: f[4]!)!, statusReason: f[5] ?? "", pinVerifier: f[6]!, secondFactor: f[7])
+    }
 }

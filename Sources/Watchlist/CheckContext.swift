@@ -8,17 +8,22 @@ public struct CheckContext: Sendable, Equatable {
 
     /// - Throws: `InputError` unless both are 1–32 characters of letters, digits, `-`, `_`, `.`.
     public init(officerId: String, unitId: String, authentication: Authentication = .technician, purpose: CheckPurpose? = nil) throws {
-        for (field, value) in [("officer", officerId), ("unit", unitId)] {
-            guard !value.isEmpty else { throw InputError(.empty, field: field, "nothing entered") }
-            guard value.utf8.count <= 32 else { throw InputError(.tooLong, field: field, "longer than 32 characters") }
-            guard value.utf8.allSatisfy({ $0.isASCIIDigit || $0.isASCIIUpper || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }) else {
-                throw InputError(.invalidCharacter, field: field, "only letters, digits, '-', '_' and '.' are allowed")
-            }
-        }
+        try Self.validateIdentifier(officerId, field: "officer")
+        try Self.validateIdentifier(unitId, field: "unit")
         self.officerId = officerId
         self.unitId = unitId
         self.authentication = authentication
         self.purpose = purpose
+    }
+
+    /// Officer and unit ids: 1–32 letters, digits, `-`, `_`, `.`.
+    /// - Throws: `InputError` for `field`.
+    public static func validateIdentifier(_ value: String, field: String) throws(InputError) {
+        guard !value.isEmpty else { throw InputError(.empty, field: field, "nothing entered") }
+        guard value.utf8.count <= 32 else { throw InputError(.tooLong, field: field, "longer than 32 characters") }
+        guard value.utf8.allSatisfy({ $0.isASCIIDigit || $0.isASCIIUpper || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }) else {
+            throw InputError(.invalidCharacter, field: field, "only letters, digits, '-', '_' and '.' are allowed")
+        }
     }
 
     /// The same officer and authentication, for a check with `purpose`.

@@ -240,11 +240,7 @@ struct AuditCommand: ParsableCommand {
         guard try reader.nextRow() == Dataset.columns(.officers) else { throw CentralError("\(url.path): not an officers.csv header") }
         var officers: [RosterOfficer] = []
         while let fields = try reader.nextRow() {
-            let row = try ListRow(.officers, fields, file: reader.fileName, line: reader.line)
-            let f = row.fields
-            officers.append(RosterOfficer(recordId: f[0]!, officerId: f[1]!, name: f[2]!, units: f[3]!.split(separator: ";").map(String.init),
-                                          status: RosterOfficer.Status(rawValue: f[4]!) ?? .suspended, statusReason: f[5] ?? "",
-                                          pinVerifier: f[6]!, secondFactor: f[7]))
+            officers.append(RosterOfficer(try ListRow(.officers, fields, file: reader.fileName, line: reader.line)))
         }
         return officers
     }

@@ -25,7 +25,7 @@ struct SignInCommand: ParsableCommand {
 
     func run() throws {
         do {
-            var input = SecretInput()
+            let input = SecretInput()
             var request = SessionRequest(officerId: officer, pin: try input.read("PIN for \(officer): ", secret: true), otp: otp)
             while true {
                 do {
@@ -54,7 +54,7 @@ struct SignOutCommand: ParsableCommand {
 
     func run() throws {
         do {
-            var input = SecretInput()
+            let input = SecretInput()
             try store.daemon.signOut(pin: getuid() == 0 ? nil : try input.read("PIN: ", secret: true))
             store.print(SignedOut()) { _ in "signed out" }
         } catch {
@@ -71,7 +71,7 @@ struct UnlockCommand: ParsableCommand {
 
     func run() throws {
         do {
-            var input = SecretInput()
+            let input = SecretInput()
             let session = try store.daemon.unlock(pin: getuid() == 0 ? nil : try input.read("PIN: ", secret: true))
             store.print(session) { "unlocked: \($0.officerId)" }
         } catch {
@@ -100,7 +100,8 @@ struct LiftLockoutCommand: ParsableCommand {
             guard let unit = unit ?? (try? AgentConfiguration.load(path: AgentConfiguration.defaultPath).terminal.unit) else {
                 throw ValidationError("give --unit: the terminal's unit (terminal.unit), recorded with the event")
             }
-            _ = try CheckContext(officerId: officer, unitId: unit)
+            try CheckContext.validateIdentifier(officer, field: "officer")
+            try CheckContext.validateIdentifier(unit, field: "unit")
             let directory = try store.stateDirectory(path)
             let journal = try JournalStore.open(path: directory.journalPath)
             try journal.clearLockout(officer)
@@ -118,9 +119,7 @@ struct LiftLockoutCommand: ParsableCommand {
 /// PINs and codes from the terminal without echo, or line by line from standard input when
 /// it is not a terminal (scripts, tests).
 struct SecretInput {
-    private var lines: [String]?
-
-    mutating func read(_ prompt: String, secret: Bool) throws -> String {
+    func read(_ prompt: String, secret: Bool) throws -> String {
         if isatty(STDIN_FILENO) == 1 {
             FileHandle.standardError.write(Data(prompt.utf8))
             var saved = termios()
@@ -139,10 +138,10 @@ struct SecretInput {
             guard let line = readLine(strippingNewline: true) else { throw ValidationError("no input") }
             return line
         }
-        if lines == nil { lines = readLine(strippingNewline: true).map { [$0] } ?? [] }
-        if lines!.isEmpty, let next = readLine(strippingNewline: true) { lines = [next] }
-        guard !lines!.isEmpty else { throw ValidationError("standard input ended before the \(secret ? "PIN" : "code")") }
-        return lines!.removeFirst()
+        guard let line = readLine(strippingNewline: true) else {
+            throw ValidationError("standard input ended before the \(secret ? "PIN" : "code")")
+        }
+        return line
     }
 }
 
