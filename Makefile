@@ -12,9 +12,10 @@ BENCH_CHECKS  ?= 10000
 # Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
 # gpsfake, nginx, openssl, curl, systemd-analyze, faketime (diag under a skewed clock),
 # python3 with venv (schemathesis and openapi-spec-validator from PyPI).
-# Packaging: binutils (strip), help2man (man pages), lintian. oathtool: the TOTP oracle in tests.
+# Packaging: binutils (strip), help2man (man pages), lintian. oathtool: the TOTP oracle in tests; cryptsetup-bin: the LUKS oracle.
 APT_PACKAGES := oathtool libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev pkg-config sqlite3 gpsd gpsd-clients \
-                nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils help2man lintian faketime
+                nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils help2man lintian faketime \
+                cryptsetup-bin
 PYTOOLS      := .build/pytools
 SCHEMATHESIS := schemathesis==4.32.5
 OPENAPI_VALIDATOR := openapi-spec-validator==0.9.0

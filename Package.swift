@@ -5,6 +5,7 @@
 //   TerminalConfiguration                mpoliced.conf parsed once into typed slices
 //   Store         → FieldWire            lists.db and journal.db (GRDB)
 //   FieldSync     → Store, FieldWire     libcurl transport, trust, the list sync and uplink engines (Services)
+//   Protection    → FieldSync, Store     lock and wipe orders, the dead-man timer, crash-safe wipes
 //   Location      → Watchlist            gpsd through libgps (a Service)
 //   LocalAPIContract → Store             the local API's request, response and event types
 //   LocalAPI      → LocalAPIContract     Hummingbird over a peer-checked Unix socket
@@ -84,6 +85,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Protection",
+            dependencies: [
+                "Watchlist", "FieldWire", "Store", "FieldSync",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Location",
             dependencies: ["CGPS", "Watchlist", "TerminalConfiguration", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
@@ -108,7 +117,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Watchlist", "TerminalConfiguration", "Store", "Location", "FieldSync", "LocalAPI", "LocalAPIContract",
+                "Watchlist", "FieldWire", "TerminalConfiguration", "Store", "Location", "FieldSync", "Protection", "LocalAPI", "LocalAPIContract",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -175,6 +184,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "FieldWire", "Central", "Watchlist", "TerminalConfiguration", "TestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["CCurlShim", "CGPS"]),
         .testTarget(name: "FieldSyncTests", dependencies: ["FieldSync", "FieldWire", "Store", "Central", "Watchlist", "TerminalConfiguration", "TestSupport"]),
+        .testTarget(name: "ProtectionTests", dependencies: ["Protection", "FieldSync", "FieldWire", "Store", "Central", "Watchlist", "TestSupport"]),
         .testTarget(name: "LocationTests", dependencies: ["Location", "Watchlist", "TerminalConfiguration", "TestSupport"]),
         .testTarget(name: "LocalAPITests", dependencies: [
             "LocalAPI", "LocalAPIContract", "Store", "Watchlist", "FieldWire", "Central", "TestSupport",

@@ -18,6 +18,8 @@ done
 
 # systemd, users, directories, configuration (a conffile).
 install -D -m 0644 "$repo/systemd/mpoliced.service" "$root/lib/systemd/system/mpoliced.service"
+install -D -m 0644 "$repo/systemd/mpolice-erase.service" "$root/lib/systemd/system/mpolice-erase.service"
+install -D -m 0644 "$repo/systemd/mpolice-erase.path" "$root/lib/systemd/system/mpolice-erase.path"
 install -D -m 0644 "$repo/systemd/mpolice.sysusers.conf" "$root/usr/lib/sysusers.d/mpolice.conf"
 install -D -m 0644 "$repo/systemd/mpolice.tmpfiles.conf" "$root/usr/lib/tmpfiles.d/mpolice.conf"
 install -D -m 0644 "$repo/Packaging/mpoliced.conf" "$root/etc/mpolice/mpoliced.conf"

@@ -14,7 +14,7 @@ dpkg -i "$deb_n" >/dev/null || { apt-get install -f -y -qq >/dev/null; dpkg -i "
 
 # Files, modes, owners.
 for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /usr/lib/sysusers.d/mpolice.conf \
-         /usr/lib/tmpfiles.d/mpolice.conf /etc/mpolice/mpoliced.conf /usr/share/man/man8/mpoliced.8.gz \
+         /lib/systemd/system/mpolice-erase.service /lib/systemd/system/mpolice-erase.path /usr/lib/tmpfiles.d/mpolice.conf /etc/mpolice/mpoliced.conf /usr/share/man/man8/mpoliced.8.gz \
          /usr/share/man/man1/mpolicectl.1.gz /usr/share/bash-completion/completions/mpolicectl \
          /usr/share/zsh/vendor-completions/_mpolicectl /usr/share/doc/mpolice-agent/copyright \
          /usr/share/doc/mpolice-agent/changelog.gz /usr/share/doc/mpolice-agent/diagnostics.md; do
@@ -32,8 +32,10 @@ ldd /usr/bin/mpoliced | grep -q "libswift" && fail "mpoliced needs a Swift runti
 ok "binaries stripped, Swift runtime static"
 
 # The unit as installed.
-systemd-analyze verify /lib/systemd/system/mpoliced.service 2>&1 | grep -v "^$" | grep -vi "not found\|Failed to " \
-  | grep -q . && fail "systemd-analyze verify: $(systemd-analyze verify /lib/systemd/system/mpoliced.service 2>&1)"
+for unit in mpoliced.service mpolice-erase.service mpolice-erase.path; do
+  systemd-analyze verify /lib/systemd/system/$unit 2>&1 | grep -v "^$" | grep -vi "not found\|Failed to " \
+    | grep -q . && fail "systemd-analyze verify $unit: $(systemd-analyze verify /lib/systemd/system/$unit 2>&1)"
+done
 ok "systemd-analyze verify"
 
 # The installed programs.

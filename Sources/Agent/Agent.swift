@@ -1,12 +1,15 @@
 import TerminalConfiguration
 import FieldSync
+import FieldWire
 import Foundation
 import LocalAPI
 import LocalAPIContract
 import Location
 import Logging
+import Protection
 import ServiceLifecycle
 import Store
+import Synchronization
 import Watchlist
 
 /// The daemon's composition: opens the state, builds each engine from its slice of the
@@ -27,6 +30,16 @@ public enum Agent {
         try state.create()
         let claim = try state.claimForDaemon()
         defer { withExtendedLifetime(claim) {} }
+        // A wipe a crash interrupted is completed before anything is opened or served.
+        let s = configuration.sync
+        let sec = configuration.security
+        let protectionSettings = TerminalProtection.Settings(
+            unit: configuration.terminal.unit, provisionedRoot: URL(fileURLWithPath: s.trustRoot), certificate: s.certificate, key: s.key,
+            maxOffline: sec.maxOffline, wipeAfterOffline: sec.wipeAfterOffline, luksDevice: sec.luksDevice,
+            acknowledgementDeadline: sec.acknowledgementDeadline)
+        let interruptedWipe = try TerminalProtection.completeInterruptedWipe(state: state, settings: protectionSettings, clock: clock, logger: logger)
+        let wiped = try state.wipedRecord() != nil
+        if wiped { logger.critical("this terminal was wiped by an order: it serves status only until a technician re-provisions it") }
         let outboxQueued = WakeSignal()
         let journal = try JournalStore.open(path: state.journalPath, outboxLimits: configuration.uplink.limits,
                                             onEnqueue: { outboxQueued.fire() })
@@ -35,6 +48,34 @@ public enum Agent {
         let lists = try ListsStore.open(state, expectLists: try journal.trustFloor() != nil)
         if let reason = lists.unavailableReason { logger.error("lists unavailable", metadata: ["reason": "\(reason)"]) }
         let events = EventHub()
+        let late = LateBound()
+        let protection = try TerminalProtection(
+            protectionSettings, state: state, lists: lists, journal: journal, clock: clock,
+            deadManEnabled: s.central != nil && !wiped,
+            deliver: { seconds in
+                guard let uplink = late.uplink else { return false }
+                return uplink.deliver(within: seconds) { ((try? journal.pendingOrderAcknowledgements()) ?? 1) == 0 }
+            },
+            afterWipeAll: {
+                // Every open file of the wiped journal goes with the process; systemd starts a
+                // wiped terminal (exit 75 is a failure to restart on).
+                logger.critical("wipe-all complete: exiting")
+                _exit(75)
+            },
+            logger: logger
+        ) { event in
+            switch event {
+            case .locked(let lock): events.publish(AgentEvent(.terminalLocked, lock))
+            case .unlocked:
+                events.publish(AgentEvent(.terminalUnlocked, EmptyEvent()))
+                late.sync?.wake.fire()
+            case .orderRefused(let code, let sequence):
+                events.publish(AgentEvent(.orderRefused, OrderResult(sequence: sequence, kind: nil, outcome: "refused", reason: code, message: nil)))
+            case .listsWiped: break
+            case .offlineRefusing(let offline): events.publish(AgentEvent(.listsExpired, offline))
+            }
+        }
+        if let interruptedWipe { try protection.recordCompletedWipe(interruptedWipe) }
         let session = OfficerSession(
             unitId: configuration.terminal.unit, lists: lists, journal: journal, clock: clock,
             policy: .init(idleLock: .seconds(configuration.session.idleLock), lockout: .seconds(configuration.session.lockout))
@@ -55,16 +96,17 @@ public enum Agent {
         let currentLocation: (@Sendable () -> LocationState)?
         if let location { currentLocation = { location.state() } } else { currentLocation = nil }
         let checkLocation: @Sendable () -> CheckLocation = { currentLocation?().forCheck ?? .notAvailable }
-        let checker = Checker(lists: lists, journal: journal, clock: clock, location: checkLocation)
+        let checker = Checker(lists: lists, journal: journal, clock: clock, location: checkLocation,
+                              admission: { try protection.admitCheck() })
 
-        // Sync: scheduled, with sync-now from the API.
-        let s = configuration.sync
+        // Sync: scheduled, with sync-now from the API (a wiped terminal has no key to sync with).
         let transport = CurlTransport(.init(caFile: s.ca, clientCertificate: s.certificate, clientKey: s.key, pinnedPublicKey: s.pin,
                                             connectTimeout: s.connectTimeout, totalTimeout: s.timeout))
-        let sync: ListsSync? = s.central.map { central in
+        let sync: ListsSync? = (wiped ? nil : s.central).map { central in
             ListsSync(.init(baseURL: central, provisionedRoot: URL(fileURLWithPath: s.trustRoot),
                             workDirectory: state.url.appendingPathComponent("sync")),
-                      transport: transport, lists: lists, journal: journal, clock: clock, schedule: s.policy, logger: logger) { event in
+                      transport: transport, lists: lists, journal: journal, clock: clock, schedule: s.policy, terminalGuard: protection,
+                      logger: logger) { event in
                 switch event {
                 case .updated(let report):
                     events.publish(AgentEvent(.listUpdated, ListUpdatedEvent(
@@ -75,21 +117,25 @@ public enum Agent {
                 }
             }
         }
-        if sync == nil { logger.notice("sync disabled (no sync.central)") }
+        if sync == nil, !wiped { logger.notice("sync disabled (no sync.central)") }
+        late.sync = sync
 
         // Uplink: the outbox to the center, dispatches from it.
         let u = configuration.uplink
-        let uplink: Uplink? = u.central.map { central in
+        let uplink: Uplink? = (wiped ? nil : u.central).map { central in
             Uplink(.init(baseURL: central, unit: configuration.terminal.unit, batchItems: u.batchItems, batchBytes: u.batchBytes,
                          dispatchWait: u.dispatchWait),
                    transport: transport, journal: journal, location: checkLocation, clock: clock, schedule: u.policy,
-                   enqueued: outboxQueued, logger: logger) { event in
+                   enqueued: outboxQueued, terminalGuard: protection, logger: logger) { event in
                 switch event {
-                case .dispatchReceived(let dispatch): events.publish(AgentEvent(.dispatchReceived, dispatch))
+                case .dispatchReceived(let dispatch):
+                    // A locked terminal's screen shows nothing new: the dispatch waits in the journal.
+                    if !protection.isLocked { events.publish(AgentEvent(.dispatchReceived, dispatch)) }
                 }
             }
         }
-        if uplink == nil { logger.notice("uplink disabled (no uplink.central): items stay in the outbox") }
+        if uplink == nil, !wiped { logger.notice("uplink disabled (no uplink.central): items stay in the outbox") }
+        late.uplink = uplink
 
         // The API, and systemd told once it listens.
         let syncNow: (@Sendable () -> Int?)?
@@ -98,7 +144,12 @@ public enum Agent {
                                  stateDirectory: state.url.path, location: currentLocation,
                                  syncNow: syncNow, uplinkConfigured: uplink != nil,
                                  clock: clock, purposes: CheckPurpose.Codes(allowed: configuration.checks.purposes,
-                                                                            needingReference: Set(configuration.checks.purposesWithReference))),
+                                                                            needingReference: Set(configuration.checks.purposesWithReference)),
+                                 protection: ProtectionControls(
+                                    requireUnlocked: { try protection.requireUnlocked() },
+                                    submit: { envelope in await Self.submit(envelope, to: protection) },
+                                    liftLock: { try protection.liftLock() },
+                                    status: { protection.status() })),
                            maxBodyBytes: configuration.api.maxBodyBytes)
         let a = configuration.api
         let listener = LocalAPI.Listener(
@@ -111,6 +162,7 @@ public enum Agent {
             var status = try TerminalStatus.read(lists: lists, journal: journal, stateDirectory: state.url.path, clock: clock)
             status.syncConfigured = sync != nil
             status.location = currentLocation?()
+            status.protection = protection.status()
             return status
         }
         let (server, health) = try api.server(listener, logger: logger) { result in
@@ -124,7 +176,7 @@ public enum Agent {
         let housekeeping = Housekeeping(lists: lists, journal: journal, settings: (configuration.lists, configuration.journal), clock: clock,
                                         logger: logger, onListsUnavailable: { sync?.wake.fire() })
 
-        var services: [any Service] = [housekeeping, SessionIdleLock(session: session)]
+        var services: [any Service] = [housekeeping, SessionIdleLock(session: session), ProtectionTimer(protection: protection)]
         if let location { services.append(location) }
         if let sync { services.append(sync) }
         if let uplink { services.append(uplink) }
@@ -137,4 +189,32 @@ public enum Agent {
         try await ServiceGroup(configuration: group).run()
         logger.info("stopped")
     }
+
+    /// An order handed in through the API, verified and executed on a thread of its own (a
+    /// wipe writes and syncs files).
+    static func submit(_ envelope: SignedEnvelope, to protection: TerminalProtection) async -> OrderResult {
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<TerminalProtection.Outcome, Never>) in
+            let thread = Thread { continuation.resume(returning: protection.handle(envelope, source: .api)) }
+            thread.name = "order"
+            thread.start()
+        }
+        return OrderResult(sequence: outcome.sequence, kind: outcome.kind?.rawValue, outcome: outcome.outcome.rawValue,
+                           reason: outcome.reason, message: outcome.message)
+    }
 }
+
+/// The engines the protections reach that are built after them.
+private final class LateBound: Sendable {
+    private let slots = Mutex<(uplink: Uplink?, sync: ListsSync?)>((nil, nil))
+    var uplink: Uplink? {
+        get { slots.withLock { $0.uplink } }
+        set { slots.withLock { $0.uplink = newValue } }
+    }
+    var sync: ListsSync? {
+        get { slots.withLock { $0.sync } }
+        set { slots.withLock { $0.sync = newValue } }
+    }
+}
+
+/// An event without a body: `{}`.
+struct EmptyEvent: Codable, Sendable {}

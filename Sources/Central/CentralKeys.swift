@@ -1,31 +1,36 @@
 import FieldWire
 import Foundation
 
-/// The center's signing keys in a key directory: `root.key` and `manifest.key` (raw Ed25519
-/// private keys, base64, mode 0600) and `root.json`, the self-signed root version 1 that
-/// terminals are provisioned with (public keys only).
+/// The center's signing keys in a key directory: `root.key`, `manifest.key` and `orders.key`
+/// (raw Ed25519 private keys, base64, mode 0600) and `root.json`, the self-signed root
+/// version 1 that terminals are provisioned with (public keys only). The orders key signs
+/// lock and wipe orders: a role of its own, so a leaked manifest key cannot wipe a fleet.
 public struct CentralKeys {
     public static let rootKeyFile = "root.key"
     public static let manifestKeyFile = "manifest.key"
+    public static let ordersKeyFile = "orders.key"
     public static let rootFile = "root.json"
 
     public let rootKey: SigningKey
     public let manifestKey: SigningKey
+    public let ordersKey: SigningKey
 
     /// Creates new keys and root.json in `directory`. Refuses to overwrite existing keys:
     /// losing a root key means re-provisioning every terminal.
     @discardableResult
     public static func initialise(in directory: URL, now: Int64, validFor: Int64) throws -> CentralKeys {
         let fm = FileManager.default
-        for name in [rootKeyFile, manifestKeyFile, rootFile] where fm.fileExists(atPath: directory.appendingPathComponent(name).path) {
+        for name in [rootKeyFile, manifestKeyFile, ordersKeyFile, rootFile] where fm.fileExists(atPath: directory.appendingPathComponent(name).path) {
             throw CentralError("\(directory.appendingPathComponent(name).path) exists; keys are never overwritten (move them away first)")
         }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let keys = CentralKeys(rootKey: SigningKey(), manifestKey: SigningKey())
+        let keys = CentralKeys(rootKey: SigningKey(), manifestKey: SigningKey(), ordersKey: SigningKey())
         try writeSecret(keys.rootKey, to: directory.appendingPathComponent(rootKeyFile))
         try writeSecret(keys.manifestKey, to: directory.appendingPathComponent(manifestKeyFile))
+        try writeSecret(keys.ordersKey, to: directory.appendingPathComponent(ordersKeyFile))
         let root = RootMetadata(version: 1, expires: now + validFor, rootKeys: [keys.rootKey.publicKey], rootThreshold: 1,
-                                manifestKeys: [keys.manifestKey.publicKey], manifestThreshold: 1)
+                                manifestKeys: [keys.manifestKey.publicKey], manifestThreshold: 1,
+                                orderKeys: [keys.ordersKey.publicKey])
         try WireJSON.encode(root.signed(by: [keys.rootKey])).write(to: directory.appendingPathComponent(rootFile), options: .atomic)
         return keys
     }
@@ -33,7 +38,7 @@ public struct CentralKeys {
     /// Where rotated roots are kept, `roots/<version>.root.json`, for `publish` to serve.
     public static let rootsDirectory = "roots"
 
-    /// Rotates both keys: a new root version listing new root and manifest keys, signed by
+    /// Rotates every key: a new root version listing new root, manifest and orders keys, signed by
     /// the old root key (so terminals accept it) and the new one. The old keys move to
     /// `retired/`; `root.json` becomes the new root (for terminals provisioned from now on).
     /// - Returns: the new root's version.
@@ -49,9 +54,10 @@ public struct CentralKeys {
             throw CentralError("cannot read \(rootURL.path) as a signed root")
         }
         let version = current.version + 1
-        let next = CentralKeys(rootKey: SigningKey(), manifestKey: SigningKey())
+        let next = CentralKeys(rootKey: SigningKey(), manifestKey: SigningKey(), ordersKey: SigningKey())
         var root = RootMetadata(version: version, expires: now + validFor, rootKeys: [next.rootKey.publicKey], rootThreshold: 1,
-                                manifestKeys: [next.manifestKey.publicKey], manifestThreshold: 1)
+                                manifestKeys: [next.manifestKey.publicKey], manifestThreshold: 1,
+                                orderKeys: [next.ordersKey.publicKey])
         root.resetManifestSequence = resetManifestSequence
         let envelope = try WireJSON.encode(root.signed(by: [old.rootKey, next.rootKey]))
         let roots = directory.appendingPathComponent(rootsDirectory, isDirectory: true)
@@ -60,10 +66,11 @@ public struct CentralKeys {
         try envelope.write(to: roots.appendingPathComponent("\(version).root.json"), options: .atomic)
         try writeSecret(old.rootKey, to: retired.appendingPathComponent("root-\(version - 1).key"))
         try writeSecret(old.manifestKey, to: retired.appendingPathComponent("manifest-\(version - 1).key"))
-        try fm.removeItem(at: directory.appendingPathComponent(rootKeyFile))
-        try fm.removeItem(at: directory.appendingPathComponent(manifestKeyFile))
+        try writeSecret(old.ordersKey, to: retired.appendingPathComponent("orders-\(version - 1).key"))
+        for name in [rootKeyFile, manifestKeyFile, ordersKeyFile] { try fm.removeItem(at: directory.appendingPathComponent(name)) }
         try writeSecret(next.rootKey, to: directory.appendingPathComponent(rootKeyFile))
         try writeSecret(next.manifestKey, to: directory.appendingPathComponent(manifestKeyFile))
+        try writeSecret(next.ordersKey, to: directory.appendingPathComponent(ordersKeyFile))
         try envelope.write(to: rootURL, options: .atomic)
         return version
     }
@@ -78,7 +85,7 @@ public struct CentralKeys {
             }
             return try SigningKey(rawRepresentation: raw)
         }
-        return CentralKeys(rootKey: try read(rootKeyFile), manifestKey: try read(manifestKeyFile))
+        return CentralKeys(rootKey: try read(rootKeyFile), manifestKey: try read(manifestKeyFile), ordersKey: try read(ordersKeyFile))
     }
 
     private static func writeSecret(_ key: SigningKey, to url: URL) throws {

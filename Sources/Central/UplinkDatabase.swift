@@ -87,6 +87,20 @@ public final class UplinkDatabase: Sendable {
                 CREATE INDEX item_chain ON item(unit, chain_seq) WHERE chain_seq IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v5-orders") { db in
+            // Lock and wipe orders, numbered per unit, each kept as the signed document sent.
+            try db.execute(sql: """
+                CREATE TABLE terminal_order (
+                    unit TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    issued_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    envelope TEXT NOT NULL,
+                    PRIMARY KEY (unit, sequence)
+                );
+                """)
+        }
         try migrator.migrate(pool)
     }
 
@@ -123,6 +137,11 @@ public final class UplinkDatabase: Sendable {
                 if case .audit(let event) = item.payload, event.unitId != unit {
                     results.append(.init(id: item.id, status: .rejected,
                                          reason: "check.unit-mismatch: the event names unit \(event.unitId); the certificate is unit \(unit)"))
+                    continue
+                }
+                if case .orderAck(let ack) = item.payload, ack.unitId != unit {
+                    results.append(.init(id: item.id, status: .rejected,
+                                         reason: "check.unit-mismatch: the acknowledgement names unit \(ack.unitId); the certificate is unit \(unit)"))
                     continue
                 }
                 if case .dispatchStatus(let change) = item.payload {

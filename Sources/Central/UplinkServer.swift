@@ -46,14 +46,18 @@ public struct UplinkServer: Sendable {
         router.get("uplink/dispatches") { request, _ in
             let unit = try Self.unit(request)
             let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
+            let ordersAfter = request.uri.queryParameters.get("orders_after", as: Int64.self) ?? 0
             let wait = min(Self.maxWait, max(0, request.uri.queryParameters.get("wait", as: Int.self) ?? 0))
             let deadline = ContinuousClock.now + .seconds(wait)
             while true {
-                let orders = try database.dispatches(unit: unit, after: after)
-                if !orders.isEmpty || ContinuousClock.now >= deadline {
-                    return Self.json(DispatchPoll(cursor: orders.last?.cursor ?? after, dispatches: orders))
+                let dispatches = try database.dispatches(unit: unit, after: after)
+                let orders = try database.orders(unit: unit, after: ordersAfter, now: Int64(Date().timeIntervalSince1970))
+                if !dispatches.isEmpty || !orders.isEmpty || ContinuousClock.now >= deadline {
+                    return Self.json(DispatchPoll(cursor: dispatches.last?.cursor ?? after, dispatches: dispatches,
+                                                  orders: orders.isEmpty ? nil : orders))
                 }
-                // Dispatches are created by another process (`mpolice-central dispatch create`): look again shortly.
+                // Dispatches and orders are created by another process (`mpolice-central dispatch create`,
+                // `mpolice-central order`): look again shortly.
                 try await Task.sleep(for: .milliseconds(100))
             }
         }

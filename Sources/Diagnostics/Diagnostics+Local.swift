@@ -173,8 +173,28 @@ extension DiagnosisContext {
         } catch {
             throw Finding.fail("daemon.error", "the daemon's status answer on \(socket) failed: \(error)", hint: "see journalctl -u mpoliced")
         }
-        return .ok("running on \(socket), up \(Self.days(Double(status.uptimeSeconds ?? 0))), outbox \(status.outbox.pending) pending, "
-                   + "gps \(status.location?.status.rawValue ?? "off")")
+        let summary = "running on \(socket), up \(Self.days(Double(status.uptimeSeconds ?? 0))), outbox \(status.outbox.pending) pending, "
+            + "gps \(status.location?.status.rawValue ?? "off")"
+        if let wiped = status.protection?.wiped {
+            throw Finding.fail("terminal.wiped", "\(summary); wiped by order \(wiped.orderSequence) at \(wiped.completedAt)",
+                               hint: "re-provision the terminal: docs/operations.md, \"A lost terminal\"")
+        }
+        if let lock = status.protection?.lock {
+            throw Finding.fail("terminal.locked", "\(summary); locked (\(lock.cause.rawValue), order \(lock.orderSequence)) since \(lock.since)",
+                               hint: "the center sends unlock (mpolice-central order --unit … unlock), or a technician runs mpolicectl lift-lock")
+        }
+        if let offline = status.protection?.offline {
+            let countdown = "\(Self.days(Double(offline.offlineSeconds))) without a verified manifest"
+            if offline.refusing {
+                throw Finding.fail("lists.expired", "\(summary); \(countdown): checks are refused",
+                                   hint: "the terminal must reach the center: the network steps below show where it breaks")
+            }
+            if offline.warning != nil, let refusal = offline.refusalInSeconds {
+                throw Finding.warn("lists.offline", "\(summary); \(countdown): checks refused in \(Self.days(Double(refusal)))",
+                                   hint: "the terminal must reach the center before security.max_offline passes")
+            }
+        }
+        return .ok(summary)
     }
 
     func gpsdStep() async throws -> Finding {

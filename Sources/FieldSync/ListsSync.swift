@@ -95,6 +95,8 @@ public final class ListsSync: Service, Sendable {
     private let journal: JournalStore
     private let clock: any TerminalClock
     private let schedule: RetryPolicy
+    /// Orders and the lock (nil: the terminal fetches no orders file).
+    private let terminalGuard: (any TerminalGuard)?
     /// Sync-now: ends the scheduled loop's wait (see `requestSync`).
     public let wake = WakeSignal()
     /// Monotonic milliseconds before which a sync-now is refused: the backoff after a
@@ -106,9 +108,10 @@ public final class ListsSync: Service, Sendable {
     private let onEvent: @Sendable (Event) -> Void
 
     public init(_ configuration: Configuration, transport: any SyncTransport, lists: ListsStore, journal: JournalStore,
-                clock: any TerminalClock = SystemClock(), schedule: RetryPolicy = RetryPolicy(),
+                clock: any TerminalClock = SystemClock(), schedule: RetryPolicy = RetryPolicy(), terminalGuard: (any TerminalGuard)? = nil,
                 logger: Logger = Logger(label: "mpolice.sync"), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.configuration = configuration
+        self.terminalGuard = terminalGuard
         self.transport = transport
         self.lists = lists
         self.journal = journal
@@ -161,12 +164,21 @@ public final class ListsSync: Service, Sendable {
     private func runOnce(started: Date, fetched: ByteCounter, sequence: inout Int64?, progress: (@Sendable (SyncProgress) -> Void)?) throws -> Report {
         progress?(.checkingManifest)
         let stored = try lists.syncState()
-        var (trust, rootEnvelope) = try trustedRoot(stored, floor: try journal.trustFloor())
+        var (trust, rootEnvelope) = try TrustState.current(provisionedRoot: configuration.provisionedRoot, stored: stored, floor: try journal.trustFloor())
         let rootBefore = trust.root.version
 
         // 1. Newer roots, each signed by its predecessor's root keys and its own.
         try walkRoots(&trust, &rootEnvelope, fetched: fetched)
         let rootChanged = trust.root.version != rootBefore
+
+        // 1b. This unit's orders, verified against the root just walked to; a locked
+        // terminal stops here.
+        if let terminalGuard {
+            try fetchOrders(terminalGuard, fetched: fetched)
+            if terminalGuard.isLocked {
+                throw SyncFailure(.locked, "the terminal is locked by an order or a wipe: no lists are fetched until it is unlocked")
+            }
+        }
 
         // 2. The manifest, conditionally.
         let manifestURL = configuration.baseURL + "manifest.json"
@@ -177,6 +189,8 @@ public final class ListsSync: Service, Sendable {
             if rootChanged { try lists.saveSyncState(SyncState(manifestSequence: stored.manifestSequence, trustedTime: stored.trustedTime,
                                                               root: rootEnvelope, manifestETag: stored.manifestETag)) }
             sequence = stored.manifestSequence
+            // 304 over mutual TLS: the manifest verified before is still the center's word.
+            terminalGuard?.manifestVerified()
             return Report(outcome: .upToDate, manifestSequence: stored.manifestSequence, methods: [:], bytesFetched: fetched.value)
         }
         try Self.requireOK(response, manifestURL)
@@ -184,6 +198,7 @@ public final class ListsSync: Service, Sendable {
         // 3. Signature → rollback → freeze → structure.
         let manifest = try trust.verify(SignedEnvelope.decode(response.body), now: now)
         sequence = manifest.sequence
+        terminalGuard?.manifestVerified()
         let local = try lists.versions()
         if let stored, manifest.sequence == stored.manifestSequence, Self.matches(manifest, local) {
             try lists.saveSyncState(SyncState(manifestSequence: stored.manifestSequence, trustedTime: stored.trustedTime,
@@ -239,6 +254,22 @@ public final class ListsSync: Service, Sendable {
                       secondsUntilApplied: applied.timeIntervalSince(started), checkpointSeconds: Date().timeIntervalSince(applied))
     }
 
+    /// Fetches `orders/<unit>.json` and hands its orders over. None published (404, 403)
+    /// is no order; an unreadable file is logged and skipped — it must not stop the lists.
+    private func fetchOrders(_ terminalGuard: any TerminalGuard, fetched: ByteCounter) throws {
+        let url = configuration.baseURL + OrderFeed.path(unit: terminalGuard.unit)
+        let response = try transport.get(url, maxBytes: Self.maxDocumentBytes, ifNoneMatch: nil)
+        fetched.add(Int64(response.body.count))
+        if response.status == 404 || response.status == 403 { return }
+        try Self.requireOK(response, url)
+        do {
+            let feed = try WireJSON.decode(OrderFeed.self, from: response.body)
+            terminalGuard.receive(feed.orders, source: .file)
+        } catch {
+            logger.warning("the orders file cannot be read; skipped", metadata: ["url": "\(url)", "error": "\(error)"])
+        }
+    }
+
     /// Moves `trust` along the center's newer roots, each signed by its predecessor's root
     /// keys and its own, until the next one is not there: 404, or 403 (what object stores
     /// answer for a missing key). Any other failure fails the sync: a terminal must not
@@ -259,34 +290,10 @@ public final class ListsSync: Service, Sendable {
     /// center, signature → rollback → expiry → structure) without storing anything:
     /// diagnostics. Throws the sync's `SyncFailure`.
     public func verify(manifest body: Data) throws -> Manifest {
-        var (trust, rootEnvelope) = try trustedRoot(try lists.syncState(), floor: try journal.trustFloor())
+        var (trust, rootEnvelope) = try TrustState.current(provisionedRoot: configuration.provisionedRoot, stored: try lists.syncState(),
+                                                           floor: try journal.trustFloor())
         try walkRoots(&trust, &rootEnvelope, fetched: ByteCounter())
         return try trust.verify(SignedEnvelope.decode(body), now: now)
-    }
-
-    /// What the terminal trusts: the newest of the provisioned root (a technician may have
-    /// re-provisioned the terminal), the one stored with the lists and the one kept in the
-    /// journal; and the highest sequence floor and trusted time of the two stores — the
-    /// journal's copy survives lists.db being lost.
-    private func trustedRoot(_ stored: SyncState?, floor: TrustFloor?) throws -> (TrustState, Data) {
-        let path = configuration.provisionedRoot.path
-        guard let provisioned = FileManager.default.contents(atPath: path) else {
-            throw SyncFailure(.trustRoot, "cannot read the provisioned trust root \(path)")
-        }
-        let fromFile: RootMetadata
-        do {
-            fromFile = try RootMetadata.selfSigned(SignedEnvelope.decode(provisioned))
-        } catch let failure as SyncFailure {
-            throw SyncFailure(.trustRoot, "\(path) is not a valid self-signed root: \(failure.message)")
-        }
-        var best = (root: fromFile, envelope: provisioned)
-        for envelope in [stored?.root, floor?.root].compactMap({ $0 }) {
-            let root = try RootMetadata.selfSigned(SignedEnvelope.decode(envelope))
-            if root.version > best.root.version { best = (root, envelope) }
-        }
-        let sequence = max(stored?.manifestSequence ?? 0, floor?.manifestSequence ?? 0)
-        let time = max(stored?.trustedTime ?? 0, floor?.trustedTime ?? 0)
-        return (try TrustState(root: best.root, lastSequence: sequence, lastTrustedTime: time), best.envelope)
     }
 
     static func requireOK(_ response: CurlTransport.Response, _ url: String) throws {

@@ -1,5 +1,6 @@
 import FieldWire
 import Foundation
+import Store
 
 /// What the terminal trusts, and the rules for trusting more, in TUF's order:
 /// root rotation (each new root signed by the old root's keys and its own) → manifest
@@ -94,5 +95,33 @@ public struct TrustState: Sendable, Equatable {
     public mutating func accept(_ manifest: Manifest) {
         lastSequence = max(lastSequence, manifest.sequence)
         lastTrustedTime = max(lastTrustedTime, manifest.issuedAt)
+    }
+}
+
+extension TrustState {
+    /// What the terminal trusts: the newest of the provisioned root (a technician may have
+    /// re-provisioned the terminal), the one stored with the lists and the one kept in the
+    /// journal; and the highest sequence floor and trusted time of the two stores — the
+    /// journal's copy survives lists.db being lost (or wiped).
+    /// - Returns: the state and the trusted root's envelope as stored.
+    public static func current(provisionedRoot: URL, stored: SyncState?, floor: TrustFloor?) throws -> (TrustState, Data) {
+        let path = provisionedRoot.path
+        guard let provisioned = FileManager.default.contents(atPath: path) else {
+            throw SyncFailure(.trustRoot, "cannot read the provisioned trust root \(path)")
+        }
+        let fromFile: RootMetadata
+        do {
+            fromFile = try RootMetadata.selfSigned(SignedEnvelope.decode(provisioned))
+        } catch let failure as SyncFailure {
+            throw SyncFailure(.trustRoot, "\(path) is not a valid self-signed root: \(failure.message)")
+        }
+        var best = (root: fromFile, envelope: provisioned)
+        for envelope in [stored?.root, floor?.root].compactMap({ $0 }) {
+            let root = try RootMetadata.selfSigned(SignedEnvelope.decode(envelope))
+            if root.version > best.root.version { best = (root, envelope) }
+        }
+        let sequence = max(stored?.manifestSequence ?? 0, floor?.manifestSequence ?? 0)
+        let time = max(stored?.trustedTime ?? 0, floor?.trustedTime ?? 0)
+        return (try TrustState(root: best.root, lastSequence: sequence, lastTrustedTime: time), best.envelope)
     }
 }

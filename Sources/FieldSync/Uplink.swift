@@ -66,12 +66,15 @@ public final class Uplink: Service, Sendable {
     let pollWake = WakeSignal()
     let logger: Logger
     let onEvent: @Sendable (Event) -> Void
+    /// Orders that arrive with a dispatch poll go here (nil: none are asked for).
+    let terminalGuard: (any TerminalGuard)?
 
     /// - Parameter enqueued: the signal the journal fires when it queues items.
     public init(_ configuration: Configuration, transport: CurlTransport, journal: JournalStore,
                 location: @escaping @Sendable () -> CheckLocation = { .notAvailable }, clock: any TerminalClock = SystemClock(),
-                schedule: RetryPolicy = RetryPolicy(), enqueued: WakeSignal = WakeSignal(),
+                schedule: RetryPolicy = RetryPolicy(), enqueued: WakeSignal = WakeSignal(), terminalGuard: (any TerminalGuard)? = nil,
                 logger: Logger = Logger(label: "mpolice.uplink"), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
+        self.terminalGuard = terminalGuard
         self.configuration = configuration
         self.transport = transport
         self.journal = journal
@@ -124,6 +127,30 @@ public final class Uplink: Service, Sendable {
                                                     rejected: report.rejected, error: nil))
         }
         return report
+    }
+
+    /// Flushes again and again (a failed attempt is retried each second) until `done` holds
+    /// or `seconds` have passed: the last words of a terminal about to be wiped.
+    /// - Returns: whether `done` held in time.
+    public func deliver(within seconds: Double, until done: () -> Bool) -> Bool {
+        let abort = AbortFlag()
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        let timer = Thread {
+            while ContinuousClock.now < deadline, !abort.isSet { Thread.sleep(forTimeInterval: 0.05) }
+            abort.set()
+        }
+        timer.start()
+        defer { abort.set() }
+        while ContinuousClock.now < deadline {
+            do {
+                _ = try flush(abort: abort)
+            } catch {
+                logger.notice("delivery before the wipe failed; trying again", metadata: ["error": "\(error)"])
+            }
+            if done() { return true }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        return done()
     }
 
     /// An item the center left unanswered waits 5 s · 2^attempts, at most an hour.
@@ -179,13 +206,15 @@ public final class Uplink: Service, Sendable {
     public func pollDispatches(abort: AbortFlag? = nil) throws -> [Dispatch] {
         let cursor = try journal.dispatchCursor()
         let wait = configuration.dispatchWait
-        let url = configuration.baseURL + "dispatches?after=\(cursor)&wait=\(Int(wait))"
+        var url = configuration.baseURL + "dispatches?after=\(cursor)&wait=\(Int(wait))"
+        if let terminalGuard { url += "&orders_after=\(terminalGuard.ordersCursor())" }
         let response = try transport.get(url, maxBytes: Self.maxResponseBytes, timeout: wait + transport.configuration.connectTimeout + 10,
                                          abort: abort)
         let poll = try Self.decode(DispatchPoll.self, response, url, "a dispatch poll")
         guard poll.cursor >= cursor else {
             throw SyncFailure(.badFormat, "\(url): the cursor went back from \(cursor) to \(poll.cursor)")
         }
+        if let orders = poll.orders, !orders.isEmpty { terminalGuard?.receive(orders, source: .poll) }
         if poll.dispatches.isEmpty, poll.cursor == cursor { return [] }
         return try journal.storeDispatches(poll.dispatches, cursor: poll.cursor, location: location(), now: nowMilliseconds())
     }

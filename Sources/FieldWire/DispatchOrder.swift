@@ -18,14 +18,18 @@ public struct DispatchOrder: Sendable, Equatable, Codable {
     }
 }
 
-/// `GET /uplink/dispatches`: the unit's dispatches after a cursor.
+/// `GET /uplink/dispatches`: the unit's dispatches after a cursor, and its signed orders
+/// after `orders_after` (the poll answers at once when either has something).
 public struct DispatchPoll: Sendable, Equatable, Codable {
     /// Resume after this.
     public var cursor: Int64
     public var dispatches: [DispatchOrder]
+    /// Lock and wipe orders (`TerminalOrder`), oldest first; absent when there are none.
+    public var orders: [SignedEnvelope]?
 
-    public init(cursor: Int64, dispatches: [DispatchOrder]) {
+    public init(cursor: Int64, dispatches: [DispatchOrder], orders: [SignedEnvelope]? = nil) {
         self.cursor = cursor
         self.dispatches = dispatches
+        self.orders = orders
     }
 }

@@ -22,6 +22,9 @@ public struct RootMetadata: Codable, Sendable, Equatable {
     public var keys: [String: String]
     public var root: Role
     public var manifest: Role
+    /// Who may sign lock and wipe orders (docs/sync-protocol.md, "Orders"). A root without
+    /// it makes every order refused (`order.no-role`).
+    public var orders: Role?
     /// Set by a center that must undo a manifest sequence pushed too high (a compromised
     /// manifest key publishing sequence 10^12): a terminal that rotates to this root trusts
     /// manifests from this sequence on again. Signed by the old root's keys like the rest
@@ -29,14 +32,16 @@ public struct RootMetadata: Codable, Sendable, Equatable {
     public var resetManifestSequence: Int64?
 
     public init(version: Int64, expires: Int64, rootKeys: [Curve25519.Signing.PublicKey], rootThreshold: Int,
-                manifestKeys: [Curve25519.Signing.PublicKey], manifestThreshold: Int) {
+                manifestKeys: [Curve25519.Signing.PublicKey], manifestThreshold: Int,
+                orderKeys: [Curve25519.Signing.PublicKey] = [], orderThreshold: Int = 1) {
         self.version = version
         self.expires = expires
         var keys: [String: String] = [:]
-        for key in rootKeys + manifestKeys { keys[SigningKey.keyID(key)] = key.rawRepresentation.base64EncodedString() }
+        for key in rootKeys + manifestKeys + orderKeys { keys[SigningKey.keyID(key)] = key.rawRepresentation.base64EncodedString() }
         self.keys = keys
         root = Role(keyids: rootKeys.map(SigningKey.keyID), threshold: rootThreshold)
         manifest = Role(keyids: manifestKeys.map(SigningKey.keyID), threshold: manifestThreshold)
+        orders = orderKeys.isEmpty ? nil : Role(keyids: orderKeys.map(SigningKey.keyID), threshold: orderThreshold)
     }
 
     /// The public keys of a role.
@@ -55,13 +60,14 @@ public struct RootMetadata: Codable, Sendable, Equatable {
     /// Checks the structure a verifier relies on.
     public func validate() throws {
         guard version > 0 else { throw SyncFailure(.badFormat, "root version must be positive") }
-        for (name, role) in [("root", root), ("manifest", manifest)] {
+        for (name, role) in [("root", root), ("manifest", manifest)] + (orders.map { [("orders", $0)] } ?? []) {
             guard role.threshold >= 1, role.threshold <= role.keyids.count, Set(role.keyids).count == role.keyids.count else {
                 throw SyncFailure(.badFormat, "root \(version): \(name) role needs 1…\(role.keyids.count) distinct keys")
             }
         }
         _ = try publicKeys(root)
         _ = try publicKeys(manifest)
+        if let orders { _ = try publicKeys(orders) }
     }
 
     /// The root in a self-signed envelope — one the device is provisioned with, or the

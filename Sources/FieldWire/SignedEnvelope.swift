@@ -18,6 +18,7 @@ public struct SignedEnvelope: Codable, Sendable, Equatable {
 
     public static let rootType = "application/vnd.mpolice.root+json"
     public static let manifestType = "application/vnd.mpolice.manifest+json"
+    public static let orderType = "application/vnd.mpolice.order+json"
 
     /// Signs `payload` with each key.
     public init(payloadType: String, payload: Data, signers: [SigningKey]) throws {
@@ -50,6 +51,20 @@ public struct SignedEnvelope: Codable, Sendable, Equatable {
             throw SyncFailure(.badFormat, "payload type \(payloadType), expected \(type)")
         }
         guard let bytes = Data(base64Encoded: payload) else { throw SyncFailure(.badFormat, "payload is not base64") }
+        let valid = validSigners(among: keys, payload: bytes)
+        guard threshold > 0, valid.count >= threshold else {
+            throw SyncFailure(.badSignature, "\(valid.count) valid signature(s) by trusted keys, \(threshold) required")
+        }
+        return bytes
+    }
+
+    /// The key ids among `keys` whose signature over this envelope holds.
+    public func validSigners(among keys: [String: Curve25519.Signing.PublicKey]) -> Set<String> {
+        guard let bytes = Data(base64Encoded: payload) else { return [] }
+        return validSigners(among: keys, payload: bytes)
+    }
+
+    private func validSigners(among keys: [String: Curve25519.Signing.PublicKey], payload bytes: Data) -> Set<String> {
         let message = Self.preAuthenticationEncoding(payloadType, bytes)
         var valid: Set<String> = []
         for signature in signatures {
@@ -57,10 +72,7 @@ public struct SignedEnvelope: Codable, Sendable, Equatable {
                   key.isValidSignature(sig, for: message) else { continue }
             valid.insert(signature.keyid)
         }
-        guard threshold > 0, valid.count >= threshold else {
-            throw SyncFailure(.badSignature, "\(valid.count) valid signature(s) by trusted keys, \(threshold) required")
-        }
-        return bytes
+        return valid
     }
 }
 

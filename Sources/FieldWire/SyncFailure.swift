@@ -42,5 +42,7 @@ public enum SyncFailureReason: String, Sendable, Codable, CaseIterable {
     /// The trust root the terminal was provisioned with cannot be read, or is not a
     /// valid self-signed root.
     case trustRoot = "trust-root"
+    /// A lock order or a wipe holds the terminal: orders are fetched, lists are not.
+    case locked = "terminal-locked"
 }
 

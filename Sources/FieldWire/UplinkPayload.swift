@@ -155,6 +155,7 @@ public enum UplinkPayload: Sendable, Equatable {
     case dispatchStatus(DispatchStatusPayload)
     case breadcrumb(BreadcrumbPayload)
     case audit(AuditEventPayload)
+    case orderAck(OrderAckPayload)
 
     public var kind: OutboxKind {
         switch self {
@@ -162,6 +163,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .dispatchStatus: .dispatchStatus
         case .breadcrumb: .breadcrumb
         case .audit: .audit
+        case .orderAck: .orderAck
         }
     }
 
@@ -170,7 +172,7 @@ public enum UplinkPayload: Sendable, Equatable {
         switch self {
         case .check(let p): p.chain
         case .audit(let p): p.chain
-        case .dispatchStatus, .breadcrumb: nil
+        case .dispatchStatus, .breadcrumb, .orderAck: nil
         }
     }
 
@@ -183,6 +185,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .dispatchStatus(let p): try container.encode(p, forKey: .payload)
         case .breadcrumb(let p): try container.encode(p, forKey: .payload)
         case .audit(let p): try container.encode(p, forKey: .payload)
+        case .orderAck(let p): try container.encode(p, forKey: .payload)
         }
     }
 
@@ -192,6 +195,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .dispatchStatus: self = .dispatchStatus(try container.decode(DispatchStatusPayload.self, forKey: .payload))
         case .breadcrumb: self = .breadcrumb(try container.decode(BreadcrumbPayload.self, forKey: .payload))
         case .audit: self = .audit(try container.decode(AuditEventPayload.self, forKey: .payload))
+        case .orderAck: self = .orderAck(try container.decode(OrderAckPayload.self, forKey: .payload))
         }
     }
 }
@@ -204,6 +208,7 @@ extension UplinkPayload: Encodable {
         case .dispatchStatus(let p): try p.encode(to: encoder)
         case .breadcrumb(let p): try p.encode(to: encoder)
         case .audit(let p): try p.encode(to: encoder)
+        case .orderAck(let p): try p.encode(to: encoder)
         }
     }
 
@@ -215,6 +220,7 @@ extension UplinkPayload: Encodable {
         case .dispatchStatus: return .dispatchStatus(try WireJSON.decode(DispatchStatusPayload.self, from: data))
         case .breadcrumb: return .breadcrumb(try WireJSON.decode(BreadcrumbPayload.self, from: data))
         case .audit: return .audit(try WireJSON.decode(AuditEventPayload.self, from: data))
+        case .orderAck: return .orderAck(try WireJSON.decode(OrderAckPayload.self, from: data))
         }
     }
 }

@@ -36,6 +36,8 @@ public struct APIError: HTTPResponseError, Sendable {
             switch e.code {
             case .notFound: return APIError(.serviceUnavailable, e.code.rawValue, "the lists are not available: \(e.message)")
             case .unavailable: return APIError(.serviceUnavailable, e.code.rawValue, "the lists are not available: \(e.message)")
+            case .expired: return APIError(.serviceUnavailable, e.code.rawValue, e.message)
+            case .locked: return APIError(.init(code: 423, reasonPhrase: "Locked"), e.code.rawValue, e.message)
             case .full: return APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), e.code.rawValue, e.message)
             case .busy: return APIError(.conflict, e.code.rawValue, e.message)
             default: return APIError(.internalServerError, e.code.rawValue, "the terminal's database failed; see the daemon log")

@@ -1,3 +1,4 @@
+import FieldWire
 import Foundation
 import Hummingbird
 import LocalAPIContract
@@ -28,10 +29,14 @@ public struct LocalAPI: Sendable {
         public var clock: any TerminalClock
         /// The purpose codes checks may give (`checks.purposes`).
         public var purposes: CheckPurpose.Codes
+        /// The lost-terminal protections (nil: not composed, as in some tests).
+        public var protection: ProtectionControls?
 
         public init(lists: ListsStore, journal: JournalStore, checker: Checker, session: OfficerSession, events: EventHub,
                     stateDirectory: String, location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Int?)?,
-                    uplinkConfigured: Bool = false, clock: any TerminalClock = SystemClock(), purposes: CheckPurpose.Codes = .standard) {
+                    uplinkConfigured: Bool = false, clock: any TerminalClock = SystemClock(), purposes: CheckPurpose.Codes = .standard,
+                    protection: ProtectionControls? = nil) {
+            self.protection = protection
             self.lists = lists
             self.journal = journal
             self.checker = checker
@@ -62,6 +67,7 @@ public struct LocalAPI: Sendable {
         let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
         let routes = RouteTable()
         router.add(middleware: JSONErrorMiddleware(routes: routes))
+        if let protection = dependencies.protection { router.add(middleware: TerminalLockMiddleware(protection: protection)) }
         let v1 = RecordedRoutes(group: router.group("v1"), prefix: "/v1", table: routes)
         let d = dependencies
         let body = RequestReader(maxBytes: maxBodyBytes)
@@ -155,6 +161,31 @@ public struct LocalAPI: Sendable {
         }
 
         v1.get("events") { _, _ in Self.events(d.events) }
+
+        // Lost-terminal orders: anyone allowed on the socket may hand one in (its signature is
+        // what counts); a technician (root) may lift an order's lock at the terminal.
+        v1.post("orders") { request, context in
+            guard let protection = d.protection else {
+                throw APIError(.conflict, "order.not-configured", "this daemon does not take orders")
+            }
+            let envelope = try await body.read(SignedEnvelope.self, request, logger: context.logger)
+            let result = await protection.submit(envelope)
+            guard result.outcome == "executed" else {
+                throw APIError(result.reason == "order.local-fault" ? .internalServerError : .unprocessableContent,
+                               result.reason ?? "order.refused", result.message ?? "the order was refused")
+            }
+            return JSONBody.response(result)
+        }
+        v1.post("terminal/unlock") { _, context in
+            guard let protection = d.protection else {
+                throw APIError(.conflict, "order.not-configured", "this daemon does not take orders")
+            }
+            guard context.actor == .technician else {
+                throw APIError(.forbidden, "terminal.technician-only", "only a technician (root at the terminal) lifts an order's lock; or the center sends unlock")
+            }
+            try protection.liftLock()
+            return Response(status: .noContent)
+        }
         return router
     }
 
@@ -181,6 +212,7 @@ public struct LocalAPI: Sendable {
         status.syncConfigured = d.syncNow != nil
         status.uplinkConfigured = d.uplinkConfigured
         status.location = d.location?()
+        status.protection = d.protection?.status()
         return status
     }
 

@@ -116,6 +116,16 @@ public struct APIClient: Sendable {
     public func signOut(pin: String?) throws {
         _ = try send("POST", "/v1/session/sign-out", body: SessionPINRequest(pin: pin))
     }
+    /// Hands a signed order to the daemon; a refusal is a `Refusal` with the order's code.
+    public func submitOrder(_ envelope: SignedEnvelope) throws -> OrderResult {
+        try call("POST", "/v1/orders", body: envelope, as: OrderResult.self)
+    }
+
+    /// A technician lifts an order's lock.
+    public func liftTerminalLock() throws {
+        _ = try send("POST", "/v1/terminal/unlock")
+    }
+
     public func syncNow() throws -> SyncRequested { try call("POST", "/v1/sync", as: SyncRequested.self) }
     public func dispatches() throws -> [Dispatch] { try call("GET", "/v1/dispatches", as: DispatchList.self).dispatches }
 

@@ -13,6 +13,14 @@ public enum EventName: String, Sendable, CaseIterable {
     case sessionLocked = "session-locked"
     /// The officer unlocked it with the PIN: `SessionInfo`.
     case sessionUnlocked = "session-unlocked"
+    /// A lock order or a wipe locked the terminal: `TerminalLock`.
+    case terminalLocked = "terminal-locked"
+    /// An unlock order or a technician lifted the lock: `{}`.
+    case terminalUnlocked = "terminal-unlocked"
+    /// An order was refused: `OrderResult`.
+    case orderRefused = "order-refused"
+    /// The dead-man timer now refuses checks: `OfflineState`.
+    case listsExpired = "lists-expired"
 }
 
 public struct ListUpdatedEvent: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import FieldWire
 import Watchlist
 
 /// A request body the local API reads strictly: a JSON object with only `fields`, each of
@@ -136,4 +137,12 @@ extension PurposeCarrying {
         }
         return try CheckPurpose(code: purpose, reference: purposeReference, codes: codes)
     }
+}
+
+// MARK: Orders
+
+/// `POST /v1/orders`: a signed order from the center, as `mpolice-central order` signed it
+/// (one envelope of `orders/<unit>.json`).
+extension SignedEnvelope: StrictRequest {
+    public static let fields: Set<String> = ["payloadType", "payload", "signatures"]
 }

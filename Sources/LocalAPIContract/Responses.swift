@@ -80,3 +80,20 @@ public struct APIErrorBody: Codable, Sendable, Equatable {
         error = Detail(code: code, message: message, field: field)
     }
 }
+
+/// `POST /v1/orders` when the order was executed (a refusal is an error with the order's
+/// code), and the `order-refused` event.
+public struct OrderResult: Codable, Sendable, Equatable {
+    public var sequence: Int64?
+    /// `lock`, `unlock`, `wipe-lists`, `wipe-all`.
+    public var kind: String?
+    /// `executed` or `refused`.
+    public var outcome: String
+    /// The refusal's code (`order.replayed`, …).
+    public var reason: String?
+    public var message: String?
+
+    public init(sequence: Int64?, kind: String?, outcome: String, reason: String?, message: String?) {
+        (self.sequence, self.kind, self.outcome, self.reason, self.message) = (sequence, kind, outcome, reason, message)
+    }
+}

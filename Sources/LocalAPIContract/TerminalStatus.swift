@@ -37,6 +37,8 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
     public var listsUnavailable: String?
     /// A journal write failed for a full disk (and none has succeeded since).
     public var storageFull: Bool
+    /// The lock, the last order and the dead-man timer (nil offline: the daemon judges them).
+    public var protection: ProtectionStatus?
 
     /// What the state directory's databases say at `now`; the daemon adds its own parts.
     public static func read(lists: ListsStore, journal: JournalStore, stateDirectory: String, clock: any TerminalClock,
@@ -61,6 +63,8 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
             ? "lists " + lists.map { "v\($0.version)" }.joined(separator: "/") + (lists.contains(where: \.stale) ? " STALE" : "")
             : "lists UNAVAILABLE"]
         if storageFull { parts.append("DISK FULL") }
+        if let lock = protection?.lock { parts.append("LOCKED (\(lock.cause.rawValue), order \(lock.orderSequence))") }
+        if let offline = protection?.offline, offline.refusing { parts.append("OFFLINE TOO LONG: checks refused") }
         if syncConfigured != false {
             parts.append(lastSync.map { "sync \($0.outcome.rawValue)\($0.reason.map { " (\($0))" } ?? "")" } ?? "sync never")
         }

@@ -9,14 +9,20 @@ public final class Checker: Sendable {
     public let journal: JournalStore
     private let clock: any TerminalClock
     private let location: @Sendable () -> CheckLocation
+    private let admission: @Sendable () throws -> [String]
 
-    /// - Parameter location: where the terminal is now; called once per check.
+    /// - Parameters:
+    ///   - location: where the terminal is now; called once per check.
+    ///   - admission: called before every recorded check: throws to refuse it (the dead-man
+    ///     timer's `lists.expired`), or returns warnings every answer carries.
     public init(lists: ListsStore, journal: JournalStore, clock: any TerminalClock = SystemClock(),
-                location: @escaping @Sendable () -> CheckLocation = { .notAvailable }) {
+                location: @escaping @Sendable () -> CheckLocation = { .notAvailable },
+                admission: @escaping @Sendable () throws -> [String] = { [] }) {
         self.lists = lists
         self.journal = journal
         self.clock = clock
         self.location = location
+        self.admission = admission
     }
 
     // MARK: Recorded checks
@@ -26,7 +32,8 @@ public final class Checker: Sendable {
     /// - Throws: `InputError` for an entry that is refused before any lookup (a person check
     ///   without its purpose among them); `StoreError`.
     public func check(_ query: CheckQuery, context: CheckContext) throws -> CheckAnswer {
-        let answer: CheckAnswer
+        let admitted = try admission()
+        var answer: CheckAnswer
         switch query {
         case .plate(let raw):
             answer = try answerPlate(Plate(parsing: raw), context: context)
@@ -48,6 +55,7 @@ public final class Checker: Sendable {
             try Self.requirePurpose(context)
             answer = try answerPerson(name: name, dateOfBirth: dob, context: context)
         }
+        answer.warnings = admitted + answer.warnings
         return try recorded(answer)
     }
 

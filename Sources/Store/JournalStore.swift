@@ -131,6 +131,7 @@ public final class JournalStore: Sendable {
                 """)
         }
         registerChain(&migrator)
+        registerProtection(&migrator)
         return migrator
     }
 

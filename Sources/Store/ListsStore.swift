@@ -28,7 +28,7 @@ import Watchlist
 public final class ListsStore: Sendable {
     let directory: StateDirectory
     let lookupCount: Int
-    private let current: Mutex<Current>
+    let current: Mutex<Current>
     /// Held while this store opens a generation that became current: the threads of
     /// concurrent lookups that all saw the swap, and the writer that made it, open it once.
     let following = Mutex(())

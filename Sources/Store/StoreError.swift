@@ -21,6 +21,12 @@ public enum StoreErrorCode: String, Sendable, Codable {
     /// The lists cannot be read (missing, unreadable or corrupt); the message says why.
     /// Checks are refused until a sync replaces them.
     case unavailable = "lists.unavailable"
+    /// No manifest verified for longer than `security.max_offline` (the dead-man timer):
+    /// checks are refused until a sync verifies one.
+    case expired = "lists.expired"
+    /// A lock order (or a wipe) holds the terminal: only status, orders and a technician's
+    /// unlock are served.
+    case locked = "terminal.locked"
     /// The disk is full: nothing could be written (nothing already written is lost).
     case full = "storage.full"
 }

@@ -105,6 +105,18 @@ public struct AgentConfiguration: Sendable {
         public static let standardPurposes = (1...6).map { "law-6-\($0)" } + ["dispatch", "case", "traffic-stop"]
     }
 
+    /// The lost-terminal protections (docs/operations.md, "A lost terminal").
+    public struct Security: Sendable {
+        /// Seconds without a verified manifest after which checks are refused; nil: off.
+        public var maxOffline: Int64?
+        /// Seconds without a verified manifest after which the lists are wiped; nil: off.
+        public var wipeAfterOffline: Int64?
+        /// The state partition (a LUKS2 block device) whose key slots `wipe-all` may erase.
+        public var luksDevice: String?
+        /// Seconds `wipe-all` tries to deliver its acknowledgement before the key goes.
+        public var acknowledgementDeadline: Double
+    }
+
     public static let defaultPath = "/etc/mpolice/mpoliced.conf"
 
     public var terminal: Terminal
@@ -117,6 +129,7 @@ public struct AgentConfiguration: Sendable {
     public var log: Log
     public var session: Session
     public var checks: Checks
+    public var security: Security
     /// The watchdog and shutdown bounds are not configured: they follow systemd's settings.
     public var path: String
 
@@ -211,6 +224,16 @@ public struct AgentConfiguration: Sendable {
             throw reader.error("checks.purposes_with_reference", "\(stray) is not in checks.purposes")
         }
         checks = Checks(purposes: purposes, purposesWithReference: withReference)
+        let maxOffline = try reader.secondsOrOff("security.max_offline", default: 259_200, range: 3_600...31_536_000)
+        let wipeAfter = try reader.secondsOrOff("security.wipe_after_offline", default: 1_209_600, range: 3_600...31_536_000)
+        if let maxOffline, let wipeAfter, wipeAfter < maxOffline {
+            throw reader.error("security.wipe_after_offline", "must not be shorter than security.max_offline (\(maxOffline) s)")
+        }
+        let luksValue = reader.raw("security.luks_device")
+        let luks = luksValue == "none" ? nil : luksValue
+        if let luks, !luks.hasPrefix("/") { throw reader.error("security.luks_device", "must be an absolute device path, or none") }
+        security = Security(maxOffline: maxOffline, wipeAfterOffline: wipeAfter, luksDevice: luks,
+                            acknowledgementDeadline: try reader.number("security.acknowledgement_deadline", default: 30, range: 1...600))
         path = file.path
         try reader.rejectUnknown()
     }
@@ -273,6 +296,16 @@ public struct AgentConfiguration: Sendable {
         }
 
         /// Absent: the default; present but empty: none.
+        /// Whole seconds in `range`, or `off` (nil).
+        mutating func secondsOrOff(_ key: String, default fallback: Int64, range: ClosedRange<Int64>) throws -> Int64? {
+            guard let text = raw(key) else { return fallback }
+            if text == "off" { return nil }
+            guard let value = Int64(text), range.contains(value) else {
+                throw error(key, "must be whole seconds from \(range.lowerBound) to \(range.upperBound), or off")
+            }
+            return value
+        }
+
         mutating func orNone(_ key: String, default fallback: String) -> String? {
             known.insert(key)
             guard let entry = file.entries[key] else { return fallback }

@@ -10,7 +10,8 @@ struct MPoliceCentral: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpolice-central",
         abstract: "The reference central side for tests and demos: signed watch lists, the uplink, dispatches.",
-        subcommands: [Generate.self, Publish.self, Keys.self, Serve.self, DispatchCommand.self, Records.self, AuditCommand.self])
+        subcommands: [Generate.self, Publish.self, Keys.self, Serve.self, DispatchCommand.self, OrderCommand.self,
+                      Records.self, AuditCommand.self])
 }
 
 struct Keys: ParsableCommand {
@@ -20,9 +21,9 @@ struct Keys: ParsableCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create root and manifest signing keys and the root.json terminals are provisioned with.",
+            abstract: "Create root, manifest and orders signing keys and the root.json terminals are provisioned with.",
             discussion: """
-                Writes DIR/root.key and DIR/manifest.key (Ed25519 private keys, mode 0600) and
+                Writes DIR/root.key, DIR/manifest.key and DIR/orders.key (Ed25519 private keys, mode 0600) and
                 DIR/root.json (root version 1, self-signed, public keys only). Existing keys are
                 never overwritten.
                 """)
@@ -42,7 +43,7 @@ struct Keys: ParsableCommand {
                 let keys = try CentralKeys.initialise(in: URL(fileURLWithPath: directory, isDirectory: true),
                                                       now: SystemClock().nowSeconds,
                                                       validFor: Int64(validDays) * 86_400)
-                print("root key \(keys.rootKey.keyID), manifest key \(keys.manifestKey.keyID)")
+                print("root key \(keys.rootKey.keyID), manifest key \(keys.manifestKey.keyID), orders key \(keys.ordersKey.keyID)")
                 print("provision terminals with \(directory)/\(CentralKeys.rootFile); keep the .key files offline and backed up")
             } catch let error as CentralError {
                 FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
@@ -55,7 +56,7 @@ struct Keys: ParsableCommand {
 extension Keys {
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replace the root and manifest keys with a new root version signed by the old root key.",
+            abstract: "Replace the root, manifest and orders keys with a new root version signed by the old root key.",
             discussion: """
                 Writes DIR/roots/<version>.root.json (signed by the old and the new root key) for
                 `publish` to serve, moves the old keys to DIR/retired/, and makes DIR/root.json

@@ -245,3 +245,94 @@ struct AuditCommand: ParsableCommand {
         return officers
     }
 }
+
+extension TerminalOrder.Kind: ExpressibleByArgument {}
+
+struct OrderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "order",
+        abstract: "Lock or wipe a lost terminal: sign, queue and publish an order.",
+        discussion: """
+            Signs the unit's next order with KEYS/orders.key, stores it in --db (the dispatch long
+            poll delivers it within seconds to a connected terminal) and, with --publish, writes
+            PUBLISHED/orders/<unit>.json for terminals that only reach the static server. Kinds:
+            lock, unlock, wipe-lists, wipe-all (docs/operations.md, "A lost terminal").
+            `mpolice-central order list` shows each order and the terminal's acknowledgement.
+            """,
+        subcommands: [Issue.self, List.self],
+        defaultSubcommand: Issue.self)
+
+    struct Issue: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "issue", abstract: "Sign and queue an order; prints its sequence.")
+
+        @Argument(help: "lock, unlock, wipe-lists or wipe-all.")
+        var kind: TerminalOrder.Kind
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Option(help: ArgumentHelp("The center's key directory (orders.key).", valueName: "dir"))
+        var keys: String
+
+        @Option(help: "The unit (as in the device certificate, without \"unit-\").")
+        var unit: String
+
+        @Option(help: ArgumentHelp("Only the terminal with this device certificate obeys: its DER's SHA-256, hex.", valueName: "hex"))
+        var certificateSha256: String?
+
+        @Option(help: ArgumentHelp("Write orders/<unit>.json into this published directory.", valueName: "dir"))
+        var publish: String?
+
+        @Option(help: "Hours the order stays valid.")
+        var validHours: Int = 72
+
+        @Flag(help: "With wipe-all: also erase the state partition's LUKS key slots (terminals with security.luks_device).")
+        var eraseKeySlots = false
+
+        func validate() throws {
+            guard unit.range(of: "^[A-Za-z0-9._-]{1,32}$", options: .regularExpression) != nil else {
+                throw ValidationError("--unit must be 1 to 32 letters, digits, '.', '_' or '-'")
+            }
+            if let certificateSha256, certificateSha256.range(of: "^[0-9a-fA-F]{64}$", options: .regularExpression) == nil {
+                throw ValidationError("--certificate-sha256 must be 64 hex digits")
+            }
+            guard (1...720).contains(validHours) else { throw ValidationError("--valid-hours must be 1 to 720") }
+            if eraseKeySlots, kind != .wipeAll { throw ValidationError("--erase-key-slots goes with wipe-all only") }
+        }
+
+        func run() throws {
+            do {
+                let key = try CentralKeys.load(from: URL(fileURLWithPath: keys, isDirectory: true)).ordersKey
+                let database = try UplinkDatabase(path: db)
+                let now = SystemClock().nowSeconds
+                let (order, _) = try database.createOrder(unit: unit, kind: kind, certificateSHA256: certificateSha256,
+                                                          eraseKeySlots: eraseKeySlots, validFor: Int64(validHours) * 3_600,
+                                                          key: key, now: now)
+                if let publish { try database.publishOrders(unit: unit, to: URL(fileURLWithPath: publish, isDirectory: true), now: now) }
+                print(order.sequence)
+            } catch {
+                FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Orders and the terminals' acknowledgements, as JSON lines.")
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Option(help: "Only this unit's orders.")
+        var unit: String?
+
+        func run() throws {
+            do {
+                for status in try UplinkDatabase(path: db).orderStatuses(unit: unit) { print(WireJSON.text(status)) }
+            } catch {
+                FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}

@@ -22,7 +22,8 @@ struct MPoliceCtl: AsyncParsableCommand {
             failed (the reason code says why), 64 usage error.
             """,
         subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self, SignInCommand.self,
-                      SignOutCommand.self, UnlockCommand.self, LiftLockoutCommand.self, EventsCommand.self, DispatchCommand.self, DiagCommand.self])
+                      SignOutCommand.self, UnlockCommand.self, LiftLockoutCommand.self, EventsCommand.self, DispatchCommand.self,
+                      OrderCommand.self, LiftLockCommand.self, EraseKeysCommand.self, DiagCommand.self])
 }
 
 /// Where a command gets its answers: the running daemon over its socket (the default), or,

@@ -44,7 +44,31 @@ struct StatusCommand: ParsableCommand {
         if let integrity = s.integrity {
             lines.append("  quick_check: lists.db \(integrity.lists), journal.db \(integrity.journal)")
         }
+        if let protection = s.protection { lines += Self.lines(protection) }
         return lines.joined(separator: "\n")
+    }
+
+    /// The lock, the last order and the dead-man countdown.
+    static func lines(_ p: ProtectionStatus) -> [String] {
+        var lines: [String] = []
+        if let wiped = p.wiped {
+            lines.append("  WIPED by order \(wiped.orderSequence) at \(wiped.completedAt)"
+                         + (wiped.acknowledged ? "" : " (acknowledgement undeliverable)") + ": re-provision this terminal")
+        } else if let lock = p.lock {
+            lines.append("  LOCKED: \(lock.cause.rawValue), order \(lock.orderSequence), since \(lock.since)")
+        }
+        if p.lastOrderSequence > 0 { lines.append("  orders: last executed \(p.lastOrderSequence)") }
+        if let offline = p.offline {
+            var text = "  offline: \(AnswerText.duration(offline.offlineSeconds)) without a verified manifest"
+            if offline.refusing {
+                text += "; CHECKS REFUSED (security.max_offline)"
+            } else if let refusal = offline.refusalInSeconds {
+                text += "; checks refused in \(AnswerText.duration(refusal))"
+            }
+            if let wipe = offline.wipeInSeconds { text += wipe == 0 ? "; lists wipe due" : "; lists wiped in \(AnswerText.duration(wipe))" }
+            lines.append(text)
+        }
+        return lines
     }
 
     static func line(_ l: ListStatus) -> String {
