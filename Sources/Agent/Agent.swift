@@ -45,7 +45,9 @@ public enum Agent {
                                             onEnqueue: { outboxQueued.fire() })
         // A terminal that has applied lists before expects them: missing or broken lists are
         // then unavailable (checks refused with the reason) until a sync replaces them.
-        let lists = try ListsStore.open(state, expectLists: try journal.trustFloor() != nil)
+        // So does a terminal whose lists were wiped: no empty lists stand in for them.
+        let wipeLock = try journal.protection(now: clock.nowMilliseconds).lock.map { $0.cause != .lockOrder } ?? false
+        let lists = try ListsStore.open(state, expectLists: try journal.trustFloor() != nil || wipeLock || wiped || interruptedWipe != nil)
         if let reason = lists.unavailableReason { logger.error("lists unavailable", metadata: ["reason": "\(reason)"]) }
         let events = EventHub()
         let late = LateBound()

@@ -157,6 +157,7 @@ public final class ListsSync: Service, Sendable {
         case .baseMismatch: SyncFailure(.baseMismatch, error.message)
         case .digestMismatch: SyncFailure(.digestMismatch, error.message)
         case .badDataset: SyncFailure(.badFormat, error.message)
+        case .locked: SyncFailure(.locked, error.message)
         default: nil
         }
     }

@@ -171,8 +171,12 @@ public struct LocalAPI: Sendable {
             let envelope = try await body.read(SignedEnvelope.self, request, logger: context.logger)
             let result = await protection.submit(envelope)
             guard result.outcome == "executed" else {
-                throw APIError(result.reason == "order.local-fault" ? .internalServerError : .unprocessableContent,
-                               result.reason ?? "order.refused", result.message ?? "the order was refused")
+                let status: HTTPResponse.Status = switch result.reason {
+                case "order.local-fault": .internalServerError
+                case "order.unverifiable": .serviceUnavailable
+                default: .forbidden
+                }
+                throw APIError(status, result.reason ?? "order.refused", result.message ?? "the order was refused")
             }
             return JSONBody.response(result)
         }

@@ -93,6 +93,12 @@ public final class TerminalProtection: TerminalGuard, Sendable {
 
     public var unit: String { settings.unit }
 
+    /// An order that could not be handled for a fault of this terminal: not recorded, not
+    /// acknowledged — the center's feed offers it again.
+    public static let localFault = "order.local-fault"
+    /// No trust root to verify against (`sync.trust_root` unreadable).
+    public static let unverifiable = "order.unverifiable"
+
     public init(_ settings: Settings, state: StateDirectory, lists: ListsStore, journal: JournalStore, clock: any TerminalClock = SystemClock(),
                 deadManEnabled: Bool, deliver: (@Sendable (Double) -> Bool)? = nil,
                 afterWipeAll: @escaping @Sendable () -> Void = {}, logger: Logger = Logger(label: "mpolice.protection"),
@@ -139,6 +145,7 @@ public final class TerminalProtection: TerminalGuard, Sendable {
             }
             try journal.setTerminalLock(nil)
             lock.withLock { $0 = nil }
+            lists.seal(false)
         }
         logger.notice("terminal lock lifted by a technician")
         onEvent(.unlocked)
@@ -208,16 +215,21 @@ public final class TerminalProtection: TerminalGuard, Sendable {
                 logger.error("cannot record a refused order", metadata: ["error": "\(error)"])
             }
             return outcome
+        } catch let failure as SyncFailure where failure.reason == .trustRoot {
+            // Nothing to verify against: the order is neither executed nor refused (the feed
+            // offers it again once the trust root is there).
+            logger.error("cannot verify an order: no trust root", metadata: ["error": "\(failure.message)"])
+            return Outcome(sequence: nil, kind: nil, outcome: .refused, reason: Self.unverifiable, message: failure.message)
         } catch {
             logger.error("cannot verify an order", metadata: ["error": "\(error)"])
-            return Outcome(sequence: nil, kind: nil, outcome: .refused, reason: "order.local-fault", message: "\(error)")
+            return Outcome(sequence: nil, kind: nil, outcome: .refused, reason: Self.localFault, message: "\(error)")
         }
         logger.notice("order verified", metadata: ["kind": "\(order.kind.rawValue)", "sequence": "\(order.sequence)", "source": "\(source.rawValue)"])
         do {
             try execute(order, envelopeSHA256: hash, source: source, now: now)
         } catch {
             logger.error("order execution failed", metadata: ["sequence": "\(order.sequence)", "error": "\(error)"])
-            return Outcome(sequence: order.sequence, kind: order.kind, outcome: .refused, reason: "order.local-fault", message: "\(error)")
+            return Outcome(sequence: order.sequence, kind: order.kind, outcome: .refused, reason: Self.localFault, message: "\(error)")
         }
         return Outcome(sequence: order.sequence, kind: order.kind, outcome: .executed, reason: nil, message: nil)
     }
@@ -239,6 +251,7 @@ public final class TerminalProtection: TerminalGuard, Sendable {
             }
             try journal.recordOrder(received, unitId: settings.unit, lock: .some(nil))
             lock.withLock { $0 = nil }
+            lists.seal(false)
             onEvent(.unlocked)
         case .wipeLists, .wipeAll:
             let mark = WipeMark(kind: order.kind, orderSequence: order.sequence,
@@ -438,6 +451,7 @@ extension ListsStore {
     /// A terminal locked by a wipe has no lists: say so, whatever lists.db shows.
     func markUnavailableIfWiped(_ lock: TerminalLock) {
         guard lock.cause != .lockOrder else { return }
+        seal(true)
         markUnavailable(TerminalProtection.describe(lock))
     }
 }

@@ -133,6 +133,9 @@ extension ListsStore {
 
     private func applyLocked(_ update: ListsUpdate, progress: LoadProgress?) throws {
         try Self.withWriterLock(directory) {
+            if sealed.withLock({ $0 }) {
+                throw StoreError(.locked, "the lists were wiped by an order: no update is applied until the terminal is unlocked")
+            }
             try followCurrentGeneration()
             if update.needsNewGeneration {
                 var plan: [ListKind: GenerationList] = [:]

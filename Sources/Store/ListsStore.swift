@@ -32,6 +32,10 @@ public final class ListsStore: Sendable {
     /// Held while this store opens a generation that became current: the threads of
     /// concurrent lookups that all saw the swap, and the writer that made it, open it once.
     let following = Mutex(())
+    /// Set by a wipe (`ListsStore.wipe`) and at start on a wiped terminal: no update is
+    /// applied until the lock is lifted — a sync that was downloading when the wipe came
+    /// must not bring the lists back.
+    let sealed = Mutex(false)
     /// The last verified manifest's issue time, and the monotonic time it was first judged
     /// by (see `judgementTime`); read from the lists once per generation, not per check.
     private let trustAnchor = Mutex(TrustAnchor.unread)

@@ -101,8 +101,9 @@ extension StateDirectory {
         unlink(eraseRequestPath)
     }
 
-    /// Removes every lists generation, the `lists.db` link, partial downloads (`sync/`) and
-    /// cached photos (`photos/`), each file overwritten with zeros first. Idempotent: a wipe
+    /// Removes every lists generation, the `lists.db` link, partial downloads (`sync/`),
+    /// cached photos (`photos/`) and a data set left by the generator (`dataset/`), each file
+    /// overwritten with zeros first. Idempotent: a wipe
     /// interrupted anywhere is completed by running it again.
     public func wipeListsFiles() throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
@@ -113,7 +114,7 @@ extension StateDirectory {
         for name in names.sorted() where name.hasPrefix(Self.generationPrefix) {
             try Self.overwriteAndRemove(url.appendingPathComponent(name).path)
         }
-        for directory in ["sync", "photos"] {
+        for directory in ["sync", "photos", "dataset"] {
             let dir = url.appendingPathComponent(directory)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
                 try Self.overwriteAndRemove(dir.appendingPathComponent(name).path)
@@ -184,6 +185,7 @@ extension ListsStore {
     /// files: the lists part of a wipe. Waits for a sync that is applying to let go of the
     /// writer lock.
     public func wipe(reason: String) throws {
+        seal(true)
         current.withLock { $0 = Current(generation: nil, unavailable: reason) }
         var waited = 0
         while true {
@@ -200,5 +202,10 @@ extension ListsStore {
                 usleep(100_000)
             }
         }
+    }
+
+    /// Refuses (`true`) or allows again every lists update (see `sealed`).
+    public func seal(_ sealed: Bool) {
+        self.sealed.withLock { $0 = sealed }
     }
 }

@@ -1,3 +1,4 @@
+import Central
 import FieldWire
 import Foundation
 import TestSupport
@@ -32,7 +33,11 @@ struct SchemathesisTests {
 
     @Test("hundreds of generated requests: responses conform to openapi.yaml and the daemon keeps answering")
     func conformance() throws {
-        let (scratch, daemon) = try DaemonProcess.started()
+        // A trust root with an orders role: generated orders are judged (and refused), not unverifiable.
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("st-keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: keys) }
+        try CentralKeys.initialise(in: keys, now: Int64(Date().timeIntervalSince1970), validFor: 86_400)
+        let (scratch, daemon) = try DaemonProcess.started(extra: "[sync]\ntrust_root = \(keys.appendingPathComponent(CentralKeys.rootFile).path)\n")
         defer { scratch.remove() }
         let door = try FaultProxy(toUnixSocket: daemon.socketPath)
         defer { door.stop() }
@@ -60,7 +65,7 @@ struct SchemathesisTests {
                 operations.append("\(method.uppercased()) \(path)")
             }
         }
-        #expect(operations.count == 15)
+        #expect(operations.count == 17)
         for operation in operations { #expect(report.contains(operation), "\(operation) was not exercised") }
         #expect(!report.contains("<failure") && !report.contains("<error"))
         #expect(try daemon.client.json("GET", "/v1/health").status == 200, "the daemon still answers")
