@@ -36,7 +36,7 @@ public enum Agent {
         let protectionSettings = TerminalProtection.Settings(
             unit: configuration.terminal.unit, provisionedRoot: URL(fileURLWithPath: s.trustRoot), certificate: s.certificate, key: s.key,
             maxOffline: sec.maxOffline, wipeAfterOffline: sec.wipeAfterOffline, luksDevice: sec.luksDevice,
-            acknowledgementDeadline: sec.acknowledgementDeadline)
+            acknowledgementDeadline: sec.acknowledgementDeadline, wipeJournalAfter: sec.wipeJournalAfter)
         let interruptedWipe = try TerminalProtection.completeInterruptedWipe(state: state, settings: protectionSettings, clock: clock, logger: logger)
         let wiped = try state.wipedRecord() != nil
         if wiped { logger.critical("this terminal was wiped by an order: it serves status only until a technician re-provisions it") }

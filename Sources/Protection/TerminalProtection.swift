@@ -33,12 +33,16 @@ public final class TerminalProtection: TerminalGuard, Sendable {
         /// How long `wipe-all` tries to deliver its acknowledgement (and the outbox) before
         /// the device key goes.
         public var acknowledgementDeadline: Double
+        /// `security.wipe_journal_after`, seconds: after a lists wipe, journal records the
+        /// center has received go at once, the rest when delivered — or at this deadline.
+        public var wipeJournalAfter: Int64
 
         public init(unit: String, provisionedRoot: URL, certificate: String, key: String, maxOffline: Int64? = nil,
-                    wipeAfterOffline: Int64? = nil, luksDevice: String? = nil, acknowledgementDeadline: Double = 30) {
+                    wipeAfterOffline: Int64? = nil, luksDevice: String? = nil, acknowledgementDeadline: Double = 30,
+                    wipeJournalAfter: Int64 = 604_800) {
             (self.unit, self.provisionedRoot, self.certificate, self.key) = (unit, provisionedRoot, certificate, key)
             (self.maxOffline, self.wipeAfterOffline, self.luksDevice) = (maxOffline, wipeAfterOffline, luksDevice)
-            self.acknowledgementDeadline = acknowledgementDeadline
+            (self.acknowledgementDeadline, self.wipeJournalAfter) = (acknowledgementDeadline, wipeJournalAfter)
         }
     }
 
@@ -402,6 +406,7 @@ public final class TerminalProtection: TerminalGuard, Sendable {
         } catch {
             logger.warning("cannot keep the judged time", metadata: ["error": "\(error)"])
         }
+        tendJournalAfterWipe(judged: judged)
         guard let offline = offline() else { return }
         if offline.refusing, !refusingReported.exchange(true, ordering: .relaxed) {
             logger.error("no verified manifest within security.max_offline: checks are refused", metadata: ["offline_s": "\(offline.offlineSeconds)"])
@@ -424,6 +429,24 @@ public final class TerminalProtection: TerminalGuard, Sendable {
             } catch {
                 logger.error("dead-man wipe failed; it completes at the next start", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// After a lists wipe the journal keeps only what the center has not received, and that
+    /// only until `wipe_journal_after` has passed since the wipe.
+    private func tendJournalAfterWipe(judged: Int64) {
+        guard let current = lock.withLock({ $0 }), current.cause == .wipeLists || current.cause == .deadMan,
+              let since = Timestamp.milliseconds(iso8601: current.since) else { return }
+        do {
+            _ = try journal.prune(JournalRetention(days: 0, maxRejected: 0), now: clock.nowMilliseconds)
+            if judged - since >= settings.wipeJournalAfter * 1000, try journal.outboxStatus(now: clock.nowMilliseconds).pending
+                > journal.pendingOrderAcknowledgements() {
+                let discarded = try journal.discardRecordsAfterWipe()
+                logger.warning("security.wipe_journal_after passed since the lists wipe: undelivered records discarded",
+                               metadata: ["items": "\(discarded)"])
+            }
+        } catch {
+            logger.warning("cannot prune the journal after the wipe", metadata: ["error": "\(error)"])
         }
     }
 

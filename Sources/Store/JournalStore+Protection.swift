@@ -169,6 +169,29 @@ extension JournalStore {
         }
     }
 
+    /// What a lists wipe's deadline (`security.wipe_journal_after`) takes: every record of a
+    /// person, plate or place — check records, session events, dispatches, the track — and the
+    /// outbox items carrying them, delivered or not. Order acknowledgements stay: the center
+    /// must still learn what this terminal did. The chain head stays, so the center sees the
+    /// records that never came as a gap, not as nothing.
+    /// - Returns: the outbox items discarded undelivered.
+    @discardableResult
+    public func discardRecordsAfterWipe() throws -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM outbox WHERE kind <> 'order-ack'")
+            let discarded = db.changesCount
+            try db.execute(sql: """
+                DELETE FROM check_record WHERE coalesce(chain_seq < (SELECT max(chain_seq) FROM check_record), 1);
+                DELETE FROM audit_event WHERE chain_seq < (SELECT max(chain_seq) FROM audit_event);
+                DELETE FROM dispatch_change;
+                DELETE FROM dispatch;
+                DELETE FROM breadcrumb;
+                """)
+            outboxPending.withLock { $0 = nil }
+            return discarded
+        }
+    }
+
     /// Order acknowledgements not yet delivered.
     public func pendingOrderAcknowledgements() throws -> Int {
         try read { db in

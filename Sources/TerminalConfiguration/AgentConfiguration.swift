@@ -115,6 +115,9 @@ public struct AgentConfiguration: Sendable {
         public var luksDevice: String?
         /// Seconds `wipe-all` tries to deliver its acknowledgement before the key goes.
         public var acknowledgementDeadline: Double
+        /// Seconds after a lists wipe after which journal records the center has not
+        /// received are discarded too.
+        public var wipeJournalAfter: Int64
     }
 
     public static let defaultPath = "/etc/mpolice/mpoliced.conf"
@@ -233,7 +236,8 @@ public struct AgentConfiguration: Sendable {
         let luks = luksValue == "none" ? nil : luksValue
         if let luks, !luks.hasPrefix("/") { throw reader.error("security.luks_device", "must be an absolute device path, or none") }
         security = Security(maxOffline: maxOffline, wipeAfterOffline: wipeAfter, luksDevice: luks,
-                            acknowledgementDeadline: try reader.number("security.acknowledgement_deadline", default: 30, range: 1...600))
+                            acknowledgementDeadline: try reader.number("security.acknowledgement_deadline", default: 30, range: 1...600),
+                            wipeJournalAfter: Int64(try reader.integer("security.wipe_journal_after", default: 604_800, range: 0...31_536_000)))
         path = file.path
         try reader.rejectUnknown()
     }

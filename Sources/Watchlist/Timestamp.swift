@@ -12,6 +12,37 @@ public enum Timestamp {
         format(seconds: seconds, millis: nil)
     }
 
+    /// The Unix time in milliseconds of a timestamp as `iso8601` writes it
+    /// ("2026-11-26T20:34:46.123Z" or without the fraction); nil for anything else.
+    public static func milliseconds(iso8601 text: String) -> Int64? {
+        let b = Array(text.utf8)
+        guard b.count == 20 || b.count == 24, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b.last == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var n: Int64 = 0
+            for i in range {
+                guard (48...57).contains(b[i]) else { return nil }
+                n = n * 10 + Int64(b[i] - 48)
+            }
+            return n
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19), (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var millis: Int64 = 0
+        if b.count == 24 {
+            guard b[19] == UInt8(ascii: "."), let fraction = number(20..<23) else { return nil }
+            millis = fraction
+        }
+        // Days-from-civil (Howard Hinnant's algorithm), the inverse of `format`.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return ((days * 86_400 + hour * 3_600 + minute * 60 + second) * 1000) + millis
+    }
+
     private static func format(seconds: Int64, millis: Int?) -> String {
         var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)

@@ -119,6 +119,28 @@ import Watchlist
         #expect(w.lists.unavailableReason?.contains("wiped") == true)
     }
 
+    @Test("after a lists wipe the journal keeps what the center has not received — until security.wipe_journal_after, then only the order acknowledgements")
+    func journalAfterWipe() throws {
+        let w = try World()
+        defer { w.scratch.remove() }
+        let p = try w.protection()
+        // A session event, never delivered (no uplink here).
+        try w.journal.recordAudit(AuditEventPayload(eventId: UUIDv7.make(milliseconds: Self.start), at: Timestamp.iso8601(milliseconds: Self.start),
+                                                    officerId: "OF-0042", unitId: "TPE-DA-01", event: .signIn, authentication: "pin", reason: nil),
+                                  now: Self.start)
+        #expect(p.handle(try w.order(.wipeLists, 1), source: .poll).outcome == .executed)
+        func pending() throws -> [OutboxKind] {
+            try w.journal.dueOutboxItems(now: w.clock.nowMilliseconds + 1, maxItems: 100, maxBytes: 1 << 20).map(\.kind)
+        }
+        w.clock.advance(milliseconds: 6 * 86_400_000)
+        p.tick()
+        #expect(try Set(pending()) == [.orderAck, .audit], "kept until delivered, or the deadline")
+        w.clock.advance(milliseconds: 2 * 86_400_000)
+        p.tick()
+        #expect(try pending() == [.orderAck], "past 7 days only the acknowledgement is left")
+        #expect(try w.journal.recentAuditEvents().count <= 1, "the newest chained record stays as the chain's head")
+    }
+
     @Test("a wipe interrupted after its mark is completed at the next start, before the stores open")
     func interruptedWipe() throws {
         let w = try World()
