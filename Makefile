@@ -12,13 +12,15 @@ BENCH_CHECKS  ?= 10000
 # Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
 # gpsfake, nginx, openssl, curl, systemd-analyze, faketime (diag under a skewed clock),
 # python3 with venv (schemathesis and openapi-spec-validator from PyPI).
-# Packaging: binutils (strip), help2man (man pages), lintian. oathtool: the TOTP oracle in tests; cryptsetup-bin: the LUKS oracle.
+# Packaging: binutils (strip), help2man (man pages), lintian. oathtool: the TOTP oracle in tests; cryptsetup-bin: the LUKS oracle;
+# chromium, chromium-driver and fonts-noto-cjk: the officer's screen in a real browser (Selenium from PyPI).
 APT_PACKAGES := oathtool libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev pkg-config sqlite3 gpsd gpsd-clients \
                 nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils help2man lintian faketime \
-                cryptsetup-bin
+                cryptsetup-bin chromium chromium-driver fonts-noto-cjk
 PYTOOLS      := .build/pytools
 SCHEMATHESIS := schemathesis==4.32.5
 OPENAPI_VALIDATOR := openapi-spec-validator==0.9.0
+SELENIUM     := selenium==4.27.1
 
 DEB_VERSION  ?= 0.4.0
 DEB_BUILD    := .build/deb
@@ -37,11 +39,12 @@ setup:
 	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null
-	@# schemathesis and openapi-spec-validator for the API document's tests, in a venv of
-	@# their own (PyPI, pinned).
-	@if [ ! -x $(PYTOOLS)/bin/schemathesis ] || [ ! -x $(PYTOOLS)/bin/openapi-spec-validator ]; then \
-	  echo "setup: installing $(SCHEMATHESIS) $(OPENAPI_VALIDATOR) into $(PYTOOLS)"; \
-	  python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install -q --disable-pip-version-check $(SCHEMATHESIS) $(OPENAPI_VALIDATOR); \
+	@# schemathesis and openapi-spec-validator for the API document's tests, Selenium for the
+	@# screen's, in a venv of their own (PyPI, pinned).
+	@if [ ! -x $(PYTOOLS)/bin/schemathesis ] || [ ! -x $(PYTOOLS)/bin/openapi-spec-validator ] \
+	    || ! $(PYTOOLS)/bin/python3 -c 'import selenium' 2>/dev/null; then \
+	  echo "setup: installing $(SCHEMATHESIS) $(OPENAPI_VALIDATOR) $(SELENIUM) into $(PYTOOLS)"; \
+	  python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install -q --disable-pip-version-check $(SCHEMATHESIS) $(OPENAPI_VALIDATOR) $(SELENIUM); \
 	fi
 
 build: setup
@@ -60,6 +63,7 @@ test-swift: setup
 deb: setup
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpoliced
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpolicectl
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpolice-screen
 	Packaging/build-deb.sh $(DEB_VERSION) $(DEB_BUILD)/release dist
 	lintian --fail-on error,warning --tag-display-limit 0 $(DEB)
 

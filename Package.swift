@@ -12,6 +12,7 @@
 //   LocalAPIClient → LocalAPIContract    the typed client (libcurl over the socket)
 //   Agent         → all of the above     composition: the ServiceGroup, systemd, where Location meets Store
 //   Diagnostics   → FieldSync, LocalAPIClient, Location   `mpolicectl diag`
+//   ScreenBridge  → LocalAPIClient       the officer's screen's loopback bridge (`mpolice-screen`)
 //   Central       → FieldWire            the reference center: generator, publisher, uplink endpoint
 // Every engine module may import TerminalConfiguration for its slice. CCurlShim, CZlibShim and CGPS
 // are the C edges (libcurl, zlib, libgps). Executables stay thin.
@@ -24,6 +25,7 @@ let package = Package(
         .executable(name: "mpoliced", targets: ["mpoliced"]),
         .executable(name: "mpolicectl", targets: ["mpolicectl"]),
         .executable(name: "mpolice-central", targets: ["mpolice-central"]),
+        .executable(name: "mpolice-screen", targets: ["mpolice-screen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -115,6 +117,10 @@ let package = Package(
             dependencies: ["CCurlShim", "Watchlist", "FieldWire", "Store", "LocalAPIContract"]
         ),
         .target(
+            name: "ScreenBridge",
+            dependencies: ["LocalAPIClient", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        .target(
             name: "Agent",
             dependencies: [
                 "Watchlist", "FieldWire", "TerminalConfiguration", "Store", "Location", "FieldSync", "Protection", "LocalAPI", "LocalAPIContract",
@@ -162,6 +168,13 @@ let package = Package(
             // Store only for `generate`, which also loads the data set into a terminal state directory.
             dependencies: ["Central", "FieldWire", "Watchlist", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "mpolice-screen",
+            dependencies: ["ScreenBridge", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            // The front-end's files, installed to /usr/share/mpolice-agent/screen (served, not compiled).
+            exclude: ["Assets"]
         ),
         .executableTarget(
             name: "mpolice-bench",

@@ -14,7 +14,9 @@ dpkg -i "$deb_n" >/dev/null || { apt-get install -f -y -qq >/dev/null; dpkg -i "
 
 # Files, modes, owners.
 for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /usr/lib/sysusers.d/mpolice.conf \
-         /lib/systemd/system/mpolice-erase.service /lib/systemd/system/mpolice-erase.path /usr/lib/tmpfiles.d/mpolice.conf /etc/mpolice/mpoliced.conf /usr/share/man/man8/mpoliced.8.gz \
+         /lib/systemd/system/mpolice-erase.service /lib/systemd/system/mpolice-erase.path /usr/lib/tmpfiles.d/mpolice.conf \
+         /usr/bin/mpolice-screen /lib/systemd/system/mpolice-screen.service /usr/share/mpolice-agent/screen/index.html \
+         /usr/share/mpolice-agent/screen/app.js /usr/share/man/man8/mpolice-screen.8.gz /etc/mpolice/mpoliced.conf /usr/share/man/man8/mpoliced.8.gz \
          /usr/share/man/man1/mpolicectl.1.gz /usr/share/bash-completion/completions/mpolicectl \
          /usr/share/zsh/vendor-completions/_mpolicectl /usr/share/doc/mpolice-agent/copyright \
          /usr/share/doc/mpolice-agent/changelog.gz /usr/share/doc/mpolice-agent/diagnostics.md; do
@@ -25,6 +27,7 @@ ok "files installed"
 [ "$(stat -c '%a %U:%G' /var/lib/mpolice)" = "750 mpolice:mpolice" ] || fail "/var/lib/mpolice: $(stat -c '%a %U:%G' /var/lib/mpolice)"
 getent passwd mpolice | grep -q ':/usr/sbin/nologin$' || fail "user mpolice missing or has a login shell"
 getent group mpolice-ui >/dev/null || fail "group mpolice-ui missing"
+id -nG mpolice-screen | tr ' ' '\n' | grep -qx mpolice-ui || fail "mpolice-screen is not in mpolice-ui"
 id -nG mpolice | tr ' ' '\n' | grep -qx mpolice-ui || fail "mpolice is not in mpolice-ui"
 ok "user, groups, directories"
 readelf -S /usr/bin/mpoliced | grep -q '\.symtab' && fail "mpoliced is not stripped"
@@ -32,7 +35,7 @@ ldd /usr/bin/mpoliced | grep -q "libswift" && fail "mpoliced needs a Swift runti
 ok "binaries stripped, Swift runtime static"
 
 # The unit as installed.
-for unit in mpoliced.service mpolice-erase.service mpolice-erase.path; do
+for unit in mpoliced.service mpolice-erase.service mpolice-erase.path mpolice-screen.service; do
   systemd-analyze verify /lib/systemd/system/$unit 2>&1 | grep -v "^$" | grep -vi "not found\|Failed to " \
     | grep -q . && fail "systemd-analyze verify $unit: $(systemd-analyze verify /lib/systemd/system/$unit 2>&1)"
 done

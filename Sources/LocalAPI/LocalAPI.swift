@@ -99,6 +99,22 @@ public struct LocalAPI: Sendable {
             return try Self.check(query, purpose: person, d)
         }
 
+        // The signed-in officer's own checks (the screen's history), newest first, by pages.
+        v1.get("checks") { request, _ in
+            let officer = try d.session.context()
+            let query = request.uri.queryParameters
+            let limitText = query.get("limit") ?? "20"
+            guard let limit = Int(limitText), (1...100).contains(limit) else {
+                throw APIError(.badRequest, "request.bad-value", "limit must be 1 to 100", field: "limit")
+            }
+            let before = query.get("before")
+            if let before, before.range(of: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", options: .regularExpression) == nil {
+                throw APIError(.badRequest, "request.bad-value", "before must be a check id from an earlier page", field: "before")
+            }
+            let checks = try d.journal.recentChecks(limit: limit + 1, officerId: officer.officerId, before: before)
+            return JSONBody.response(CheckHistory(checks: Array(checks.prefix(limit)), next: checks.count > limit ? checks[limit - 1].checkId : nil))
+        }
+
         v1.get("location") { _, _ in
             guard let location = d.location else {
                 throw APIError(.notFound, "gps.not-configured", "location is not configured on this terminal (gps.gpsd = off)")

@@ -12,6 +12,8 @@ public struct APIClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var body: Data
+        /// The `Retry-After` header, when the daemon sent one.
+        public var retryAfter: String?
     }
 
     /// The daemon could not be reached.
@@ -64,11 +66,11 @@ public struct APIClient: Sendable {
         }
     }
 
-    /// One request; `body` is sent as JSON.
-    public func request(_ method: String, _ path: String, json body: Data? = nil) throws -> Response {
+    /// One request; `body` is sent as JSON, `headers` ("Name: value") besides.
+    public func request(_ method: String, _ path: String, json body: Data? = nil, headers: [String] = []) throws -> Response {
         let sink = Sink(onData: nil)
-        let status = try perform(method, path, body: body, sink: sink, timeout: timeout)
-        return Response(status: status, body: sink.data)
+        let status = try perform(method, path, body: body, headers: headers, sink: sink, timeout: timeout)
+        return Response(status: status, body: sink.data, retryAfter: sink.retryAfter)
     }
 
     // MARK: Typed calls
@@ -141,26 +143,28 @@ public struct APIClient: Sendable {
     /// Follows a streaming response (Server-Sent Events), handing each piece to `onData`
     /// until the daemon closes it or `onData` returns false.
     public func stream(_ path: String, onData: @escaping (Data) -> Bool) throws -> Int {
-        try perform("GET", path, body: nil, sink: Sink(onData: onData), timeout: 0)
+        try perform("GET", path, body: nil, headers: [], sink: Sink(onData: onData), timeout: 0)
     }
 
     private final class Sink {
         var data = Data()
+        var retryAfter: String?
         let onData: ((Data) -> Bool)?
         init(onData: ((Data) -> Bool)?) { self.onData = onData }
     }
 
-    private func perform(_ method: String, _ path: String, body: Data?, sink: Sink, timeout: Double) throws -> Int {
+    private func perform(_ method: String, _ path: String, body: Data?, headers extra: [String] = [], sink: Sink, timeout: Double) throws -> Int {
         var info = stat()
         guard stat(socketPath, &info) == 0 else {
             throw Unreachable(description: "mpoliced is not running (no socket at \(socketPath); `systemctl status mpoliced`)")
         }
         return try connection.withHandle { handle in
-            try perform(handle, method, path, body: body, sink: sink, timeout: timeout)
+            try perform(handle, method, path, body: body, extra: extra, sink: sink, timeout: timeout)
         }
     }
 
-    private func perform(_ handle: UnsafeMutableRawPointer, _ method: String, _ path: String, body: Data?, sink: Sink, timeout: Double) throws -> Int {
+    private func perform(_ handle: UnsafeMutableRawPointer, _ method: String, _ path: String, body: Data?, extra: [String], sink: Sink,
+                         timeout: Double) throws -> Int {
         let context = Unmanaged.passRetained(sink)
         defer { context.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
@@ -173,6 +177,7 @@ public struct APIClient: Sendable {
         if timeout > 0 { _ = mp_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)) }
         _ = mp_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
         headers = curl_slist_append(headers, "Accept: application/json")
+        for header in extra where !header.contains("\r") && !header.contains("\n") { headers = curl_slist_append(headers, header) }
         if let body {
             headers = curl_slist_append(headers, "Content-Type: application/json")
             _ = mp_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
@@ -187,6 +192,15 @@ public struct APIClient: Sendable {
             return size * count
         }
         _ = mp_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
+        _ = mp_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
+            let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+            let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
+            if line.lowercased().hasPrefix("retry-after:") {
+                sink.retryAfter = line.dropFirst(12).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return size * count
+        }
+        _ = mp_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque())
         let result = curl_easy_perform(handle)
         var status = 0
         _ = mp_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

@@ -1,3 +1,4 @@
+import FieldWire
 import Store
 import Watchlist
 
@@ -96,4 +97,13 @@ public struct OrderResult: Codable, Sendable, Equatable {
     public init(sequence: Int64?, kind: String?, outcome: String, reason: String?, message: String?) {
         (self.sequence, self.kind, self.outcome, self.reason, self.message) = (sequence, kind, outcome, reason, message)
     }
+}
+
+/// `GET /v1/checks`: the signed-in officer's checks, newest first.
+public struct CheckHistory: Codable, Sendable, Equatable {
+    public var checks: [CheckRecordPayload]
+    /// Give as `before` for the next page; absent on the last.
+    public var next: String?
+
+    public init(checks: [CheckRecordPayload], next: String?) { (self.checks, self.next) = (checks, next) }
 }

@@ -168,8 +168,9 @@ public final class JournalStore: Sendable {
         return result
     }
 
-    /// The most recent check records, newest first, as the center receives them.
-    public func recentChecks(limit: Int = 50) throws -> [CheckRecordPayload] {
+    /// Check records, newest first, as the center receives them: all officers' or one's, and
+    /// only those before the check `before` (a check id: ids are UUIDv7, in time order).
+    public func recentChecks(limit: Int = 50, officerId: String? = nil, before: String? = nil) throws -> [CheckRecordPayload] {
         try read { db in
             // SQLite assembles each row's payload; the one Codable type decodes it.
             try String.fetchAll(db, sql: """
@@ -177,8 +178,8 @@ public final class JournalStore: Sendable {
                                    'kind', kind, 'query', query, 'outcome', outcome, 'matches', json(matches),
                                    'listVersions', json(list_versions), 'location', json(coalesce(location, '{"status":"not-available"}')),
                                    'authentication', authentication, 'purpose', json(purpose))
-                FROM check_record ORDER BY id DESC LIMIT ?
-                """, arguments: [limit]).map { try WireJSON.decode(CheckRecordPayload.self, from: Data($0.utf8)) }
+                FROM check_record WHERE (?1 IS NULL OR officer_id = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3
+                """, arguments: [officerId, before, limit]).map { try WireJSON.decode(CheckRecordPayload.self, from: Data($0.utf8)) }
         }
     }
 

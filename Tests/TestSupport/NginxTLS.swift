@@ -122,6 +122,9 @@ public final class NginxTLS {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
     }
 
+    /// nginx's master process (a test that takes the center away kills it).
+    public var processIdentifier: Int32 { process.processIdentifier }
+
     public func stop() {
         if process.isRunning {
             kill(-process.processIdentifier, SIGKILL)
