@@ -195,10 +195,9 @@ public enum Agent {
     /// An order handed in through the API, verified and executed on a thread of its own (a
     /// wipe writes and syncs files).
     static func submit(_ envelope: SignedEnvelope, to protection: TerminalProtection) async -> OrderResult {
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<TerminalProtection.Outcome, Never>) in
-            let thread = Thread { continuation.resume(returning: protection.handle(envelope, source: .api)) }
-            thread.name = "order"
-            thread.start()
+        // `handle` does not throw: every failure is an outcome of its own.
+        guard case .success(let outcome) = await onOwnThread("order", { protection.handle(envelope, source: .api) }) else {
+            return OrderResult(sequence: nil, kind: nil, outcome: "refused", reason: TerminalProtection.localFault, message: nil)
         }
         return OrderResult(sequence: outcome.sequence, kind: outcome.kind?.rawValue, outcome: outcome.outcome.rawValue,
                            reason: outcome.reason, message: outcome.message)

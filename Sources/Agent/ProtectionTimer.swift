@@ -1,5 +1,5 @@
 import AsyncAlgorithms
-import Foundation
+import FieldSync
 import Protection
 import ServiceLifecycle
 
@@ -18,13 +18,6 @@ struct ProtectionTimer: Service {
     /// On a thread of its own: a wipe writes and syncs files.
     private func tick() async {
         let protection = protection
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
-                protection.tick()
-                continuation.resume()
-            }
-            thread.name = "dead-man"
-            thread.start()
-        }
+        _ = await onOwnThread("dead-man") { protection.tick() }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs blocking work (libcurl, SQLite writes) on a thread of its own, never on the
 /// cooperative pool, and hands back its result.
-func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+public func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
     await withCheckedContinuation { continuation in
         let thread = Thread { continuation.resume(returning: Result { try body() }) }
         thread.name = name

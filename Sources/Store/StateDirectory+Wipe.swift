@@ -56,7 +56,7 @@ extension StateDirectory {
     /// The request the LUKS erase helper unit waits for (`mpolice-erase-keys.path`).
     public static let eraseRequestFile = "erase-key-slots.request"
 
-    public var eraseRequestPath: String { url.appendingPathComponent(Self.eraseRequestFile).path }
+    var eraseRequestPath: String { url.appendingPathComponent(Self.eraseRequestFile).path }
 
     /// The wipe in progress, if any.
     /// - Throws: `StoreError.unreadable` for a mark that cannot be read: the caller treats
