@@ -25,13 +25,18 @@ public struct ProtectionControls: Sendable {
 struct TerminalLockMiddleware<Context: RequestContext>: RouterMiddleware {
     let protection: ProtectionControls
 
-    static var open: Set<String> { ["GET /v1/health", "HEAD /v1/health", "GET /v1/status", "HEAD /v1/status", "GET /v1/events",
-                                    "POST /v1/orders", "POST /v1/terminal/unlock"] }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if !Self.open.contains("\(request.method.rawValue) \(request.uri.path)") {
+        do {
             try protection.requireUnlocked()
+        } catch {
+            // Locked (rare): only then is the request's path looked at.
+            guard pathsOpenWhileLocked.contains("\(request.method.rawValue) \(request.uri.path)") else { throw error }
         }
         return try await next(request, context)
     }
 }
+
+/// What a locked terminal still answers.
+private let pathsOpenWhileLocked: Set<String> = [
+    "GET /v1/health", "HEAD /v1/health", "GET /v1/status", "HEAD /v1/status", "GET /v1/events", "POST /v1/orders", "POST /v1/terminal/unlock",
+]
