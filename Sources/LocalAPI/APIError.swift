@@ -97,12 +97,20 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             } else if mapped.status.code >= 500 {
                 context.logger.notice("request refused", metadata: ["path": "\(request.uri.path)", "code": "\(mapped.code)"])
             }
+            if let words = MessageCatalogue.translation(of: mapped.code, in: request.language), request.language != .english {
+                mapped.message = words
+            }
             var response = try mapped.response(from: request, context: context)
             if !allowed.isEmpty { response.headers[.allow] = allowed.joined(separator: ", ") }
             if mapped.status == .contentTooLarge { response.headers[.connection] = "close" }
             return response
         }
     }
+}
+
+extension Request {
+    /// The language the client asked for (`Accept-Language`), English when none of ours.
+    var language: MessageLanguage { MessageLanguage(acceptLanguage: headers[.acceptLanguage]) }
 }
 
 /// JSON out, in the wire coding.

@@ -81,22 +81,22 @@ public struct LocalAPI: Sendable {
         // Checks: a signed-in, unlocked officer, strict bodies, the same answers as the CLI.
         v1.post("checks/plate") { request, context in
             let plate = try await body.read(PlateCheckRequest.self, request, logger: context.logger)
-            return try Self.check(.plate(plate.plate), purpose: plate, d)
+            return try Self.check(.plate(plate.plate), purpose: plate, language: request.language, d)
         }
         v1.post("checks/vin") { request, context in
             let vin = try await body.read(VINCheckRequest.self, request, logger: context.logger)
-            return try Self.check(.vin(vin.vin), purpose: vin, d)
+            return try Self.check(.vin(vin.vin), purpose: vin, language: request.language, d)
         }
         v1.post("checks/engine") { request, context in
             let engine = try await body.read(EngineCheckRequest.self, request, logger: context.logger)
-            return try Self.check(.engineNumber(engine.engineNumber), purpose: engine, d)
+            return try Self.check(.engineNumber(engine.engineNumber), purpose: engine, language: request.language, d)
         }
         v1.post("checks/person") { request, context in
             let person = try await body.read(PersonCheckRequest.self, request, logger: context.logger)
             guard let query = person.query else {
                 throw APIError(.badRequest, "request.bad-combination", "give id, or name with dateOfBirth", field: person.id == nil ? "name" : "id")
             }
-            return try Self.check(query, purpose: person, d)
+            return try Self.check(query, purpose: person, language: request.language, d)
         }
 
         // The signed-in officer's own checks (the screen's history), newest first, by pages.
@@ -211,7 +211,7 @@ public struct LocalAPI: Sendable {
 
     // MARK: Handlers
 
-    static func check(_ query: CheckQuery, purpose: some PurposeCarrying, _ d: Dependencies) throws -> Response {
+    static func check(_ query: CheckQuery, purpose: some PurposeCarrying, language: MessageLanguage, _ d: Dependencies) throws -> Response {
         let session: CheckContext
         do {
             session = try d.session.context()
@@ -220,7 +220,8 @@ public struct LocalAPI: Sendable {
             if let reason = d.lists.unavailableReason { throw StoreError(.unavailable, reason) }
             throw error
         }
-        let context = try session.with(purpose: purpose.checkPurpose(d.purposes))
+        var context = try session.with(purpose: purpose.checkPurpose(d.purposes))
+        context.language = language
         return JSONBody.response(try d.checker.check(query, context: context))
     }
 

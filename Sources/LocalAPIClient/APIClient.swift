@@ -41,9 +41,14 @@ public struct APIClient: Sendable {
     /// (keep-alive); requests through the same client take turns.
     private let connection = Connection()
 
-    public init(socketPath: String, timeout: Double = 30) {
+    /// Sent as `Accept-Language` (nil: not sent, the daemon answers in English): the words
+    /// of answers and errors; their codes are the same in every language.
+    public let language: MessageLanguage?
+
+    public init(socketPath: String, timeout: Double = 30, language: MessageLanguage? = nil) {
         self.socketPath = socketPath
         self.timeout = timeout
+        self.language = language
     }
 
     /// Guarded by `lock`: the handle is only touched inside `withHandle`.
@@ -177,6 +182,7 @@ public struct APIClient: Sendable {
         if timeout > 0 { _ = mp_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)) }
         _ = mp_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
         headers = curl_slist_append(headers, "Accept: application/json")
+        if let language { headers = curl_slist_append(headers, "Accept-Language: \(language.rawValue)") }
         for header in extra where !header.contains("\r") && !header.contains("\n") { headers = curl_slist_append(headers, header) }
         if let body {
             headers = curl_slist_append(headers, "Content-Type: application/json")

@@ -388,12 +388,12 @@ public final class TerminalProtection: TerminalGuard, Sendable {
 
     /// What every check is admitted by: refused past `max_offline`, else the countdown
     /// warning once it is worth saying.
-    public func admitCheck() throws -> [String] {
+    public func admitCheck() throws -> [Notice] {
         guard let offline = offline() else { return [] }
         if offline.refusing {
             throw StoreError(.expired, offline.warning ?? "no verified list update within security.max_offline")
         }
-        return offline.warning.map { [$0] } ?? []
+        return offline.notice.map { [$0] } ?? []
     }
 
     /// One round of the timer (the daemon's `ProtectionTimer`, every 30 s): the judged time

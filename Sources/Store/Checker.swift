@@ -9,7 +9,7 @@ public final class Checker: Sendable {
     public let journal: JournalStore
     private let clock: any TerminalClock
     private let location: @Sendable () -> CheckLocation
-    private let admission: @Sendable () throws -> [String]
+    private let admission: @Sendable () throws -> [Notice]
 
     /// - Parameters:
     ///   - location: where the terminal is now; called once per check.
@@ -17,7 +17,7 @@ public final class Checker: Sendable {
     ///     timer's `lists.expired`), or returns warnings every answer carries.
     public init(lists: ListsStore, journal: JournalStore, clock: any TerminalClock = SystemClock(),
                 location: @escaping @Sendable () -> CheckLocation = { .notAvailable },
-                admission: @escaping @Sendable () throws -> [String] = { [] }) {
+                admission: @escaping @Sendable () throws -> [Notice] = { [] }) {
         self.lists = lists
         self.journal = journal
         self.clock = clock
@@ -40,12 +40,12 @@ public final class Checker: Sendable {
         case .vin(let raw):
             let vin = try VIN(parsing: raw)
             answer = try vehicleAnswer(.vin, query: .init(normalized: vin.value), lookup: lists.stolenVehicles(vin: vin.value),
-                                       how: "VIN matches a listed stolen vehicle", context: context)
+                                       how: Notice("vin.exact"), context: context)
         case .engineNumber(let raw):
             let number = try EngineNumber(parsing: raw)
             answer = try vehicleAnswer(.engineNumber, query: .init(normalized: number.value),
                                        lookup: lists.stolenVehicles(engineNumber: number.value),
-                                       how: "engine number matches a listed stolen vehicle", context: context)
+                                       how: Notice("engine-number.exact"), context: context)
         case .personID(let raw):
             let id = try PersonID(parsing: raw)
             try Self.requirePurpose(context)
@@ -55,13 +55,17 @@ public final class Checker: Sendable {
             try Self.requirePurpose(context)
             answer = try answerPerson(name: name, dateOfBirth: dob, context: context)
         }
-        answer.warnings = admitted + answer.warnings
+        if !admitted.isEmpty {
+            let said = admitted.map { MessageCatalogue.message($0, in: context.language) }
+            answer.warningDetails = said + answer.warningDetails
+            answer.warnings = answer.warningDetails.map(\.message)
+        }
         return try recorded(answer)
     }
 
     private func answerPerson(name: PersonName, dateOfBirth dob: CalendarDate, context: CheckContext) throws -> CheckAnswer {
         let (wanted, missing) = try lists.people(nameKey: name.foldedKey, dateOfBirth: dob)
-        let reason = "name and date of birth match; no ID to confirm identity"
+        let reason = MessageCatalogue.message(Notice("name-dob"), in: context.language)
         let now = clock.nowMilliseconds
         let judged = lists.judgementTime(clock)
         let results = [
@@ -91,14 +95,16 @@ public final class Checker: Sendable {
     public func answerPlate(_ plate: Plate, context: CheckContext) throws -> CheckAnswer {
         let lookup = try lists.stolenVehicles(plateKey: plate.foldedKey, plate: plate.compact)
         let now = clock.nowMilliseconds
+        let language = context.language
         var exact: [CheckAnswer.Match] = []
         var near: [CheckAnswer.Match] = []
         for stored in lookup.records {
             if stored.compactPlate == plate.compact {
-                exact.append(.init(how: .exact, reason: "plate matches a listed stolen vehicle", record: .stolenVehicle(stored.vehicle)))
+                exact.append(.init(how: .exact, reason: MessageCatalogue.message(Notice("plate.exact"), in: language),
+                                   record: .stolenVehicle(stored.vehicle)))
             } else {
                 let comparison = PlateComparison(entered: plate, listedCompact: stored.compactPlate)
-                near.append(.init(how: .confusable, reason: comparison.reason, differences: comparison.differences,
+                near.append(.init(how: .confusable, reason: comparison.reason(in: language), differences: comparison.differences,
                                   strength: comparison.strength, record: .stolenVehicle(stored.vehicle)))
             }
         }
@@ -106,13 +112,12 @@ public final class Checker: Sendable {
         let outcome: CheckAnswer.Outcome = !exact.isEmpty ? .hit : (near.isEmpty ? .noHit : .possibleHit)
         let result = CheckAnswer.ListResult(list: .stolenVehicles, outcome: outcome,
                                             version: lookup.meta.version(at: lists.judgementTime(clock)), matches: exact + near)
-        var warnings: [String] = []
+        var warnings: [Notice] = []
         if plate.format == nil {
             if plate.possibleFormats.isEmpty {
-                warnings.append("plate fits no Taiwan layout: foreign, temporary or misread plate")
+                warnings.append(Notice("plate.no-layout"))
             } else {
-                warnings.append("plate fits no Taiwan layout as entered; with misread characters it would fit "
-                                + plate.possibleFormats.map(\.summary).joined(separator: " or "))
+                warnings.append(Notice("plate.layout-if-misread", ["format": plate.possibleFormats.map(\.rawValue).joined(separator: ",")]))
             }
         }
         return answer(.plate, query: .init(normalized: plate.compact, format: plate.format?.rawValue,
@@ -134,18 +139,20 @@ public final class Checker: Sendable {
         let (wanted, missing) = try lists.people(idNumbers: values)
         let now = clock.nowMilliseconds
         let judged = lists.judgementTime(clock)
-        var nearby: [String] = []
+        let language = context.language
+        var nearby: [Notice] = []
         func matches<R>(_ list: ListKind, _ records: [R], id idNumber: (R) -> String?, _ tag: (R) -> ListedRecord) -> [CheckAnswer.Match] {
             records.compactMap { record in
                 let listed = tag(record)
                 guard let number = idNumber(record), let change = changes[number] else {
-                    return .init(how: .exact, reason: "ID matches a listed record", record: listed)
+                    return .init(how: .exact, reason: MessageCatalogue.message(Notice("id.exact"), in: language), record: listed)
                 }
+                let changeText = MessageCatalogue.text(change.notice, in: language)
                 guard id.validity == .valid else {
-                    return .init(how: .idNeighbour, reason: "listed ID \(change.reason)", record: listed)
+                    return .init(how: .idNeighbour, reason: MessageCatalogue.message(Notice("id.neighbour", ["change": changeText]), in: language),
+                                 record: listed)
                 }
-                nearby.append("the entered ID is valid but not listed; listed ID \(number) (\(list.title), record \(listed.recordId)) "
-                              + "is one keystroke away: \(change.reason) — check the entry")
+                nearby.append(Notice("id.listed-neighbour", ["id": number, "list": list.rawValue, "record": listed.recordId, "change": changeText]))
                 return nil
             }
         }
@@ -153,14 +160,14 @@ public final class Checker: Sendable {
             personResult(.wantedPersons, wanted.meta, matches(.wantedPersons, wanted.records, id: \.idNumber, ListedRecord.wantedPerson), judged),
             personResult(.missingPersons, missing.meta, matches(.missingPersons, missing.records, id: \.idNumber, ListedRecord.missingPerson), judged),
         ]
-        var warnings: [String] = []
+        var warnings: [Notice] = []
         switch id.validity {
         case .valid:
             if !results.contains(where: { $0.outcome == .hit }) { warnings += nearby }
         case .badChecksum:
-            warnings.append("ID check digit is wrong: likely mistyped; listed IDs one keystroke away are shown as possible hits")
+            warnings.append(Notice("id.bad-checksum"))
         case .badShape:
-            warnings.append("not the shape of a national ID or resident number (letter, then 1/2, 8/9 or A–D, then 8 digits); listed IDs one keystroke away are shown as possible hits")
+            warnings.append(Notice("id.bad-shape"))
         }
         return answer(.personID, query: .init(normalized: id.value, format: id.kind?.rawValue, idValidity: id.validity.rawValue),
                       lists: results, extraWarnings: warnings, now: now, context: context)
@@ -169,8 +176,9 @@ public final class Checker: Sendable {
     // MARK: Assembly
 
     private func vehicleAnswer(_ kind: CheckAnswer.Kind, query: CheckAnswer.Query, lookup: ListLookup<StoredVehicle>,
-                               how reason: String, context: CheckContext) -> CheckAnswer {
+                               how: Notice, context: CheckContext) -> CheckAnswer {
         let now = clock.nowMilliseconds
+        let reason = MessageCatalogue.message(how, in: context.language)
         let matches = lookup.records.map { CheckAnswer.Match(how: .exact, reason: reason, record: .stolenVehicle($0.vehicle)) }
         let result = CheckAnswer.ListResult(list: .stolenVehicles, outcome: matches.isEmpty ? .noHit : .hit,
                                             version: lookup.meta.version(at: lists.judgementTime(clock)), matches: matches)
@@ -190,17 +198,14 @@ public final class Checker: Sendable {
     }
 
     private func answer(_ kind: CheckAnswer.Kind, query: CheckAnswer.Query, lists results: [CheckAnswer.ListResult],
-                        extraWarnings: [String], now: Int64, context: CheckContext) -> CheckAnswer {
-        var warnings: [String] = []
+                        extraWarnings: [Notice], now: Int64, context: CheckContext) -> CheckAnswer {
+        var warnings: [Notice] = []
         for result in results where result.version.stale {
-            if result.version.version == 0 {
-                warnings.append("\(result.list.title) list never received: a no-hit means nothing")
-            } else {
-                warnings.append("\(result.list.title) list is stale (past its expiry): confirm every answer with the center")
-            }
+            warnings.append(Notice(result.version.version == 0 ? "list.never-received" : "list.stale", ["list": result.list.rawValue]))
         }
         return CheckAnswer(checkId: UUIDv7.make(milliseconds: now), checkedAt: Timestamp.iso8601(milliseconds: now),
-                           kind: kind, query: query, lists: results, warnings: warnings + extraWarnings,
+                           kind: kind, query: query, lists: results,
+                           warnings: (warnings + extraWarnings).map { MessageCatalogue.message($0, in: context.language) },
                            officerId: context.officerId, unitId: context.unitId, authentication: context.authentication,
                            purpose: context.purpose, location: location())
     }

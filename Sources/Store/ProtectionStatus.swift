@@ -1,3 +1,5 @@
+import Watchlist
+
 /// The dead-man timer's reading (docs/operations.md, "A lost terminal"): how long the
 /// terminal has gone without a verified manifest, judged by time that a clock set back
 /// cannot undo, and what follows when.
@@ -27,22 +29,14 @@ public struct OfflineState: Codable, Sendable, Equatable {
     public var wipeDue: Bool { wipeInSeconds == 0 }
 
     /// Said in every answer once a quarter of `max_offline` has gone by, and while refusing.
-    public var warning: String? {
+    public var notice: Notice? {
         guard let max = maxOfflineSeconds, offlineSeconds * 4 >= max else { return nil }
-        let since = "no verified list update for \(Self.span(offlineSeconds))"
-        if refusing { return "\(since): checks are refused (security.max_offline \(Self.span(max)))" }
-        return "\(since): checks will be refused in \(Self.span(refusalInSeconds ?? 0)) unless the terminal reaches the center"
+        if refusing { return Notice("terminal.offline-refusing", ["offline": String(offlineSeconds), "max": String(max)]) }
+        return Notice("terminal.offline-warning", ["offline": String(offlineSeconds), "remaining": String(refusalInSeconds ?? 0)])
     }
 
-    /// "3 d 4 h", "5 h 12 min", "40 s".
-    public static func span(_ seconds: Int64) -> String {
-        switch seconds {
-        case 86_400...: "\(seconds / 86_400) d \(seconds % 86_400 / 3_600) h"
-        case 3_600...: "\(seconds / 3_600) h \(seconds % 3_600 / 60) min"
-        case 60...: "\(seconds / 60) min"
-        default: "\(max(0, seconds)) s"
-        }
-    }
+    /// `notice` in English, for status, logs and the refusal's detail.
+    public var warning: String? { notice.map { MessageCatalogue.text($0, in: .english) } }
 }
 
 /// The lost-terminal protections as status shows them.

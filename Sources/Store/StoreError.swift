@@ -3,7 +3,7 @@ import Watchlist
 /// Failures of the store, with stable codes for the CLI and the local API.
 public typealias StoreError = CodedError<StoreErrorCode>
 
-public enum StoreErrorCode: String, Sendable, Codable {
+public enum StoreErrorCode: String, Sendable, Codable, CaseIterable {
     /// The state directory or a database file is missing.
     case notFound = "store.not-found"
     /// A database file could not be opened or is not a database.

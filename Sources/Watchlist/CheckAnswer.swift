@@ -51,16 +51,20 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
         }
 
         public var how: How
+        /// `reasonDetail.message`, for clients that read only the words.
         public var reason: String
+        /// Why it matched, as a stable code and words in the asked language.
+        public var reasonDetail: CodedMessage
         /// Plate near matches: the differing characters.
         public var differences: [PlateComparison.Difference]?
         /// Plate near matches: how strongly the differences point to a misread.
         public var strength: PlateComparison.Strength?
         public var record: ListedRecord
 
-        public init(how: How, reason: String, differences: [PlateComparison.Difference]? = nil,
+        public init(how: How, reason: CodedMessage, differences: [PlateComparison.Difference]? = nil,
                     strength: PlateComparison.Strength? = nil, record: ListedRecord) {
-            (self.how, self.reason, self.differences, self.strength, self.record) = (how, reason, differences, strength, record)
+            (self.how, self.reason, self.reasonDetail) = (how, reason.message, reason)
+            (self.differences, self.strength, self.record) = (differences, strength, record)
         }
     }
 
@@ -87,8 +91,11 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
     /// before acting on it.
     public var confirmBeforeActing: Bool
     public var lists: [ListResult]
-    /// Stale or missing lists, unrecognised layouts, bad checksums — said every time.
+    /// Stale or missing lists, unrecognised layouts, bad checksums — said every time: the
+    /// words of `warningDetails`, for clients that read only the words.
     public var warnings: [String]
+    /// The same warnings as stable codes and words in the asked language.
+    public var warningDetails: [CodedMessage]
     public var officerId: String
     public var unitId: String
     /// How the officer was authenticated: `pin`, `pin+otp` or `technician`.
@@ -99,14 +106,15 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
     public var location: CheckLocation
 
     public init(checkId: String, checkedAt: String, kind: Kind, query: Query, lists: [ListResult],
-                warnings: [String], officerId: String, unitId: String, authentication: Authentication = .technician,
+                warnings: [CodedMessage], officerId: String, unitId: String, authentication: Authentication = .technician,
                 purpose: CheckPurpose? = nil, location: CheckLocation = .notAvailable) {
         self.checkId = checkId
         self.checkedAt = checkedAt
         self.kind = kind
         self.query = query
         self.lists = lists
-        self.warnings = warnings
+        self.warnings = warnings.map(\.message)
+        self.warningDetails = warnings
         self.officerId = officerId
         self.unitId = unitId
         self.authentication = authentication

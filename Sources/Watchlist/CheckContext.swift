@@ -5,15 +5,19 @@ public struct CheckContext: Sendable, Equatable {
     public let unitId: String
     public var authentication: Authentication
     public var purpose: CheckPurpose?
+    /// The language the answer's words are in (its codes are the same in every language).
+    public var language: MessageLanguage
 
     /// - Throws: `InputError` unless both are 1–32 characters of letters, digits, `-`, `_`, `.`.
-    public init(officerId: String, unitId: String, authentication: Authentication = .technician, purpose: CheckPurpose? = nil) throws {
+    public init(officerId: String, unitId: String, authentication: Authentication = .technician, purpose: CheckPurpose? = nil,
+                language: MessageLanguage = .english) throws {
         try Self.validateIdentifier(officerId, field: "officer")
         try Self.validateIdentifier(unitId, field: "unit")
         self.officerId = officerId
         self.unitId = unitId
         self.authentication = authentication
         self.purpose = purpose
+        self.language = language
     }
 
     /// Officer and unit ids: 1–32 letters, digits, `-`, `_`, `.`.

@@ -18,7 +18,7 @@ where Code.RawValue == String {
 /// Refusals of a dispatch status change, with stable codes for the API and the CLI.
 public typealias DispatchError = CodedError<DispatchErrorCode>
 
-public enum DispatchErrorCode: String, Sendable {
+public enum DispatchErrorCode: String, Sendable, CaseIterable {
     /// No such dispatch on this terminal.
     case unknown = "dispatch.unknown"
     /// Not the next step (or backwards, or the same status again).

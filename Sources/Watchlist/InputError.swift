@@ -4,7 +4,7 @@
 /// code. Messages name the problem and the position, never echo the whole input (it may be
 /// an ID or a name, which must not reach logs above debug level).
 public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable, Codable {
+    public enum Code: String, Sendable, Codable, CaseIterable {
         case empty = "input.empty"
         case tooLong = "input.too-long"
         case controlCharacter = "input.control-character"

@@ -124,10 +124,11 @@ public struct PersonID: Sendable, Hashable, Codable {
         /// 1-based position of the changed character (the first of a swapped pair).
         public var position: Int
 
-        public var reason: String {
+        /// How the listed ID differs, for the catalogue (`id.change.*`).
+        public var notice: Notice {
             switch kind {
-            case .substitution: "differs from the entered ID at position \(position)"
-            case .transposition: "entered ID has positions \(position) and \(position + 1) swapped"
+            case .substitution: Notice("id.change.substitution", ["position": String(position)])
+            case .transposition: Notice("id.change.transposition", ["position": String(position), "next": String(position + 1)])
             }
         }
     }

@@ -55,13 +55,15 @@ public struct PlateComparison: Sendable, Equatable, Codable {
         strength = differences.allSatisfy(\.impossibleForLayout) ? .likelyMisread : .possibleMisread
     }
 
-    /// One line for the officer: "position 2: entered 8, listed B (letter position)".
-    public var reason: String {
+    /// One line for the officer: "position 2: entered 8, listed B (letter position)", in
+    /// `language` (code `plate.confusable`).
+    public func reason(in language: MessageLanguage) -> CodedMessage {
         let parts = differences.map { d -> String in
-            var text = "position \(d.position): entered \(d.entered), listed \(d.listed)"
-            if let slot = d.slot { text += " (\(slot) position\(d.impossibleForLayout ? ", \(d.entered) cannot stand there" : ""))" }
-            return text
+            let arguments = ["position": String(d.position), "entered": d.entered, "listed": d.listed, "slot": d.slot ?? ""]
+            let code = d.slot == nil ? "plate.difference" : (d.impossibleForLayout ? "plate.difference-impossible" : "plate.difference-in-slot")
+            return MessageCatalogue.text(Notice(code, arguments), in: language)
         }
-        return "OCR-confusable characters differ — " + parts.joined(separator: "; ")
+        let separator = MessageCatalogue.translation(of: "word.list-separator", in: language) ?? "; "
+        return MessageCatalogue.message(Notice("plate.confusable", ["differences": parts.joined(separator: separator)]), in: language)
     }
 }

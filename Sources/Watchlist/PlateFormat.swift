@@ -36,17 +36,6 @@ public enum PlateFormat: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// A short human description for answers and docs.
-    public var summary: String {
-        switch self {
-        case .current: "current (ABC-1234)"
-        case .legacyLettersFirst: "older car (AB-1234)"
-        case .legacyDigitsFirst: "older car (1234-AB)"
-        case .motorcycleLettersFirst: "motorcycle (ABC-123)"
-        case .motorcycleDigitsFirst: "motorcycle (123-ABC)"
-        }
-    }
-
     @inline(__always)
     func slotIsLetter(_ index: Int) -> Bool {
         switch self {

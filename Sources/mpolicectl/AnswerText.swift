@@ -3,13 +3,16 @@ import Watchlist
 /// The officer-facing summary of a check answer: the verdict first, then what matched and
 /// why, then the warnings.
 enum AnswerText {
-    static func render(_ a: CheckAnswer, colour: Bool) -> String {
+    static func render(_ a: CheckAnswer, colour: Bool, language: MessageLanguage) -> String {
         func paint(_ s: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+        func say(_ code: String, _ arguments: [String: String] = [:]) -> String {
+            MessageCatalogue.text(Notice(code, arguments), in: language)
+        }
         var lines: [String] = []
         switch a.outcome {
-        case .hit: lines.append(paint("HIT — confirm with the center before acting", "1;31"))
-        case .possibleHit: lines.append(paint("POSSIBLE HIT — confirm with the center before acting", "1;33"))
-        case .noHit: lines.append(paint("no hit", "32"))
+        case .hit: lines.append(paint(say("answer.hit"), "1;31"))
+        case .possibleHit: lines.append(paint(say("answer.possible-hit"), "1;33"))
+        case .noHit: lines.append(paint(say("answer.no-hit"), "32"))
         }
         var query = "\(a.kind.rawValue) \(a.query.normalized)"
         if let dob = a.query.dateOfBirth { query += " born \(dob)" }
@@ -18,15 +21,18 @@ enum AnswerText {
         lines.append(query)
         for list in a.lists {
             let v = list.version
-            let age = v.ageSeconds.map { " age \(duration($0))" } ?? ""
-            lines.append("  \(list.list.title): \(list.outcome.rawValue)  [v\(v.version)\(age), \(v.recordCount) records\(v.stale ? ", STALE" : "")]")
+            lines.append("  " + say("answer.list-line", [
+                "list": list.list.rawValue, "outcome": list.outcome.rawValue, "version": String(v.version),
+                "age": v.ageSeconds.map { say("answer.age", ["age": String($0)]) } ?? "",
+                "count": String(v.recordCount), "stale": v.stale ? say("answer.stale") : "",
+            ]))
             for m in list.matches {
                 lines.append("    \(m.how == .exact ? "=" : "≈") \(summary(m.record))")
                 if m.how != .exact { lines.append("      \(m.strength.map { "\($0.rawValue): " } ?? "")\(m.reason)") }
             }
         }
         for w in a.warnings { lines.append(paint("  ! \(w)", "33")) }
-        lines.append("  check \(a.checkId) recorded \(a.checkedAt)")
+        lines.append("  " + say("answer.recorded", ["check": a.checkId, "at": a.checkedAt]))
         return lines.joined(separator: "\n")
     }
 

@@ -65,7 +65,8 @@ struct CheckCommand: ParsableCommand {
             let answer: CheckAnswer
             if let path = store.offlineDirectory {
                 let checkPurpose = try purpose.map { try CheckPurpose(code: $0, reference: purposeReference, codes: .standard) }
-                let context = try CheckContext(officerId: officer, unitId: unit, authentication: .technician, purpose: checkPurpose)
+                let context = try CheckContext(officerId: officer, unitId: unit, authentication: .technician, purpose: checkPurpose,
+                                               language: store.language)
                 let directory = try store.stateDirectory(path)
                 try directory.requireLists()
                 let checker = Checker(lists: try ListsStore.open(directory), journal: try JournalStore.open(path: directory.journalPath))
@@ -74,7 +75,7 @@ struct CheckCommand: ParsableCommand {
                 // The daemon judges the purpose against its own codes (checks.purposes).
                 answer = try store.daemon.check(query, purpose: purpose.map { CheckPurpose(unchecked: $0, reference: purposeReference) })
             }
-            store.print(answer) { AnswerText.render($0, colour: isatty(STDOUT_FILENO) == 1) }
+            store.print(answer) { AnswerText.render($0, colour: isatty(STDOUT_FILENO) == 1, language: store.language) }
         } catch let error as InputError where error.field == "officer" && error.code == .empty {
             throw Failure.exit(InputError(.empty, field: "officer", "no officer: sign in with --officer ID (or MPOLICE_OFFICER)"),
                                json: store.json)

@@ -41,7 +41,11 @@ struct StoreOptions: ParsableArguments {
     @Flag(help: "Print stable machine-readable JSON (docs/checks.md, docs/api/openapi.yaml).")
     var json = false
 
-    var daemon: APIClient { APIClient(socketPath: socket) }
+    var daemon: APIClient { APIClient(socketPath: socket, language: language) }
+
+    /// The words of answers and errors follow the locale (`LANG=zh_TW.UTF-8`); codes and
+    /// `--json` field names do not change.
+    var language: MessageLanguage { MessageLanguage(environment: ProcessInfo.processInfo.environment) }
 
     /// The state directory at `path`, this process switched to its owner first (run as root
     /// on the daemon's directory, every file it creates there is the daemon's).

@@ -11,7 +11,7 @@ struct UplinkContractTests {
         checkId: UUIDv7.make(milliseconds: 1_795_700_000_000), checkedAt: "2026-11-27T02:30:00.000Z", kind: .plate,
         query: .init(normalized: "BLT8023", format: "current"),
         lists: [.init(list: .stolenVehicles, outcome: .hit, version: .init(version: 3, updatedAt: nil, ageSeconds: 40, stale: false, recordCount: 9),
-                      matches: [.init(how: .exact, reason: "r", record: .stolenVehicle(.init(
+                      matches: [.init(how: .exact, reason: .init(code: "plate.exact", message: "r"), record: .stolenVehicle(.init(
                           recordId: "SV\"1/\\x", plate: "BLT-8023", vehicleKind: "car", make: "M", model: "m", colour: "白", vin: nil,
                           engineNumber: nil, reportedAt: "t", caseNumber: "c", reportingUnit: "u")))])],
         warnings: [], officerId: "OF-1", unitId: "TPE-DA-01",

@@ -170,7 +170,8 @@ import Watchlist
         // 20 h: a warning with the countdown (a quarter of 72 h has passed).
         w.clock.advance(milliseconds: 20 * 3_600_000)
         let warning = try #require(try p.admitCheck().first)
-        #expect(warning.contains("checks will be refused in 2 d 4 h"), "\(warning)")
+        #expect(MessageCatalogue.text(warning, in: .english).contains("checks will be refused in 2 d 4 h"), "\(warning)")
+        #expect(MessageCatalogue.text(warning, in: .traditionalChinese).contains("2 天 4 小時後將拒絕查詢"), "\(warning)")
         // The wall clock jumps 3 days ahead: refused.
         w.clock.setWall(milliseconds: Self.start + 73 * 3_600_000)
         #expect { try p.admitCheck() } throws: { ($0 as? StoreError)?.code == .expired }

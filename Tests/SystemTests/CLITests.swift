@@ -60,6 +60,26 @@ struct CLITests {
         #expect(run.stdout.contains("CAUTION: armed, violent"))
     }
 
+    @Test("mpolicectl follows LANG=zh_TW.UTF-8: the verdict, the list lines and the warnings in Traditional Chinese; --json keeps its codes")
+    func chineseLocale() throws {
+        let s = try Self.generated()
+        defer { s.remove() }
+        let environment = ["MPOLICE_OFFICER": "OF-2", "LANG": "zh_TW.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""]
+        let run = try Programs.run("mpolicectl", ["check", "plate", "8LT8023", "--db", s.path], environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("可能命中——行動前須向勤務指揮中心確認"), "\(run.stdout)")
+        #expect(run.stdout.contains("失竊車輛：可能命中"), "\(run.stdout)")
+        #expect(run.stdout.contains("第 1 碼：輸入 8，列管 B"), "\(run.stdout)")
+        #expect(run.stdout.contains("所輸入的車牌不符合任何臺灣車牌格式"), "\(run.stdout)")
+        let json = try Programs.run("mpolicectl", ["check", "plate", "8LT8023", "--db", s.path, "--json"], environment: environment)
+        let answer = try JSONDecoder().decode(CheckAnswer.self, from: Data(json.stdout.utf8))
+        #expect(answer.warningDetails.map(\.code) == ["plate.layout-if-misread"])
+        #expect(answer.lists[0].matches[0].reasonDetail.code == "plate.confusable")
+        let english = try Programs.run("mpolicectl", ["check", "plate", "8LT8023", "--db", s.path], environment: ["MPOLICE_OFFICER": "OF-2", "LANG": "en_US.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""])
+        #expect(english.stdout.hasPrefix("POSSIBLE HIT — confirm with the center before acting"), "\(english.stdout)")
+        #expect(english.stdout.contains("stolen vehicles: possible hit"), "\(english.stdout)")
+    }
+
     @Test("bad entries exit 2 with a specific JSON error", arguments: [
         (["check", "plate", ""], "input.empty", "plate"),
         (["check", "plate", "AB"], "input.wrong-length", "plate"),

@@ -53,7 +53,8 @@ struct PlateTests {
         let c = PlateComparison(entered: try Plate(parsing: "8LT-8023"), listedCompact: "BLT8023")
         #expect(c.differences == [.init(position: 1, entered: "8", listed: "B", slot: "letter", impossibleForLayout: true)])
         #expect(c.strength == .likelyMisread)
-        #expect(c.reason.contains("position 1: entered 8, listed B"))
+        #expect(c.reason(in: .english).message.contains("position 1: entered 8, listed B (letter position, 8 cannot stand there)"))
+        #expect(c.reason(in: .traditionalChinese) == CodedMessage(code: "plate.confusable", message: "僅 OCR 易混淆字元不同：第 1 碼：輸入 8，列管 B（英文字母位置，不可能是 8）"))
     }
 
     @Test("a valid character in its slot is only a possible misread")

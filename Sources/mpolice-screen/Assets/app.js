@@ -271,11 +271,14 @@ function renderAnswer(answer) {
     const state = version.version === 0 ? ` · ${t("answer.never")}` : version.stale ? ` · ${t("answer.stale")}` : "";
     body.append(el("p", { class: "meta" }, t("answer.list", { list: t(`list.${list.list}`), version: version.version, age: age(version.ageSeconds) }) + state));
   }
-  if (answer.warnings.length) body.append(el("ul", { class: "warnings" }, answer.warnings.map((w) => el("li", {}, w))));
+  // The daemon's words, in the language this screen asked for (Accept-Language); the code
+  // stays on the element for styling and tests.
+  const warnings = answer.warningDetails ?? [];
+  if (warnings.length) body.append(el("ul", { class: "warnings" }, warnings.map((w) => el("li", { "data-code": w.code }, w.message))));
 }
 
 function renderMatch(answer, match) {
-  const box = el("div", { class: "match" }, el("p", {}, match.reason));
+  const box = el("div", { class: "match" }, el("p", { "data-code": match.reasonDetail.code }, match.reasonDetail.message));
   if (match.differences?.length) {
     // The entered plate, character by character, the positions that differ marked.
     const entered = answer.query.normalized;

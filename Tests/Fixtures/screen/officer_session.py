@@ -70,6 +70,10 @@ def main():
         marked = card.find_elements(By.CSS_SELECTOR, ".plate-compare .diff")
         assert len(marked) >= 2, f"{len(marked)} marked positions"
         assert "可能命中" in card.text, card.text
+        reason = card.find_element(By.CSS_SELECTOR, '[data-code="plate.confusable"]')
+        assert "第 1 碼：輸入 8，列管 B" in reason.text, "the daemon's reason, in the screen's language: " + reason.text
+        warning = card.find_element(By.CSS_SELECTOR, '.warnings [data-code="plate.layout-if-misread"]')
+        assert "所輸入的車牌不符合任何臺灣車牌格式" in warning.text, warning.text
         shoot(card, "screen-possible-hit.png")
 
         step("a dispatch arrives over the event stream")
