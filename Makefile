@@ -12,9 +12,10 @@ BENCH_CHECKS  ?= 10000
 # Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
 # gpsfake, nginx, openssl, curl, systemd-analyze, faketime (diag under a skewed clock),
 # python3 with venv (schemathesis and openapi-spec-validator from PyPI).
+# libturbojpeg0-dev: the reference center's synthetic photos (JPEG).
 # Packaging: binutils (strip), help2man (man pages), lintian. oathtool: the TOTP oracle in tests; cryptsetup-bin: the LUKS oracle;
 # chromium, chromium-driver and fonts-noto-cjk: the officer's screen in a real browser (Selenium from PyPI).
-APT_PACKAGES := oathtool libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev pkg-config sqlite3 gpsd gpsd-clients \
+APT_PACKAGES := oathtool libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev libturbojpeg0-dev pkg-config sqlite3 gpsd gpsd-clients \
                 nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils help2man lintian faketime \
                 cryptsetup-bin chromium chromium-driver fonts-noto-cjk
 PYTOOLS      := .build/pytools

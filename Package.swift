@@ -56,6 +56,11 @@ let package = Package(
             pkgConfig: "libgps",
             providers: [.apt(["libgps-dev"])]
         ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
 
         // MARK: Layers
         .target(name: "Watchlist"),
@@ -142,6 +147,8 @@ let package = Package(
             name: "Central",
             dependencies: [
                 "Watchlist", "FieldWire", .product(name: "Crypto", package: "swift-crypto"),
+                // The data-set generator's synthetic photos (JPEG).
+                "CTurboJPEG",
                 // The reference uplink endpoint behind nginx, and its database.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),

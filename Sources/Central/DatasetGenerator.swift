@@ -25,16 +25,23 @@ public struct DatasetGenerator {
     /// Unix seconds the data set is stamped with.
     public let issuedAt: Int64
     public let validFor: Int64
+    /// How many persons get a photo (`photos/<sha256>.jpg` in the data set): 70 % of them
+    /// wanted, 30 % missing persons, the demo records first.
+    public let photos: Int
     /// Gregorian year of `issuedAt`.
     private let issuedYear: Int
 
-    public init(counts: Counts, seed: UInt64, issuedAt: Int64, validFor: Int64 = 7 * 86_400) {
+    public init(counts: Counts, seed: UInt64, issuedAt: Int64, validFor: Int64 = 7 * 86_400, photos: Int = 0) {
         self.counts = counts
         self.seed = seed
         self.issuedAt = issuedAt
         self.validFor = validFor
+        self.photos = max(0, photos)
         issuedYear = Int(Timestamp.iso8601(seconds: issuedAt).prefix(4))!
     }
+
+    /// The data set's photo directory.
+    public static func photoDirectory(_ dataset: URL) -> URL { dataset.appendingPathComponent("photos", isDirectory: true) }
 
     public typealias Progress = (_ written: Int, _ total: Int) -> Void
 
@@ -51,17 +58,43 @@ public struct DatasetGenerator {
             if written % 100_000 == 0 { progress?(written, total) }
         }
         let demo = DemoRecords()
+        let wantedWithPhotos = min(counts.wantedPersons, photos * 70 / 100 + (photos > 0 ? 1 : 0))
+        let missingWithPhotos = min(counts.missingPersons, photos - wantedWithPhotos)
+        let photoDirectory = Self.photoDirectory(directory)
+        if photos > 0 { try FileManager.default.createDirectory(at: photoDirectory, withIntermediateDirectories: true) }
+        /// Each photo's pixels come from the seed and the record id alone: the records'
+        /// random sequence is the same with or without photos.
+        func photographed(_ recordId: String, _ index: Int, _ count: Int, _ kinds: [PhotoReference.Kind]) throws -> [PhotoReference] {
+            guard index < count else { return [] }
+            return try kinds.map { kind in
+                var hasher = SeededRandom(seed: seed ^ UInt64(truncatingIfNeeded: recordId.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
+                let data = try SyntheticPhoto.jpeg(seed: hasher.next() ^ UInt64(kind.rawValue.utf8.count), kind: kind)
+                let sha = SHA256Hex.of(data)
+                try data.write(to: photoDirectory.appendingPathComponent("\(sha).jpg"))
+                return PhotoReference(sha256: sha, bytes: data.count, kind: kind)
+            }
+        }
         for v in demo.vehicles.prefix(counts.stolenVehicles) { try writer.append(v); tick() }
         for i in demo.vehicles.count..<max(demo.vehicles.count, counts.stolenVehicles) {
             try writer.append(vehicle(i, &rng)); tick()
         }
-        for p in demo.wanted.prefix(counts.wantedPersons) { try writer.append(p); tick() }
-        for i in demo.wanted.count..<max(demo.wanted.count, counts.wantedPersons) {
-            try writer.append(wanted(i, &rng)); tick()
+        for (i, var p) in demo.wanted.prefix(counts.wantedPersons).enumerated() {
+            p.photos = try photographed(p.recordId, i, wantedWithPhotos, [.face, .fullBody])
+            try writer.append(p); tick()
         }
-        for p in demo.missing.prefix(counts.missingPersons) { try writer.append(p); tick() }
+        for i in demo.wanted.count..<max(demo.wanted.count, counts.wantedPersons) {
+            var p = wanted(i, &rng)
+            p.photos = try photographed(p.recordId, i, wantedWithPhotos, [.face])
+            try writer.append(p); tick()
+        }
+        for (i, var p) in demo.missing.prefix(counts.missingPersons).enumerated() {
+            p.photos = try photographed(p.recordId, i, missingWithPhotos, [.face])
+            try writer.append(p); tick()
+        }
         for i in demo.missing.count..<max(demo.missing.count, counts.missingPersons) {
-            try writer.append(missing(i, &rng)); tick()
+            var p = missing(i, &rng)
+            p.photos = try photographed(p.recordId, i, missingWithPhotos, [.face])
+            try writer.append(p); tick()
         }
         for officer in demo.officers { try writer.append(officer) }
         progress?(written, total)

@@ -32,6 +32,29 @@ public struct Publisher {
         return try WireJSON.decode(Manifest.self, from: payload)
     }
 
+    /// The published photo directory: `photos/<sha256>.jpg`, immutable, named by content.
+    public static let photoDirectory = "photos"
+
+    /// Copies the data set's photos that are not published yet (content-addressed: a name
+    /// that exists holds the same bytes). Each file's name is checked against its content,
+    /// and written before the manifest that names its record.
+    func publishPhotos(from source: URL, progress: ((String) -> Void)?) throws {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: source.path)) ?? []
+        guard !files.isEmpty else { return }
+        let target = directory.appendingPathComponent(Self.photoDirectory, isDirectory: true)
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        var copied = 0
+        for name in files.sorted() where name.hasSuffix(".jpg") {
+            let destination = target.appendingPathComponent(name)
+            guard !FileManager.default.fileExists(atPath: destination.path) else { continue }
+            let data = try Data(contentsOf: source.appendingPathComponent(name))
+            guard SHA256Hex.of(data) + ".jpg" == name else { throw CentralError("photos/\(name): the content does not match its name") }
+            try data.write(to: destination, options: .atomic)
+            copied += 1
+            if copied % 1_000 == 0 { progress?("photos: \(copied) published") }
+        }
+    }
+
     /// Publishes the data set in `dataset` as the next version.
     /// - Parameters:
     ///   - keepDeltas: deltas kept per list; a terminal further behind takes the snapshot.
@@ -70,6 +93,7 @@ public struct Publisher {
             changes[list] = counts
         }
         try copyRoots()
+        try publishPhotos(from: DatasetGenerator.photoDirectory(dataset), progress: progress)
         let manifest = Manifest(sequence: (previous?.sequence ?? 0) + 1, issuedAt: now, expiresAt: now + validFor, lists: lists)
         try manifest.validate()
         let manifestURL = directory.appendingPathComponent(Self.manifestFile)

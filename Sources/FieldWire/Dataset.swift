@@ -19,10 +19,10 @@ public enum Dataset {
              "reported_at", "case_number", "reporting_unit"]
         case .wantedPersons:
             ["record_id", "id_number", "name", "date_of_birth", "sex", "warrant_number", "offence",
-             "issuing_authority", "caution_flags"]
+             "issuing_authority", "caution_flags", "photos"]
         case .missingPersons:
             ["record_id", "id_number", "name", "date_of_birth", "sex", "missing_since", "description",
-             "vulnerable", "contact_unit"]
+             "vulnerable", "contact_unit", "photos"]
         case .officers:
             ["record_id", "officer_id", "name", "units", "status", "status_reason", "pin_verifier", "second_factor"]
         }
@@ -85,12 +85,12 @@ public enum Dataset {
 
     public static func row(_ p: WantedPerson) -> [String] {
         [p.recordId, p.idNumber ?? "", p.name, p.dateOfBirth.description, p.sex, p.warrantNumber, p.offence,
-         p.issuingAuthority, p.cautionFlags.joined(separator: ";")]
+         p.issuingAuthority, p.cautionFlags.joined(separator: ";"), PhotoReference.field(p.photos)]
     }
 
     public static func row(_ p: MissingPerson) -> [String] {
         [p.recordId, p.idNumber ?? "", p.name, p.dateOfBirth.description, p.sex, p.missingSince, p.description,
-         p.vulnerable ? "1" : "0", p.contactUnit]
+         p.vulnerable ? "1" : "0", p.contactUnit, PhotoReference.field(p.photos)]
     }
 
     public static func row(_ o: RosterOfficer) -> [String] {

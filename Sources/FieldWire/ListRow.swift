@@ -56,7 +56,10 @@ public struct ListRow: Sendable, Equatable {
             guard let nameKey = PersonName.foldedForList(f[2]) else { throw bad("name", "not a name") }
             guard let dob = try? CalendarDate(parsing: f[3]) else { throw bad("date_of_birth", "not a YYYY-MM-DD date") }
             if list == .missingPersons, f[7] != "0", f[7] != "1" { throw bad("vulnerable", "must be 0 or 1") }
-            fields = [f[0], id, f[2], dob.description, f[4], f[5], f[6], f[7], f[8]]
+            guard PhotoReference.parse(field: f[9]) != nil else {
+                throw bad("photos", "kind:sha256:bytes per photo, separated by ';' (kinds: \(PhotoReference.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            fields = [f[0], id, f[2], dob.description, f[4], f[5], f[6], f[7], f[8], f[9].isEmpty ? nil : f[9]]
             key = nameKey
         case .officers:
             do { try CheckContext.validateIdentifier(f[1], field: "officer_id") } catch { throw bad("officer_id", error.message) }

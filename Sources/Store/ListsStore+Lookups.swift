@@ -22,11 +22,11 @@ extension ListsStore {
         """
     static let wantedColumns = """
         v.record_id, v.id_number, v.name, v.date_of_birth, v.sex, v.warrant_number, v.offence, v.issuing_authority, \
-        v.caution_flags
+        v.caution_flags, v.photos
         """
     static let missingColumns = """
         v.record_id, v.id_number, v.name, v.date_of_birth, v.sex, v.missing_since, v.description, v.vulnerable, \
-        v.contact_unit
+        v.contact_unit, v.photos
         """
 
     // MARK: Vehicles
@@ -248,7 +248,8 @@ extension WantedPerson {
             recordId: row.text(o), idNumber: row.optionalText(o + 1), name: row.text(o + 2),
             dateOfBirth: storedDate(row.text(o + 3)), sex: row.text(o + 4), warrantNumber: row.text(o + 5),
             offence: row.text(o + 6), issuingAuthority: row.text(o + 7),
-            cautionFlags: flags.isEmpty ? [] : flags.split(separator: ";").map(String.init))
+            cautionFlags: flags.isEmpty ? [] : flags.split(separator: ";").map(String.init),
+            photos: storedPhotos(row.optionalText(o + 9)))
     }
 }
 
@@ -257,8 +258,14 @@ extension MissingPerson {
         self.init(
             recordId: row.text(o), idNumber: row.optionalText(o + 1), name: row.text(o + 2),
             dateOfBirth: storedDate(row.text(o + 3)), sex: row.text(o + 4), missingSince: row.text(o + 5),
-            description: row.text(o + 6), vulnerable: row.int(o + 7) != 0, contactUnit: row.text(o + 8))
+            description: row.text(o + 6), vulnerable: row.int(o + 7) != 0, contactUnit: row.text(o + 8),
+            photos: storedPhotos(row.optionalText(o + 9)))
     }
+}
+
+/// Photo fields are validated on load, so a stored one always parses.
+private func storedPhotos(_ text: String?) -> [PhotoReference] {
+    text.flatMap { PhotoReference.parse(field: $0) } ?? []
 }
 
 /// Dates are validated on load, so a stored one always parses.

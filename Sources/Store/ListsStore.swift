@@ -375,7 +375,7 @@ public final class ListsStore: Sendable {
                 """)
             // The lists this migration knew (later lists' tables do not exist yet).
             for list in [ListKind.stolenVehicles, .wantedPersons, .missingPersons] {
-                let (_, digest) = try computeDigest(list, db)
+                let (_, digest) = try computeDigest(list, db, columns: Dataset.columns(list).filter { $0 != "photos" })
                 try db.execute(sql: "UPDATE list_meta SET digest = ? WHERE list = ?", arguments: [digest.description, list.rawValue])
             }
         }
@@ -402,6 +402,18 @@ public final class ListsStore: Sendable {
                 CREATE UNIQUE INDEX officer_key ON officer(officer_key);
                 """)
         }
+        migrator.registerMigration("v5-photos") { db in
+            // Persons' photos, by content (`PhotoReference.field`); the lists' digests cover
+            // the new column (empty for every record held so far).
+            try db.execute(sql: """
+                ALTER TABLE wanted_person ADD COLUMN photos TEXT;
+                ALTER TABLE missing_person ADD COLUMN photos TEXT;
+                """)
+            for list in [ListKind.wantedPersons, .missingPersons] {
+                let (_, digest) = try computeDigest(list, db)
+                try db.execute(sql: "UPDATE list_meta SET digest = ? WHERE list = ?", arguments: [digest.description, list.rawValue])
+            }
+        }
         return migrator
     }
 
@@ -416,10 +428,11 @@ public final class ListsStore: Sendable {
     }
 
     /// Counts `list`'s records and sums their digest by reading every one.
-    static func computeDigest(_ list: ListKind, _ db: Database) throws -> (count: Int64, digest: ListDigest) {
+    /// - Parameter columns: the list's columns (a migration passes those of its own time).
+    static func computeDigest(_ list: ListKind, _ db: Database, columns: [String]? = nil) throws -> (count: Int64, digest: ListDigest) {
         var digest = ListDigest()
         var count: Int64 = 0
-        let columns = Dataset.columns(list)
+        let columns = columns ?? Dataset.columns(list)
         let rows = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table(list))")
         while let row = try rows.next() {
             digest.add(fields: (0..<columns.count).map { row[$0] as String? })

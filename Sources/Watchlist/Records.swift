@@ -61,12 +61,15 @@ public struct WantedPerson: Sendable, Equatable, Codable {
     public var issuingAuthority: String
     /// Officer-safety flags: "armed", "violent", "escape-risk", "drugs", "self-harm".
     public var cautionFlags: [String]
+    /// The person's photos, by content (the files travel apart: `photos/<sha256>.jpg`).
+    public var photos: [PhotoReference]
 
     public init(recordId: String, idNumber: String?, name: String, dateOfBirth: CalendarDate, sex: String,
-                warrantNumber: String, offence: String, issuingAuthority: String, cautionFlags: [String]) {
+                warrantNumber: String, offence: String, issuingAuthority: String, cautionFlags: [String],
+                photos: [PhotoReference] = []) {
         (self.recordId, self.idNumber, self.name, self.dateOfBirth, self.sex) = (recordId, idNumber, name, dateOfBirth, sex)
         (self.warrantNumber, self.offence, self.issuingAuthority) = (warrantNumber, offence, issuingAuthority)
-        self.cautionFlags = cautionFlags
+        (self.cautionFlags, self.photos) = (cautionFlags, photos)
     }
 }
 
@@ -83,12 +86,63 @@ public struct MissingPerson: Sendable, Equatable, Codable {
     /// Child, elderly with dementia, or at risk: handle with priority.
     public var vulnerable: Bool
     public var contactUnit: String
+    /// The person's photos, by content (the files travel apart: `photos/<sha256>.jpg`).
+    public var photos: [PhotoReference]
 
     public init(recordId: String, idNumber: String?, name: String, dateOfBirth: CalendarDate, sex: String,
-                missingSince: String, description: String, vulnerable: Bool, contactUnit: String) {
+                missingSince: String, description: String, vulnerable: Bool, contactUnit: String,
+                photos: [PhotoReference] = []) {
         (self.recordId, self.idNumber, self.name, self.dateOfBirth, self.sex) = (recordId, idNumber, name, dateOfBirth, sex)
         (self.missingSince, self.description, self.vulnerable) = (missingSince, description, vulnerable)
-        self.contactUnit = contactUnit
+        (self.contactUnit, self.photos) = (contactUnit, photos)
+    }
+}
+
+/// A photo of a listed person, named by its content: the signed record carries its SHA-256
+/// and size, so the photo file itself (`photos/<sha256>.jpg`, served by any static server)
+/// needs no signature of its own.
+public struct PhotoReference: Sendable, Equatable, Hashable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case face
+        case fullBody = "full-body"
+        case tattoo
+        case scar
+        case other
+    }
+
+    /// Lower-case hex SHA-256 of the JPEG file.
+    public var sha256: String
+    public var bytes: Int
+    public var kind: Kind
+
+    /// The largest photo a record may name.
+    public static let maxBytes = 2_000_000
+
+    public init(sha256: String, bytes: Int, kind: Kind) {
+        (self.sha256, self.bytes, self.kind) = (sha256, bytes, kind)
+    }
+
+    /// The list field: `kind:sha256:bytes` per photo, `;` between photos ("" for none).
+    public static func field(_ photos: [PhotoReference]) -> String {
+        photos.map { "\($0.kind.rawValue):\($0.sha256):\($0.bytes)" }.joined(separator: ";")
+    }
+
+    /// Reads the list field; nil when any photo in it is malformed (a kind not listed above,
+    /// a SHA-256 that is not 64 lower-case hex digits, a size outside 1…`maxBytes`), or
+    /// one photo is named twice.
+    public static func parse(field: String) -> [PhotoReference]? {
+        guard !field.isEmpty else { return [] }
+        var photos: [PhotoReference] = []
+        for entry in field.split(separator: ";", omittingEmptySubsequences: false) {
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 3, let kind = Kind(rawValue: String(parts[0])),
+                  parts[1].utf8.count == 64, parts[1].utf8.allSatisfy({ $0.isASCIIDigit || (0x61...0x66).contains($0) }),
+                  let bytes = Int(parts[2]), (1...maxBytes).contains(bytes) else { return nil }
+            let photo = PhotoReference(sha256: String(parts[1]), bytes: bytes, kind: kind)
+            guard !photos.contains(where: { $0.sha256 == photo.sha256 }) else { return nil }
+            photos.append(photo)
+        }
+        return photos
     }
 }
 

@@ -175,8 +175,12 @@ struct Generate: ParsableCommand {
     @Flag(help: "Write the data set only; do not build lists.db.")
     var datasetOnly = false
 
+    @Option(help: "Persons given a synthetic face photo (JPEG, 20–60 kB each, in DIR/dataset/photos/): 70 % wanted, 30 % missing.")
+    var photos: Int = 0
+
     func validate() throws {
         guard (5...50_000_000).contains(records) else { throw ValidationError("--records must be 5 to 50,000,000") }
+        guard (0...1_000_000).contains(photos) else { throw ValidationError("--photos must be 0 to 1,000,000") }
         guard (1...3650).contains(validDays) else { throw ValidationError("--valid-days must be 1 to 3650") }
     }
 
@@ -185,7 +189,7 @@ struct Generate: ParsableCommand {
         try directory.create()
         let generator = DatasetGenerator(counts: .init(records: records), seed: seed,
                                          issuedAt: SystemClock().nowSeconds,
-                                         validFor: Int64(validDays) * 86_400)
+                                         validFor: Int64(validDays) * 86_400, photos: photos)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
         let manifest = try generator.write(to: directory.datasetURL) { done, total in
             progress.show("generating \(done)/\(total) records")

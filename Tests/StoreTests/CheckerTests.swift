@@ -34,6 +34,25 @@ struct CheckerTests {
         #expect(records[0].listVersions == ["stolen-vehicles": 1])
     }
 
+    @Test("a person's photos travel in the record: loaded, stored, in the answer; the digest covers them")
+    func photosInRecords() throws {
+        let s = try LoadedState(records: 500, photos: 6)
+        defer { s.directory.remove() }
+        let answer = try s.checker().check(.personID(DemoRecords.wantedID), context: LoadedState.officer)
+        guard case .wantedPerson(let person)? = answer.lists.first(where: { $0.list == .wantedPersons })?.matches.first?.record else {
+            Issue.record("no wanted-person match"); return
+        }
+        #expect(person.photos.map(\.kind) == [.face, .fullBody])
+        #expect(person.photos.allSatisfy { $0.sha256.count == 64 && (20_000...60_000).contains($0.bytes) })
+        let rows = try Dataset.readRows(.wantedPersons, from: s.state.datasetURL)
+        #expect(PhotoReference.field(person.photos) == rows.first { $0.recordId == "WP00000000" }?.fields[9])
+        // The digest the terminal computes from its stored rows is the publisher's, over the
+        // canonical fields photos included: the signature covers the photos.
+        var published = ListDigest()
+        for row in rows { published.add(fields: row.fields) }
+        #expect(try s.lists.recomputeDigests()[.wantedPersons]?.digest == published.description)
+    }
+
     @Test("a confusable misread is a possible hit naming the differing characters")
     func nearPlate() throws {
         let s = try LoadedState()
