@@ -66,9 +66,9 @@ public struct DatasetGenerator {
         /// random sequence is the same with or without photos.
         func photographed(_ recordId: String, _ index: Int, _ count: Int, _ kinds: [PhotoReference.Kind]) throws -> [PhotoReference] {
             guard index < count else { return [] }
+            var photoSeeds = SeededRandom(seed: seed ^ UInt64(truncatingIfNeeded: recordId.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
             return try kinds.map { kind in
-                var hasher = SeededRandom(seed: seed ^ UInt64(truncatingIfNeeded: recordId.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
-                let data = try SyntheticPhoto.jpeg(seed: hasher.next() ^ UInt64(kind.rawValue.utf8.count), kind: kind)
+                let data = try SyntheticPhoto.jpeg(seed: photoSeeds.next(), kind: kind)
                 let sha = SHA256Hex.of(data)
                 try data.write(to: photoDirectory.appendingPathComponent("\(sha).jpg"))
                 return PhotoReference(sha256: sha, bytes: data.count, kind: kind)

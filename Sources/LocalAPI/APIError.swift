@@ -97,7 +97,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             } else if mapped.status.code >= 500 {
                 context.logger.notice("request refused", metadata: ["path": "\(request.uri.path)", "code": "\(mapped.code)"])
             }
-            if let words = MessageCatalogue.translation(of: mapped.code, in: request.language), request.language != .english {
+            let language = request.language
+            if language != .english, let words = MessageCatalogue.translation(of: mapped.code, in: language) {
                 mapped.message = words
             }
             var response = try mapped.response(from: request, context: context)

@@ -26,15 +26,10 @@ public final class PhotoStore: Sendable {
         var found: [String: Int64] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasSuffix(".jpg") {
             let sha = String(name.dropLast(4))
-            guard Self.isSHA256(sha) else { continue }
+            guard PhotoReference.isSHA256(sha) else { continue }
             found[sha] = (try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int64) ?? 0
         }
         held = Mutex(found)
-    }
-
-    /// A well-formed content name: 64 lower-case hex digits.
-    public static func isSHA256(_ text: String) -> Bool {
-        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     public func contains(_ sha256: String) -> Bool { held.withLock { $0[sha256] != nil } }

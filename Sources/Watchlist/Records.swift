@@ -122,6 +122,11 @@ public struct PhotoReference: Sendable, Equatable, Hashable, Codable {
         (self.sha256, self.bytes, self.kind) = (sha256, bytes, kind)
     }
 
+    /// A content name: 64 lower-case hex digits.
+    public static func isSHA256(_ text: some StringProtocol) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { $0.isASCIIDigit || (0x61...0x66).contains($0) }
+    }
+
     /// The list field: `kind:sha256:bytes` per photo, `;` between photos ("" for none).
     public static func field(_ photos: [PhotoReference]) -> String {
         photos.map { "\($0.kind.rawValue):\($0.sha256):\($0.bytes)" }.joined(separator: ";")
@@ -136,7 +141,7 @@ public struct PhotoReference: Sendable, Equatable, Hashable, Codable {
         for entry in field.split(separator: ";", omittingEmptySubsequences: false) {
             let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == 3, let kind = Kind(rawValue: String(parts[0])),
-                  parts[1].utf8.count == 64, parts[1].utf8.allSatisfy({ $0.isASCIIDigit || (0x61...0x66).contains($0) }),
+                  isSHA256(parts[1]),
                   let bytes = Int(parts[2]), (1...maxBytes).contains(bytes) else { return nil }
             let photo = PhotoReference(sha256: String(parts[1]), bytes: bytes, kind: kind)
             guard !photos.contains(where: { $0.sha256 == photo.sha256 }) else { return nil }
