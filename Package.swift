@@ -153,7 +153,10 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Optimised in debug builds too: the tests generate thousands of synthetic photos
+            // (pixel loops are 10× slower unoptimised).
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
         // MARK: Programs (thin: parse arguments, build, run)

@@ -73,7 +73,10 @@ public enum Agent {
                 late.sync?.wake.fire()
             case .orderRefused(let code, let sequence):
                 events.publish(AgentEvent(.orderRefused, OrderResult(sequence: sequence, kind: nil, outcome: "refused", reason: code, message: nil)))
-            case .listsWiped: break
+            case .listsWiped:
+                // The files went with the lists.
+                late.photoStore?.forgetAll()
+                late.photos?.listsChanged()
             case .offlineRefusing(let offline): events.publish(AgentEvent(.listsExpired, offline))
             }
         }
@@ -98,8 +101,14 @@ public enum Agent {
         let currentLocation: (@Sendable () -> LocationState)?
         if let location { currentLocation = { location.state() } } else { currentLocation = nil }
         let checkLocation: @Sendable () -> CheckLocation = { currentLocation?().forCheck ?? .notAvailable }
+        // Photos come from the published directory, so only with a sync.
+        let photoStore: PhotoStore? = try (wiped ? nil : s.central).map { _ in
+            try PhotoStore(state: state, budgetBytes: configuration.photos.budgetBytes)
+        }
+        late.photoStore = photoStore
         let checker = Checker(lists: lists, journal: journal, clock: clock, location: checkLocation,
-                              admission: { try protection.admitCheck() })
+                              admission: { try protection.admitCheck() },
+                              photos: photoStore, fetchForHit: { late.photos?.requestForHit($0) })
 
         // Sync: scheduled, with sync-now from the API (a wiped terminal has no key to sync with).
         let transport = CurlTransport(.init(caFile: s.ca, clientCertificate: s.certificate, clientKey: s.key, pinnedPublicKey: s.pin,
@@ -111,6 +120,7 @@ public enum Agent {
                       logger: logger) { event in
                 switch event {
                 case .updated(let report):
+                    late.photos?.listsChanged()
                     events.publish(AgentEvent(.listUpdated, ListUpdatedEvent(
                         manifestSequence: report.manifestSequence,
                         methods: Dictionary(uniqueKeysWithValues: report.methods.map { ($0.key.rawValue, $0.value) }))))
@@ -139,6 +149,22 @@ public enum Agent {
         if uplink == nil, !wiped { logger.notice("uplink disabled (no uplink.central): items stay in the outbox") }
         late.uplink = uplink
 
+        // Photos: a queue below the lists and the uplink; a hit's photos go first.
+        let photos: PhotoSync? = zip(s.central, photoStore).map { central, store in
+            PhotoSync(.init(baseURL: central, region: configuration.photos.region), transport: transport, lists: lists, store: store,
+                      clock: clock, busy: { sync?.isRunning == true || uplink?.isSending == true }, terminalGuard: protection,
+                      logger: logger) { event in
+                switch event {
+                case .available(let photo, let urgent):
+                    if urgent, !protection.isLocked {
+                        events.publish(AgentEvent(.photoAvailable, PhotoAvailableEvent(sha256: photo.sha256, kind: photo.kind.rawValue,
+                                                                                       bytes: photo.bytes, forHit: true)))
+                    }
+                }
+            }
+        }
+        late.photos = photos
+
         // The API, and systemd told once it listens.
         let syncNow: (@Sendable () -> Int?)?
         if let sync { syncNow = { sync.requestSync() } } else { syncNow = nil }
@@ -151,7 +177,8 @@ public enum Agent {
                                     requireUnlocked: { try protection.requireUnlocked() },
                                     submit: { envelope in await Self.submit(envelope, to: protection) },
                                     liftLock: { try protection.liftLock() },
-                                    status: { protection.status() })),
+                                    status: { protection.status() }),
+                                 photos: photoStore),
                            maxBodyBytes: configuration.api.maxBodyBytes)
         let a = configuration.api
         let listener = LocalAPI.Listener(
@@ -165,6 +192,7 @@ public enum Agent {
             status.syncConfigured = sync != nil
             status.location = currentLocation?()
             status.protection = protection.status()
+            status.photos = photoStore.map { PhotoStatus(held: $0.count, bytes: $0.usedBytes, budgetBytes: $0.budgetBytes) }
             return status
         }
         let (server, health) = try api.server(listener, logger: logger) { result in
@@ -182,6 +210,7 @@ public enum Agent {
         if let location { services.append(location) }
         if let sync { services.append(sync) }
         if let uplink { services.append(uplink) }
+        if let photos { services.append(photos) }
         services.append(server)
         services.append(systemd)
         var group = ServiceGroupConfiguration(services: services.map { .init(service: $0) },
@@ -206,7 +235,15 @@ public enum Agent {
 
 /// The engines the protections reach that are built after them.
 private final class LateBound: Sendable {
-    private let slots = Mutex<(uplink: Uplink?, sync: ListsSync?)>((nil, nil))
+    private let slots = Mutex<(uplink: Uplink?, sync: ListsSync?, photos: PhotoSync?, photoStore: PhotoStore?)>((nil, nil, nil, nil))
+    var photos: PhotoSync? {
+        get { slots.withLock { $0.photos } }
+        set { slots.withLock { $0.photos = newValue } }
+    }
+    var photoStore: PhotoStore? {
+        get { slots.withLock { $0.photoStore } }
+        set { slots.withLock { $0.photoStore = newValue } }
+    }
     var uplink: Uplink? {
         get { slots.withLock { $0.uplink } }
         set { slots.withLock { $0.uplink = newValue } }
@@ -215,6 +252,11 @@ private final class LateBound: Sendable {
         get { slots.withLock { $0.sync } }
         set { slots.withLock { $0.sync = newValue } }
     }
+}
+
+private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }
 
 /// An event without a body: `{}`.

@@ -22,9 +22,10 @@ extension CurlTransport {
     /// and SHA-256. A file that verifies is complete; one that does not is removed, except a
     /// short one, which stays for the next resume.
     /// - Throws: `SyncFailure` `.tooLarge`, `.truncated`, `.hashMismatch`, `.tls`, `.network`.
-    /// `progress` receives the bytes on disk as they grow.
+    /// `progress` receives the bytes on disk as they grow; `abort` set ends the transfer
+    /// (`.cancelled`) with what arrived kept for the resume.
     public func download(_ url: String, to partial: URL, expectedLength: Int64, expectedSHA256: String,
-                         progress: (@Sendable (Int64) -> Void)? = nil) throws -> Download {
+                         progress: (@Sendable (Int64) -> Void)? = nil, abort: AbortFlag? = nil) throws -> Download {
         let fm = FileManager.default
         var existing = (try? fm.attributesOfItem(atPath: partial.path)[.size] as? Int64) ?? 0
         if existing > expectedLength {
@@ -45,7 +46,7 @@ extension CurlTransport {
             let sink = FileSink(handle: handle, offset: existing, expectedLength: expectedLength, progress: progress)
             let status: Int
             do {
-                status = try perform(url, resumeFrom: existing, sink: sink)
+                status = try perform(url, resumeFrom: existing, sink: sink, abort: abort)
             } catch let failure as SyncFailure where failure.reason == .tooLarge {
                 try? fm.removeItem(at: partial)
                 throw failure

@@ -81,9 +81,9 @@ public final class CurlTransport: Sendable {
     }
 
     /// A ranged GET into a `FileSink`; returns the HTTP status.
-    func perform(_ url: String, resumeFrom offset: Int64, sink: FileSink) throws -> Int {
+    func perform(_ url: String, resumeFrom offset: Int64, sink: FileSink, abort: AbortFlag?) throws -> Int {
         var version = 0
-        return try transfer(url, maxBytes: sink.expectedLength, headers: [], upload: nil, timeout: nil, abort: nil,
+        return try transfer(url, maxBytes: sink.expectedLength, headers: [], upload: nil, timeout: nil, abort: abort,
                             trace: nil, resumeFrom: offset, httpVersion: &version,
             body: { sink.body($0, $1) },
             header: { line in

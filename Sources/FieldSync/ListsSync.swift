@@ -11,7 +11,7 @@ import Watchlist
 public protocol SyncTransport: Sendable {
     func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String?, timeout: Double?, abort: AbortFlag?) throws -> CurlTransport.Response
     func download(_ url: String, to partial: URL, expectedLength: Int64, expectedSHA256: String,
-                  progress: (@Sendable (Int64) -> Void)?) throws -> CurlTransport.Download
+                  progress: (@Sendable (Int64) -> Void)?, abort: AbortFlag?) throws -> CurlTransport.Download
 }
 
 extension CurlTransport: SyncTransport {}
@@ -106,6 +106,9 @@ public final class ListsSync: Service, Sendable {
     static let syncNowSpacing: Int64 = 10_000
     private let logger: Logger
     private let onEvent: @Sendable (Event) -> Void
+    private let running = Atomic<Bool>(false)
+    /// A sync run is under way (photo prefetch waits meanwhile).
+    public var isRunning: Bool { running.load(ordering: .relaxed) }
 
     public init(_ configuration: Configuration, transport: any SyncTransport, lists: ListsStore, journal: JournalStore,
                 clock: any TerminalClock = SystemClock(), schedule: RetryPolicy = RetryPolicy(), terminalGuard: (any TerminalGuard)? = nil,
@@ -127,6 +130,8 @@ public final class ListsSync: Service, Sendable {
     /// - Throws: `SyncFailure` (already recorded); `StoreError` for local faults.
     @discardableResult
     public func syncOnce(progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> Report {
+        running.store(true, ordering: .relaxed)
+        defer { running.store(false, ordering: .relaxed) }
         let started = Date()
         let fetched = ByteCounter()
         var sequence: Int64?
@@ -218,7 +223,8 @@ public final class ListsSync: Service, Sendable {
         for file in files {
             let base = done
             let result = try transport.download(configuration.baseURL + file.path, to: localURL(file), expectedLength: file.length,
-                                                expectedSHA256: file.sha256, progress: { bytes in progress?(.downloading(bytes: base + bytes, of: total)) })
+                                                expectedSHA256: file.sha256, progress: { bytes in progress?(.downloading(bytes: base + bytes, of: total)) },
+                                                abort: nil)
             fetched.add(result.fetched)
             done += file.length
             progress?(.downloading(bytes: done, of: total))

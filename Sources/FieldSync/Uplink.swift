@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Store
+import Synchronization
 import Watchlist
 
 /// The uplink (docs/sync-protocol.md, "Uplink"): the outbox's items to the center in
@@ -68,6 +69,9 @@ public final class Uplink: Service, Sendable {
     let onEvent: @Sendable (Event) -> Void
     /// Orders that arrive with a dispatch poll go here (nil: none are asked for).
     let terminalGuard: (any TerminalGuard)?
+    private let sending = Atomic<Bool>(false)
+    /// A batch is on its way to the center (photo prefetch waits meanwhile).
+    public var isSending: Bool { sending.load(ordering: .relaxed) }
 
     /// - Parameter enqueued: the signal the journal fires when it queues items.
     public init(_ configuration: Configuration, transport: CurlTransport, journal: JournalStore,
@@ -102,6 +106,8 @@ public final class Uplink: Service, Sendable {
             let body = Gzip.compress(UplinkBatch.json(unit: configuration.unit, items: items.map(\.stored), chainHead: try journal.chainHead()))
             let answers: [String: OutboxSettlement]
             do {
+                sending.store(true, ordering: .relaxed)
+                defer { sending.store(false, ordering: .relaxed) }
                 answers = try send(body, items: items, abort: abort)
             } catch let failure as SyncFailure {
                 try journal.outboxAttemptFailed(items, error: failure.description)

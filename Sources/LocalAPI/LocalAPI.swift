@@ -31,12 +31,15 @@ public struct LocalAPI: Sendable {
         public var purposes: CheckPurpose.Codes
         /// The lost-terminal protections (nil: not composed, as in some tests).
         public var protection: ProtectionControls?
+        /// The photo cache (nil: photos not configured).
+        public var photos: PhotoStore?
 
         public init(lists: ListsStore, journal: JournalStore, checker: Checker, session: OfficerSession, events: EventHub,
                     stateDirectory: String, location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Int?)?,
                     uplinkConfigured: Bool = false, clock: any TerminalClock = SystemClock(), purposes: CheckPurpose.Codes = .standard,
-                    protection: ProtectionControls? = nil) {
+                    protection: ProtectionControls? = nil, photos: PhotoStore? = nil) {
             self.protection = protection
+            self.photos = photos
             self.lists = lists
             self.journal = journal
             self.checker = checker
@@ -113,6 +116,20 @@ public struct LocalAPI: Sendable {
             }
             let checks = try d.journal.recentChecks(limit: limit + 1, officerId: officer.officerId, before: before)
             return JSONBody.response(CheckHistory(checks: Array(checks.prefix(limit)), next: checks.count > limit ? checks[limit - 1].checkId : nil))
+        }
+
+        // A listed person's photo, by content: only what the store holds and has just checked
+        // against its name; for a signed-in officer, like the answers that name it.
+        v1.get("photos/:sha256") { request, context in
+            let sha = try context.parameters.require("sha256")
+            guard PhotoReference.isSHA256(sha) else {
+                throw APIError(.badRequest, "request.bad-value", "a photo is named by 64 lower-case hex digits (its SHA-256)", field: "sha256")
+            }
+            guard let photos = d.photos else {
+                throw APIError(.notFound, "photo.not-configured", "photos are not configured on this terminal (photos.budget_mb = 0 and no sync)")
+            }
+            _ = try d.session.context()
+            return try Self.photo(sha, photos, ifNoneMatch: request.headers[.ifNoneMatch])
         }
 
         v1.get("location") { _, _ in
@@ -225,6 +242,23 @@ public struct LocalAPI: Sendable {
         return JSONBody.response(try d.checker.check(query, context: context))
     }
 
+    /// A verified photo: immutable (named by its content), so cached for good by the
+    /// client; a matching `If-None-Match` is answered 304.
+    static func photo(_ sha: String, _ photos: PhotoStore, ifNoneMatch: String?) throws -> Response {
+        let etag = "\"\(sha)\""
+        var headers: HTTPFields = [.eTag: etag, .cacheControl: "private, max-age=31536000, immutable", .init("X-Content-Type-Options")!: "nosniff"]
+        if let ifNoneMatch, ifNoneMatch.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }),
+           photos.contains(sha) {
+            return Response(status: .notModified, headers: headers)
+        }
+        guard let data = photos.photo(sha) else {
+            throw APIError(.notFound, "photo.not-on-device",
+                           "photo \(sha.prefix(12))… is not on this terminal (yet): it is fetched when the link allows (event photo-available)")
+        }
+        headers[.contentType] = "image/jpeg"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
     static func status(_ d: Dependencies, startedAt: Int64) throws -> TerminalStatus {
         var status = try TerminalStatus.read(lists: d.lists, journal: d.journal, stateDirectory: d.stateDirectory, clock: d.clock)
         status.unit = d.session.unitId
@@ -234,6 +268,7 @@ public struct LocalAPI: Sendable {
         status.uplinkConfigured = d.uplinkConfigured
         status.location = d.location?()
         status.protection = d.protection?.status()
+        status.photos = d.photos.map { PhotoStatus(held: $0.count, bytes: $0.usedBytes, budgetBytes: $0.budgetBytes) }
         return status
     }
 

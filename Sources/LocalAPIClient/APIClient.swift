@@ -107,6 +107,16 @@ public struct APIClient: Sendable {
         return try call("POST", path, body: body, as: CheckAnswer.self)
     }
 
+    /// A listed person's photo (JPEG); nil while it is not on the terminal.
+    public func photo(_ sha256: String) throws -> Data? {
+        let response = try request("GET", "/v1/photos/\(sha256)")
+        if response.status == 200 { return response.body }
+        let detail = (try? WireJSON.decode(APIErrorBody.self, from: response.body))?.error
+        if response.status == 404, detail?.code == "photo.not-on-device" { return nil }
+        throw Refusal(status: response.status, code: detail?.code ?? "http-\(response.status)",
+                      message: detail?.message ?? "HTTP \(response.status)", field: detail?.field)
+    }
+
     public func status() throws -> TerminalStatus { try call("GET", "/v1/status", as: TerminalStatus.self) }
     public func health() throws -> HealthResponse { try call("GET", "/v1/health", as: HealthResponse.self) }
     public func location() throws -> LocationState { try call("GET", "/v1/location", as: LocationState.self) }

@@ -39,6 +39,8 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
     public var storageFull: Bool
     /// The lock, the last order and the dead-man timer (nil offline: the daemon judges them).
     public var protection: ProtectionStatus?
+    /// The photo cache (nil offline, or when photos are not configured).
+    public var photos: PhotoStatus?
 
     /// What the state directory's databases say at `now`; the daemon adds its own parts.
     public static func read(lists: ListsStore, journal: JournalStore, stateDirectory: String, clock: any TerminalClock,
@@ -69,7 +71,22 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
             parts.append(lastSync.map { "sync \($0.outcome.rawValue)\($0.reason.map { " (\($0))" } ?? "")" } ?? "sync never")
         }
         parts.append("outbox \(outbox.pending)")
+        if let photos { parts.append("photos \(photos.held) (\(photos.bytes / 1_048_576) of \(photos.budgetBytes / 1_048_576) MB)") }
         if let location { parts.append("gps \(location.status.rawValue)") }
         return parts.joined(separator: "; ")
+    }
+}
+
+
+/// The photo cache in `status`.
+public struct PhotoStatus: Codable, Sendable, Equatable {
+    /// Verified photos on the device, and their bytes.
+    public var held: Int
+    public var bytes: Int64
+    /// `[photos] budget_mb`, in bytes.
+    public var budgetBytes: Int64
+
+    public init(held: Int, bytes: Int64, budgetBytes: Int64) {
+        (self.held, self.bytes, self.budgetBytes) = (held, bytes, budgetBytes)
     }
 }

@@ -10,14 +10,21 @@ public final class Checker: Sendable {
     private let clock: any TerminalClock
     private let location: @Sendable () -> CheckLocation
     private let admission: @Sendable () throws -> [Notice]
+    private let photos: PhotoStore?
+    private let fetchForHit: @Sendable ([PhotoReference]) -> Void
 
     /// - Parameters:
     ///   - location: where the terminal is now; called once per check.
     ///   - admission: called before every recorded check: throws to refuse it (the dead-man
     ///     timer's `lists.expired`), or returns warnings every answer carries.
+    ///   - photos: the photo cache: every matched record's photos say whether they are on
+    ///     the device, and `fetchForHit` is handed those that are not.
     public init(lists: ListsStore, journal: JournalStore, clock: any TerminalClock = SystemClock(),
                 location: @escaping @Sendable () -> CheckLocation = { .notAvailable },
-                admission: @escaping @Sendable () throws -> [Notice] = { [] }) {
+                admission: @escaping @Sendable () throws -> [Notice] = { [] },
+                photos: PhotoStore? = nil, fetchForHit: @escaping @Sendable ([PhotoReference]) -> Void = { _ in }) {
+        self.photos = photos
+        self.fetchForHit = fetchForHit
         self.lists = lists
         self.journal = journal
         self.clock = clock
@@ -60,7 +67,20 @@ public final class Checker: Sendable {
             answer.warningDetails = said + answer.warningDetails
             answer.warnings = answer.warningDetails.map(\.message)
         }
+        if let photos { markPhotos(&answer, photos) }
         return try recorded(answer)
+    }
+
+    /// Each matched person's photos say whether they are on the device; the missing ones are
+    /// fetched at once (they are what the officer compares the face with).
+    private func markPhotos(_ answer: inout CheckAnswer, _ photos: PhotoStore) {
+        var missing: [PhotoReference] = []
+        for l in answer.lists.indices where !answer.lists[l].matches.isEmpty {
+            for m in answer.lists[l].matches.indices {
+                missing += answer.lists[l].matches[m].record.markPhotos(onDevice: photos.contains)
+            }
+        }
+        if !missing.isEmpty { fetchForHit(missing.map { PhotoReference(sha256: $0.sha256, bytes: $0.bytes, kind: $0.kind) }) }
     }
 
     private func answerPerson(name: PersonName, dateOfBirth dob: CalendarDate, context: CheckContext) throws -> CheckAnswer {

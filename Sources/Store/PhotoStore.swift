@@ -18,18 +18,24 @@ public final class PhotoStore: Sendable {
     public init(state: StateDirectory, budgetBytes: Int64) throws {
         directory = state.url.appendingPathComponent("photos", isDirectory: true)
         self.budgetBytes = budgetBytes
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw StoreError(.unreadable, "cannot create \(directory.path): \(error.localizedDescription)")
-        }
+        held = Mutex([:])
+        try prepare()
         var found: [String: Int64] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasSuffix(".jpg") {
             let sha = String(name.dropLast(4))
             guard PhotoReference.isSHA256(sha) else { continue }
             found[sha] = (try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int64) ?? 0
         }
-        held = Mutex(found)
+        held.withLock { $0 = found }
+    }
+
+    /// Creates `photos/` when it is not there (a lists wipe removes it).
+    public func prepare() throws {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StoreError(.unreadable, "cannot create \(directory.path): \(error.localizedDescription)")
+        }
     }
 
     public func contains(_ sha256: String) -> Bool { held.withLock { $0[sha256] != nil } }
@@ -69,6 +75,11 @@ public final class PhotoStore: Sendable {
         return data
     }
 
+    /// Forgets every photo: the lists were wiped (the files went with them).
+    public func forgetAll() {
+        held.withLock { $0.removeAll() }
+    }
+
     public func remove(_ sha256: String) {
         unlink(fileURL(sha256).path)
         unlink(partialURL(sha256).path)
@@ -77,19 +88,23 @@ public final class PhotoStore: Sendable {
 
     /// Keeps the photos of `plan` (in its order) that fit the budget and removes the rest:
     /// photos whose record was deleted, and the lowest-priority ones past the budget.
-    /// Partial downloads not in the kept part go too.
-    /// - Returns: the planned photos that fit the budget (held or still to fetch), in order.
+    /// `pinned` photos (fetched for a hit) held and still planned are kept past the budget,
+    /// and their bytes count first. Partial downloads not in the kept part go too.
+    /// - Returns: the planned photos that fit the budget (held or still to fetch), in order;
+    ///   kept pinned photos are not among them.
     @discardableResult
-    public func retain(plan: [PhotoReference]) -> [PhotoReference] {
+    public func retain(plan: [PhotoReference], pinned: Set<String> = []) -> [PhotoReference] {
+        let planned = Set(plan.map(\.sha256))
+        let keptPinned = held.withLock { held in pinned.filter { held[$0] != nil && planned.contains($0) } }
         var fitting: [PhotoReference] = []
-        var total: Int64 = 0
-        var seen: Set<String> = []
+        var total: Int64 = held.withLock { held in keptPinned.reduce(0) { $0 + (held[$1] ?? 0) } }
+        var seen = keptPinned
         for photo in plan where seen.insert(photo.sha256).inserted {
             guard total + Int64(photo.bytes) <= budgetBytes else { continue }
             total += Int64(photo.bytes)
             fitting.append(photo)
         }
-        let keep = Set(fitting.map(\.sha256))
+        let keep = Set(fitting.map(\.sha256)).union(keptPinned)
         for sha in all where !keep.contains(sha) { remove(sha) }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasSuffix(".part") {
             if !keep.contains(String(name.dropLast(5))) { unlink(directory.appendingPathComponent(name).path) }

@@ -120,6 +120,14 @@ public struct AgentConfiguration: Sendable {
         public var wipeJournalAfter: Int64
     }
 
+    /// Listed persons' photos (docs/storage.md, "Photos").
+    public struct Photos: Sendable {
+        /// Bytes the photo cache may hold; 0: no prefetch (a hit's photos are still fetched).
+        public var budgetBytes: Int64
+        /// A place name (e.g. 臺北) whose records' photos are fetched before the rest.
+        public var region: String?
+    }
+
     public static let defaultPath = "/etc/mpolice/mpoliced.conf"
 
     public var terminal: Terminal
@@ -133,6 +141,7 @@ public struct AgentConfiguration: Sendable {
     public var session: Session
     public var checks: Checks
     public var security: Security
+    public var photos: Photos
     /// The watchdog and shutdown bounds are not configured: they follow systemd's settings.
     public var path: String
 
@@ -238,6 +247,8 @@ public struct AgentConfiguration: Sendable {
         security = Security(maxOffline: maxOffline, wipeAfterOffline: wipeAfter, luksDevice: luks,
                             acknowledgementDeadline: try reader.number("security.acknowledgement_deadline", default: 30, range: 1...600),
                             wipeJournalAfter: Int64(try reader.integer("security.wipe_journal_after", default: 604_800, range: 0...31_536_000)))
+        let region = try reader.string("photos.region", pattern: "^[^;,]{1,32}$", meaning: "a place name of 1 to 32 characters without ';' or ','")
+        photos = Photos(budgetBytes: Int64(try reader.integer("photos.budget_mb", default: 256, range: 0...65_536)) << 20, region: region)
         path = file.path
         try reader.rejectUnknown()
     }

@@ -156,6 +156,24 @@ public enum ListedRecord: Sendable, Equatable, Codable {
         }
     }
 
+    /// Says per photo whether it is on the device.
+    /// - Returns: the photos that are not.
+    public mutating func markPhotos(onDevice: (String) -> Bool) -> [PhotoReference] {
+        func mark(_ photos: inout [PhotoReference]) -> [PhotoReference] {
+            for i in photos.indices { photos[i].onDevice = onDevice(photos[i].sha256) }
+            return photos.filter { $0.onDevice == false }
+        }
+        switch self {
+        case .stolenVehicle: return []
+        case .wantedPerson(var r):
+            defer { self = .wantedPerson(r) }
+            return mark(&r.photos)
+        case .missingPerson(var r):
+            defer { self = .missingPerson(r) }
+            return mark(&r.photos)
+        }
+    }
+
     private enum CodingKeys: String, CodingKey { case stolenVehicle, wantedPerson, missingPerson }
 
     public init(from decoder: any Decoder) throws {

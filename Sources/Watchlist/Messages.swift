@@ -265,6 +265,8 @@ public enum MessageCatalogue {
         ("sync.not-configured", "sync is not configured", "未設定同步"),
         ("sync.backoff", "sync is waiting before its next attempt", "同步等待下次重試中"),
         ("gps.not-configured", "GPS is not configured", "未設定 GPS"),
+        ("photo.not-on-device", "the photo is not on this terminal (yet)", "本機尚無此照片"),
+        ("photo.not-configured", "photos are not configured", "未設定照片"),
         ("request.aborted", "the request body ended early", "請求內容提前結束"),
         ("request.bad-json", "the body is not a valid JSON object", "請求內容不是有效的 JSON 物件"),
         ("request.bad-value", "a field has a value that is not allowed", "欄位值不允許"),

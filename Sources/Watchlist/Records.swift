@@ -114,6 +114,9 @@ public struct PhotoReference: Sendable, Equatable, Hashable, Codable {
     public var sha256: String
     public var bytes: Int
     public var kind: Kind
+    /// In a check's answer: whether the photo is on the device now (`GET /v1/photos/{sha256}`
+    /// serves it); absent in list rows.
+    public var onDevice: Bool?
 
     /// The largest photo a record may name.
     public static let maxBytes = 2_000_000

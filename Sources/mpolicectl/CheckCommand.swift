@@ -40,6 +40,13 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "With --db: the unit's id (recorded with the check).")
     var unit: String = ProcessInfo.processInfo.environment["MPOLICE_UNIT"] ?? "local"
 
+    @Option(help: ArgumentHelp("Write the matched persons' photos to this directory (<record>-<kind>-<sha256 prefix>.jpg).",
+                               valueName: "dir"))
+    var photos: String?
+
+    @Option(name: .customLong("photo-wait"), help: "Through the daemon: seconds to wait for photos not on the terminal yet (it fetches a hit's at once).")
+    var photoWait: Double = 30
+
     /// What to ask, from the arguments.
     var query: CheckQuery {
         get throws {
@@ -57,12 +64,20 @@ struct CheckCommand: ParsableCommand {
 
     func validate() throws {
         _ = try query
+        guard photoWait >= 0, photoWait <= 600 else { throw ValidationError("--photo-wait must be 0 to 600 seconds") }
+        if let photos {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: photos, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--photos \(photos): not a directory")
+            }
+        }
     }
 
     func run() throws {
         do {
             let query = try query
             let answer: CheckAnswer
+            var photo: (String) throws -> Data? = { _ in nil }
             if let path = store.offlineDirectory {
                 let checkPurpose = try purpose.map { try CheckPurpose(code: $0, reference: purposeReference, codes: .standard) }
                 let context = try CheckContext(officerId: officer, unitId: unit, authentication: .technician, purpose: checkPurpose,
@@ -71,16 +86,56 @@ struct CheckCommand: ParsableCommand {
                 try directory.requireLists()
                 let checker = Checker(lists: try ListsStore.open(directory), journal: try JournalStore.open(path: directory.journalPath))
                 answer = try checker.check(query, context: context)
+                let cache = try PhotoStore(state: directory, budgetBytes: .max)
+                photo = { cache.photo($0) }
             } else {
                 // The daemon judges the purpose against its own codes (checks.purposes).
                 answer = try store.daemon.check(query, purpose: purpose.map { CheckPurpose(unchecked: $0, reference: purposeReference) })
+                let daemon = store.daemon
+                photo = { try daemon.photo($0) }
             }
             store.print(answer) { AnswerText.render($0, colour: isatty(STDOUT_FILENO) == 1, language: store.language) }
+            if let photos {
+                try writePhotos(of: answer, to: URL(fileURLWithPath: photos, isDirectory: true), wait: store.offlineDirectory == nil ? photoWait : 0,
+                                photo: photo)
+            }
         } catch let error as InputError where error.field == "officer" && error.code == .empty {
             throw Failure.exit(InputError(.empty, field: "officer", "no officer: sign in with --officer ID (or MPOLICE_OFFICER)"),
                                json: store.json)
         } catch {
             throw Failure.exit(error, json: store.json)
+        }
+    }
+
+    /// Writes each matched person's photos that are (or, within `wait`, come) on the
+    /// terminal; says on stderr which were written and which are not there.
+    private func writePhotos(of answer: CheckAnswer, to directory: URL, wait: Double, photo: (String) throws -> Data?) throws {
+        var wanted: [(record: String, photo: PhotoReference)] = []
+        for list in answer.lists {
+            for match in list.matches {
+                let photos: [PhotoReference] = switch match.record {
+                case .wantedPerson(let r): r.photos
+                case .missingPerson(let r): r.photos
+                case .stolenVehicle: []
+                }
+                wanted += photos.map { (match.record.recordId, $0) }
+            }
+        }
+        let deadline = Date().addingTimeInterval(wait)
+        var left = wanted
+        while true {
+            left = try left.filter { item in
+                guard let data = try photo(item.photo.sha256) else { return true }
+                let file = directory.appendingPathComponent("\(item.record)-\(item.photo.kind.rawValue)-\(item.photo.sha256.prefix(12)).jpg")
+                try data.write(to: file, options: .atomic)
+                FileHandle.standardError.write(Data("photo: \(file.path)\n".utf8))
+                return false
+            }
+            if left.isEmpty || Date() >= deadline { break }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        for item in left {
+            FileHandle.standardError.write(Data("photo not on the terminal: \(item.record) \(item.photo.kind.rawValue) \(item.photo.sha256.prefix(12))\n".utf8))
         }
     }
 }

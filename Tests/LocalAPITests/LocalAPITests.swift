@@ -23,20 +23,23 @@ struct LocalAPITests {
         let lists: ListsStore
         let api: LocalAPI
         let clock: ManualClock
+        let photos: PhotoStore?
 
-        init(syncNow: (@Sendable () -> Int?)? = nil) throws {
+        init(syncNow: (@Sendable () -> Int?)? = nil, photos photoCount: Int = 0) throws {
             scratch = try Scratch("api")
             let state = StateDirectory(path: scratch.path)
-            try DatasetGenerator(counts: .init(records: 500), seed: 7, issuedAt: LocalAPITests.issuedAt).write(to: state.datasetURL)
+            try DatasetGenerator(counts: .init(records: 500), seed: 7, issuedAt: LocalAPITests.issuedAt, photos: photoCount).write(to: state.datasetURL)
             lists = try ListsStore.open(state)
             try lists.replaceAll(withDatasetAt: state.datasetURL)
             journal = try JournalStore.open(path: state.journalPath)
             let clock = ManualClock(nowMilliseconds: (LocalAPITests.issuedAt + 3_600) * 1000)
-            let checker = Checker(lists: lists, journal: journal, clock: clock)
+            photos = photoCount > 0 ? try PhotoStore(state: state, budgetBytes: 1 << 30) : nil
+            let checker = Checker(lists: lists, journal: journal, clock: clock, photos: photos)
             self.clock = clock
             api = LocalAPI(.init(lists: lists, journal: journal, checker: checker,
                                  session: OfficerSession(unitId: "TPE-DA-01", lists: lists, journal: journal, clock: clock),
-                                 events: EventHub(), stateDirectory: state.url.path, location: nil, syncNow: syncNow, clock: clock),
+                                 events: EventHub(), stateDirectory: state.url.path, location: nil, syncNow: syncNow, clock: clock,
+                                 photos: photos),
                            maxBodyBytes: 16_384)
         }
 
@@ -120,6 +123,47 @@ struct LocalAPITests {
             }
         }
         #expect(try world.journal.checkCount() == 4, "refused entries are not checks")
+    }
+
+    @Test("GET /v1/photos/{sha256}: a held photo as image/jpeg with its ETag and immutable caching, 304 on a match; the officer signed in; 404 until it is on the device; 400 for a bad name")
+    func photos() async throws {
+        let world = try World(photos: 10)
+        defer { world.scratch.remove() }
+        let store = try #require(world.photos)
+        let plan = try world.lists.photoPlan(region: nil)
+        let held = plan[0], absent = plan[1]
+        let source = DatasetGenerator.photoDirectory(StateDirectory(path: world.scratch.path).datasetURL)
+        try FileManager.default.copyItem(at: source.appendingPathComponent("\(held.sha256).jpg"), to: store.partialURL(held.sha256))
+        try store.admit(held.sha256, from: store.partialURL(held.sha256))
+        try await world.test { client in
+            try await client.execute(uri: "/v1/photos/\(held.sha256)", method: .get) { response async throws in
+                #expect(response.status == .forbidden)
+                #expect(try Self.error(response).code == "session.none")
+            }
+            try await client.execute(uri: "/v1/session", method: .post, body: Self.json(Self.signIn)) { _ async throws in }
+            try await client.execute(uri: "/v1/photos/\(held.sha256)", method: .get) { response async throws in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "image/jpeg")
+                #expect(response.headers[.eTag] == "\"\(held.sha256)\"")
+                #expect(response.headers[.cacheControl]?.contains("immutable") == true)
+                #expect(SHA256Hex.of(Data(buffer: response.body)) == held.sha256)
+            }
+            try await client.execute(uri: "/v1/photos/\(held.sha256)", method: .get, headers: [.ifNoneMatch: "\"\(held.sha256)\""]) { response async throws in
+                #expect(response.status == .notModified)
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/v1/photos/\(absent.sha256)", method: .get) { response async throws in
+                #expect(response.status == .notFound)
+                #expect(try Self.error(response).code == "photo.not-on-device")
+            }
+            try await client.execute(uri: "/v1/photos/\(held.sha256.uppercased())", method: .get) { response async throws in
+                #expect(response.status == .badRequest)
+                #expect(try Self.error(response).field == "sha256")
+            }
+            try await client.execute(uri: "/v1/status", method: .get) { response async throws in
+                #expect(try Self.decode(TerminalStatus.self, response).photos == PhotoStatus(held: 1, bytes: Int64(held.bytes), budgetBytes: 1 << 30))
+            }
+        }
     }
 
     @Test("request bodies are read strictly: the first bad field is named with a stable code", arguments: [

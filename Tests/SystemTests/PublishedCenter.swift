@@ -12,14 +12,16 @@ final class PublishedCenter {
     let keys: URL
     let dataset: URL
 
-    init(records: Int = 500, seed: UInt64 = 5) throws {
+    /// `photos`: persons given synthetic photos, published as `photos/<sha256>.jpg`.
+    init(records: Int = 500, seed: UInt64 = 5, photos: Int = 0) throws {
         scratch = try Scratch("center", worldReadable: true)
         pki = try TestPKI(in: try scratch.directory("pki"))
         nginx = try NginxTLS(pki: pki)
         keys = scratch.url.appendingPathComponent("keys")
         try CentralKeys.initialise(in: keys, now: Int64(Date().timeIntervalSince1970), validFor: 365 * 86_400)
         dataset = scratch.url.appendingPathComponent("dataset")
-        try DatasetGenerator(counts: .init(records: records), seed: seed, issuedAt: Int64(Date().timeIntervalSince1970)).write(to: dataset)
+        try DatasetGenerator(counts: .init(records: records), seed: seed, issuedAt: Int64(Date().timeIntervalSince1970), photos: photos)
+            .write(to: dataset)
     }
 
     /// The published directory's URL; each `scenario` is a directory of its own.

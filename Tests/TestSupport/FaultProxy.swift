@@ -19,6 +19,9 @@ public final class FaultProxy: @unchecked Sendable {
         /// "HTTP/1.1 ") is dropped with this probability, the connection cut — the server has
         /// done its work, the client never hears of it.
         case dropAnswers(Double)
+        /// The whole link (every connection, both directions together) carries at most this
+        /// many bytes a second: a weak cell.
+        case throttle(bytesPerSecond: Int)
     }
 
     public let port: Int
@@ -37,6 +40,8 @@ public final class FaultProxy: @unchecked Sendable {
     /// Toward plain HTTP: the request line of each request the client sent (a chunk that
     /// starts with a method), so a test can wait until a request is on its way.
     private let requestLines = Mutex<[String]>([])
+    /// Throttled: when the link is next free (seconds since the reference date), shared by all.
+    private let linkFreeAt = Mutex<Double>(0)
 
     public convenience init(to targetPort: Int) throws {
         try self.init(target: .tcp(targetPort))
@@ -129,13 +134,22 @@ public final class FaultProxy: @unchecked Sendable {
     private func pump(from: Int32, to: Int32, answers: Bool) {
         var buffer = [UInt8](repeating: 0, count: 16_384)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            // Throttled, chunks are small, so the link's bytes are shared out evenly.
+            let size: Int = if case .throttle = mode { 2_048 } else { buffer.count }
+            let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, size) }
             if n <= 0 { return }
             if !answers, let line = Self.requestLine(buffer[..<n]) { requestLines.withLock { $0.append(line) } }
             switch mode {
             case .pass: break
             case .down: return
             case .delay(let ms): usleep(useconds_t(ms * 1000))
+            case .throttle(let rate):
+                let now = Date().timeIntervalSinceReferenceDate
+                let done = linkFreeAt.withLock { free -> Double in
+                    free = max(free, now) + Double(n) / Double(rate)
+                    return free
+                }
+                if done > now { usleep(useconds_t((done - now) * 1_000_000)) }
             case .lossy(let p):
                 if Double.random(in: 0..<1) < p {
                     cuts.add(1, ordering: .relaxed)

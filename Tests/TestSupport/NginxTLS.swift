@@ -43,6 +43,7 @@ public final class NginxTLS {
     public let port: Int
     public let root: URL
     private let process: Process
+    private let dir: URL
 
     /// The group nginx's workers run as here (they run as `nobody`): the center's socket is
     /// given to it.
@@ -55,6 +56,7 @@ public final class NginxTLS {
     public init(pki: TestPKI, serverName: String = "server", root: URL? = nil, uplinkSocket: String? = nil, uplinkPort: Int? = nil) throws {
         port = try LoopbackPort.free()
         let dir = pki.dir.appendingPathComponent("nginx-\(serverName)")
+        self.dir = dir
         self.root = root ?? dir.appendingPathComponent("www")
         try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("tmp"), withIntermediateDirectories: true)
@@ -69,7 +71,8 @@ public final class NginxTLS {
             error_log \(dir.path)/error.log warn;
             events { worker_connections 64; }
             http {
-                access_log off;
+                log_format requests '$request_uri $status $body_bytes_sent $http_range';
+                access_log \(dir.path)/access.log requests;
                 client_body_temp_path \(tmp)/body; proxy_temp_path \(tmp)/proxy; fastcgi_temp_path \(tmp)/fastcgi;
                 uwsgi_temp_path \(tmp)/uwsgi; scgi_temp_path \(tmp)/scgi;
                 server {
@@ -120,6 +123,11 @@ public final class NginxTLS {
         let url = root.appendingPathComponent(name)
         try data.write(to: url)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
+    }
+
+    /// The requests nginx served: "URI status bytes range" per line (range "-" when none).
+    public var accessLog: [String] {
+        ((try? String(contentsOf: dir.appendingPathComponent("access.log"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
     /// nginx's master process (a test that takes the center away kills it).
