@@ -55,8 +55,8 @@ chmod 644 ./*.crt server.key
 cd "$REPO"
 "$BIN/mpolice-central" keys init --dir "$DEMO/keys" | sed 's/^/   /'
 
-say "the center publishes the demo lists (20,000 records) as signed files"
-"$BIN/mpolice-central" generate --out "$DEMO/center" --records 20000 --seed 110 >/dev/null
+say "the center publishes the demo lists (20,000 records, 500 persons' photos) as signed files"
+"$BIN/mpolice-central" generate --out "$DEMO/center" --records 20000 --seed 110 --photos 500 >/dev/null
 "$BIN/mpolice-central" publish --dataset "$DEMO/center/dataset" --keys "$DEMO/keys" --out "$DEMO/www" | sed 's/^/   /'
 chmod -R a+rX "$DEMO/www"
 
@@ -136,6 +136,11 @@ gpsd = 127.0.0.1:$GPSD_PORT
 # The recorded drive is from 2026-11-26: accept its date.
 max_time_skew = 3153600000
 
+[photos]
+# A few megabytes: the armed and violent first, the rest fetched when a check hits them.
+budget_mb = 8
+region = 臺北
+
 [log]
 level = notice
 CONF
@@ -160,7 +165,8 @@ step "$BIN/mpolicectl" signin "$OFFICER" <<<"$PIN"
 step "$BIN/mpolicectl" check plate ABC-1235                    # not listed
 step "$BIN/mpolicectl" check plate BLT-8023                    # stolen: HIT
 step "$BIN/mpolicectl" check plate 8LT-8O23                    # an OCR misread of it: POSSIBLE HIT
-step "$BIN/mpolicectl" check person --id F131680258 --purpose law-6-1            # wanted, armed
+mkdir -p "$DEMO/photos"
+step "$BIN/mpolicectl" check person --id F131680258 --purpose law-6-1 --photos "$DEMO/photos"  # wanted, armed: face and full-body photo
 step "$BIN/mpolicectl" check person --name 陳淑芬 --dob 民國35年7月30日 --purpose law-6-3  # a missing elder, no ID
 wait_for 30 "a GPS fix" bash -c "'$BIN/mpolicectl' location --json | grep -Eq '\"status\":\"(2d|3d)\"'"
 step "$BIN/mpolicectl" location

@@ -14,6 +14,8 @@ public struct APIClient: Sendable {
         public var body: Data
         /// The `Retry-After` header, when the daemon sent one.
         public var retryAfter: String?
+        /// The `Content-Type` header (`application/json`; `image/jpeg` for a photo).
+        public var contentType: String?
     }
 
     /// The daemon could not be reached.
@@ -75,7 +77,7 @@ public struct APIClient: Sendable {
     public func request(_ method: String, _ path: String, json body: Data? = nil, headers: [String] = []) throws -> Response {
         let sink = Sink(onData: nil)
         let status = try perform(method, path, body: body, headers: headers, sink: sink, timeout: timeout)
-        return Response(status: status, body: sink.data, retryAfter: sink.retryAfter)
+        return Response(status: status, body: sink.data, retryAfter: sink.retryAfter, contentType: sink.contentType)
     }
 
     // MARK: Typed calls
@@ -164,6 +166,7 @@ public struct APIClient: Sendable {
     private final class Sink {
         var data = Data()
         var retryAfter: String?
+        var contentType: String?
         let onData: ((Data) -> Bool)?
         init(onData: ((Data) -> Bool)?) { self.onData = onData }
     }
@@ -211,8 +214,11 @@ public struct APIClient: Sendable {
         _ = mp_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
             let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
             let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
-            if line.lowercased().hasPrefix("retry-after:") {
+            let lower = line.lowercased()
+            if lower.hasPrefix("retry-after:") {
                 sink.retryAfter = line.dropFirst(12).trimmingCharacters(in: .whitespacesAndNewlines)
+            } else if lower.hasPrefix("content-type:") {
+                sink.contentType = line.dropFirst(13).trimmingCharacters(in: .whitespacesAndNewlines)
             }
             return size * count
         }

@@ -35,7 +35,7 @@ public struct ScreenBridge: Sendable {
     ]
 
     public static let contentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
         + "font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
     public func router() -> Router<BasicRequestContext> {
@@ -139,7 +139,8 @@ public struct ScreenBridge: Sendable {
         }
         switch answer {
         case .success(let response):
-            var headers: HTTPFields = [.contentType: "application/json"]
+            // JSON, or a photo's JPEG; nothing else is passed on as what it says it is.
+            var headers: HTTPFields = [.contentType: response.contentType == "image/jpeg" ? "image/jpeg" : "application/json"]
             if let retryAfter = response.retryAfter { headers[.retryAfter] = retryAfter }
             return Response(status: .init(code: response.status), headers: headers,
                             body: response.body.isEmpty ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))

@@ -112,7 +112,7 @@ struct ScreenTests {
         #expect(daemon.stop().status == 0)
     }
 
-    @Test("the officer's screen in headless Chromium: sign in, a HIT, a POSSIBLE HIT with the differing positions marked, a dispatch over SSE through en route, on scene, cleared, and the center going offline in the status bar")
+    @Test("the officer's screen in headless Chromium: sign in, a HIT, a POSSIBLE HIT with the differing positions marked, a wanted person's photos arriving beside the record, a dispatch over SSE through en route, on scene, cleared, and the center going offline in the status bar")
     func screenInChromium() throws {
         let world = try UplinkWorld()
         defer { world.stop() }
@@ -120,7 +120,7 @@ struct ScreenTests {
         let now = Int64(Date().timeIntervalSince1970)
         try CentralKeys.initialise(in: keys, now: now - 60, validFor: 365 * 86_400)
         let dataset = world.scratch.url.appendingPathComponent("dataset")
-        try DatasetGenerator(counts: .init(records: 500), seed: 5, issuedAt: now - 60).write(to: dataset)
+        try DatasetGenerator(counts: .init(records: 500), seed: 5, issuedAt: now - 60, photos: 20).write(to: dataset)
         try Publisher(directory: world.nginx.root, keysDirectory: keys).publish(dataset: dataset, now: now - 60, validFor: 7 * 86_400, keepDeltas: 30)
         let scratch = try Scratch("screen")
         defer { scratch.remove() }
@@ -140,6 +140,10 @@ struct ScreenTests {
             idle_interval = 1
             first_retry = 0.2
             max_retry = 1
+
+            [photos]
+            # Nothing prefetched: the wanted person's photos come for the hit, announced by event.
+            budget_mb = 0
             """)
         try daemon.start()
         try #require(eventually(timeout: 30) { (try? daemon.client.json("GET", "/v1/status").object["manifestSequence"] as? Int) != nil })
@@ -152,11 +156,11 @@ struct ScreenTests {
         let run = try Programs.system(Self.python, [
             Self.root.appendingPathComponent("Tests/Fixtures/screen/officer_session.py").path,
             "http://127.0.0.1:\(port)/#token=\(token)", "--out", Self.screenshots.path,
-            "--dispatch-cmd", dispatch, "--stop-center-cmd", "kill \(world.nginx.processIdentifier)",
+            "--dispatch-cmd", dispatch, "--stop-center-cmd", "kill \(world.nginx.processIdentifier)", "--wanted-id", DemoRecords.wantedID,
         ])
         print(run.stdout)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)\n\(daemon.log.suffix(2000))")
-        for name in ["screen-hit.png", "screen-possible-hit.png", "screen-dispatch.png", "screen-offline.png"] {
+        for name in ["screen-hit.png", "screen-possible-hit.png", "screen-photo.png", "screen-dispatch.png", "screen-offline.png"] {
             let size = (try? FileManager.default.attributesOfItem(atPath: Self.screenshots.appendingPathComponent(name).path)[.size] as? Int) ?? 0
             #expect(size > 10_000, "\(name): \(size) bytes")
         }
@@ -174,7 +178,7 @@ struct ScreenTests {
                                       environment: ["MPOLICE_BIN_DIR": Programs.binDirectory.path, "DEMO_STATE": scratch.url.appendingPathComponent("demo").path],
                                       input: "")
         #expect(run.status == 0, "\(run.stdout.suffix(3000))\n\(run.stderr.suffix(3000))")
-        for expected in ["the scripted session succeeded", "HIT — confirm", "POSSIBLE HIT", "dispatch-status", "http://127.0.0.1:", "#token=",
+        for expected in ["the scripted session succeeded", "HIT — confirm", "POSSIBLE HIT", "dispatch-status", "-face-", "-full-body-", "http://127.0.0.1:", "#token=",
                          "stopped everything it started"] {
             #expect(run.stdout.contains(expected) || run.stderr.contains(expected), "\(expected)")
         }

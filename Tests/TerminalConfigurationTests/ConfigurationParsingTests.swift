@@ -23,6 +23,7 @@ struct ConfigurationParsingTests {
         #expect(c.uplink.limits == OutboxLimits(maxItems: 200_000, warnItems: 50_000))
         #expect(c.gps.gpsd == GPSSettings(host: "127.0.0.1", port: "2947", maxFixAge: 10))
         #expect(c.log.level == "info")
+        #expect(c.photos.budgetBytes == 256 << 20 && c.photos.region == nil)
     }
 
     @Test("a full file: every section read into its slice; quotes, comments and empty-means-none")
@@ -60,6 +61,10 @@ struct ConfigurationParsingTests {
 
             [log]
             level = debug
+
+            [photos]
+            budget_mb = 0
+            region = 臺北
             """)
         #expect(c.terminal.unit == "KHH-ZY-07")
         #expect(c.terminal.stateDirectory == "/srv/state")
@@ -75,6 +80,7 @@ struct ConfigurationParsingTests {
         #expect(c.uplink.limits == OutboxLimits(maxItems: 5_000, warnItems: 100))
         #expect(c.gps.gpsd == GPSSettings(host: "::1", port: "3000", maxFixAge: 3))
         #expect(c.log.level == "debug")
+        #expect(c.photos.budgetBytes == 0 && c.photos.region == "臺北")
     }
 
     @Test("gps.max_fix_age is a known key whether or not gpsd is on")
@@ -95,6 +101,8 @@ struct ConfigurationParsingTests {
         ("[terminal]\nunit = U\n[uplink]\nmax_items = 1000\nwarn_items = 2000\n", "uplink.warn_items", "must not exceed"),
         ("[terminal]\nunit = U\n[gps]\ngpsd = host:99999\n", "gps.gpsd", "port 1-65535"),
         ("[terminal]\nunit = U\n[log]\nlevel = loud\n", "log.level", "must be trace"),
+        ("[terminal]\nunit = U\n[photos]\nbudget_mb = -1\n", "photos.budget_mb", "from 0 to 65536"),
+        ("[terminal]\nunit = U\n[photos]\nregion = 臺北;高雄\n", "photos.region", "without ';'"),
         ("unit = U\n", "unit", "outside any [section]"),
         ("[terminal\nunit = U\n", "", "section header"),
         ("[terminal]\nunit = \"U\n", "terminal.unit", "unterminated"),

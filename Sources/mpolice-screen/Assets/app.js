@@ -154,6 +154,9 @@ function onEvent(name, data) {
       flash(t("dispatch.new", { summary: data.summary ?? "" }));
       loadDispatches();
       break;
+    case "photo-available":
+      if (/^[0-9a-f]{64}$/.test(data.sha256 ?? "")) photoArrived(data.sha256);
+      break;
     case "session-locked": case "session-unlocked": case "terminal-locked": case "terminal-unlocked":
       route();
       break;
@@ -261,7 +264,7 @@ function renderAnswer(answer) {
   card.append(body);
   // Caution flags first: what the officer must know before walking up.
   for (const list of answer.lists) for (const match of list.matches) {
-    for (const flag of match.record.wantedPerson?.cautionFlags ?? []) body.append(el("div", { class: "caution" }, `⚠ ${flag}`));
+    for (const flag of match.record.wantedPerson?.cautionFlags ?? []) body.append(el("div", { class: "caution", "data-flag": flag }, `⚠ ${t(`caution.${flag}`, {}, flag)}`));
     if (match.record.missingPerson?.vulnerable) body.append(el("div", { class: "caution" }, `⚠ ${t("field.vulnerable")}`));
   }
   if (answer.confirmBeforeActing) body.append(el("p", { class: "confirm" }, t("answer.confirm")));
@@ -297,8 +300,39 @@ function renderMatch(answer, match) {
          ["warrantNumber", record.warrantNumber], ["issuingAuthority", record.issuingAuthority]]
       : [["name", record.name], ["idNumber", record.idNumber], ["dateOfBirth", record.dateOfBirth], ["sex", record.sex],
          ["missingSince", record.missingSince], ["description", record.description], ["contactUnit", record.contactUnit]];
+  const photos = record.photos ?? [];
+  if (photos.length) box.append(el("div", { class: "photos" }, photos.map(renderPhoto)));
   box.append(el("dl", {}, fields.filter(([, v]) => v).map(([k, v]) => [el("dt", {}, t(`field.${k}`)), el("dd", {}, v)])));
   return box;
+}
+
+// MARK: Photos
+
+// A listed person's photo beside the record: loaded through the bridge with the token (an
+// <img src> could not send it) and shown from a blob: URL; one not on the terminal yet
+// waits for its photo-available event (the daemon fetches a hit's photos at once).
+function renderPhoto(photo) {
+  const figure = el("figure", { class: "photo", "data-sha256": photo.sha256, "data-kind": photo.kind },
+    el("div", { class: "photo-wait" }, t("photo.waiting")), el("figcaption", {}, t(`photo.${photo.kind}`)));
+  if (photo.onDevice) loadPhoto(figure);
+  return figure;
+}
+
+async function loadPhoto(figure) {
+  const sha = figure.dataset.sha256;
+  let response;
+  try {
+    response = await fetch(`/v1/photos/${sha}`, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+  } catch { return; }
+  if (!response.ok || response.headers.get("Content-Type") !== "image/jpeg") return;
+  const image = el("img", { src: URL.createObjectURL(await response.blob()), alt: t(`photo.${figure.dataset.kind}`) });
+  image.addEventListener("load", () => URL.revokeObjectURL(image.src), { once: true });
+  figure.dataset.loaded = "true";
+  $(".photo-wait", figure)?.replaceWith(image);
+}
+
+function photoArrived(sha) {
+  for (const figure of $$(`#answer figure.photo[data-sha256="${sha}"]`)) if (!figure.dataset.loaded) loadPhoto(figure);
 }
 
 // MARK: Dispatches and history

@@ -26,6 +26,8 @@ const catalogue = {
     "field.idNumber": "身分證號", "field.dateOfBirth": "出生日期", "field.sex": "性別", "field.warrantNumber": "通緝書號",
     "field.offence": "案由", "field.issuingAuthority": "發布機關", "field.missingSince": "失蹤時間", "field.description": "特徵",
     "field.contactUnit": "聯絡單位", "field.vulnerable": "需特別協助（失智／年幼）",
+    "caution.armed": "持有武器", "caution.violent": "具暴力傾向", "caution.escape-risk": "有脫逃之虞", "caution.drugs": "涉毒品",
+    "photo.waiting": "照片下載中…", "photo.face": "正面照", "photo.full-body": "全身照", "photo.tattoo": "刺青", "photo.scar": "疤痕", "photo.other": "照片",
     "dispatch.none": "目前沒有派遣", "dispatch.received": "已接收", "dispatch.en-route": "前往中", "dispatch.on-scene": "已到場",
     "dispatch.cleared": "已結案", "dispatch.disposition": "處理情形", "dispatch.new": "新派遣：{summary}",
     "history.none": "尚無查詢紀錄", "error.network": "無法連線到終端", "ago.s": "{n} 秒", "ago.m": "{n} 分鐘", "ago.h": "{n} 小時", "ago.d": "{n} 天",
@@ -56,6 +58,8 @@ const catalogue = {
     "field.idNumber": "ID number", "field.dateOfBirth": "Date of birth", "field.sex": "Sex", "field.warrantNumber": "Warrant no.",
     "field.offence": "Offence", "field.issuingAuthority": "Issued by", "field.missingSince": "Missing since", "field.description": "Description",
     "field.contactUnit": "Contact unit", "field.vulnerable": "Vulnerable (dementia / minor)",
+    "caution.armed": "armed", "caution.violent": "violent", "caution.escape-risk": "escape risk", "caution.drugs": "drugs",
+    "photo.waiting": "photo on its way…", "photo.face": "Face", "photo.full-body": "Full body", "photo.tattoo": "Tattoo", "photo.scar": "Scar", "photo.other": "Photo",
     "dispatch.none": "No dispatches", "dispatch.received": "Received", "dispatch.en-route": "En route", "dispatch.on-scene": "On scene",
     "dispatch.cleared": "Cleared", "dispatch.disposition": "Disposition", "dispatch.new": "New dispatch: {summary}",
     "history.none": "No checks yet", "error.network": "Cannot reach the terminal", "ago.s": "{n} s", "ago.m": "{n} min", "ago.h": "{n} h", "ago.d": "{n} d",
@@ -68,8 +72,9 @@ export const language = (navigator.languages || [navigator.language || "zh-TW"])
 export const keys = () => Object.keys(catalogue["zh-TW"]);
 export const hasBoth = () => keys().every((k) => k in catalogue.en) && Object.keys(catalogue.en).every((k) => k in catalogue["zh-TW"]);
 
-export function t(key, params = {}) {
-  const text = catalogue[language][key] ?? catalogue.en[key] ?? key;
+// The words for `key`; `fallback` (default: the key itself) when neither language has any.
+export function t(key, params = {}, fallback = key) {
+  const text = catalogue[language][key] ?? catalogue.en[key] ?? fallback;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
 }
 

@@ -4,7 +4,7 @@ chromium-driver) driven by Selenium through a session an officer would have. Run
 Tests/SystemTests/ScreenTests.swift against the whole stack; exits non-zero at the first
 step that does not show what it should, and writes screenshots into --out.
 
-  officer_session.py URL --out DIR --dispatch-cmd CMD --stop-center-cmd CMD
+  officer_session.py URL --out DIR --dispatch-cmd CMD --stop-center-cmd CMD --wanted-id ID
 """
 import argparse
 import subprocess
@@ -25,6 +25,7 @@ def main():
     parser.add_argument("--dispatch-cmd", required=True)
     parser.add_argument("--stop-center-cmd", required=True)
     parser.add_argument("--language", default="zh-TW")
+    parser.add_argument("--wanted-id", required=True)
     args = parser.parse_args()
 
     options = webdriver.ChromeOptions()
@@ -75,6 +76,25 @@ def main():
         warning = card.find_element(By.CSS_SELECTOR, '.warnings [data-code="plate.layout-if-misread"]')
         assert "所輸入的車牌不符合任何臺灣車牌格式" in warning.text, warning.text
         shoot(card, "screen-possible-hit.png")
+
+        step("a wanted person by ID: the photos beside the record, arriving over the event stream")
+        driver.find_element(By.CSS_SELECTOR, ".kinds button[data-kind=id]").click()
+        entry = driver.find_element(By.CSS_SELECTOR, "#check-form input[name=entry]")
+        entry.clear()
+        entry.send_keys(args.wanted_id)
+        driver.find_element(By.CSS_SELECTOR, "#check-form select[name=purpose] option[value='law-6-1']").click()
+        driver.find_element(By.CSS_SELECTOR, "#check-form button[type=submit]").click()
+        wait.until(lambda d: d.find_element(By.ID, "answer").get_attribute("data-outcome") == "hit")
+        card = driver.find_element(By.ID, "answer")
+        figures = card.find_elements(By.CSS_SELECTOR, "figure.photo")
+        assert len(figures) == 2, f"{len(figures)} photos on the card"
+        wait.until(lambda d: len([i for i in d.find_elements(By.CSS_SELECTOR, "#answer figure.photo img")
+                                  if d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", i) == 240]) == 2)
+        captions = [f.find_element(By.TAG_NAME, "figcaption").text for f in figures]
+        assert captions == ["正面照", "全身照"], captions
+        assert card.find_element(By.CSS_SELECTOR, ".caution").text == "⚠ 持有武器", "caution flags first, in the screen's language"
+        shoot(card, "screen-photo.png")
+        driver.find_element(By.CSS_SELECTOR, ".kinds button[data-kind=plate]").click()
 
         step("a dispatch arrives over the event stream")
         driver.find_element(By.CSS_SELECTOR, "nav button[data-tab=dispatch]").click()
