@@ -37,7 +37,8 @@ struct Bench: ParsableCommand {
         // Data set (not timed: it stands in for what the center publishes).
         let datasetURL = workURL.appendingPathComponent("dataset")
         let issuedAt = SystemClock().nowMilliseconds / 1000
-        try DatasetGenerator(counts: .init(records: records), seed: 2026, issuedAt: issuedAt).write(to: datasetURL)
+        // Persons carry photo references, as on a terminal with photos (the files are not timed).
+        try DatasetGenerator(counts: .init(records: records), seed: 2026, issuedAt: issuedAt, photos: 10_000).write(to: datasetURL)
 
         // Load: our loader vs the sqlite3 shell importing the same rows into the same schema.
         let state = StateDirectory(path: workURL.path)
@@ -86,10 +87,34 @@ struct Bench: ParsableCommand {
         print("  (plate mix: \(plates.listedCount) listed, \(plates.confusableCount) confusable misreads, rest unlisted; "
               + "\(try journal.checkCount()) check records journaled)")
 
+        // ID checks of persons whose records carry photo references, against the same
+        // lookups through raw SQLite, alternating in blocks.
+        let ids = try IDMix(datasetURL: datasetURL, count: max(1_000, checks / 5))
+        let rawPeople = try RawPersonLookup(path: listsPath)
+        let personContext = try CheckContext(officerId: "BENCH-01", unitId: "TPE-DA-01", purpose: CheckPurpose(unchecked: "law-6-1", reference: nil))
+        for (i, id) in ids.entered.prefix(200).enumerated() {
+            _ = try checker.answerPerson(id: PersonID(parsing: id), context: personContext)
+            _ = try rawPeople.lookup(ids.lookups[i])
+        }
+        var rawPersonSamples: [Double] = [], personSamples: [Double] = []
+        let personBlock = max(1, ids.entered.count / 10)
+        for start in stride(from: 0, to: ids.entered.count, by: personBlock) {
+            let range = start..<min(ids.entered.count, start + personBlock)
+            rawPersonSamples += try Measure.latencies(count: range.count) { i in _ = try rawPeople.lookup(ids.lookups[range.lowerBound + i]) }
+            personSamples += try Measure.latencies(count: range.count) { i in
+                _ = try checker.answerPerson(id: PersonID(parsing: ids.entered[range.lowerBound + i]), context: personContext)
+            }
+        }
+        let rawPersonP50 = Measure.percentile(rawPersonSamples, 50)
+        results.add("raw_sqlite_id_lookup_p50_us", rawPersonP50)
+        results.add("check_person_id_nojournal_p50_us", Measure.percentile(personSamples, 50), reference: ("raw_sqlite_id_lookup_p50_us", rawPersonP50))
+        print("  (ID mix: \(ids.listedCount) listed IDs, the rest valid and unlisted; 10,000 persons carry photo references)")
+
         try UplinkBench(work: workURL, lists: lists, plates: plates.entered).run(into: &results)
         try SyncBench(work: workURL, dataset: datasetURL, plates: plates).run(into: &results, importSeconds: importSeconds)
         try APIBench(work: workURL, stateDirectory: workURL.appendingPathComponent("terminal"), plates: plates.entered,
                      inProcessP50: Measure.percentile(withJournal, 50)).run(into: &results)
+        try PhotoBench(work: workURL).run(into: &results)
 
         results.addRatios()
         let unmeasured = Figures.keys.subtracting(results.values.keys)
@@ -104,6 +129,37 @@ struct Bench: ParsableCommand {
         let text = try String(contentsOfFile: readme, encoding: .utf8)
         try Figures.render(readme: text, values: values).write(toFile: readme, atomically: true, encoding: .utf8)
         print("rendered the figures table in \(readme)")
+    }
+}
+
+/// The IDs the benchmark checks: listed wanted and missing persons' IDs (one in five), the
+/// rest valid IDs that are not listed, shuffled; with each the IDs its check looks up (the
+/// ID and its one-keystroke neighbours), for the raw reference.
+struct IDMix {
+    var entered: [String] = []
+    var lookups: [[String]] = []
+    var listedCount = 0
+
+    init(datasetURL: URL, count: Int) throws {
+        var listed: [String] = []
+        for list in [ListKind.wantedPersons, .missingPersons] {
+            let text = try String(contentsOf: datasetURL.appendingPathComponent(Dataset.fileName(list)), encoding: .utf8)
+            listed += text.split(separator: "\n").dropFirst().map { String($0.split(separator: ",", omittingEmptySubsequences: false)[1]) }.filter { !$0.isEmpty }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<count {
+            let id: String
+            if i % 5 == 0 {
+                id = listed.randomElement(using: &rng)!
+                listedCount += 1
+            } else {
+                let letter = "ABCDEFGHJKLMNPQRSTUVXYWZIO".randomElement(using: &rng)!
+                id = DemoRecords.withCheckDigit("\(letter)\(Int.random(in: 1...2, using: &rng))" + String(format: "%07d", Int.random(in: 0..<10_000_000, using: &rng)))
+            }
+            let parsed = try PersonID(parsing: id)
+            entered.append(id)
+            lookups.append([parsed.value] + parsed.neighbours().map(\.value))
+        }
     }
 }
 

@@ -68,6 +68,10 @@ enum Figures {
         Row(label: "plate check with its durable journal record and outbox item, p50 / p99",
             keys: [("check_plate_p50_us", .microseconds), ("check_plate_p99_us", .microseconds)],
             goal: Goal(key: "check_plate_p99_us", limit: 1_000, onRatio: false, text: "p99 ≤ 1,000 µs")),
+        Row(label: "ID check (person records carry photo references), without journal, p50",
+            keys: [("check_person_id_nojournal_p50_us", .microseconds)],
+            reference: ("raw SQLite, the same ID and neighbour lookups", "raw_sqlite_id_lookup_p50_us", .microseconds),
+            goal: Goal(key: "check_person_id_nojournal_p50_us", limit: 3, onRatio: true, text: "ratio ≤ 3")),
         Row(label: "outbox enqueue (check record + outbox item, one synchronous=FULL commit), p99 / p50",
             keys: [("outbox_enqueue_p99_us", .microseconds), ("outbox_enqueue_p50_us", .microseconds)],
             reference: ("raw SQLite durable INSERT, p99", "raw_durable_insert_p99_us", .microseconds)),
@@ -102,6 +106,17 @@ enum Figures {
             keys: [("signin_p50_ms", .milliseconds), ("signin_p99_ms", .milliseconds)],
             goal: Goal(key: "signin_p99_ms", limit: 300, onRatio: false, text: "p99 ≤ 300 ms")),
         Row(label: "`mpoliced`'s resident set after those socket checks", keys: [("rss_mb_after_checks", .megabytes)]),
+        Row(label: "prefetch 10,000 photos through nginx (mTLS), one at a time", keys: [("photo_prefetch_s", .seconds), ("photo_prefetch_per_s", .perSecond)],
+            reference: ("curl, the same files over one connection", "curl_photos_s", .seconds)),
+        Row(label: "… their bytes", keys: [("photo_prefetch_bytes", .bytes)]),
+        Row(label: "`GET /v1/photos/{sha256}` offline over the socket, p50 / p99",
+            keys: [("photo_get_p50_ms", .milliseconds), ("photo_get_p99_ms", .milliseconds)],
+            reference: ("reading the file, p50", "photo_file_read_p50_ms", .milliseconds),
+            goal: Goal(key: "photo_get_p99_ms", limit: 20, onRatio: false, text: "p99 ≤ 20 ms")),
+        Row(label: "a hit's uncached face photo on the device, 32 kB/s link, lists syncing (median of 5)",
+            keys: [("photo_uncached_32kbps_s", .seconds)],
+            reference: ("the link's floor for those bytes", "photo_link_floor_32kbps_s", .seconds),
+            goal: Goal(key: "photo_uncached_32kbps_s", limit: 30, onRatio: false, text: "≤ 30 s")),
     ]
 
     /// Ratio keys the issues name, written beside the figures they divide.
@@ -109,6 +124,8 @@ enum Figures {
         "check_vs_raw_ratio": ("check_plate_nojournal_p50_us", "raw_sqlite_lookup_p50_us"),
         "load_vs_sqlite3_ratio": ("load_1m_s", "sqlite3_import_1m_s"),
         "sync_snapshot_vs_sqlite3_ratio": ("sync_snapshot_1m_s", "sqlite3_import_1m_s"),
+        "check_person_vs_raw_ratio": ("check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us"),
+        "photo_prefetch_vs_curl_ratio": ("photo_prefetch_s", "curl_photos_s"),
     ]
 
     /// The run's sizes, written with the figures.

@@ -39,6 +39,62 @@ final class RawPlateLookup {
     }
 }
 
+/// The floor for an ID check: the same `id_number IN (…)` lookups of both person lists (the
+/// ID and its one-keystroke neighbours), through the SQLite C API, every column read.
+final class RawPersonLookup {
+    private var db: OpaquePointer?
+    /// Per number of IDs: the wanted and the missing statement.
+    private var statements: [Int: (OpaquePointer?, OpaquePointer?)] = [:]
+
+    init(path: String) throws {
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
+            throw BenchError("raw sqlite3_open_v2 failed on \(path)")
+        }
+    }
+
+    private func prepared(_ count: Int) throws -> (OpaquePointer?, OpaquePointer?) {
+        if let pair = statements[count] { return pair }
+        let marks = Array(repeating: "?", count: count).joined(separator: ",")
+        var wanted: OpaquePointer?, missing: OpaquePointer?
+        let wantedSQL = "SELECT record_id, id_number, name, date_of_birth, sex, warrant_number, offence, issuing_authority, caution_flags, photos "
+            + "FROM wanted_person WHERE id_number IN (\(marks))"
+        let missingSQL = "SELECT record_id, id_number, name, date_of_birth, sex, missing_since, description, vulnerable, contact_unit, photos "
+            + "FROM missing_person WHERE id_number IN (\(marks))"
+        guard sqlite3_prepare_v2(db, wantedSQL, -1, &wanted, nil) == SQLITE_OK,
+              sqlite3_prepare_v2(db, missingSQL, -1, &missing, nil) == SQLITE_OK else {
+            throw BenchError("raw prepare failed: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        statements[count] = (wanted, missing)
+        return (wanted, missing)
+    }
+
+    /// Returns the number of rows found.
+    func lookup(_ ids: [String]) throws -> Int {
+        let (wanted, missing) = try prepared(ids.count)
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        var rows = 0
+        for statement in [wanted, missing] {
+            for (i, id) in ids.enumerated() { sqlite3_bind_text(statement, Int32(i + 1), id, -1, transient) }
+            while sqlite3_step(statement) == SQLITE_ROW {
+                for column in 0..<10 {
+                    if let text = sqlite3_column_text(statement, Int32(column)) { _ = String(cString: text) }
+                }
+                rows += 1
+            }
+            sqlite3_reset(statement)
+        }
+        return rows
+    }
+
+    deinit {
+        for (wanted, missing) in statements.values {
+            sqlite3_finalize(wanted)
+            sqlite3_finalize(missing)
+        }
+        sqlite3_close(db)
+    }
+}
+
 /// The floor for a delta: the same deletes and upserts (INSERT OR REPLACE) through the
 /// SQLite C API with prepared statements, in one transaction, with the store's pragmas,
 /// timed to the commit.

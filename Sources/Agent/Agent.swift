@@ -151,7 +151,10 @@ public enum Agent {
 
         // Photos: a queue below the lists and the uplink; a hit's photos go first.
         let photos: PhotoSync? = zip(s.central, photoStore).map { central, store in
-            PhotoSync(.init(baseURL: central, region: configuration.photos.region), transport: transport, lists: lists, store: store,
+            // A transport of its own that keeps its connection: photos are many small files.
+            let photoTransport = CurlTransport(.init(caFile: s.ca, clientCertificate: s.certificate, clientKey: s.key, pinnedPublicKey: s.pin,
+                                                     connectTimeout: s.connectTimeout, totalTimeout: s.timeout, reuseConnections: true))
+            return PhotoSync(.init(baseURL: central, region: configuration.photos.region), transport: photoTransport, lists: lists, store: store,
                       clock: clock, busy: { sync?.isRunning == true || uplink?.isSending == true }, terminalGuard: protection,
                       logger: logger) { event in
                 switch event {

@@ -19,11 +19,15 @@ public final class CurlTransport: Sendable {
         public var pinnedPublicKey: String?
         public var connectTimeout: Double
         public var totalTimeout: Double
+        /// Keep the connection (and TLS session) of a finished transfer for the next one:
+        /// many small files in a row (photos) then cost one handshake, not one each.
+        public var reuseConnections: Bool
 
         public init(caFile: String, clientCertificate: String?, clientKey: String?, pinnedPublicKey: String? = nil,
-                    connectTimeout: Double = 10, totalTimeout: Double = 300) {
+                    connectTimeout: Double = 10, totalTimeout: Double = 300, reuseConnections: Bool = false) {
             (self.caFile, self.clientCertificate, self.clientKey) = (caFile, clientCertificate, clientKey)
             (self.pinnedPublicKey, self.connectTimeout, self.totalTimeout) = (pinnedPublicKey, connectTimeout, totalTimeout)
+            self.reuseConnections = reuseConnections
         }
     }
 
@@ -39,10 +43,40 @@ public final class CurlTransport: Sendable {
     }
 
     public let configuration: Configuration
+    /// With `reuseConnections`: finished transfers' handles, which keep their connections.
+    private let idle = Mutex<[EasyHandle]>([])
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
         _ = Self.globalInit
+    }
+
+    deinit {
+        for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.pointer) }
+    }
+
+    /// A libcurl easy handle, touched by one transfer at a time.
+    private struct EasyHandle: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+    }
+
+    /// A handle for one transfer: a kept one (options reset, connections kept) or a new one.
+    private func takeHandle() throws -> UnsafeMutableRawPointer {
+        if configuration.reuseConnections, let kept = idle.withLock({ $0.popLast() }) {
+            curl_easy_reset(kept.pointer)
+            return kept.pointer
+        }
+        guard let handle = curl_easy_init() else { throw SyncFailure(.network, "libcurl could not start a transfer") }
+        return handle
+    }
+
+    private func giveBack(_ handle: UnsafeMutableRawPointer) {
+        let kept = configuration.reuseConnections && idle.withLock { idle in
+            guard idle.count < 2 else { return false }
+            idle.append(EasyHandle(pointer: handle))
+            return true
+        }
+        if !kept { curl_easy_cleanup(handle) }
     }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
@@ -112,8 +146,8 @@ public final class CurlTransport: Sendable {
                           abort: AbortFlag?, trace: TransferTrace?, resumeFrom offset: Int64,
                           httpVersion: inout Int, body: @escaping (UnsafeMutablePointer<CChar>, Int) -> Int,
                           header: @escaping (String) -> Void, overflowed: () -> Bool) throws -> Int {
-        guard let handle = curl_easy_init() else { throw SyncFailure(.network, "libcurl could not start a transfer") }
-        defer { curl_easy_cleanup(handle) }
+        let handle = try takeHandle()
+        defer { giveBack(handle) }
         let context = Unmanaged.passRetained(Callbacks(body: body, header: header, abort: abort, trace: trace))
         defer { context.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
