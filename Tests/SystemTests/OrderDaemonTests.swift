@@ -69,8 +69,11 @@ struct OrderDaemonTests {
         let keys = world.scratch.url.appendingPathComponent("keys")
         try CentralKeys.initialise(in: keys, now: Self.now - 60, validFor: 365 * 86_400)
         let dataset = world.scratch.url.appendingPathComponent("dataset")
-        try DatasetGenerator(counts: .init(records: 500), seed: 5, issuedAt: Self.now - 60).write(to: dataset)
+        try DatasetGenerator(counts: .init(records: 500), seed: 5, issuedAt: Self.now - 60, photos: 10).write(to: dataset)
         try Publisher(directory: world.nginx.root, keysDirectory: keys).publish(dataset: dataset, now: Self.now - 60, validFor: 7 * 86_400, keepDeltas: 30)
+        let photos = { (state: URL) in
+            ((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("photos").path)) ?? []).filter { $0.hasSuffix(".jpg") }
+        }
 
         let scratch = try Scratch("orders")
         defer { scratch.remove() }
@@ -114,6 +117,7 @@ struct OrderDaemonTests {
         try daemon.start()
         // Signing in needs the roster: the first sync has applied the lists.
         try #require(eventually(timeout: 30) { (try? daemon.client.signIn().status) == 201 }, "\(daemon.log)")
+        #expect(eventually(timeout: 15) { photos(state).count == 11 }, "the photos prefetched: \(photos(state))")
         #expect(try check(daemon).status == 200)
 
         // lock: within seconds the API refuses everything but status, health and orders.
@@ -136,6 +140,7 @@ struct OrderDaemonTests {
         // wipe-lists: the lists' files go, the journal stays, the terminal stays locked.
         #expect(try Self.issue("wipe-lists", db: world.databasePath, keys: keys) == 3)
         #expect(try eventually(timeout: 15) { Self.listFiles(state).isEmpty }, "\(Self.listFiles(state)) \(daemon.log)")
+        #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("photos").path), "the photos go with the lists")
         #expect(try check(daemon).status == 423)
         #expect(FileManager.default.fileExists(atPath: state.appendingPathComponent("journal.db").path))
         #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("wipe-pending.json").path))
@@ -149,6 +154,7 @@ struct OrderDaemonTests {
             return answer.status == 200 && answer.object["outcome"] as? String == "hit"
         }
         #expect(answering, "\(daemon.log)")
+        #expect(eventually(timeout: 15) { photos(state).count == 11 }, "the photos fetched again: \(photos(state)) \(daemon.log.suffix(1_500))")
 
         // wipe-all with the key slots: acknowledged first, then everything goes and the daemon exits 75.
         #expect(try Self.issue("wipe-all", db: world.databasePath, keys: keys, extra: ["--erase-key-slots"]) == 5)

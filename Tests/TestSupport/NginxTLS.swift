@@ -71,7 +71,7 @@ public final class NginxTLS {
             error_log \(dir.path)/error.log warn;
             events { worker_connections 64; }
             http {
-                log_format requests '$request_uri $status $body_bytes_sent $http_range';
+                log_format requests '$request_uri $status $body_bytes_sent $http_range $connection';
                 access_log \(dir.path)/access.log requests;
                 client_body_temp_path \(tmp)/body; proxy_temp_path \(tmp)/proxy; fastcgi_temp_path \(tmp)/fastcgi;
                 uwsgi_temp_path \(tmp)/uwsgi; scgi_temp_path \(tmp)/scgi;
@@ -125,7 +125,7 @@ public final class NginxTLS {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
     }
 
-    /// The requests nginx served: "URI status bytes range" per line (range "-" when none).
+    /// The requests nginx served: "URI status bytes range connection" per line (range "-" when none).
     public var accessLog: [String] {
         ((try? String(contentsOf: dir.appendingPathComponent("access.log"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
