@@ -14,6 +14,7 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Total records across the lists.") var records = 1_000_000
     @Option(help: "Plate checks to time.") var checks = 10_000
+    @Option(help: "Photos published for the photo figures (persons with photo references in the main lists, too).") var photos = 10_000
     @Option(help: "Scratch directory (replaced).") var work = "bench-work"
     @Option(help: "Results file (keys merged).") var out = "bench-results.json"
     @Option(help: "The sqlite3 command-line shell for the import reference.") var sqlite3 = "/usr/bin/sqlite3"
@@ -38,7 +39,7 @@ struct Bench: ParsableCommand {
         let datasetURL = workURL.appendingPathComponent("dataset")
         let issuedAt = SystemClock().nowMilliseconds / 1000
         // Persons carry photo references, as on a terminal with photos (the files are not timed).
-        try DatasetGenerator(counts: .init(records: records), seed: 2026, issuedAt: issuedAt, photos: 10_000).write(to: datasetURL)
+        try DatasetGenerator(counts: .init(records: records), seed: 2026, issuedAt: issuedAt, photos: photos).write(to: datasetURL)
 
         // Load: our loader vs the sqlite3 shell importing the same rows into the same schema.
         let state = StateDirectory(path: workURL.path)
@@ -108,13 +109,13 @@ struct Bench: ParsableCommand {
         let rawPersonP50 = Measure.percentile(rawPersonSamples, 50)
         results.add("raw_sqlite_id_lookup_p50_us", rawPersonP50)
         results.add("check_person_id_nojournal_p50_us", Measure.percentile(personSamples, 50), reference: ("raw_sqlite_id_lookup_p50_us", rawPersonP50))
-        print("  (ID mix: \(ids.listedCount) listed IDs, the rest valid and unlisted; 10,000 persons carry photo references)")
+        print("  (ID mix: \(ids.listedCount) listed IDs, the rest valid and unlisted; up to \(photos) persons carry photo references)")
 
         try UplinkBench(work: workURL, lists: lists, plates: plates.entered).run(into: &results)
         try SyncBench(work: workURL, dataset: datasetURL, plates: plates).run(into: &results, importSeconds: importSeconds)
         try APIBench(work: workURL, stateDirectory: workURL.appendingPathComponent("terminal"), plates: plates.entered,
                      inProcessP50: Measure.percentile(withJournal, 50)).run(into: &results)
-        try PhotoBench(work: workURL).run(into: &results)
+        try PhotoBench(work: workURL, photos: photos).run(into: &results)
 
         results.addRatios()
         let unmeasured = Figures.keys.subtracting(results.values.keys)

@@ -6,13 +6,14 @@ import TestSupport
 import Watchlist
 
 /// The photo figures, on the release daemon against a loopback nginx with client
-/// certificates serving 10,000 photos: prefetch of them all (beside curl fetching the same
+/// certificates serving 10,000 photos (`--photos`): prefetch of them all (beside curl fetching the same
 /// files over one connection), `GET /v1/photos` offline (beside reading the file), and a
 /// hit's uncached face photo through a 32 kB/s link while the lists sync (beside the link's
 /// own floor for those bytes).
 struct PhotoBench {
     let work: URL
-    static let photos = 10_000
+    /// Photos published (`--photos`; 10,000 in `make bench`).
+    let photos: Int
     static let throttle = 32_000
 
     func run(into results: inout Results) throws {
@@ -25,8 +26,10 @@ struct PhotoBench {
         try FileManager.default.createDirectory(at: pkiDir, withIntermediateDirectories: true)
         let pki = try TestPKI(in: pkiDir)
         let dataset = root.appendingPathComponent("dataset")
-        print("  (photo bench: generating 30,000 records with \(Self.photos) photos and publishing them: not timed)")
-        try DatasetGenerator(counts: .init(records: 30_000), seed: 17, issuedAt: now - 60, photos: Self.photos).write(to: dataset)
+        // Enough persons for every photo: 70 % of them go to wanted persons, a quarter of the records.
+        let records = max(2_000, photos * 3)
+        print("  (photo bench: generating \(records) records with \(photos) photos and publishing them: not timed)")
+        try DatasetGenerator(counts: .init(records: records), seed: 17, issuedAt: now - 60, photos: photos).write(to: dataset)
         let nginx = try NginxTLS(pki: pki)
         defer { nginx.stop() }
         try Publisher(directory: nginx.root, keysDirectory: keys).publish(dataset: dataset, now: now - 60, validFor: 86_400, keepDeltas: 30)

@@ -164,6 +164,9 @@ struct CLITests {
         "outbox_enqueue_p50_us", "outbox_enqueue_p99_us", "raw_durable_insert_p99_us",
         "uplink_10k_s", "uplink_items_per_s", "uplink_10k_wire_bytes", "uplink_10k_payload_bytes",
         "signin_p50_ms", "signin_p99_ms",
+        "check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us", "check_person_vs_raw_ratio",
+        "photo_prefetch_s", "curl_photos_s", "photo_prefetch_per_s", "photo_prefetch_bytes", "photo_prefetch_vs_curl_ratio",
+        "photo_get_p50_ms", "photo_get_p99_ms", "photo_file_read_p50_ms", "photo_uncached_32kbps_s", "photo_link_floor_32kbps_s",
     ]
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -176,7 +179,7 @@ struct CLITests {
         let readme = s.url.appendingPathComponent("README.md")
         try "before\n<!-- figures: rendered from bench-results.json by `make bench`; do not edit by hand -->\nold\n<!-- end of figures -->\nafter\n"
             .write(to: readme, atomically: true, encoding: .utf8)
-        let run = try Programs.run("mpolice-bench", ["--records", "2000", "--checks", "200", "--work", s.url.appendingPathComponent("work").path,
+        let run = try Programs.run("mpolice-bench", ["--records", "2000", "--checks", "200", "--photos", "100", "--work", s.url.appendingPathComponent("work").path,
                                                      "--out", out, "--readme", readme.path])
         #expect(run.status == 0, "\(run.stderr)")
         let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Double] ?? [:]
@@ -185,7 +188,9 @@ struct CLITests {
         #expect(results["bench_records"] == 2000 && results["bench_checks"] == 200)
         for (ratio, value, reference) in [("check_vs_raw_ratio", "check_plate_nojournal_p50_us", "raw_sqlite_lookup_p50_us"),
                                           ("load_vs_sqlite3_ratio", "load_1m_s", "sqlite3_import_1m_s"),
-                                          ("sync_snapshot_vs_sqlite3_ratio", "sync_snapshot_1m_s", "sqlite3_import_1m_s")] {
+                                          ("sync_snapshot_vs_sqlite3_ratio", "sync_snapshot_1m_s", "sqlite3_import_1m_s"),
+                                          ("check_person_vs_raw_ratio", "check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us"),
+                                          ("photo_prefetch_vs_curl_ratio", "photo_prefetch_s", "curl_photos_s")] {
             let expected = results[value]! / results[reference]!
             #expect(abs(results[ratio]! - expected) <= 0.002 * max(1, expected), "\(ratio)")
         }
@@ -194,7 +199,8 @@ struct CLITests {
         let rendered = try String(contentsOf: readme, encoding: .utf8)
         #expect(rendered.hasPrefix("before\n") && rendered.hasSuffix("<!-- end of figures -->\nafter\n") && !rendered.contains("old"))
         #expect(rendered.contains("`make bench` with 2,000 records and 200 checks"))
-        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 18, "header and 17 figure rows: \(rendered)")
+        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 23, "header and 22 figure rows: \(rendered)")
+        #expect(results["photo_prefetch_bytes"]! > 100 * 20_000, "every photo prefetched: real JPEGs of 20–60 kB")
     }
 
     @Test("the README's figures table is the committed bench-results.json's, rendered")
