@@ -17,52 +17,15 @@ struct APIBench {
     let inProcessP50: Double
 
     func run(into results: inout Results) throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("mpoliced")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw BenchError("\(binary.path) is missing: build it (make bench builds mpoliced in release too)")
-        }
-        let socket = work.appendingPathComponent("api.sock").path
-        let config = work.appendingPathComponent("mpoliced.conf")
-        try """
-            [terminal]
-            unit = TPE-DA-01
-            state_directory = \(stateDirectory.path)
-            [api]
-            socket = \(socket)
-            socket_group =
-            allowed_groups =
-            [gps]
-            gpsd = off
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let notify = try NotifySocket(path: work.appendingPathComponent("notify.sock").path)
-        defer { notify.close() }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["--config", config.path]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        process.environment = env
-        process.standardError = FileHandle.nullDevice
-        let start = Measure.nowNanoseconds()
-        try process.run()
-        defer {
-            if process.isRunning {
-                kill(process.processIdentifier, SIGTERM)
-                process.waitUntilExit()
-            }
-        }
-        guard notify.wait(for: "READY=1", timeout: 30) else { throw BenchError("mpoliced sent no READY=1") }
+        let daemon = try BenchDaemon(work: work, state: stateDirectory)
+        defer { daemon.stop() }
         // The notify reader polls every 20 ms at most; the figure is exec → READY seen.
-        results.add("daemon_ready_ms", Double(Measure.nowNanoseconds() - start) / 1e6)
+        results.add("daemon_ready_ms", daemon.readyMilliseconds)
 
+        let socket = daemon.socket
         let client = APIClient(socketPath: socket)
         // Sign-in: the roster's scrypt verifier at the standard cost, through the socket.
-        let officer = DemoRecords.officer
-        let signIn = Data(#"{"officerId":"\#(officer.officerId)","pin":"\#(officer.pin)"}"#.utf8)
-        let signIns = try Measure.latencies(count: 20) { _ in
-            guard try client.request("POST", "/v1/session", json: signIn).status == 201 else { throw BenchError("sign-in refused") }
-        }
+        let signIns = try Measure.latencies(count: 20) { _ in try daemon.signIn(client) }
         let cost = PINVerifier.Cost.standard
         print("  (sign-in: scrypt N = 2^\(cost.logN), r = \(cost.r), p = \(cost.p): \(((128 * cost.r) << cost.logN) >> 20) MiB per derivation)")
         results.add("signin_p50_ms", Measure.percentile(signIns, 50) / 1000)
@@ -94,7 +57,7 @@ struct APIBench {
         guard failures.count == 0 else { throw BenchError("\(failures.count) checks failed under load") }
         results.add("api_checks_per_s", Double(8 * perClient) / seconds)
         // The daemon's own resident set, after every check above went through it.
-        results.add("rss_mb_after_checks", try Measure.residentMegabytes(of: process.processIdentifier))
+        results.add("rss_mb_after_checks", try Measure.residentMegabytes(of: daemon.processIdentifier))
     }
 }
 

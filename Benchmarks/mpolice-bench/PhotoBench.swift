@@ -48,16 +48,8 @@ struct PhotoBench {
         }
 
         // Prefetch of them all by the daemon (budget above the total).
-        let daemon = try BenchDaemon(work: root.appendingPathComponent("prefetch"), extra: """
-            [sync]
-            central = https://127.0.0.1:\(nginx.port)/
-            ca = \(pki.path("ca.crt"))
-            certificate = \(pki.path("device.crt"))
-            key = \(pki.path("device.key"))
-            trust_root = \(keys.appendingPathComponent(CentralKeys.rootFile).path)
-            [photos]
-            budget_mb = 1024
-            """)
+        let daemon = try BenchDaemon(work: root.appendingPathComponent("prefetch"),
+                                     extra: Self.syncSection(central: nginx.port, pki: pki, keys: keys) + "[photos]\nbudget_mb = 1024\n")
         defer { daemon.stop() }
         let client = APIClient(socketPath: daemon.socket)
         _ = try Self.waitFor(seconds: 60, "the first sync") { try? client.status().manifestSequence }
@@ -74,10 +66,7 @@ struct PhotoBench {
 
         // Offline: the center gone, photos served from the cache through the socket.
         nginx.stop()
-        let officer = DemoRecords.officer
-        guard try client.request("POST", "/v1/session", json: Data(#"{"officerId":"\#(officer.officerId)","pin":"\#(officer.pin)"}"#.utf8)).status == 201 else {
-            throw BenchError("sign-in refused")
-        }
+        try daemon.signIn(client)
         var rng = SystemRandomNumberGenerator()
         let asked = (0..<2_000).map { _ in String(names.randomElement(using: &rng)!.dropLast(4)) }
         for sha in asked.prefix(100) { _ = try client.request("GET", "/v1/photos/\(sha)") }
@@ -110,23 +99,12 @@ struct PhotoBench {
         try chmodTree(www)
         let proxy = try FaultProxy(to: nginx.port)
         defer { proxy.stop() }
-        let daemon = try BenchDaemon(work: root.appendingPathComponent("throttled"), extra: """
-            [sync]
-            central = https://127.0.0.1:\(proxy.port)/
-            ca = \(pki.path("ca.crt"))
-            certificate = \(pki.path("device.crt"))
-            key = \(pki.path("device.key"))
-            trust_root = \(keys.appendingPathComponent(CentralKeys.rootFile).path)
-            [photos]
-            budget_mb = 0
-            """)
+        let daemon = try BenchDaemon(work: root.appendingPathComponent("throttled"),
+                                     extra: Self.syncSection(central: proxy.port, pki: pki, keys: keys) + "[photos]\nbudget_mb = 0\n")
         defer { daemon.stop() }
         let client = APIClient(socketPath: daemon.socket)
         _ = try Self.waitFor(seconds: 60, "the first sync") { try? client.status().manifestSequence }
-        let officer = DemoRecords.officer
-        guard try client.request("POST", "/v1/session", json: Data(#"{"officerId":"\#(officer.officerId)","pin":"\#(officer.pin)"}"#.utf8)).status == 201 else {
-            throw BenchError("sign-in refused")
-        }
+        try daemon.signIn(client)
         // Wanted persons with a face photo and an ID, from the end of the list.
         let faces = try Dataset.readRows(.wantedPersons, from: dataset).reversed().compactMap { row -> (id: String, photo: PhotoReference)? in
             guard let id = row.fields[1], !id.isEmpty, let face = PhotoReference.parse(field: row.fields[9] ?? "")?.first(where: { $0.kind == .face }) else { return nil }
@@ -163,6 +141,19 @@ struct PhotoBench {
         results.add("photo_link_floor_32kbps_s", Measure.percentile(floors, 50))
     }
 
+    /// The daemon's `[sync]` for the loopback center on `port`.
+    static func syncSection(central port: Int, pki: TestPKI, keys: URL) -> String {
+        """
+        [sync]
+        central = https://127.0.0.1:\(port)/
+        ca = \(pki.path("ca.crt"))
+        certificate = \(pki.path("device.crt"))
+        key = \(pki.path("device.key"))
+        trust_root = \(keys.appendingPathComponent(CentralKeys.rootFile).path)
+
+        """
+    }
+
     private func chmodTree(_ url: URL) throws {
         _ = try Self.run("/bin/chmod", ["-R", "a+rX", url.path])
     }
@@ -185,63 +176,5 @@ struct PhotoBench {
             Thread.sleep(forTimeInterval: poll)
         }
         throw BenchError("timed out waiting for \(what)")
-    }
-}
-
-/// The release `mpoliced` beside the bench, on a state directory of its own.
-final class BenchDaemon {
-    let socket: String
-    let state: String
-    private let process = Process()
-    private let notify: NotifySocket
-    private var stopped = false
-
-    init(work: URL, extra: String) throws {
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("mpoliced")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw BenchError("\(binary.path) is missing: build it (make bench builds mpoliced in release too)")
-        }
-        socket = work.appendingPathComponent("api.sock").path
-        state = work.appendingPathComponent("state").path
-        let config = work.appendingPathComponent("mpoliced.conf")
-        try """
-            [terminal]
-            unit = TPE-DA-01
-            state_directory = \(state)
-            [api]
-            socket = \(socket)
-            socket_group =
-            allowed_groups =
-            [gps]
-            gpsd = off
-            [log]
-            level = warning
-            \(extra)
-            """.write(to: config, atomically: true, encoding: .utf8)
-        notify = try NotifySocket(path: work.appendingPathComponent("notify.sock").path)
-        process.executableURL = binary
-        process.arguments = ["--config", config.path]
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = notify.path
-        process.environment = env
-        process.standardError = try FileHandle(forWritingTo: {
-            let log = work.appendingPathComponent("mpoliced.log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            return log
-        }())
-        try process.run()
-        guard notify.wait(for: "READY=1", timeout: 30) else { throw BenchError("mpoliced sent no READY=1 (\(work.path)/mpoliced.log)") }
-    }
-
-    func stop() {
-        guard !stopped else { return }
-        stopped = true
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
-        }
-        notify.close()
     }
 }

@@ -51,6 +51,10 @@ public enum Agent {
         if let reason = lists.unavailableReason { logger.error("lists unavailable", metadata: ["reason": "\(reason)"]) }
         let events = EventHub()
         let late = LateBound()
+        // Photos come from the published directory, so only with a sync.
+        let photoStore: PhotoStore? = try (wiped ? nil : s.central).map { _ in
+            try PhotoStore(state: state, budgetBytes: configuration.photos.budgetBytes)
+        }
         let protection = try TerminalProtection(
             protectionSettings, state: state, lists: lists, journal: journal, clock: clock,
             deadManEnabled: s.central != nil && !wiped,
@@ -75,7 +79,7 @@ public enum Agent {
                 events.publish(AgentEvent(.orderRefused, OrderResult(sequence: sequence, kind: nil, outcome: "refused", reason: code, message: nil)))
             case .listsWiped:
                 // The files went with the lists.
-                late.photoStore?.forgetAll()
+                photoStore?.forgetAll()
                 late.photos?.listsChanged()
             case .offlineRefusing(let offline): events.publish(AgentEvent(.listsExpired, offline))
             }
@@ -101,11 +105,6 @@ public enum Agent {
         let currentLocation: (@Sendable () -> LocationState)?
         if let location { currentLocation = { location.state() } } else { currentLocation = nil }
         let checkLocation: @Sendable () -> CheckLocation = { currentLocation?().forCheck ?? .notAvailable }
-        // Photos come from the published directory, so only with a sync.
-        let photoStore: PhotoStore? = try (wiped ? nil : s.central).map { _ in
-            try PhotoStore(state: state, budgetBytes: configuration.photos.budgetBytes)
-        }
-        late.photoStore = photoStore
         let checker = Checker(lists: lists, journal: journal, clock: clock, location: checkLocation,
                               admission: { try protection.admitCheck() },
                               photos: photoStore, fetchForHit: { late.photos?.requestForHit($0) })
@@ -150,7 +149,7 @@ public enum Agent {
         late.uplink = uplink
 
         // Photos: a queue below the lists and the uplink; a hit's photos go first.
-        let photos: PhotoSync? = zip(s.central, photoStore).map { central, store in
+        let photos: PhotoSync? = s.central.flatMap { central in photoStore.map { store in
             // A transport of its own that keeps its connection: photos are many small files.
             let photoTransport = CurlTransport(.init(caFile: s.ca, clientCertificate: s.certificate, clientKey: s.key, pinnedPublicKey: s.pin,
                                                      connectTimeout: s.connectTimeout, totalTimeout: s.timeout, reuseConnections: true))
@@ -161,11 +160,11 @@ public enum Agent {
                 case .available(let photo, let urgent):
                     if urgent, !protection.isLocked {
                         events.publish(AgentEvent(.photoAvailable, PhotoAvailableEvent(sha256: photo.sha256, kind: photo.kind.rawValue,
-                                                                                       bytes: photo.bytes, forHit: true)))
+                                                                                       bytes: photo.bytes)))
                     }
                 }
             }
-        }
+        } }
         late.photos = photos
 
         // The API, and systemd told once it listens.
@@ -195,7 +194,7 @@ public enum Agent {
             status.syncConfigured = sync != nil
             status.location = currentLocation?()
             status.protection = protection.status()
-            status.photos = photoStore.map { PhotoStatus(held: $0.count, bytes: $0.usedBytes, budgetBytes: $0.budgetBytes) }
+            status.photos = photoStore?.status
             return status
         }
         let (server, health) = try api.server(listener, logger: logger) { result in
@@ -238,14 +237,10 @@ public enum Agent {
 
 /// The engines the protections reach that are built after them.
 private final class LateBound: Sendable {
-    private let slots = Mutex<(uplink: Uplink?, sync: ListsSync?, photos: PhotoSync?, photoStore: PhotoStore?)>((nil, nil, nil, nil))
+    private let slots = Mutex<(uplink: Uplink?, sync: ListsSync?, photos: PhotoSync?)>((nil, nil, nil))
     var photos: PhotoSync? {
         get { slots.withLock { $0.photos } }
         set { slots.withLock { $0.photos = newValue } }
-    }
-    var photoStore: PhotoStore? {
-        get { slots.withLock { $0.photoStore } }
-        set { slots.withLock { $0.photoStore = newValue } }
     }
     var uplink: Uplink? {
         get { slots.withLock { $0.uplink } }
@@ -255,11 +250,6 @@ private final class LateBound: Sendable {
         get { slots.withLock { $0.sync } }
         set { slots.withLock { $0.sync = newValue } }
     }
-}
-
-private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
-    guard let a, let b else { return nil }
-    return (a, b)
 }
 
 /// An event without a body: `{}`.

@@ -32,16 +32,13 @@ public struct Publisher {
         return try WireJSON.decode(Manifest.self, from: payload)
     }
 
-    /// The published photo directory: `photos/<sha256>.jpg`, immutable, named by content.
-    public static let photoDirectory = "photos"
-
     /// Copies the data set's photos that are not published yet (content-addressed: a name
     /// that exists holds the same bytes). Each file's name is checked against its content,
     /// and written before the manifest that names its record.
     func publishPhotos(from source: URL, progress: ((String) -> Void)?) throws {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: source.path)) ?? []
         guard !files.isEmpty else { return }
-        let target = directory.appendingPathComponent(Self.photoDirectory, isDirectory: true)
+        let target = directory.appendingPathComponent(PhotoReference.publishedDirectory, isDirectory: true)
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
         var copied = 0
         for name in files.sorted() where name.hasSuffix(".jpg") {

@@ -89,11 +89,6 @@ public final class PhotoSync: Service, Sendable {
         wake.fire()
     }
 
-    /// What the queue holds now (status, tests).
-    public var queued: (urgent: Int, pending: Int) {
-        queue.withLock { ($0.urgent.count, $0.pending.count) }
-    }
-
     // MARK: One step each
 
     /// Plans the prefetch: the lists' photos in priority order, cut to the budget (the store
@@ -105,7 +100,7 @@ public final class PhotoSync: Service, Sendable {
             let missing = fitting.filter { !store.contains($0.sha256) }
             queue.withLock { $0.plan(missing) }
             logger.info("photo plan", metadata: ["listed": "\(plan.count)", "fitting": "\(fitting.count)", "to-fetch": "\(missing.count)",
-                                                 "held-bytes": "\(store.usedBytes)", "budget-bytes": "\(store.budgetBytes)"])
+                                                 "held-bytes": "\(store.status.bytes)", "budget-bytes": "\(store.budgetBytes)"])
         } catch {
             // Lists unavailable (or wiped): nothing to fetch until they are back.
             queue.withLock { $0.plan([]) }
@@ -118,15 +113,12 @@ public final class PhotoSync: Service, Sendable {
     func fetch(_ photo: PhotoReference, abort: AbortFlag) throws -> CurlTransport.Download {
         try store.prepare()
         let partial = store.partialURL(photo.sha256)
-        let download = try transport.download(configuration.baseURL + "\(Self.directory)/\(photo.sha256).jpg", to: partial,
+        let download = try transport.download(configuration.baseURL + photo.publishedPath, to: partial,
                                               expectedLength: Int64(photo.bytes), expectedSHA256: photo.sha256,
                                               progress: nil, abort: abort)
         try store.admit(photo.sha256, from: partial)
         return download
     }
-
-    /// The published photo directory (`Publisher.photoDirectory`).
-    static let directory = "photos"
 
     // MARK: The loop
 

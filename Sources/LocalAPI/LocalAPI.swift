@@ -126,7 +126,7 @@ public struct LocalAPI: Sendable {
                 throw APIError(.badRequest, "request.bad-value", "a photo is named by 64 lower-case hex digits (its SHA-256)", field: "sha256")
             }
             guard let photos = d.photos else {
-                throw APIError(.notFound, "photo.not-configured", "photos are not configured on this terminal (photos.budget_mb = 0 and no sync)")
+                throw APIError(.notFound, "photo.not-configured", "photos are not configured on this terminal: they come with the sync (sync.central)")
             }
             _ = try d.session.context()
             return try Self.photo(sha, photos, ifNoneMatch: request.headers[.ifNoneMatch])
@@ -246,7 +246,7 @@ public struct LocalAPI: Sendable {
     /// client; a matching `If-None-Match` is answered 304.
     static func photo(_ sha: String, _ photos: PhotoStore, ifNoneMatch: String?) throws -> Response {
         let etag = "\"\(sha)\""
-        var headers: HTTPFields = [.eTag: etag, .cacheControl: "private, max-age=31536000, immutable", .init("X-Content-Type-Options")!: "nosniff"]
+        var headers: HTTPFields = [.eTag: etag, .cacheControl: "private, max-age=31536000, immutable", .xContentTypeOptions: "nosniff"]
         if let ifNoneMatch, ifNoneMatch.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }),
            photos.contains(sha) {
             return Response(status: .notModified, headers: headers)
@@ -268,7 +268,7 @@ public struct LocalAPI: Sendable {
         status.uplinkConfigured = d.uplinkConfigured
         status.location = d.location?()
         status.protection = d.protection?.status()
-        status.photos = d.photos.map { PhotoStatus(held: $0.count, bytes: $0.usedBytes, budgetBytes: $0.budgetBytes) }
+        status.photos = d.photos?.status
         return status
     }
 

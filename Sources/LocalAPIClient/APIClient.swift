@@ -34,6 +34,13 @@ public struct APIClient: Sendable {
             (self.status, self.code, self.message, self.field) = (status, code, message, field)
         }
 
+        /// The error body of a non-2xx answer (`http-<status>` when it has none).
+        init(_ response: Response) {
+            let detail = (try? WireJSON.decode(APIErrorBody.self, from: response.body))?.error
+            self.init(status: response.status, code: detail?.code ?? "http-\(response.status)",
+                      message: detail?.message ?? "HTTP \(response.status)", field: detail?.field)
+        }
+
         public var description: String { "\(field.map { "\($0): " } ?? "")\(message) [\(code)]" }
     }
 
@@ -96,11 +103,7 @@ public struct APIClient: Sendable {
     @discardableResult
     public func send(_ method: String, _ path: String, body: (any Encodable)? = nil) throws -> Data {
         let response = try request(method, path, json: try body.map { try WireJSON.encode($0) })
-        guard (200..<300).contains(response.status) else {
-            let detail = (try? WireJSON.decode(APIErrorBody.self, from: response.body))?.error
-            throw Refusal(status: response.status, code: detail?.code ?? "http-\(response.status)",
-                          message: detail?.message ?? "HTTP \(response.status)", field: detail?.field)
-        }
+        guard (200..<300).contains(response.status) else { throw Refusal(response) }
         return response.body
     }
 
@@ -113,10 +116,9 @@ public struct APIClient: Sendable {
     public func photo(_ sha256: String) throws -> Data? {
         let response = try request("GET", "/v1/photos/\(sha256)")
         if response.status == 200 { return response.body }
-        let detail = (try? WireJSON.decode(APIErrorBody.self, from: response.body))?.error
-        if response.status == 404, detail?.code == "photo.not-on-device" { return nil }
-        throw Refusal(status: response.status, code: detail?.code ?? "http-\(response.status)",
-                      message: detail?.message ?? "HTTP \(response.status)", field: detail?.field)
+        let refusal = Refusal(response)
+        if refusal.code == "photo.not-on-device" { return nil }
+        throw refusal
     }
 
     public func status() throws -> TerminalStatus { try call("GET", "/v1/status", as: TerminalStatus.self) }

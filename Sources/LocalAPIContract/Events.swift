@@ -21,7 +21,7 @@ public enum EventName: String, Sendable, CaseIterable {
     case orderRefused = "order-refused"
     /// The dead-man timer now refuses checks: `OfflineState`.
     case listsExpired = "lists-expired"
-    /// A listed person's photo is on the device (`GET /v1/photos/{sha256}`): `PhotoAvailableEvent`.
+    /// A photo fetched for a hit is on the device (`GET /v1/photos/{sha256}`): `PhotoAvailableEvent`.
     case photoAvailable = "photo-available"
 }
 
@@ -30,11 +30,9 @@ public struct PhotoAvailableEvent: Codable, Sendable, Equatable {
     /// `face`, `full-body`, `tattoo`, `scar` or `other`.
     public var kind: String
     public var bytes: Int
-    /// Fetched for a hit (ahead of everything), rather than by prefetch.
-    public var forHit: Bool
 
-    public init(sha256: String, kind: String, bytes: Int, forHit: Bool) {
-        (self.sha256, self.kind, self.bytes, self.forHit) = (sha256, kind, bytes, forHit)
+    public init(sha256: String, kind: String, bytes: Int) {
+        (self.sha256, self.kind, self.bytes) = (sha256, kind, bytes)
     }
 }
 

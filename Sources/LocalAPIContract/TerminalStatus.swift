@@ -76,17 +76,3 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
         return parts.joined(separator: "; ")
     }
 }
-
-
-/// The photo cache in `status`.
-public struct PhotoStatus: Codable, Sendable, Equatable {
-    /// Verified photos on the device, and their bytes.
-    public var held: Int
-    public var bytes: Int64
-    /// `[photos] budget_mb`, in bytes.
-    public var budgetBytes: Int64
-
-    public init(held: Int, bytes: Int64, budgetBytes: Int64) {
-        (self.held, self.bytes, self.budgetBytes) = (held, bytes, budgetBytes)
-    }
-}

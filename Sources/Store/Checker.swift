@@ -75,12 +75,12 @@ public final class Checker: Sendable {
     /// fetched at once (they are what the officer compares the face with).
     private func markPhotos(_ answer: inout CheckAnswer, _ photos: PhotoStore) {
         var missing: [PhotoReference] = []
-        for l in answer.lists.indices where !answer.lists[l].matches.isEmpty {
+        for l in answer.lists.indices {
             for m in answer.lists[l].matches.indices {
                 missing += answer.lists[l].matches[m].record.markPhotos(onDevice: photos.contains)
             }
         }
-        if !missing.isEmpty { fetchForHit(missing.map { PhotoReference(sha256: $0.sha256, bytes: $0.bytes, kind: $0.kind) }) }
+        if !missing.isEmpty { fetchForHit(missing) }
     }
 
     private func answerPerson(name: PersonName, dateOfBirth dob: CalendarDate, context: CheckContext) throws -> CheckAnswer {

@@ -40,9 +40,13 @@ public final class PhotoStore: Sendable {
 
     public func contains(_ sha256: String) -> Bool { held.withLock { $0[sha256] != nil } }
 
-    public var usedBytes: Int64 { held.withLock { $0.values.reduce(0, +) } }
     public var count: Int { held.withLock { $0.count } }
     public var all: Set<String> { held.withLock { Set($0.keys) } }
+
+    /// What `status` says of the cache.
+    public var status: PhotoStatus {
+        held.withLock { PhotoStatus(held: $0.count, bytes: $0.values.reduce(0, +), budgetBytes: budgetBytes) }
+    }
 
     /// Where a download of `sha256` accumulates.
     public func partialURL(_ sha256: String) -> URL { directory.appendingPathComponent("\(sha256).part") }
@@ -110,5 +114,18 @@ public final class PhotoStore: Sendable {
             if !keep.contains(String(name.dropLast(5))) { unlink(directory.appendingPathComponent(name).path) }
         }
         return fitting
+    }
+}
+
+/// The photo cache in `status`.
+public struct PhotoStatus: Codable, Sendable, Equatable {
+    /// Verified photos on the device, and their bytes.
+    public var held: Int
+    public var bytes: Int64
+    /// `[photos] budget_mb`, in bytes.
+    public var budgetBytes: Int64
+
+    public init(held: Int, bytes: Int64, budgetBytes: Int64) {
+        (self.held, self.bytes, self.budgetBytes) = (held, bytes, budgetBytes)
     }
 }

@@ -156,6 +156,15 @@ public enum ListedRecord: Sendable, Equatable, Codable {
         }
     }
 
+    /// A listed person's photos (none for a vehicle).
+    public var photos: [PhotoReference] {
+        switch self {
+        case .stolenVehicle: []
+        case .wantedPerson(let r): r.photos
+        case .missingPerson(let r): r.photos
+        }
+    }
+
     /// Says per photo whether it is on the device.
     /// - Returns: the photos that are not.
     public mutating func markPhotos(onDevice: (String) -> Bool) -> [PhotoReference] {

@@ -110,17 +110,7 @@ struct CheckCommand: ParsableCommand {
     /// Writes each matched person's photos that are (or, within `wait`, come) on the
     /// terminal; says on stderr which were written and which are not there.
     private func writePhotos(of answer: CheckAnswer, to directory: URL, wait: Double, photo: (String) throws -> Data?) throws {
-        var wanted: [(record: String, photo: PhotoReference)] = []
-        for list in answer.lists {
-            for match in list.matches {
-                let photos: [PhotoReference] = switch match.record {
-                case .wantedPerson(let r): r.photos
-                case .missingPerson(let r): r.photos
-                case .stolenVehicle: []
-                }
-                wanted += photos.map { (match.record.recordId, $0) }
-            }
-        }
+        let wanted = answer.lists.flatMap(\.matches).flatMap { match in match.record.photos.map { (record: match.record.recordId, photo: $0) } }
         let deadline = Date().addingTimeInterval(wait)
         var left = wanted
         while true {

@@ -13,24 +13,10 @@ struct PhotoStoreTests {
         let s = try LoadedState(records: 2_000, photos: 120)
         defer { s.directory.remove() }
         let plan = try s.lists.photoPlan(region: "臺北")
-        var owner: [String: (list: ListKind, row: ListRow)] = [:]
-        for list in [ListKind.wantedPersons, .missingPersons] {
-            for row in try Dataset.readRows(list, from: s.state.datasetURL) {
-                for photo in PhotoReference.parse(field: row.fields[9] ?? "")! { owner[photo.sha256] = (list, row) }
-            }
-        }
-        #expect(plan.count == owner.count && plan.count == 121, "every named photo once")
-        func rank(_ photo: PhotoReference) -> Int {
-            let (list, row) = owner[photo.sha256]!
-            if list == .wantedPersons {
-                let flags = row.fields[8] ?? ""
-                if flags.contains("armed") || flags.contains("violent") { return 0 }
-                return (row.fields[7] ?? "").contains("臺北") ? 2 : 3
-            }
-            if row.fields[7] == "1" { return 1 }
-            return (row.fields[8] ?? "").contains("臺北") ? 2 : 3
-        }
-        let ranks = plan.map(rank)
+        let listed = try ListedPhoto.all(in: s.state.datasetURL, region: "臺北")
+        let rankOf = Dictionary(uniqueKeysWithValues: listed.map { ($0.photo.sha256, $0.rank) })
+        #expect(plan.count == rankOf.count && plan.count == 121, "every named photo once")
+        let ranks = plan.map { rankOf[$0.sha256]! }
         #expect(ranks == ranks.sorted(), "priorities never go back")
         #expect(Set(ranks) == [0, 1, 2, 3], "the data set has every kind: \(Set(ranks))")
     }
@@ -50,7 +36,7 @@ struct PhotoStoreTests {
         #expect(store.count == plan.count)
         let kept = store.retain(plan: plan)
         #expect(kept == Array(plan.prefix(4)))
-        #expect(store.all == Set(plan.prefix(4).map(\.sha256)) && store.usedBytes == budget)
+        #expect(store.all == Set(plan.prefix(4).map(\.sha256)) && store.status.bytes == budget)
 
         // Bytes under a wrong name are refused at the door.
         let forged = String(repeating: "0", count: 64)
@@ -92,7 +78,7 @@ struct PhotoStoreTests {
         // The hit's record deleted (not in the plan any more): its photo goes, pinned or not.
         store.retain(plan: Array(plan.dropLast()), pinned: [hit])
         #expect(!store.contains(hit) && !FileManager.default.fileExists(atPath: store.directory.appendingPathComponent("\(hit).jpg").path))
-        #expect(store.contains(plan[0].sha256) && store.usedBytes <= store.budgetBytes)
+        #expect(store.contains(plan[0].sha256) && store.status.bytes <= store.budgetBytes)
     }
 
     @Test("every matched person's photo says whether it is on the device, and the missing ones are asked for")

@@ -13,36 +13,9 @@ import Watchlist
 /// link while the lists sync), and resuming a download a kill -9 cut.
 @Suite("mpoliced photos", .serialized)
 struct PhotoDaemonTests {
-    /// A photo of the data set and its prefetch class: 0 armed or violent wanted, 1 vulnerable
-    /// missing, 2 the region, 3 the rest — judged here from the rows, apart from the store's SQL.
-    struct Listed {
-        var photo: PhotoReference
-        var list: ListKind
-        var recordId: String
-        var idNumber: String?
-        var rank: Int
-    }
-
     static let region = "臺北"
 
-    static func listed(_ dataset: URL) throws -> [Listed] {
-        var all: [Listed] = []
-        for list in [ListKind.wantedPersons, .missingPersons] {
-            for row in try Dataset.readRows(list, from: dataset) {
-                let rank: Int
-                if list == .wantedPersons {
-                    let flags = row.fields[8] ?? ""
-                    rank = flags.contains("armed") || flags.contains("violent") ? 0 : ((row.fields[7] ?? "").contains(region) ? 2 : 3)
-                } else {
-                    rank = row.fields[7] == "1" ? 1 : ((row.fields[8] ?? "").contains(region) ? 2 : 3)
-                }
-                for photo in PhotoReference.parse(field: row.fields[9] ?? "") ?? [] {
-                    all.append(Listed(photo: photo, list: list, recordId: row.recordId, idNumber: row.fields[1], rank: rank))
-                }
-            }
-        }
-        return all
-    }
+    static func listed(_ dataset: URL) throws -> [ListedPhoto] { try ListedPhoto.all(in: dataset, region: region) }
 
     static func photoConfig(budgetMB: Int) -> String {
         """
