@@ -140,10 +140,12 @@ struct OrderDaemonTests {
         // wipe-lists: the lists' files go, the journal stays, the terminal stays locked.
         #expect(try Self.issue("wipe-lists", db: world.databasePath, keys: keys) == 3)
         #expect(try eventually(timeout: 15) { Self.listFiles(state).isEmpty }, "\(Self.listFiles(state)) \(daemon.log)")
+        // The lists' files go first; the wipe is complete when its durable mark is removed.
+        #expect(eventually(timeout: 15) { !FileManager.default.fileExists(atPath: state.appendingPathComponent("wipe-pending.json").path) },
+                "the wipe completes: \(daemon.log.suffix(1_500))")
         #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("photos").path), "the photos go with the lists")
         #expect(try check(daemon).status == 423)
         #expect(FileManager.default.fileExists(atPath: state.appendingPathComponent("journal.db").path))
-        #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("wipe-pending.json").path))
         #expect(try eventually(timeout: 15) { try Self.orderStatuses(db: world.databasePath)[3]?["outcome"] as? String == "executed" })
 
         // unlock: the sync fetches the lists again at once and checks answer.
