@@ -217,6 +217,7 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Location", "Store", "Watchlist", "TerminalConfiguration", "TestSupport"]),
         .testTarget(name: "CentralTests", dependencies: [
             "Central", "FieldWire", "Watchlist", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

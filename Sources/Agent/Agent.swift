@@ -41,8 +41,12 @@ public enum Agent {
         let wiped = try state.wipedRecord() != nil
         if wiped { logger.critical("this terminal was wiped by an order: it serves status only until a technician re-provisions it") }
         let outboxQueued = WakeSignal()
+        let emergencyQueued = WakeSignal()
         let journal = try JournalStore.open(path: state.journalPath, outboxLimits: configuration.uplink.limits,
-                                            onEnqueue: { outboxQueued.fire() })
+                                            onEnqueue: { outboxQueued.fire() }, onUrgent: { emergencyQueued.fire() })
+        if let emergency = try journal.activeEmergency() {
+            logger.critical("an emergency is active (raised \(emergency.raisedAt)): it goes to the center first, breadcrumbs every 2 s, until cancelled with the officer's PIN")
+        }
         // A terminal that has applied lists before expects them: missing or broken lists are
         // then unavailable (checks refused with the reason) until a sync replaces them.
         // So does a terminal whose lists were wiped: no empty lists stand in for them.
@@ -137,11 +141,19 @@ public enum Agent {
             Uplink(.init(baseURL: central, unit: configuration.terminal.unit, batchItems: u.batchItems, batchBytes: u.batchBytes,
                          dispatchWait: u.dispatchWait),
                    transport: transport, journal: journal, location: checkLocation, clock: clock, schedule: u.policy,
-                   enqueued: outboxQueued, terminalGuard: protection, logger: logger) { event in
+                   enqueued: outboxQueued, urgent: emergencyQueued, terminalGuard: protection, logger: logger) { event in
+                // A locked terminal's screen shows nothing new: the dispatch waits in the journal.
+                guard !protection.isLocked else { return }
                 switch event {
-                case .dispatchReceived(let dispatch):
-                    // A locked terminal's screen shows nothing new: the dispatch waits in the journal.
-                    if !protection.isLocked { events.publish(AgentEvent(.dispatchReceived, dispatch)) }
+                case .dispatchReceived(let dispatch): events.publish(AgentEvent(.dispatchReceived, dispatch))
+                case .dispatchChanged(let change, let dispatch):
+                    let name: EventName = switch change {
+                    case .created: .dispatchReceived
+                    case .updated: .dispatchUpdated
+                    case .cancelled: .dispatchCancelled
+                    case .reassigned: .dispatchReassigned
+                    }
+                    events.publish(AgentEvent(name, dispatch))
                 }
             }
         }

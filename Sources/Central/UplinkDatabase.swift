@@ -101,14 +101,38 @@ public final class UplinkDatabase: Sendable {
                 );
                 """)
         }
+        Self.registerFieldOperations(&migrator)
         try migrator.migrate(pool)
     }
 
     // MARK: Items
 
+    /// An emergency raised by a unit, as the center announces it.
+    public struct RaisedEmergency: Sendable, Equatable, Codable {
+        public var emergencyId: String
+        public var unit: String
+        public var officerId: String
+        public var location: CheckLocation
+        /// The nearest other units (straight-line), nearest first.
+        public var nearestUnits: [UnitPosition]
+    }
+
+    /// A batch as stored: each item's answer, and the emergencies it raised.
+    struct Ingested {
+        var results: [UplinkAnswer.Result]
+        var emergencies: [RaisedEmergency]
+    }
+
     /// Stores a batch in one transaction; each item accepted, a duplicate, or rejected.
     func ingest(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], chainHead: ChainHead? = nil, now: Int64) throws -> [UplinkAnswer.Result] {
+        try store(unit: unit, items, chainHead: chainHead, now: now).results
+    }
+
+    /// `ingest`, with the emergencies the batch raised (an emergency item accepted now names
+    /// the nearest other units, kept with the record).
+    func store(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], chainHead: ChainHead? = nil, now: Int64) throws -> Ingested {
         try pool.write { db in
+            var emergencies: [RaisedEmergency] = []
             if let chainHead {
                 try db.execute(sql: """
                     INSERT INTO unit_chain (unit, seq, hash, reported_at) VALUES (?1, ?2, ?3, ?4)
@@ -129,41 +153,39 @@ public final class UplinkDatabase: Sendable {
                     continue
                 case .success(let i): item = i
                 }
-                if case .check(let check) = item.payload, check.unitId != unit {
+                if let named = item.payload.unitId, named != unit {
                     results.append(.init(id: item.id, status: .rejected,
-                                         reason: "check.unit-mismatch: the record names unit \(check.unitId); the certificate is unit \(unit)"))
+                                         reason: "check.unit-mismatch: the item names unit \(named); the certificate is unit \(unit)"))
                     continue
                 }
-                if case .audit(let event) = item.payload, event.unitId != unit {
-                    results.append(.init(id: item.id, status: .rejected,
-                                         reason: "check.unit-mismatch: the event names unit \(event.unitId); the certificate is unit \(unit)"))
+                if case .dispatchStatus(let change) = item.payload, let refusal = try refusal(db, unit: unit, change) {
+                    results.append(.init(id: item.id, status: .rejected, reason: refusal))
                     continue
-                }
-                if case .orderAck(let ack) = item.payload, ack.unitId != unit {
-                    results.append(.init(id: item.id, status: .rejected,
-                                         reason: "check.unit-mismatch: the acknowledgement names unit \(ack.unitId); the certificate is unit \(unit)"))
-                    continue
-                }
-                if case .dispatchStatus(let change) = item.payload {
-                    guard try Bool.fetchOne(db, sql: "SELECT 1 FROM dispatch WHERE id = ? AND unit = ?", arguments: [change.dispatchId, unit]) == true else {
-                        results.append(.init(id: item.id, status: .rejected, reason: "dispatch.unknown: no dispatch \(change.dispatchId) for unit \(unit)"))
-                        continue
-                    }
                 }
                 try insert.execute(arguments: [item.id, unit, item.kind.rawValue, item.createdAt, item.payload.json, now, item.payload.chain?.seq])
                 guard db.changesCount == 1 else {
                     results.append(.init(id: item.id, status: .duplicate))
                     continue
                 }
-                if case .dispatchStatus(let change) = item.payload {
-                    try db.execute(sql: "UPDATE dispatch SET status = ? WHERE id = ?", arguments: [change.status.rawValue, change.dispatchId])
+                if case .dispatchStatus(let change) = item.payload { try apply(db, change) }
+                try noteUnitState(db, unit: unit, item.payload, now: now)
+                if case .emergency(let emergency) = item.payload, emergency.event == .raised {
+                    let nearest = try emergency.location.latitude.flatMap { lat in try emergency.location.longitude.map { lon in
+                        try unitsNear(db, latitude: lat, longitude: lon, excluding: unit, maxAge: 900, now: now, limit: 3)
+                    } } ?? []
+                    try db.execute(sql: "UPDATE item SET urgent = 1, nearest = ? WHERE unit = ? AND id = ?",
+                                   arguments: [WireJSON.text(nearest), unit, item.id])
+                    emergencies.append(RaisedEmergency(emergencyId: emergency.emergencyId, unit: unit, officerId: emergency.officerId,
+                                                       location: emergency.location, nearestUnits: nearest))
+                } else if item.kind == .emergency || item.payload.emergencyId != nil {
+                    try db.execute(sql: "UPDATE item SET urgent = 1 WHERE unit = ? AND id = ?", arguments: [unit, item.id])
                 }
                 results.append(.init(id: item.id, status: .accepted))
             }
             // Every answer logged, in the same transaction as what it answers for.
             let log = try db.cachedStatement(sql: "INSERT INTO delivery (unit, id, status, received_at) VALUES (?, ?, ?, ?)")
             for result in results { try log.execute(arguments: [unit, result.id, result.status.rawValue, now]) }
-            return results
+            return Ingested(results: results, emergencies: emergencies)
         }
     }
 
@@ -176,6 +198,10 @@ public final class UplinkDatabase: Sendable {
         public var createdAt: Int64
         public var receivedAt: Int64
         public var payload: UplinkPayload
+        /// An emergency, or a breadcrumb sent while one was active.
+        public var urgent: Bool
+        /// For a raised emergency: the nearest other units when it arrived.
+        public var nearestUnits: [UnitPosition]?
     }
 
     /// One answer the center gave to one delivery of an item.
@@ -196,44 +222,18 @@ public final class UplinkDatabase: Sendable {
         }
     }
 
-    public func records(kind: OutboxKind? = nil) throws -> [Record] {
+    /// - Parameter urgentOnly: only emergencies and their breadcrumbs.
+    public func records(kind: OutboxKind? = nil, urgentOnly: Bool = false) throws -> [Record] {
         try pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT received_seq, id, unit, kind, created_at, received_at, payload FROM item
-                WHERE ?1 IS NULL OR kind = ?1 ORDER BY received_seq
-                """, arguments: [kind?.rawValue]).map { row in
+                SELECT received_seq, id, unit, kind, created_at, received_at, payload, urgent, nearest FROM item
+                WHERE (?1 IS NULL OR kind = ?1) AND (?2 = 0 OR urgent = 1) ORDER BY received_seq
+                """, arguments: [kind?.rawValue, urgentOnly]).map { row in
                 let kind = OutboxKind(rawValue: row[3]) ?? .check
+                let nearest: String? = row[8]
                 return Record(receivedSeq: row[0], id: row[1], unit: row[2], kind: kind, createdAt: row[4], receivedAt: row[5],
-                              payload: try UplinkPayload.decode(kind: kind, json: row[6]))
-            }
-        }
-    }
-
-    // MARK: Dispatch
-
-    /// Queues a dispatch for `unit`; returns it as the unit will receive it.
-    public func createDispatch(unit: String, priority: String, summary: String, latitude: Double?, longitude: Double?,
-                               now: Int64) throws -> DispatchOrder {
-        let id = UUIDv7.make(milliseconds: now)
-        let createdAt = Timestamp.iso8601(milliseconds: now)
-        let cursor = try pool.write { db -> Int64 in
-            try db.execute(sql: """
-                INSERT INTO dispatch (id, unit, created_at, priority, summary, latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, unit, createdAt, priority, summary, latitude, longitude])
-            return db.lastInsertedRowID
-        }
-        return DispatchOrder(id: id, cursor: cursor, createdAt: createdAt, priority: priority, summary: summary,
-                              latitude: latitude, longitude: longitude)
-    }
-
-    /// The unit's dispatches after `cursor`, oldest first.
-    func dispatches(unit: String, after cursor: Int64, limit: Int = 100) throws -> [DispatchOrder] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, cursor, created_at, priority, summary, latitude, longitude FROM dispatch
-                WHERE unit = ? AND cursor > ? ORDER BY cursor LIMIT ?
-                """, arguments: [unit, cursor, limit]).map {
-                DispatchOrder(id: $0[0], cursor: $0[1], createdAt: $0[2], priority: $0[3], summary: $0[4], latitude: $0[5], longitude: $0[6])
+                              payload: try UplinkPayload.decode(kind: kind, json: row[6]), urgent: row[7],
+                              nearestUnits: try nearest.map { try WireJSON.decode([UnitPosition].self, from: Data($0.utf8)) })
             }
         }
     }

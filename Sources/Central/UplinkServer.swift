@@ -12,18 +12,22 @@ import NIOCore
 /// workers and nobody else (no TCP port another local user could reach).
 public struct UplinkServer: Sendable {
     public let database: UplinkDatabase
+    /// Emergencies are announced here at once (critical), with the nearest other units.
+    let logger: Logger
     /// Largest accepted request body, compressed and inflated.
     static let maxCompressedBytes = 8 << 20
     static let maxInflatedBytes = 64 << 20
     static let maxWait = 60
 
-    public init(database: UplinkDatabase) {
+    public init(database: UplinkDatabase, logger: Logger = Logger(label: "mpolice-central")) {
         self.database = database
+        self.logger = logger
     }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let database = database
+        let logger = logger
         router.post("uplink/items") { request, _ in
             let unit = try Self.unit(request)
             var request = request
@@ -40,8 +44,9 @@ public struct UplinkServer: Sendable {
             guard batch.unit == unit else {
                 throw HTTPError(.forbidden, message: "the batch is for unit \(batch.unit); the certificate is unit \(unit)")
             }
-            let results = try database.ingest(unit: unit, batch.items, chainHead: batch.chainHead, now: Int64(Date().timeIntervalSince1970 * 1000))
-            return Self.json(UplinkAnswer(results: results))
+            let stored = try database.store(unit: unit, batch.items, chainHead: batch.chainHead, now: Int64(Date().timeIntervalSince1970 * 1000))
+            for emergency in stored.emergencies { Self.announce(emergency, logger) }
+            return Self.json(UplinkAnswer(results: stored.results))
         }
         router.get("uplink/dispatches") { request, _ in
             let unit = try Self.unit(request)
@@ -62,6 +67,15 @@ public struct UplinkServer: Sendable {
             }
         }
         return router
+    }
+
+    /// The log line an emergency raises (no names or IDs of the public: unit, officer, place).
+    static func announce(_ e: UplinkDatabase.RaisedEmergency, _ logger: Logger) {
+        let place = e.location.latitude.flatMap { lat in e.location.longitude.map { "\(lat),\($0)" } } ?? "position \(e.location.status)"
+        let nearest = e.nearestUnits.isEmpty ? "no other unit with a recent position"
+            : e.nearestUnits.map { "\($0.unit) \(Int($0.distanceMeters)) m\($0.available ? "" : " (busy)")" }.joined(separator: ", ")
+        logger.critical("EMERGENCY: officer needs help, unit \(e.unit) officer \(e.officerId.isEmpty ? "-" : e.officerId) at \(place); nearest units: \(nearest)",
+                        metadata: ["emergency": "\(e.emergencyId)"])
     }
 
     /// Serves on the Unix socket at `socket` until cancelled; the socket file gets `mode`

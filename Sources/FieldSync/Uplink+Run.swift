@@ -17,8 +17,9 @@ extension Uplink {
     /// Uploads whenever items are queued; when idle, looks again every `schedule.interval`
     /// for items whose retry time has come. After a failure it backs off (`firstRetry`
     /// doubling to `maxRetry`, jittered) without reacting to new items, but a successful
-    /// dispatch poll ends the backoff at once. Returns when cancelled; a transfer under way is
-    /// aborted within about a second.
+    /// dispatch poll ends the backoff at once. While an emergency waits for the center there
+    /// is no backoff: it is tried every second, and queuing one ends any wait. Returns when
+    /// cancelled; a transfer under way is aborted within about a second.
     func runUploads() async {
         let abort = AbortFlag()
         await withTaskCancellationHandler {
@@ -40,8 +41,9 @@ extension Uplink {
                 }
                 let succeeded = (try? result.get()) != nil
                 if succeeded, retries.consecutiveFailures > 0 { pollWake.fire() }
-                let delay = retries.delay(afterSuccess: succeeded, random: Double.random(in: 0..<1))
-                await wait(for: delay, orUntil: succeeded ? [enqueued, uploadWake] : [uploadWake])
+                var delay = retries.delay(afterSuccess: succeeded, random: Double.random(in: 0..<1))
+                if (try? journal.urgentPending()) == true { delay = min(delay, .seconds(1)) }
+                await wait(for: delay, orUntil: succeeded ? [enqueued, uploadWake, urgent] : [uploadWake, urgent])
             }
         } onCancel: {
             abort.set()
@@ -60,9 +62,11 @@ extension Uplink {
                 let result = await onOwnThread("dispatch-poll") { try self.pollDispatches(abort: abort) }
                 switch result {
                 case .success(let dispatches):
-                    for dispatch in dispatches {
-                        logger.notice("dispatch received", metadata: ["id": "\(dispatch.order.id)", "priority": "\(dispatch.order.priority)"])
-                        onEvent(.dispatchReceived(dispatch))
+                    for applied in dispatches {
+                        let dispatch = applied.dispatch
+                        logger.notice(applied.change == .created ? "dispatch received" : "dispatch \(applied.change.rawValue)",
+                                      metadata: ["id": "\(dispatch.order.id)", "priority": "\(dispatch.order.priority)"])
+                        onEvent(applied.change == .created ? .dispatchReceived(dispatch) : .dispatchChanged(applied.change, dispatch))
                     }
                     if retries.consecutiveFailures > 0 { uploadWake.fire() }
                     _ = retries.delay(afterSuccess: true, random: 0)

@@ -51,11 +51,13 @@ public final class Uplink: Service, Sendable {
     public enum Event: Sendable, Equatable {
         /// A dispatch from the center was stored (its receipt queued).
         case dispatchReceived(Dispatch)
+        /// The center updated, cancelled or reassigned a dispatch (`change`); the dispatch as it is now.
+        case dispatchChanged(DispatchOrder.Change, Dispatch)
     }
 
     public let configuration: Configuration
     private let transport: CurlTransport
-    private let journal: JournalStore
+    let journal: JournalStore
     private let location: @Sendable () -> CheckLocation
     private let clock: any TerminalClock
     let schedule: RetryPolicy
@@ -63,6 +65,8 @@ public final class Uplink: Service, Sendable {
     let enqueued: WakeSignal
     /// Ends the upload loop's wait (also its backoff): the link is back.
     let uploadWake = WakeSignal()
+    /// Fired when an emergency is queued (the journal's `onUrgent`): ends any wait or backoff.
+    let urgent: WakeSignal
     /// Ends the dispatch poll's backoff: the link is back.
     let pollWake = WakeSignal()
     let logger: Logger
@@ -76,7 +80,8 @@ public final class Uplink: Service, Sendable {
     /// - Parameter enqueued: the signal the journal fires when it queues items.
     public init(_ configuration: Configuration, transport: CurlTransport, journal: JournalStore,
                 location: @escaping @Sendable () -> CheckLocation = { .notAvailable }, clock: any TerminalClock = SystemClock(),
-                schedule: RetryPolicy = RetryPolicy(), enqueued: WakeSignal = WakeSignal(), terminalGuard: (any TerminalGuard)? = nil,
+                schedule: RetryPolicy = RetryPolicy(), enqueued: WakeSignal = WakeSignal(), urgent: WakeSignal = WakeSignal(),
+                terminalGuard: (any TerminalGuard)? = nil,
                 logger: Logger = Logger(label: "mpolice.uplink"), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.terminalGuard = terminalGuard
         self.configuration = configuration
@@ -86,6 +91,7 @@ public final class Uplink: Service, Sendable {
         self.clock = clock
         self.schedule = schedule
         self.enqueued = enqueued
+        self.urgent = urgent
         self.logger = logger
         self.onEvent = onEvent
     }
@@ -159,7 +165,8 @@ public final class Uplink: Service, Sendable {
         return done()
     }
 
-    /// An item the center left unanswered waits 5 s · 2^attempts, at most an hour.
+    /// An item the center left unanswered waits 5 s · 2^attempts, at most an hour (an
+    /// emergency item a second: `JournalStore.settleOutbox`).
     static func itemRetryDelay(attempts: Int) -> Int64 {
         min(3_600_000, 5_000 << Int64(min(attempts, 20)))
     }
@@ -207,9 +214,10 @@ public final class Uplink: Service, Sendable {
 
     // MARK: Dispatch
 
-    /// One long poll: waits up to `dispatchWait` for dispatches after the stored cursor,
-    /// stores them (each acknowledged `received` through the outbox) and returns the new ones.
-    public func pollDispatches(abort: AbortFlag? = nil) throws -> [Dispatch] {
+    /// One long poll: waits up to `dispatchWait` for dispatch log entries after the stored
+    /// cursor, applies them (each new dispatch acknowledged `received` through the outbox)
+    /// and returns what changed.
+    public func pollDispatches(abort: AbortFlag? = nil) throws -> [AppliedDispatchChange] {
         let cursor = try journal.dispatchCursor()
         let wait = configuration.dispatchWait
         var url = configuration.baseURL + "dispatches?after=\(cursor)&wait=\(Int(wait))"
@@ -222,7 +230,8 @@ public final class Uplink: Service, Sendable {
         }
         if let orders = poll.orders, !orders.isEmpty { terminalGuard?.receive(orders, source: .poll) }
         if poll.dispatches.isEmpty, poll.cursor == cursor { return [] }
-        return try journal.storeDispatches(poll.dispatches, cursor: poll.cursor, location: location(), now: nowMilliseconds())
+        return try journal.storeDispatches(poll.dispatches, cursor: poll.cursor, unitId: configuration.unit, location: location(),
+                                           now: nowMilliseconds())
     }
 }
 

@@ -1,5 +1,19 @@
-/// A dispatch from the 110 command center to a unit, as the center sends it.
+/// A dispatch from the 110 command center to a unit, as the center sends it: one entry of
+/// the unit's dispatch log, which says what changed (`change`) and carries the dispatch as
+/// it stands after the change. The terminal applies the entries in cursor order.
 public struct DispatchOrder: Sendable, Equatable, Codable {
+    /// What an entry of the log does to the dispatch.
+    public enum Change: String, Sendable, Codable, CaseIterable {
+        /// A new dispatch for this unit (also: one reassigned to it).
+        case created
+        /// Its address, incident type, call-back number, notes, summary or priority changed.
+        case updated
+        /// Called off by the center: the unit's status changes after it are refused.
+        case cancelled
+        /// Given to another unit: closed for this one.
+        case reassigned
+    }
+
     public var id: String
     /// The center's ordering of this unit's dispatches; the poll resumes after it.
     public var cursor: Int64
@@ -10,12 +24,30 @@ public struct DispatchOrder: Sendable, Equatable, Codable {
     public var summary: String
     public var latitude: Double?
     public var longitude: Double?
+    /// Absent from centers that predate dispatch changes: `created`.
+    public var change: Change?
+    public var address: String?
+    /// The 110 call's type, e.g. `traffic-collision`, `robbery`.
+    public var incidentType: String?
+    /// The caller's call-back number.
+    public var callbackNumber: String?
+    public var notes: String?
+    /// Why it was cancelled or reassigned (and, for `reassigned`, to which unit).
+    public var reason: String?
+    /// ISO 8601: when the center made this change (`createdAt` for `created`).
+    public var changedAt: String?
 
     public init(id: String, cursor: Int64, createdAt: String, priority: String, summary: String,
-                latitude: Double?, longitude: Double?) {
+                latitude: Double?, longitude: Double?, change: Change? = nil, address: String? = nil, incidentType: String? = nil,
+                callbackNumber: String? = nil, notes: String? = nil, reason: String? = nil, changedAt: String? = nil) {
         (self.id, self.cursor, self.createdAt, self.priority, self.summary) = (id, cursor, createdAt, priority, summary)
         (self.latitude, self.longitude) = (latitude, longitude)
+        (self.change, self.address, self.incidentType, self.callbackNumber, self.notes) = (change, address, incidentType, callbackNumber, notes)
+        (self.reason, self.changedAt) = (reason, changedAt)
     }
+
+    /// `created` when the center did not say.
+    public var kindOfChange: Change { change ?? .created }
 }
 
 /// `GET /uplink/dispatches`: the unit's dispatches after a cursor, and its signed orders

@@ -1,6 +1,8 @@
 /// What the outbox carries to the center (docs/sync-protocol.md, "Uplink"). The priority
-/// decides what goes first when the link returns: order acknowledgements and hits, then dispatch status changes, then
-/// the other checks, then breadcrumbs.
+/// decides what goes first when the link returns: an officer's emergency (and its
+/// breadcrumbs) before anything, then order acknowledgements and hits, then dispatch status,
+/// unit status, incidents and hit outcomes, then the other checks and session events, then
+/// breadcrumbs.
 public enum OutboxKind: String, Sendable, Codable, CaseIterable {
     case check
     case dispatchStatus = "dispatch-status"
@@ -9,15 +11,27 @@ public enum OutboxKind: String, Sendable, Codable, CaseIterable {
     case audit
     /// What the terminal did with a lock or wipe order.
     case orderAck = "order-ack"
+    /// "Officer needs help" raised or cleared.
+    case emergency
+    /// The unit's status (available, busy, en route, …), set by the officer or implied by a dispatch.
+    case unitStatus = "unit-status"
+    /// A traffic or person stop the officer started (opened or closed).
+    case incident
+    /// What the officer did after a hit.
+    case hitOutcome = "hit-outcome"
+
+    /// The priority of the emergency and of the breadcrumbs sent while it is active.
+    public static let emergencyPriority = 0
 
     /// 0 is sent first.
     public func priority(hit: Bool = false) -> Int {
         switch self {
-        case .orderAck: 0
-        case .check: hit ? 0 : 2
-        case .dispatchStatus: 1
-        case .audit: 2
-        case .breadcrumb: 3
+        case .emergency: Self.emergencyPriority
+        case .orderAck: 1
+        case .check: hit ? 1 : 3
+        case .dispatchStatus, .unitStatus, .incident, .hitOutcome: 2
+        case .audit: 3
+        case .breadcrumb: 4
         }
     }
 }

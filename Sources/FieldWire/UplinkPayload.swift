@@ -31,6 +31,8 @@ public struct CheckRecordPayload: Sendable, Equatable, Codable {
     /// `pin`, `pin+otp` or `technician`; absent in records made before terminals said.
     public var authentication: String?
     public var purpose: CheckPurpose?
+    /// The officer's stop (`POST /v1/incidents`) open when the check was made.
+    public var incidentId: String?
     /// Its place in the terminal's audit chain (set when the journal records it).
     public var chain: ChainLink?
 
@@ -52,6 +54,7 @@ public struct CheckRecordPayload: Sendable, Equatable, Codable {
         self.location = location
         authentication = a.authentication.rawValue
         purpose = a.purpose
+        incidentId = a.incidentId
     }
 }
 
@@ -121,11 +124,13 @@ public struct BreadcrumbPayload: Sendable, Equatable, Codable {
     public var track: Double?
     public var horizontalError: Double?
     public var mode: String
+    /// Set on the breadcrumbs recorded (every 2 s) while an emergency is active.
+    public var emergencyId: String?
 
     public init(fixTime: String, latitude: Double, longitude: Double, speed: Double?, track: Double?, horizontalError: Double?,
-                mode: String) {
+                mode: String, emergencyId: String? = nil) {
         (self.fixTime, self.latitude, self.longitude, self.speed, self.track) = (fixTime, latitude, longitude, speed, track)
-        (self.horizontalError, self.mode) = (horizontalError, mode)
+        (self.horizontalError, self.mode, self.emergencyId) = (horizontalError, mode, emergencyId)
     }
 }
 
@@ -156,6 +161,10 @@ public enum UplinkPayload: Sendable, Equatable {
     case breadcrumb(BreadcrumbPayload)
     case audit(AuditEventPayload)
     case orderAck(OrderAckPayload)
+    case emergency(EmergencyPayload)
+    case unitStatus(UnitStatusPayload)
+    case incident(IncidentPayload)
+    case hitOutcome(HitOutcomePayload)
 
     public var kind: OutboxKind {
         switch self {
@@ -164,6 +173,10 @@ public enum UplinkPayload: Sendable, Equatable {
         case .breadcrumb: .breadcrumb
         case .audit: .audit
         case .orderAck: .orderAck
+        case .emergency: .emergency
+        case .unitStatus: .unitStatus
+        case .incident: .incident
+        case .hitOutcome: .hitOutcome
         }
     }
 
@@ -172,7 +185,31 @@ public enum UplinkPayload: Sendable, Equatable {
         switch self {
         case .check(let p): p.chain
         case .audit(let p): p.chain
-        case .dispatchStatus, .breadcrumb, .orderAck: nil
+        case .dispatchStatus, .breadcrumb, .orderAck, .emergency, .unitStatus, .incident, .hitOutcome: nil
+        }
+    }
+
+    /// The unit the item says it is from (the center holds it to the certificate's); nil for
+    /// kinds that do not say.
+    public var unitId: String? {
+        switch self {
+        case .check(let p): p.unitId
+        case .audit(let p): p.unitId
+        case .orderAck(let p): p.unitId
+        case .emergency(let p): p.unitId
+        case .unitStatus(let p): p.unitId
+        case .incident(let p): p.unitId
+        case .hitOutcome(let p): p.unitId
+        case .dispatchStatus, .breadcrumb: nil
+        }
+    }
+
+    /// The emergency an item belongs to: the emergency itself, or a breadcrumb sent while it was active.
+    public var emergencyId: String? {
+        switch self {
+        case .emergency(let p): p.emergencyId
+        case .breadcrumb(let p): p.emergencyId
+        default: nil
         }
     }
 
@@ -186,6 +223,10 @@ public enum UplinkPayload: Sendable, Equatable {
         case .breadcrumb(let p): try container.encode(p, forKey: .payload)
         case .audit(let p): try container.encode(p, forKey: .payload)
         case .orderAck(let p): try container.encode(p, forKey: .payload)
+        case .emergency(let p): try container.encode(p, forKey: .payload)
+        case .unitStatus(let p): try container.encode(p, forKey: .payload)
+        case .incident(let p): try container.encode(p, forKey: .payload)
+        case .hitOutcome(let p): try container.encode(p, forKey: .payload)
         }
     }
 
@@ -196,6 +237,10 @@ public enum UplinkPayload: Sendable, Equatable {
         case .breadcrumb: self = .breadcrumb(try container.decode(BreadcrumbPayload.self, forKey: .payload))
         case .audit: self = .audit(try container.decode(AuditEventPayload.self, forKey: .payload))
         case .orderAck: self = .orderAck(try container.decode(OrderAckPayload.self, forKey: .payload))
+        case .emergency: self = .emergency(try container.decode(EmergencyPayload.self, forKey: .payload))
+        case .unitStatus: self = .unitStatus(try container.decode(UnitStatusPayload.self, forKey: .payload))
+        case .incident: self = .incident(try container.decode(IncidentPayload.self, forKey: .payload))
+        case .hitOutcome: self = .hitOutcome(try container.decode(HitOutcomePayload.self, forKey: .payload))
         }
     }
 }
@@ -209,6 +254,10 @@ extension UplinkPayload: Encodable {
         case .breadcrumb(let p): try p.encode(to: encoder)
         case .audit(let p): try p.encode(to: encoder)
         case .orderAck(let p): try p.encode(to: encoder)
+        case .emergency(let p): try p.encode(to: encoder)
+        case .unitStatus(let p): try p.encode(to: encoder)
+        case .incident(let p): try p.encode(to: encoder)
+        case .hitOutcome(let p): try p.encode(to: encoder)
         }
     }
 
@@ -221,6 +270,10 @@ extension UplinkPayload: Encodable {
         case .breadcrumb: return .breadcrumb(try WireJSON.decode(BreadcrumbPayload.self, from: data))
         case .audit: return .audit(try WireJSON.decode(AuditEventPayload.self, from: data))
         case .orderAck: return .orderAck(try WireJSON.decode(OrderAckPayload.self, from: data))
+        case .emergency: return .emergency(try WireJSON.decode(EmergencyPayload.self, from: data))
+        case .unitStatus: return .unitStatus(try WireJSON.decode(UnitStatusPayload.self, from: data))
+        case .incident: return .incident(try WireJSON.decode(IncidentPayload.self, from: data))
+        case .hitOutcome: return .hitOutcome(try WireJSON.decode(HitOutcomePayload.self, from: data))
         }
     }
 }

@@ -59,6 +59,12 @@ public struct APIError: HTTPResponseError, Sendable {
             case .unknown: return APIError(.notFound, e.code.rawValue, e.message)
             case .invalidTransition: return APIError(.conflict, e.code.rawValue, e.message, field: "status")
             case .disposition: return APIError(.badRequest, e.code.rawValue, e.message, field: "disposition")
+            case .cancelled, .reassigned: return APIError(.conflict, e.code.rawValue, e.message, field: "status")
+            }
+        case let e as FieldOperationError:
+            switch e.code {
+            case .noEmergency, .incidentOpen, .incidentClosed, .outcomeRecorded, .notAHit: return APIError(.conflict, e.code.rawValue, e.message)
+            case .unknownIncident, .unknownCheck: return APIError(.notFound, e.code.rawValue, e.message)
             }
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "request.too-large", "the request body is too large")

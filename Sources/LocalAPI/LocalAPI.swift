@@ -190,8 +190,10 @@ public struct LocalAPI: Sendable {
             let officer = try d.session.context()
             let location = d.location?().forCheck ?? .notAvailable
             return JSONBody.response(try d.journal.changeDispatch(id, to: status, disposition: change.disposition, officerId: officer.officerId,
-                                                                  location: location, now: d.clock.nowMilliseconds))
+                                                                  unitId: officer.unitId, location: location, now: d.clock.nowMilliseconds))
         }
+
+        Self.fieldOperationRoutes(v1, body, d)
 
         v1.get("events") { _, _ in Self.events(d.events) }
 
@@ -239,6 +241,7 @@ public struct LocalAPI: Sendable {
         }
         var context = try session.with(purpose: purpose.checkPurpose(d.purposes))
         context.language = language
+        context.incidentId = d.journal.openIncidentId()
         return JSONBody.response(try d.checker.check(query, context: context))
     }
 

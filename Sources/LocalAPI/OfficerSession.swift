@@ -132,6 +132,22 @@ public final class OfficerSession: Sendable {
         return info
     }
 
+    /// Who confirms an act that needs the signed-in officer's PIN (cancelling an emergency):
+    /// the officer, with the PIN verified (a failure counts toward the lockout), or a
+    /// technician. The session's idle lock does not stand in the way: the PIN is the proof.
+    /// - Returns: the officer's id, or `technician`.
+    /// - Throws: `SessionError` (`session.pin-required`, `session.bad-credentials`, …);
+    ///   `session.none` when a client asks with nobody signed in.
+    public func confirm(pin: String?, by actor: Actor) async throws -> String {
+        if let pin { try PIN.validate(pin) }
+        let holder = active.withLock { $0?.info }
+        guard case .client = actor else { return holder?.officerId ?? "technician" }
+        guard let holder else { throw SessionError(.none, "no officer is signed in: a technician (root) can do this") }
+        guard let pin else { throw SessionError(.pinRequired, "this needs the officer's PIN") }
+        _ = try await verified(holder.officerId, pin: pin, otp: nil, secondFactor: false)
+        return holder.officerId
+    }
+
     /// Ends the session: the officer's PIN, or a technician. Nobody signed in is not an error.
     public func signOut(pin: String?, by actor: Actor) async throws {
         if let pin { try PIN.validate(pin) }

@@ -9,6 +9,16 @@ public enum EventName: String, Sendable, CaseIterable {
     case gpsStateChanged = "gps-state-changed"
     /// A dispatch from the command center was stored (its receipt queued): `Dispatch`.
     case dispatchReceived = "dispatch-received"
+    /// The center changed a dispatch's address, type, call-back number, notes, summary or priority: `Dispatch`.
+    case dispatchUpdated = "dispatch-updated"
+    /// The center cancelled a dispatch (status changes after it are refused): `Dispatch`.
+    case dispatchCancelled = "dispatch-cancelled"
+    /// The center gave a dispatch to another unit: `Dispatch`.
+    case dispatchReassigned = "dispatch-reassigned"
+    /// "Officer needs help" was raised (the button, or after a restart while it is active): `Emergency`.
+    case emergencyActive = "emergency-active"
+    /// The emergency was cancelled with the officer's PIN: `Emergency`.
+    case emergencyCleared = "emergency-cleared"
     /// The session locked (idle past `session.idle_lock`): `SessionInfo`.
     case sessionLocked = "session-locked"
     /// The officer unlocked it with the PIN: `SessionInfo`.

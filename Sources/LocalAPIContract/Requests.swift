@@ -146,3 +146,42 @@ extension PurposeCarrying {
 extension SignedEnvelope: StrictRequest {
     public static let fields: Set<String> = ["payloadType", "payload", "signatures"]
 }
+
+// MARK: Field operations
+
+/// `POST /v1/emergency/cancel`: the signed-in officer's PIN (a technician, as root, gives `{}`).
+public typealias EmergencyCancelRequest = SessionPINRequest
+
+/// `POST /v1/unit-status`.
+public struct UnitStatusRequest: StrictRequest, Equatable {
+    public static let fields: Set<String> = ["status"]
+    /// `UnitStatus`: available, busy, en-route, on-scene, out-of-service, meal-break.
+    public var status: String
+    public init(status: String) { self.status = status }
+}
+
+/// `POST /v1/incidents`: a stop the officer starts at the current position.
+public struct IncidentRequest: StrictRequest, Equatable {
+    public static let fields: Set<String> = ["kind", "note"]
+    /// `traffic-stop` or `person-stop`.
+    public var kind: String
+    /// At most 500 characters (e.g. the plate stopped).
+    public var note: String?
+    public init(kind: String, note: String? = nil) { (self.kind, self.note) = (kind, note) }
+}
+
+/// `POST /v1/incidents/{id}/close`.
+public struct IncidentCloseRequest: StrictRequest, Equatable {
+    public static let fields: Set<String> = ["note"]
+    public var note: String?
+    public init(note: String? = nil) { self.note = note }
+}
+
+/// `POST /v1/checks/{checkId}/outcome`.
+public struct HitOutcomeRequest: StrictRequest, Equatable {
+    public static let fields: Set<String> = ["outcome", "note"]
+    /// `HitOutcome`: confirmed-acted, no-longer-wanted, not-the-person, released.
+    public var outcome: String
+    public var note: String?
+    public init(outcome: String, note: String? = nil) { (self.outcome, self.note) = (outcome, note) }
+}

@@ -107,3 +107,18 @@ public struct CheckHistory: Codable, Sendable, Equatable {
 
     public init(checks: [CheckRecordPayload], next: String?) { (self.checks, self.next) = (checks, next) }
 }
+
+/// `GET /v1/emergency`: the active emergency, if any, and the last ones.
+public struct EmergencyState: Codable, Sendable, Equatable {
+    public var active: Emergency?
+    /// Newest first, at most 20.
+    public var recent: [Emergency]
+
+    public init(active: Emergency?, recent: [Emergency]) { (self.active, self.recent) = (active, recent) }
+}
+
+/// `GET /v1/incidents`: the officer's stops, newest first.
+public struct IncidentList: Codable, Sendable, Equatable {
+    public var incidents: [Incident]
+    public init(incidents: [Incident]) { self.incidents = incidents }
+}

@@ -41,6 +41,12 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
     public var protection: ProtectionStatus?
     /// The photo cache (nil offline, or when photos are not configured).
     public var photos: PhotoStatus?
+    /// The unit's status as last set (nil before the first).
+    public var unitStatus: UnitStatusRecord?
+    /// The active emergency ("officer needs help"), if any.
+    public var emergency: Emergency?
+    /// The officer's open stop, if any.
+    public var openIncident: String?
 
     /// What the state directory's databases say at `now`; the daemon adds its own parts.
     public static func read(lists: ListsStore, journal: JournalStore, stateDirectory: String, clock: any TerminalClock,
@@ -55,7 +61,10 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
             checkRecords: try journal.checkCount(),
             integrity: integrity ? Integrity(lists: (try? lists.quickCheck()) ?? "unreadable", journal: try journal.quickCheck()) : nil,
             listsUnavailable: lists.unavailableReason,
-            storageFull: journal.storageFull)
+            storageFull: journal.storageFull,
+            unitStatus: try journal.unitStatus(),
+            emergency: try journal.activeEmergency(),
+            openIncident: journal.openIncidentId())
     }
 
     /// One line for `systemctl status`: list versions and staleness, the last sync, the
@@ -64,12 +73,14 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
         var parts = [listsUnavailable == nil
             ? "lists " + lists.map { "v\($0.version)" }.joined(separator: "/") + (lists.contains(where: \.stale) ? " STALE" : "")
             : "lists UNAVAILABLE"]
+        if emergency != nil { parts.append("EMERGENCY ACTIVE") }
         if storageFull { parts.append("DISK FULL") }
         if let lock = protection?.lock { parts.append("LOCKED (\(lock.cause.rawValue), order \(lock.orderSequence))") }
         if let offline = protection?.offline, offline.refusing { parts.append("OFFLINE TOO LONG: checks refused") }
         if syncConfigured != false {
             parts.append(lastSync.map { "sync \($0.outcome.rawValue)\($0.reason.map { " (\($0))" } ?? "")" } ?? "sync never")
         }
+        if let unitStatus { parts.append("unit \(unitStatus.status.rawValue)") }
         parts.append("outbox \(outbox.pending)")
         if let photos { parts.append("photos \(photos.held) (\(photos.bytes / 1_048_576) of \(photos.budgetBytes / 1_048_576) MB)") }
         if let location { parts.append("gps \(location.status.rawValue)") }

@@ -227,6 +227,6 @@ public final class Checker: Sendable {
                            kind: kind, query: query, lists: results,
                            warnings: (warnings + extraWarnings).map { MessageCatalogue.message($0, in: context.language) },
                            officerId: context.officerId, unitId: context.unitId, authentication: context.authentication,
-                           purpose: context.purpose, location: location())
+                           purpose: context.purpose, location: location(), incidentId: context.incidentId)
     }
 }

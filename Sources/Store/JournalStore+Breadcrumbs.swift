@@ -16,7 +16,9 @@ extension JournalStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [crumb.fixTime, crumb.latitude, crumb.longitude, crumb.speed, crumb.track,
                                  crumb.horizontalError, crumb.mode])
-            try enqueue(db, kind: .breadcrumb, payload: WireJSON.text(crumb), now: now)
+            // An emergency's breadcrumbs go with it, first.
+            try enqueue(db, kind: .breadcrumb, priority: crumb.emergencyId == nil ? nil : OutboxKind.emergencyPriority,
+                        payload: WireJSON.text(crumb), now: now)
             let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM breadcrumb")!
             guard count > maxStored else { return 0 }
             // Every second row of the oldest half goes: the track keeps its shape, coarser.

@@ -14,6 +14,17 @@ public struct Dispatch: Sendable, Equatable, Codable {
         /// Empty for `received` (the terminal acknowledges on its own).
         public var officerId: String
         public var location: CheckLocation
+        /// The center's refusal of this change (e.g. `dispatch.cancelled: …`, a change made
+        /// offline after the center had called the dispatch off).
+        public var refused: String?
+    }
+
+    /// A change the center made after creating the dispatch.
+    public struct CenterChange: Sendable, Equatable, Codable {
+        public var change: DispatchOrder.Change
+        /// ISO 8601, at the center.
+        public var at: String
+        public var reason: String?
     }
 
     public var order: DispatchOrder
@@ -23,6 +34,8 @@ public struct Dispatch: Sendable, Equatable, Codable {
     public var disposition: String?
     /// Oldest first.
     public var history: [Change]
+    /// The center's updates, cancellation or reassignment, oldest first.
+    public var centerChanges: [CenterChange]
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -32,10 +45,15 @@ public struct Dispatch: Sendable, Equatable, Codable {
         try c.encode(order.summary, forKey: .summary)
         try c.encodeIfPresent(order.latitude, forKey: .latitude)
         try c.encodeIfPresent(order.longitude, forKey: .longitude)
+        try c.encodeIfPresent(order.address, forKey: .address)
+        try c.encodeIfPresent(order.incidentType, forKey: .incidentType)
+        try c.encodeIfPresent(order.callbackNumber, forKey: .callbackNumber)
+        try c.encodeIfPresent(order.notes, forKey: .notes)
         try c.encode(receivedAt, forKey: .receivedAt)
         try c.encode(status, forKey: .status)
         try c.encodeIfPresent(disposition, forKey: .disposition)
         try c.encode(history, forKey: .history)
+        try c.encode(centerChanges, forKey: .centerChanges)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,20 +61,34 @@ public struct Dispatch: Sendable, Equatable, Codable {
         order = DispatchOrder(id: try c.decode(String.self, forKey: .id), cursor: 0, createdAt: try c.decode(String.self, forKey: .createdAt),
                       priority: try c.decode(String.self, forKey: .priority), summary: try c.decode(String.self, forKey: .summary),
                       latitude: try c.decodeIfPresent(Double.self, forKey: .latitude),
-                      longitude: try c.decodeIfPresent(Double.self, forKey: .longitude))
+                      longitude: try c.decodeIfPresent(Double.self, forKey: .longitude),
+                      address: try c.decodeIfPresent(String.self, forKey: .address),
+                      incidentType: try c.decodeIfPresent(String.self, forKey: .incidentType),
+                      callbackNumber: try c.decodeIfPresent(String.self, forKey: .callbackNumber),
+                      notes: try c.decodeIfPresent(String.self, forKey: .notes))
         receivedAt = try c.decode(String.self, forKey: .receivedAt)
         status = try c.decode(DispatchStatus.self, forKey: .status)
         disposition = try c.decodeIfPresent(String.self, forKey: .disposition)
         history = try c.decode([Change].self, forKey: .history)
+        centerChanges = try c.decodeIfPresent([CenterChange].self, forKey: .centerChanges) ?? []
     }
 
-    init(order: DispatchOrder, receivedAt: String, status: DispatchStatus, disposition: String?, history: [Change]) {
+    init(order: DispatchOrder, receivedAt: String, status: DispatchStatus, disposition: String?, history: [Change],
+         centerChanges: [CenterChange] = []) {
         (self.order, self.receivedAt, self.status, self.disposition, self.history) = (order, receivedAt, status, disposition, history)
+        self.centerChanges = centerChanges
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, createdAt, priority, summary, latitude, longitude, receivedAt, status, disposition, history
+        case id, createdAt, priority, summary, latitude, longitude, address, incidentType, callbackNumber, notes, receivedAt, status,
+             disposition, history, centerChanges
     }
+}
+
+/// A dispatch log entry the terminal applied: what changed, and the dispatch after it.
+public struct AppliedDispatchChange: Sendable, Equatable {
+    public var change: DispatchOrder.Change
+    public var dispatch: Dispatch
 }
 
 extension JournalStore {
@@ -91,28 +123,60 @@ extension JournalStore {
         }
     }
 
-    /// Stores dispatches from the center and queues each new one's `received`
-    /// acknowledgement, with the poll cursor, in one transaction; a dispatch delivered again
-    /// (after a crash between storing and the next poll) is ignored.
-    /// - Returns: the dispatches that were new.
-    public func storeDispatches(_ orders: [DispatchOrder], cursor: Int64, location: CheckLocation, now: Int64) throws -> [Dispatch] {
+    /// Applies the unit's dispatch log entries from the center, in cursor order, in one
+    /// transaction with the poll cursor: a new dispatch is stored and its `received`
+    /// acknowledgement queued; an update changes its details; a cancellation or
+    /// reassignment closes it (and a unit status the dispatch implied becomes `available`).
+    /// An entry delivered again (after a crash between storing and the next poll) is ignored.
+    /// - Returns: the entries that changed something, in order.
+    public func storeDispatches(_ orders: [DispatchOrder], cursor: Int64, unitId: String = "", location: CheckLocation,
+                                now: Int64) throws -> [AppliedDispatchChange] {
         let at = Timestamp.iso8601(milliseconds: now)
-        let stored = try enqueueing { db -> [Dispatch] in
-            var new: [Dispatch] = []
+        let stored = try enqueueing { db -> [AppliedDispatchChange] in
+            var applied: [AppliedDispatchChange] = []
             for order in orders {
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO dispatch (id, cursor, created_at, priority, summary, latitude, longitude, received_at, status)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [order.id, order.cursor, order.createdAt, order.priority, order.summary, order.latitude,
-                                     order.longitude, at, DispatchStatus.received.rawValue])
+                try db.execute(sql: "INSERT OR IGNORE INTO dispatch_event (cursor, dispatch_id, change, at, reason) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [order.cursor, order.id, order.kindOfChange.rawValue, order.changedAt ?? order.createdAt, order.reason])
                 guard db.changesCount == 1 else { continue }
-                let change = Dispatch.Change(status: .received, disposition: nil, at: at, officerId: "", location: location)
-                try appendChange(db, dispatchId: order.id, change, sequence: 1, now: now)
-                new.append(Dispatch(order: order, receivedAt: at, status: .received, disposition: nil, history: [change]))
+                switch order.kindOfChange {
+                case .created:
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO dispatch (id, cursor, created_at, priority, summary, latitude, longitude, received_at, status,
+                                                        address, incident_type, callback_number, notes)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [order.id, order.cursor, order.createdAt, order.priority, order.summary, order.latitude,
+                                         order.longitude, at, DispatchStatus.received.rawValue, order.address, order.incidentType,
+                                         order.callbackNumber, order.notes])
+                    guard db.changesCount == 1 else { continue }
+                    let change = Dispatch.Change(status: .received, disposition: nil, at: at, officerId: "", location: location)
+                    try appendChange(db, dispatchId: order.id, change, sequence: 1, now: now)
+                case .updated:
+                    try db.execute(sql: """
+                        UPDATE dispatch SET priority = ?, summary = ?, latitude = ?, longitude = ?, address = ?, incident_type = ?,
+                                            callback_number = ?, notes = ?
+                        WHERE id = ?
+                        """, arguments: [order.priority, order.summary, order.latitude, order.longitude, order.address, order.incidentType,
+                                         order.callbackNumber, order.notes, order.id])
+                    guard db.changesCount == 1 else { continue }
+                case .cancelled, .reassigned:
+                    let closed: DispatchStatus = order.kindOfChange == .cancelled ? .cancelled : .reassigned
+                    try db.execute(sql: """
+                        UPDATE dispatch SET status = ? WHERE id = ? AND status NOT IN ('cleared', 'cancelled', 'reassigned')
+                        """, arguments: [closed.rawValue, order.id])
+                    guard db.changesCount == 1 else { continue }
+                    // The unit was busy with this dispatch: it is free again.
+                    if let current = try unitStatus(db), current.source == .dispatch, current.dispatchId == order.id {
+                        try setUnitStatus(db, .available, source: .dispatch, dispatchId: order.id, officerId: current.officerId,
+                                          unitId: unitId, location: location, now: now)
+                    }
+                }
+                if let dispatch = try dispatch(db, id: order.id) {
+                    applied.append(AppliedDispatchChange(change: order.kindOfChange, dispatch: dispatch))
+                }
             }
             try db.execute(sql: "INSERT OR REPLACE INTO uplink_state (key, value) VALUES ('dispatch_cursor', ?)",
                            arguments: [String(cursor)])
-            return new
+            return applied
         }
         return stored
     }
@@ -127,7 +191,8 @@ extension JournalStore {
     /// Moves a dispatch to `status` and queues the change for the center, in one transaction.
     /// - Throws: `DispatchError` (unknown dispatch, a step out of order, a missing or
     ///   misplaced disposition).
-    public func changeDispatch(_ id: String, to status: DispatchStatus, disposition: String?, officerId: String,
+    /// A status that implies the unit's (`UnitStatus.implied`) changes it in the same transaction.
+    public func changeDispatch(_ id: String, to status: DispatchStatus, disposition: String?, officerId: String, unitId: String = "",
                                location: CheckLocation, now: Int64) throws -> Dispatch {
         try enqueueing { db in
             guard let current = try String.fetchOne(db, sql: "SELECT status FROM dispatch WHERE id = ?", arguments: [id])
@@ -140,6 +205,10 @@ extension JournalStore {
             try db.execute(sql: "UPDATE dispatch SET status = ?, disposition = ? WHERE id = ?", arguments: [status.rawValue, kept, id])
             let sequence = try Int.fetchOne(db, sql: "SELECT count(*) FROM dispatch_change WHERE dispatch_id = ?", arguments: [id])! + 1
             try appendChange(db, dispatchId: id, change, sequence: sequence, now: now)
+            if let implied = UnitStatus.implied(by: status) {
+                try setUnitStatus(db, implied, source: .dispatch, dispatchId: id, officerId: officerId, unitId: unitId, location: location,
+                                  now: now)
+            }
             return try dispatch(db, id: id)!
         }
     }
@@ -159,7 +228,7 @@ extension JournalStore {
     public func dispatches(limit: Int = 100) throws -> [Dispatch] {
         try read { db in
             let ids = try String.fetchAll(db, sql: """
-                SELECT id FROM dispatch ORDER BY status = 'cleared', cursor DESC LIMIT ?
+                SELECT id FROM dispatch ORDER BY status IN ('cleared', 'cancelled', 'reassigned'), cursor DESC LIMIT ?
                 """, arguments: [limit])
             return try ids.compactMap { try dispatch(db, id: $0) }
         }
@@ -171,18 +240,36 @@ extension JournalStore {
 
     private func dispatch(_ db: Database, id: String) throws -> Dispatch? {
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT id, cursor, created_at, priority, summary, latitude, longitude, received_at, status, disposition
+            SELECT id, cursor, created_at, priority, summary, latitude, longitude, received_at, status, disposition,
+                   address, incident_type, callback_number, notes
             FROM dispatch WHERE id = ?
             """, arguments: [id]) else { return nil }
         let history = try Row.fetchAll(db, sql: """
-            SELECT status, disposition, at, officer_id, location FROM dispatch_change WHERE dispatch_id = ? ORDER BY seq
+            SELECT status, disposition, at, officer_id, location, refused FROM dispatch_change WHERE dispatch_id = ? ORDER BY seq
             """, arguments: [id]).map { r in
             Dispatch.Change(status: DispatchStatus(rawValue: r[0]) ?? .received, disposition: r[1], at: r[2], officerId: r[3],
-                            location: (try? WireJSON.decode(CheckLocation.self, from: Data((r[4] as String).utf8))) ?? .notAvailable)
+                            location: (try? WireJSON.decode(CheckLocation.self, from: Data((r[4] as String).utf8))) ?? .notAvailable,
+                            refused: r[5])
+        }
+        let centerChanges = try Row.fetchAll(db, sql: """
+            SELECT change, at, reason FROM dispatch_event WHERE dispatch_id = ? AND change != 'created' ORDER BY cursor
+            """, arguments: [id]).map { r in
+            Dispatch.CenterChange(change: DispatchOrder.Change(rawValue: r[0]) ?? .updated, at: r[1], reason: r[2])
         }
         return Dispatch(order: DispatchOrder(id: row[0], cursor: row[1], createdAt: row[2], priority: row[3], summary: row[4],
-                                              latitude: row[5], longitude: row[6]),
-                        receivedAt: row[7], status: DispatchStatus(rawValue: row[8]) ?? .received, disposition: row[9], history: history)
+                                              latitude: row[5], longitude: row[6], address: row[10], incidentType: row[11],
+                                              callbackNumber: row[12], notes: row[13]),
+                        receivedAt: row[7], status: DispatchStatus(rawValue: row[8]) ?? .received, disposition: row[9], history: history,
+                        centerChanges: centerChanges)
+    }
+
+    /// Marks the change a refused dispatch-status item carried (by its sequence) as refused.
+    func markRefusedChange(_ db: Database, _ payloadJSON: String, reason: String) throws {
+        guard let payload = try? WireJSON.decode(DispatchStatusPayload.self, from: Data(payloadJSON.utf8)) else { return }
+        try db.execute(sql: """
+            UPDATE dispatch_change SET refused = ? WHERE seq = (
+                SELECT seq FROM dispatch_change WHERE dispatch_id = ? ORDER BY seq LIMIT 1 OFFSET ?)
+            """, arguments: [reason, payload.dispatchId, payload.sequence - 1])
     }
 
     /// The last upload, for status and diagnostics.

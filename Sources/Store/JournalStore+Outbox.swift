@@ -102,11 +102,15 @@ extension JournalStore {
     /// passes the bound and after every upload.
     /// - Parameter id: the idempotency id; a check uses its check id, so the center's record
     ///   and the terminal's journal name the same check.
-    func enqueue(_ db: Database, id: String? = nil, kind: OutboxKind, hit: Bool = false, payload: String, now: Int64) throws {
+    /// - Parameter priority: instead of the kind's (the breadcrumbs of an active emergency).
+    func enqueue(_ db: Database, id: String? = nil, kind: OutboxKind, hit: Bool = false, priority: Int? = nil, payload: String,
+                 now: Int64) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO outbox (id, kind, priority, payload, created_at) VALUES (?, ?, ?, ?, ?)
             """)
-        try statement.execute(arguments: [id ?? UUIDv7.make(milliseconds: now), kind.rawValue, kind.priority(hit: hit), payload, now])
+        let priority = priority ?? kind.priority(hit: hit)
+        try statement.execute(arguments: [id ?? UUIDv7.make(milliseconds: now), kind.rawValue, priority, payload, now])
+        if priority == OutboxKind.emergencyPriority { urgentQueued.store(true, ordering: .relaxed) }
         let estimate = try outboxPending.withLock { kept -> Int in
             let next = try kept.map { $0 + 1 } ?? Self.pendingCount(db)
             kept = next
@@ -118,7 +122,7 @@ extension JournalStore {
         if pending > outboxLimits.maxItems {
             try db.execute(sql: """
                 DELETE FROM outbox WHERE seq IN (
-                    SELECT seq FROM outbox WHERE kind = 'breadcrumb' AND rejected_reason IS NULL ORDER BY seq LIMIT ?)
+                    SELECT seq FROM outbox WHERE kind = 'breadcrumb' AND priority > 0 AND rejected_reason IS NULL ORDER BY seq LIMIT ?)
                 """, arguments: [pending - outboxLimits.maxItems])
             shed = db.changesCount
         }
@@ -132,6 +136,14 @@ extension JournalStore {
         // it is looked at again after 1,024 more items rather than on every one.
         let limit = outboxLimits.maxItems
         outboxPending.withLock { $0 = shed > 0 ? pending - shed : limit - 1_024 }
+    }
+
+    /// Whether an emergency item (or an emergency's breadcrumb) waits for the center.
+    public func urgentPending() throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM outbox WHERE priority = ? AND rejected_reason IS NULL LIMIT 1",
+                              arguments: [OutboxKind.emergencyPriority]) ?? false
+        }
     }
 
     static func pendingCount(_ db: Database) throws -> Int {
@@ -162,7 +174,9 @@ extension JournalStore {
 
     /// Records the center's answer for a batch in one transaction: acknowledged items are
     /// deleted, rejected ones kept with their reason, the rest counted as an attempt and
-    /// held back until `retryAt`. `answers` is keyed by item id.
+    /// held back until `retryAt` (an emergency item for a second only). A dispatch status
+    /// change the center refused is marked refused in the dispatch's history.
+    /// `answers` is keyed by item id.
     public func settleOutbox(_ items: [OutboxItem], answers: [String: OutboxSettlement], now: Int64, retryAt: Int64) throws {
         try write { db in
             let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE seq = ?")
@@ -176,8 +190,11 @@ extension JournalStore {
             for item in items {
                 switch answers[item.id] ?? .retry {
                 case .acknowledged: try delete.execute(arguments: [item.seq])
-                case .rejected(let reason): try reject.execute(arguments: [reason, now, item.seq])
-                case .retry: try retry.execute(arguments: [retryAt, item.seq])
+                case .rejected(let reason):
+                    try reject.execute(arguments: [reason, now, item.seq])
+                    if item.kind == .dispatchStatus { try markRefusedChange(db, item.payload, reason: reason) }
+                case .retry:
+                    try retry.execute(arguments: [item.priority == OutboxKind.emergencyPriority ? now + 1_000 : retryAt, item.seq])
                 }
             }
         }

@@ -15,6 +15,13 @@ public final class JournalStore: Sendable {
     let outboxPending = Mutex<Int?>(nil)
     /// Called after each transaction that queued outbox items (the uploader's wake-up).
     private let onEnqueue: @Sendable () -> Void
+    /// Called after a transaction that queued an emergency item: the uploader leaves any backoff.
+    private let onUrgent: @Sendable () -> Void
+    /// Set by `enqueue` for an emergency-priority item, taken by `enqueueing` after the commit.
+    let urgentQueued = Atomic<Bool>(false)
+    /// The active emergency and the open stop, as the breadcrumbs and the checks need them
+    /// (read from the journal at first use, kept by the writes that change them).
+    let operations = Mutex<OperationsState?>(nil)
     /// Set when a write failed because the disk is full; cleared by the next write that
     /// succeeds. Health and status report it.
     private let full = Atomic<Bool>(false)
@@ -23,13 +30,15 @@ public final class JournalStore: Sendable {
     let chain = Mutex<ChainHead??>(nil)
 
     public static func open(path: String, outboxLimits: OutboxLimits = OutboxLimits(),
-                            onEnqueue: @escaping @Sendable () -> Void = {}) throws -> JournalStore {
+                            onEnqueue: @escaping @Sendable () -> Void = {},
+                            onUrgent: @escaping @Sendable () -> Void = {}) throws -> JournalStore {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            return try JournalStore(DatabasePool(path: path, configuration: config), outboxLimits: outboxLimits, onEnqueue: onEnqueue)
+            return try JournalStore(DatabasePool(path: path, configuration: config), outboxLimits: outboxLimits, onEnqueue: onEnqueue,
+                                    onUrgent: onUrgent)
         } catch {
             throw StoreError(.unreadable, "cannot open journal database \(path): \(error)")
         }
@@ -56,16 +65,19 @@ public final class JournalStore: Sendable {
         dbWriter = pool
         self.outboxLimits = outboxLimits
         onEnqueue = {}
+        onUrgent = {}
     }
 
     public static func inMemory(outboxLimits: OutboxLimits = OutboxLimits()) throws -> JournalStore {
-        try JournalStore(DatabaseQueue(), outboxLimits: outboxLimits, onEnqueue: {})
+        try JournalStore(DatabaseQueue(), outboxLimits: outboxLimits, onEnqueue: {}, onUrgent: {})
     }
 
-    init(_ dbWriter: any DatabaseWriter, outboxLimits: OutboxLimits, onEnqueue: @escaping @Sendable () -> Void) throws {
+    init(_ dbWriter: any DatabaseWriter, outboxLimits: OutboxLimits, onEnqueue: @escaping @Sendable () -> Void,
+         onUrgent: @escaping @Sendable () -> Void) throws {
         self.dbWriter = dbWriter
         self.outboxLimits = outboxLimits
         self.onEnqueue = onEnqueue
+        self.onUrgent = onUrgent
         try Self.migrator.migrate(dbWriter)
     }
 
@@ -132,6 +144,7 @@ public final class JournalStore: Sendable {
         }
         registerChain(&migrator)
         registerProtection(&migrator)
+        registerFieldOperations(&migrator)
         return migrator
     }
 
@@ -148,14 +161,14 @@ public final class JournalStore: Sendable {
             }
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO check_record (id, checked_at, officer_id, unit_id, kind, query, outcome, matches, list_versions, location,
-                                          authentication, purpose, chain_seq, chain_hash)
+                                          authentication, purpose, chain_seq, chain_hash, incident_id)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
                         json_extract(?8, '$.matches'), json_extract(?8, '$.listVersions'), json_extract(?8, '$.location'),
-                        json_extract(?8, '$.authentication'), json_extract(?8, '$.purpose'), ?9, ?10)
+                        json_extract(?8, '$.authentication'), json_extract(?8, '$.purpose'), ?9, ?10, ?11)
                 """)
             try statement.execute(arguments: [
                 record.checkId, record.checkedAt, record.officerId, record.unitId, record.kind, record.query, record.outcome, payload,
-                link.seq, link.hash,
+                link.seq, link.hash, record.incidentId,
             ])
             try enqueue(db, id: record.checkId, kind: .check, hit: answer.outcome == .hit, payload: payload, now: now)
         }
@@ -165,6 +178,7 @@ public final class JournalStore: Sendable {
     func enqueueing<T>(_ body: (Database) throws -> T) throws -> T {
         let result = try write(body)
         onEnqueue()
+        if urgentQueued.exchange(false, ordering: .relaxed) { onUrgent() }
         return result
     }
 
@@ -177,7 +191,7 @@ public final class JournalStore: Sendable {
                 SELECT json_object('checkId', id, 'checkedAt', checked_at, 'officerId', officer_id, 'unitId', unit_id,
                                    'kind', kind, 'query', query, 'outcome', outcome, 'matches', json(matches),
                                    'listVersions', json(list_versions), 'location', json(coalesce(location, '{"status":"not-available"}')),
-                                   'authentication', authentication, 'purpose', json(purpose))
+                                   'authentication', authentication, 'purpose', json(purpose), 'incidentId', incident_id)
                 FROM check_record WHERE (?1 IS NULL OR officer_id = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3
                 """, arguments: [officerId, before, limit]).map { try WireJSON.decode(CheckRecordPayload.self, from: Data($0.utf8)) }
         }

@@ -104,10 +104,13 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
     public var purpose: CheckPurpose?
     /// Where the check was made: the last fix and its age, or why there is none.
     public var location: CheckLocation
+    /// The officer's stop (traffic or person stop) open when the check was made.
+    public var incidentId: String?
 
     public init(checkId: String, checkedAt: String, kind: Kind, query: Query, lists: [ListResult],
                 warnings: [CodedMessage], officerId: String, unitId: String, authentication: Authentication = .technician,
-                purpose: CheckPurpose? = nil, location: CheckLocation = .notAvailable) {
+                purpose: CheckPurpose? = nil, location: CheckLocation = .notAvailable, incidentId: String? = nil) {
+        self.incidentId = incidentId
         self.checkId = checkId
         self.checkedAt = checkedAt
         self.kind = kind

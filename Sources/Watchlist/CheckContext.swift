@@ -7,6 +7,8 @@ public struct CheckContext: Sendable, Equatable {
     public var purpose: CheckPurpose?
     /// The language the answer's words are in (its codes are the same in every language).
     public var language: MessageLanguage
+    /// The officer's open stop, which the check is part of.
+    public var incidentId: String?
 
     /// - Throws: `InputError` unless both are 1–32 characters of letters, digits, `-`, `_`, `.`.
     public init(officerId: String, unitId: String, authentication: Authentication = .technician, purpose: CheckPurpose? = nil,

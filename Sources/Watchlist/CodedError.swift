@@ -25,6 +25,10 @@ public enum DispatchErrorCode: String, Sendable, CaseIterable {
     case invalidTransition = "dispatch.invalid-transition"
     /// `cleared` without a disposition, or a disposition on another status.
     case disposition = "dispatch.disposition"
+    /// The center cancelled the dispatch.
+    case cancelled = "dispatch.cancelled"
+    /// The center gave the dispatch to another unit.
+    case reassigned = "dispatch.reassigned"
 }
 
 /// Refusals of the officer session, with stable codes for the API and the CLI.

@@ -10,7 +10,7 @@ struct MPoliceCentral: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpolice-central",
         abstract: "The reference central side for tests and demos: signed watch lists, the uplink, dispatches.",
-        subcommands: [Generate.self, Publish.self, Keys.self, Serve.self, DispatchCommand.self, OrderCommand.self,
+        subcommands: [Generate.self, Publish.self, Keys.self, Serve.self, DispatchCommand.self, ReportCommand.self, OrderCommand.self,
                       Records.self, AuditCommand.self])
 }
 

@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "mpolice-central")
         logger.logLevel = .notice
         do {
-            try await UplinkServer(database: database).run(socket: socket, mode: mode_t(UInt16(socketMode, radix: 8)!),
+            try await UplinkServer(database: database, logger: logger).run(socket: socket, mode: mode_t(UInt16(socketMode, radix: 8)!),
                                                             group: socketGroup.flatMap { getgrnam($0)?.pointee.gr_gid }, logger: logger) {
                 FileHandle.standardError.write(Data("mpolice-central: serving the uplink on \(socket)\n".utf8))
             }
@@ -63,23 +63,106 @@ struct Serve: AsyncParsableCommand {
 struct DispatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dispatch",
-        abstract: "Dispatch orders to units.",
-        subcommands: [Create.self])
+        abstract: "Dispatch orders to units: create, update, cancel, reassign, list.",
+        discussion: """
+            Each change goes into the unit's dispatch log, which its terminal receives by the
+            dispatch long poll within seconds (docs/sync-protocol.md, "Dispatch"). After a cancel
+            the unit's status changes are refused dispatch.cancelled; after a reassign the old
+            unit's are refused dispatch.reassigned and the new unit receives the dispatch.
+            """,
+        subcommands: [Create.self, Update.self, Cancel.self, Reassign.self, List.self])
 
-    struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Queue a dispatch for a unit; prints its id.")
-
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
-        var db: String
-
-        @Option(help: "The unit to dispatch (as in the device certificate, without \"unit-\").")
-        var unit: String
-
+    /// What a dispatch says, as options.
+    struct Details: ParsableArguments {
         @Option(help: "Latitude of the scene, degrees.")
         var lat: Double?
 
         @Option(help: "Longitude of the scene, degrees.")
         var lon: Double?
+
+        @Option(help: "The scene's address.")
+        var address: String?
+
+        @Option(help: "The 110 call's type, e.g. traffic-collision, robbery.")
+        var incidentType: String?
+
+        @Option(help: "The caller's call-back number.")
+        var callback: String?
+
+        @Option(help: "Notes for the unit.")
+        var notes: String?
+
+        func validate(summary: String?, priority: String?) throws {
+            if let summary { try Self.text(summary, "--summary", max: 500) }
+            if let priority, !["urgent", "high", "routine"].contains(priority) { throw ValidationError("--priority must be urgent, high or routine") }
+            guard (lat == nil) == (lon == nil) else { throw ValidationError("give both --lat and --lon, or neither") }
+            if let lat, let lon {
+                guard (-90...90).contains(lat), (-180...180).contains(lon) else {
+                    throw ValidationError("--lat must be -90 to 90 and --lon -180 to 180")
+                }
+            }
+            if let address { try Self.text(address, "--address", max: 300) }
+            if let incidentType, incidentType.range(of: "^[a-z0-9-]{1,40}$", options: .regularExpression) == nil {
+                throw ValidationError("--incident-type must be 1 to 40 lower-case letters, digits or '-' (e.g. traffic-collision)")
+            }
+            if let callback, callback.range(of: "^\\+?[0-9 -]{3,20}$", options: .regularExpression) == nil {
+                throw ValidationError("--callback must be a telephone number: digits, spaces, '-', an optional leading '+' (3 to 20)")
+            }
+            if let notes { try Self.text(notes, "--notes", max: 1000) }
+        }
+
+        static func text(_ value: String, _ option: String, max: Int) throws {
+            guard !value.trimmingCharacters(in: .whitespaces).isEmpty, value.count <= max else {
+                throw ValidationError("\(option) must be 1 to \(max) characters")
+            }
+        }
+    }
+
+    static func validUnit(_ unit: String, _ option: String = "--unit") throws {
+        guard unit.range(of: "^[A-Za-z0-9._-]{1,32}$", options: .regularExpression) != nil else {
+            throw ValidationError("\(option) must be 1 to 32 letters, digits, '.', '_' or '-'")
+        }
+    }
+
+    static func validID(_ id: String) throws {
+        guard id.count == 36, id.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
+            throw ValidationError("a dispatch id is a UUID (36 characters, as dispatch create printed it)")
+        }
+    }
+
+    static func failing(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Queue a dispatch for a unit, or for the nearest available one (--near); prints its id.",
+            discussion: """
+                --near LAT,LON picks the unit with the shortest straight-line distance from its
+                latest breadcrumb (received within --max-age) among the available ones: units whose
+                last status is available (or who never sent one), with no open dispatch and no
+                emergency. Straight-line, not road distance: a unit across a river may be chosen.
+                The chosen unit and its distance are printed on standard error.
+                """)
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Option(help: "The unit to dispatch (as in the device certificate, without \"unit-\").")
+        var unit: String?
+
+        @Option(help: ArgumentHelp("Dispatch the nearest available unit to this point (also the scene, unless --lat/--lon).", valueName: "lat,lon"))
+        var near: String?
+
+        @Option(help: "Seconds: with --near, positions received longer ago are not used.")
+        var maxAge: Int64 = 900
 
         @Option(help: "What the unit is sent to.")
         var summary: String
@@ -87,31 +170,212 @@ struct DispatchCommand: ParsableCommand {
         @Option(help: "urgent, high or routine.")
         var priority: String = "routine"
 
+        @OptionGroup var details: Details
+
+        func point() -> (Double, Double)? {
+            guard let near else { return nil }
+            let parts = near.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let lat = parts[0], let lon = parts[1], (-90...90).contains(lat), (-180...180).contains(lon) else { return nil }
+            return (lat, lon)
+        }
+
         func validate() throws {
-            guard unit.range(of: "^[A-Za-z0-9._-]{1,32}$", options: .regularExpression) != nil else {
-                throw ValidationError("--unit must be 1 to 32 letters, digits, '.', '_' or '-'")
-            }
-            guard !summary.trimmingCharacters(in: .whitespaces).isEmpty, summary.count <= 500 else {
-                throw ValidationError("--summary must be 1 to 500 characters")
-            }
-            guard ["urgent", "high", "routine"].contains(priority) else { throw ValidationError("--priority must be urgent, high or routine") }
-            guard (lat == nil) == (lon == nil) else { throw ValidationError("give both --lat and --lon, or neither") }
-            if let lat, let lon {
-                guard (-90...90).contains(lat), (-180...180).contains(lon) else {
-                    throw ValidationError("--lat must be -90 to 90 and --lon -180 to 180")
+            guard (unit == nil) != (near == nil) else { throw ValidationError("give --unit or --near, one of them") }
+            if let unit { try DispatchCommand.validUnit(unit) }
+            if near != nil, point() == nil { throw ValidationError("--near must be LAT,LON in degrees, e.g. 25.0478,121.5170") }
+            guard maxAge > 0 else { throw ValidationError("--max-age must be positive") }
+            try details.validate(summary: summary, priority: priority)
+        }
+
+        func run() throws {
+            try DispatchCommand.failing {
+                let database = try UplinkDatabase(path: db)
+                let now = SystemClock().nowMilliseconds
+                var chosen = unit
+                var distance: Double?
+                var scene = (details.lat, details.lon)
+                if let (lat, lon) = point() {
+                    guard let nearest = try database.nearestAvailableUnit(latitude: lat, longitude: lon, maxAge: maxAge, now: now) else {
+                        throw CentralError("no available unit has sent a position in the last \(maxAge) s")
+                    }
+                    (chosen, distance) = (nearest.unit, nearest.distanceMeters)
+                    if scene.0 == nil { scene = (lat, lon) }
+                    FileHandle.standardError.write(Data("nearest available unit: \(nearest.unit), \(Int(nearest.distanceMeters)) m straight-line\n".utf8))
                 }
+                let order = try database.createDispatch(
+                    unit: chosen!, .init(priority: priority, summary: summary, latitude: scene.0, longitude: scene.1, address: details.address,
+                                         incidentType: details.incidentType, callbackNumber: details.callback, notes: details.notes),
+                    distance: distance, now: now)
+                print(order.id)
+            }
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change what a dispatch says; the unit receives the update.")
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Argument(help: "The dispatch id.")
+        var id: String
+
+        @Option(help: "What the unit is sent to.")
+        var summary: String?
+
+        @Option(help: "urgent, high or routine.")
+        var priority: String?
+
+        @OptionGroup var details: Details
+
+        func validate() throws {
+            try DispatchCommand.validID(id)
+            try details.validate(summary: summary, priority: priority)
+            guard summary != nil || priority != nil || details.lat != nil || details.address != nil || details.incidentType != nil
+                    || details.callback != nil || details.notes != nil else {
+                throw ValidationError("give at least one of --summary, --priority, --lat/--lon, --address, --incident-type, --callback, --notes")
             }
         }
 
         func run() throws {
-            do {
-                let order = try UplinkDatabase(path: db).createDispatch(
-                    unit: unit, priority: priority, summary: summary, latitude: lat, longitude: lon,
-                    now: SystemClock().nowMilliseconds)
-                print(order.id)
-            } catch {
-                FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
-                throw ExitCode(1)
+            try DispatchCommand.failing {
+                let entry = try UplinkDatabase(path: db).updateDispatch(
+                    id.lowercased(), priority: priority, summary: summary, latitude: details.lat, longitude: details.lon, address: details.address,
+                    incidentType: details.incidentType, callbackNumber: details.callback, notes: details.notes, now: SystemClock().nowMilliseconds)
+                print(entry.cursor)
+            }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Call a dispatch off; the unit's later status changes are refused.")
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Argument(help: "The dispatch id.")
+        var id: String
+
+        @Option(help: "Why (the unit is told).")
+        var reason: String
+
+        func validate() throws {
+            try DispatchCommand.validID(id)
+            try Details.text(reason, "--reason", max: 300)
+        }
+
+        func run() throws {
+            try DispatchCommand.failing {
+                print(try UplinkDatabase(path: db).cancelDispatch(id.lowercased(), reason: reason, now: SystemClock().nowMilliseconds).cursor)
+            }
+        }
+    }
+
+    struct Reassign: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a dispatch to another unit.")
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Argument(help: "The dispatch id.")
+        var id: String
+
+        @Option(help: "The unit that takes it over.")
+        var to: String
+
+        @Option(help: "Why (both units are told).")
+        var reason: String?
+
+        func validate() throws {
+            try DispatchCommand.validID(id)
+            try DispatchCommand.validUnit(to, "--to")
+            if let reason { try Details.text(reason, "--reason", max: 300) }
+        }
+
+        func run() throws {
+            try DispatchCommand.failing {
+                print(try UplinkDatabase(path: db).reassignDispatch(id.lowercased(), to: to, reason: reason, now: SystemClock().nowMilliseconds).cursor)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every dispatch with its unit, status and times: created → received → en route → on scene.")
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Flag(help: "JSON array of {id, unit, status, createdAt, receivedAt, enRouteAt, onSceneAt, toOnSceneSeconds, …}.")
+        var json = false
+
+        func run() throws {
+            try DispatchCommand.failing {
+                let reports = try UplinkDatabase(path: db).dispatchReports()
+                if json { print(WireJSON.text(reports)); return }
+                func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "-" }
+                for r in reports {
+                    print([r.id, r.unit, r.status, r.createdAt, "received \(s(r.toReceivedSeconds))", "en route \(s(r.toEnRouteSeconds))",
+                           "on scene \(s(r.toOnSceneSeconds))"].joined(separator: "\t"))
+                }
+            }
+        }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "What the field did: arrival times, hit outcomes.",
+        subcommands: [Arrival.self, Outcomes.self])
+
+    struct Arrival: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The distribution of dispatch → received, → en route, → on scene, and en route → on scene (seconds).")
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Flag(help: "JSON.")
+        var json = false
+
+        func run() throws {
+            try DispatchCommand.failing {
+                let report = try UplinkDatabase(path: db).arrivalReport()
+                if json { print(WireJSON.text(report)); return }
+                print("\(report.dispatches) dispatches")
+                func line(_ name: String, _ d: UplinkDatabase.Distribution) {
+                    func f(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
+                    print("\(name.padding(toLength: 24, withPad: " ", startingAt: 0)) n=\(d.count)  min \(f(d.minSeconds))  p50 \(f(d.p50Seconds))  "
+                          + "p90 \(f(d.p90Seconds))  max \(f(d.maxSeconds))  mean \(f(d.meanSeconds))")
+                }
+                line("created → received", report.toReceived)
+                line("created → en route", report.toEnRoute)
+                line("created → on scene", report.toOnScene)
+                line("en route → on scene", report.enRouteToOnScene)
+            }
+        }
+    }
+
+    struct Outcomes: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Hit outcomes the officers recorded: vehicles recovered, fugitives caught, missing people found.")
+
+        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        var db: String
+
+        @Flag(help: "JSON.")
+        var json = false
+
+        func run() throws {
+            try DispatchCommand.failing {
+                let report = try UplinkDatabase(path: db).outcomeReport()
+                if json { print(WireJSON.text(report)); return }
+                print("vehicles recovered   \(report.vehiclesRecovered)")
+                print("fugitives caught     \(report.fugitivesCaught)")
+                print("missing people found \(report.missingFound)")
+                print("list was behind      \(report.listBehind)")
+                print("not the person       \(report.notThePerson)")
             }
         }
     }
@@ -123,8 +387,11 @@ struct Records: ParsableCommand {
     @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
     var db: String
 
-    @Option(help: "Only this kind: check, dispatch-status, breadcrumb or audit.")
+    @Option(help: "Only this kind: \(OutboxKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var kind: OutboxKind?
+
+    @Flag(help: "Only urgent items: emergencies and the breadcrumbs sent while one was active.")
+    var urgent = false
 
     @Flag(help: "JSON array of {receivedSeq, id, unit, kind, createdAt, receivedAt, payload}.")
     var json = false
@@ -146,7 +413,7 @@ struct Records: ParsableCommand {
                 }
                 return
             }
-            records = try database.records(kind: kind)
+            records = try database.records(kind: kind, urgentOnly: urgent)
         } catch {
             FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
             throw ExitCode(1)
@@ -154,7 +421,7 @@ struct Records: ParsableCommand {
         if json {
             print(WireJSON.text(records))
         } else {
-            for r in records { print("\(r.receivedSeq)\t\(r.unit)\t\(r.kind.rawValue)\t\(r.id)") }
+            for r in records { print("\(r.receivedSeq)\t\(r.unit)\t\(r.kind.rawValue)\t\(r.id)\(r.urgent ? "\tURGENT" : "")") }
             FileHandle.standardError.write(Data("\(records.count) items\n".utf8))
         }
     }

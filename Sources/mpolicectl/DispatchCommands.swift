@@ -69,9 +69,9 @@ struct DispatchCommand: ParsableCommand {
     }
 
     /// Ids are UUIDs; anything else is refused before it reaches a URL.
-    static func pathSegment(_ id: String) throws -> String {
+    static func pathSegment(_ id: String, what: String = "a dispatch id") throws -> String {
         guard id.count == 36, id.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
-            throw InputError(.wrongShape, field: "id", "a dispatch id is a UUID (36 characters, as `dispatch list` shows)")
+            throw InputError(.wrongShape, field: "id", "\(what) is a UUID (36 characters, as the terminal gave it)")
         }
         return id.lowercased()
     }
@@ -82,12 +82,20 @@ struct DispatchCommand: ParsableCommand {
             "priority   \(d.order.priority)",
             "summary    \(d.order.summary)",
         ]
+        if let type = d.order.incidentType { lines.append("type       \(type)") }
+        if let address = d.order.address { lines.append("address    \(address)") }
         if let lat = d.order.latitude, let lon = d.order.longitude { lines.append("scene      \(lat), \(lon)") }
+        if let number = d.order.callbackNumber { lines.append("call-back  \(number)") }
+        if let notes = d.order.notes { lines.append("notes      \(notes)") }
         lines.append("created    \(d.order.createdAt) (center)")
         lines.append("status     \(d.status.rawValue)\(d.disposition.map { " — \($0)" } ?? "")")
         for change in d.history {
             let position = change.location.latitude.flatMap { lat in change.location.longitude.map { "\(lat), \($0)" } } ?? change.location.status
-            lines.append("  \(change.at)  \(change.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(change.officerId.isEmpty ? "terminal" : change.officerId)  \(position)")
+            lines.append("  \(change.at)  \(change.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(change.officerId.isEmpty ? "terminal" : change.officerId)  \(position)"
+                         + (change.refused.map { "  REFUSED by the center: \($0)" } ?? ""))
+        }
+        for change in d.centerChanges {
+            lines.append("  \(change.at)  \(change.change.rawValue) by the center\(change.reason.map { ": \($0)" } ?? "")")
         }
         return lines.joined(separator: "\n")
     }

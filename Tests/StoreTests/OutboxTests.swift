@@ -90,8 +90,9 @@ struct OutboxTests {
         let journal = try JournalStore.inMemory()
         let here = CheckLocation(status: "3d", latitude: 25.05, longitude: 121.52)
         let new = try journal.storeDispatches([Self.order], cursor: 7, location: here, now: 1_000)
-        #expect(new.map(\.order.id) == [Self.order.id])
-        #expect(new.first?.status == .received)
+        #expect(new.map(\.dispatch.order.id) == [Self.order.id])
+        #expect(new.first?.dispatch.status == .received)
+        #expect(new.first?.change == .created)
         // Delivered again (a crash before the cursor moved): ignored.
         #expect(try journal.storeDispatches([Self.order], cursor: 7, location: here, now: 2_000).isEmpty)
         #expect(try journal.dispatchCursor() == 7)
@@ -113,8 +114,13 @@ struct OutboxTests {
                                              location: here, now: 6_000) }
             throws: { ($0 as? DispatchError)?.code == .unknown }
 
-        let queued = try journal.dueOutboxItems(now: .max, maxItems: 10, maxBytes: 1 << 20)
-        #expect(queued.map(\.kind) == Array(repeating: .dispatchStatus, count: 4))
+        let all = try journal.dueOutboxItems(now: .max, maxItems: 20, maxBytes: 1 << 20)
+        // The unit's status follows the dispatch: en route, on scene, available when cleared.
+        let unit = try all.filter { $0.kind == .unitStatus }.map { try JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any] ?? [:] }
+        #expect(unit.map { $0["status"] as? String } == ["en-route", "on-scene", "available"])
+        #expect(unit.allSatisfy { $0["source"] as? String == "dispatch" && $0["dispatchId"] as? String == Self.order.id })
+        let queued = all.filter { $0.kind == .dispatchStatus }
+        #expect(queued.count == 4)
         let sent = try queued.map { try JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any] ?? [:] }
         #expect(sent.map { $0["status"] as? String } == ["received", "en-route", "on-scene", "cleared"])
         #expect(sent.map { $0["sequence"] as? Int } == [1, 2, 3, 4])
