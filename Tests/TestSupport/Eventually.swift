@@ -1,12 +1,12 @@
 import Foundation
 
-/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass, blocking the
-/// calling thread (tests that drive processes from a thread of their own).
-public func eventually(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+/// Polls `condition` every `interval` seconds (50 ms) until it holds or `timeout` seconds
+/// pass, blocking the calling thread (tests that drive processes from a thread of their own).
+public func eventually(timeout: Double, interval: Double = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return true }
-        usleep(50_000)
+        usleep(useconds_t(interval * 1_000_000))
     }
     return try condition()
 }
