@@ -5,6 +5,7 @@ import Foundation
 import GRDBSQLite
 import Logging
 import Store
+import TerminalConfiguration
 import TestSupport
 import Watchlist
 
@@ -74,6 +75,56 @@ struct UplinkBench {
         results.add("uplink_items_per_s", Double(count) / seconds)
         results.add("uplink_10k_wire_bytes", Double(report.bytesSent), reference: ("uplink_10k_payload_bytes", Double(payloadBytes)))
         results.add("uplink_10k_payload_bytes", Double(payloadBytes))
+
+        try emergencies(count == 10_000 ? 50 : 10, pki: pki, nginx: nginx, database: database, dir: dir, into: &results)
+    }
+
+    /// Emergency enqueue → stored at the center, through the running uplink (woken by the
+    /// journal, as in the daemon), beside a routine check queued the same way on the same
+    /// idle link: the emergency must not pay for anything the check does not.
+    private func emergencies(_ rounds: Int, pki: TestPKI, nginx: NginxTLS, database: UplinkDatabase, dir: URL,
+                             into results: inout Results) throws {
+        let queued = WakeSignal(), urgent = WakeSignal()
+        let journal = try JournalStore.open(path: dir.appendingPathComponent("emergency.db").path, onEnqueue: { queued.fire() },
+                                            onUrgent: { urgent.fire() })
+        let uplink = Uplink(.init(baseURL: "https://127.0.0.1:\(nginx.port)/uplink/", unit: "TPE-DA-01", dispatchWait: 25),
+                            transport: CurlTransport(.init(caFile: pki.path("ca.crt"), clientCertificate: pki.path("device.crt"),
+                                                           clientKey: pki.path("device.key"))),
+                            journal: journal, schedule: RetryPolicy(interval: .seconds(30)), enqueued: queued, urgent: urgent)
+        let running = Task { await uplink.run() }
+        defer { running.cancel() }
+        let checker = Checker(lists: lists, journal: journal)
+        let context = try CheckContext(officerId: "BENCH-01", unitId: "TPE-DA-01")
+        func arrival(_ id: String) throws {
+            let started = ContinuousClock.now
+            while try !database.holds(unit: "TPE-DA-01", id: id) {
+                guard ContinuousClock.now - started < .seconds(30) else { throw BenchError("item \(id) did not reach the center in 30 s") }
+                usleep(1_000)
+            }
+        }
+        var emergency: [Double] = [], routine: [Double] = []
+        for i in 0..<rounds {
+            var started = ContinuousClock.now
+            let (raised, _) = try journal.raiseEmergency(officerId: "BENCH-01", unitId: "TPE-DA-01", location: .notAvailable,
+                                                         now: SystemClock().nowMilliseconds)
+            try arrival(raised.emergencyId)
+            emergency.append(Self.milliseconds(since: started))
+            _ = try journal.clearEmergency(by: "BENCH-01", unitId: "TPE-DA-01", location: .notAvailable, now: SystemClock().nowMilliseconds)
+            started = ContinuousClock.now
+            let answer = try checker.check(.plate(String(format: "EM-%04d", i)), context: context)
+            try arrival(answer.checkId)
+            routine.append(Self.milliseconds(since: started))
+        }
+        let p99 = Measure.percentile(emergency, 99), routineP99 = Measure.percentile(routine, 99)
+        print("  (\(rounds) emergencies and \(rounds) routine checks, each alone on the idle link, through nginx to the center)")
+        results.add("emergency_to_center_p50_ms", Measure.percentile(emergency, 50))
+        results.add("emergency_to_center_p99_ms", p99, reference: ("check_to_center_p99_ms", routineP99))
+        results.add("check_to_center_p99_ms", routineP99)
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
     }
 }
 

@@ -222,6 +222,11 @@ public final class UplinkDatabase: Sendable {
         }
     }
 
+    /// Whether the unit's item `id` is stored (cheaper than `records` for a poll).
+    public func holds(unit: String, id: String) throws -> Bool {
+        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM item WHERE unit = ? AND id = ?", arguments: [unit, id]) ?? false }
+    }
+
     /// - Parameter urgentOnly: only emergencies and their breadcrumbs.
     public func records(kind: OutboxKind? = nil, urgentOnly: Bool = false) throws -> [Record] {
         try pool.read { db in

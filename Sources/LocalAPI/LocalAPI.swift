@@ -183,9 +183,11 @@ public struct LocalAPI: Sendable {
         v1.post("dispatches/:id/status") { request, context in
             let id = try context.parameters.require("id")
             let change = try await body.read(DispatchStatusRequest.self, request, logger: context.logger)
-            guard let status = DispatchStatus(rawValue: change.status) else {
-                throw APIError(.badRequest, "request.bad-value",
-                               "status must be one of \(DispatchStatus.allCases.map(\.rawValue).joined(separator: ", "))", field: "status")
+            // The center's own statuses (cancelled, reassigned) are no request's.
+            let known: [DispatchStatus] = [.received] + DispatchStatus.officerSettable
+            guard let status = DispatchStatus(rawValue: change.status), known.contains(status) else {
+                throw APIError(.badRequest, "request.bad-value", "status must be one of \(known.map(\.rawValue).joined(separator: ", "))",
+                               field: "status")
             }
             let officer = try d.session.context()
             let location = d.location?().forCheck ?? .notAvailable

@@ -79,7 +79,8 @@ struct LanguageTests {
     func everyErrorCode() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var codes = Set(InputError.Code.allCases.map(\.rawValue) + SessionErrorCode.allCases.map(\.rawValue)
-                        + DispatchErrorCode.allCases.map(\.rawValue) + StoreErrorCode.allCases.map(\.rawValue)
+                        + DispatchErrorCode.allCases.map(\.rawValue) + FieldOperationErrorCode.allCases.map(\.rawValue)
+                        + StoreErrorCode.allCases.map(\.rawValue)
                         + OrderRefusalCode.allCases.map(\.rawValue) + ["internal"])
         let pattern = try NSRegularExpression(pattern: #"APIError\([^"\n]*"([a-z]+(\.[a-z-]+)+)""#)
         for directory in ["Sources/LocalAPI", "Sources/Protection"] {

@@ -43,7 +43,7 @@ struct FieldOperationsDaemonTests {
             let raised = try daemon.client.json("POST", "/v1/emergency")
             #expect(raised.status == 201, "round \(round): \(raised.object)")
             let id = try #require(raised.object["emergencyId"] as? String)
-            let arrived = try eventually(timeout: 10, interval: 0.02) { try Self.centerItems(world).contains { $0.id == id } }
+            let arrived = try eventually(timeout: 10, interval: 0.02) { try UplinkDatabase(path: world.databasePath).holds(unit: "TPE-DA-01", id: id) }
             #expect(arrived, "round \(round): the emergency did not reach the center")
             latencies.append(Date().timeIntervalSince(started))
             #expect(try daemon.client.json("POST", "/v1/emergency/cancel", ["pin": Self.pin]).status == 200)
@@ -77,7 +77,7 @@ struct FieldOperationsDaemonTests {
         #expect(eventually(timeout: 6) { world.proxy.refused.load(ordering: .relaxed) >= refusedAtRaise + 3 })
         world.proxy.mode = .pass
         let back = Date()
-        #expect(try eventually(timeout: 10, interval: 0.02) { try Self.centerItems(world).contains { $0.id == id } })
+        #expect(try eventually(timeout: 10, interval: 0.02) { try UplinkDatabase(path: world.databasePath).holds(unit: "TPE-DA-01", id: id) })
         let afterLink = Date().timeIntervalSince(back)
         let received = try Self.centerItems(world).filter { $0.receivedSeq > before }
         #expect(received.first?.id == id, "first after the outage: \(received.first.map { "\($0.kind) \($0.id)" } ?? "nothing")")

@@ -26,6 +26,7 @@ struct MessageCatalogueTests {
         for code in InputError.Code.allCases { #expect(MessageCatalogue.entries[code.rawValue] != nil, "\(code.rawValue)") }
         for code in SessionErrorCode.allCases { #expect(MessageCatalogue.entries[code.rawValue] != nil, "\(code.rawValue)") }
         for code in DispatchErrorCode.allCases { #expect(MessageCatalogue.entries[code.rawValue] != nil, "\(code.rawValue)") }
+        for code in FieldOperationErrorCode.allCases { #expect(MessageCatalogue.entries[code.rawValue] != nil, "\(code.rawValue)") }
     }
 
     @Test("placeholders: as given, terms (lists joined with the language's 'or'), durations")
