@@ -112,7 +112,7 @@ struct ScreenTests {
         #expect(daemon.stop().status == 0)
     }
 
-    @Test("the officer's screen in headless Chromium: sign in, a HIT, a POSSIBLE HIT with the differing positions marked, a wanted person's photos arriving beside the record, a dispatch over SSE through en route, on scene, cleared, and the center going offline in the status bar")
+    @Test("the officer's screen in headless Chromium: sign in, a HIT, a POSSIBLE HIT with the differing positions marked, a wanted person's photos arriving beside the record, a dispatch over SSE through en route, on scene, cleared, the emergency button raised and cancelled with the PIN, and the center going offline in the status bar")
     func screenInChromium() throws {
         let world = try UplinkWorld()
         defer { world.stop() }
@@ -164,8 +164,9 @@ struct ScreenTests {
             let size = (try? FileManager.default.attributesOfItem(atPath: Self.screenshots.appendingPathComponent(name).path)[.size] as? Int) ?? 0
             #expect(size > 10_000, "\(name): \(size) bytes")
         }
-        // What the screen did reached the center: the dispatch's three changes.
+        // What the screen did reached the center: the dispatch's three changes, the emergency raised and cancelled.
         #expect(try eventually(timeout: 20) { try world.records(kind: "dispatch-status").count >= 4 })
+        #expect(try eventually(timeout: 20) { try world.records(kind: "emergency").count == 2 })
         #expect(daemon.stop().status == 0)
     }
 

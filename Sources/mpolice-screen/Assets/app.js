@@ -104,6 +104,9 @@ async function refreshStatus() {
   }
   $("#sb-outbox").textContent = t("status.outbox", { n: status.outbox.pending });
   $("#sb-outbox").className = `pill ${status.outbox.pending > 100 ? "warn" : ""}`;
+  const emergency = $("#emergency");
+  emergency.classList.toggle("active", Boolean(status.emergency));
+  emergency.textContent = t(status.emergency ? "emergency.active" : "emergency.raise");
   $("#sb-gps").textContent = t("status.gps", { state: status.location?.status ?? "off" });
   $("#sb-gps").className = `pill ${["2d", "3d"].includes(status.location?.status) ? "good" : "warn"}`;
   const banner = $("#banner");
@@ -150,8 +153,8 @@ async function followEvents() {
 
 function onEvent(name, data) {
   switch (name) {
-    case "dispatch-received":
-      flash(t("dispatch.new", { summary: data.summary ?? "" }));
+    case "dispatch-received": case "dispatch-updated": case "dispatch-cancelled": case "dispatch-reassigned":
+      flash(t(name === "dispatch-received" ? "dispatch.new" : `dispatch.${name}`, { summary: data.summary ?? "" }));
       loadDispatches();
       break;
     case "photo-available":
@@ -390,10 +393,29 @@ function wireTabs() {
   });
 }
 
+// "Officer needs help": one press raises it (nothing to confirm: it may be pressed in a
+// struggle); cancelling asks for the PIN.
+function wireEmergency() {
+  $("#emergency").addEventListener("click", async () => {
+    const button = $("#emergency");
+    try {
+      if (button.classList.contains("active")) {
+        const pin = prompt(t("emergency.cancelPin"));
+        if (!pin) return;
+        await api("POST", "/v1/emergency/cancel", { pin });
+      } else {
+        await api("POST", "/v1/emergency");
+      }
+    } catch (error) { flash(error.message); }
+    refreshStatus();
+  });
+}
+
 translatePage();
 wireSignIn();
 wireChecks();
 wireTabs();
+wireEmergency();
 route();
 followEvents();
 setInterval(refreshStatus, 15000);

@@ -30,6 +30,9 @@ const catalogue = {
     "photo.waiting": "照片下載中…", "photo.face": "正面照", "photo.full-body": "全身照", "photo.tattoo": "刺青", "photo.scar": "疤痕", "photo.other": "照片",
     "dispatch.none": "目前沒有派遣", "dispatch.received": "已接收", "dispatch.en-route": "前往中", "dispatch.on-scene": "已到場",
     "dispatch.cleared": "已結案", "dispatch.disposition": "處理情形", "dispatch.new": "新派遣：{summary}",
+    "dispatch.cancelled": "已取消", "dispatch.reassigned": "已改派", "dispatch.dispatch-updated": "派遣更新：{summary}",
+    "dispatch.dispatch-cancelled": "派遣已取消：{summary}", "dispatch.dispatch-reassigned": "派遣已改派：{summary}",
+    "emergency.raise": "緊急求援", "emergency.active": "求援中－點此以 PIN 取消", "emergency.cancelPin": "輸入 PIN 碼以取消緊急求援",
     "history.none": "尚無查詢紀錄", "error.network": "無法連線到終端", "ago.s": "{n} 秒", "ago.m": "{n} 分鐘", "ago.h": "{n} 小時", "ago.d": "{n} 天",
   },
   en: {
@@ -62,6 +65,9 @@ const catalogue = {
     "photo.waiting": "photo on its way…", "photo.face": "Face", "photo.full-body": "Full body", "photo.tattoo": "Tattoo", "photo.scar": "Scar", "photo.other": "Photo",
     "dispatch.none": "No dispatches", "dispatch.received": "Received", "dispatch.en-route": "En route", "dispatch.on-scene": "On scene",
     "dispatch.cleared": "Cleared", "dispatch.disposition": "Disposition", "dispatch.new": "New dispatch: {summary}",
+    "dispatch.cancelled": "Cancelled", "dispatch.reassigned": "Reassigned", "dispatch.dispatch-updated": "Dispatch updated: {summary}",
+    "dispatch.dispatch-cancelled": "Dispatch cancelled: {summary}", "dispatch.dispatch-reassigned": "Dispatch reassigned: {summary}",
+    "emergency.raise": "Officer needs help", "emergency.active": "HELP REQUESTED — tap to cancel (PIN)", "emergency.cancelPin": "PIN to cancel the emergency",
     "history.none": "No checks yet", "error.network": "Cannot reach the terminal", "ago.s": "{n} s", "ago.m": "{n} min", "ago.h": "{n} h", "ago.d": "{n} d",
   },
 };

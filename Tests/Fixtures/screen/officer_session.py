@@ -111,6 +111,17 @@ def main():
             step(f"  {status}")
         driver.save_screenshot(f"{args.out}/screen-dispatch.png")
 
+        step("the emergency button: one press raises it, the bar shows it; the PIN cancels it")
+        driver.find_element(By.ID, "emergency").click()
+        wait.until(lambda d: "active" in d.find_element(By.ID, "emergency").get_attribute("class"))
+        assert "求援中" in driver.find_element(By.ID, "emergency").text, driver.find_element(By.ID, "emergency").text
+        driver.find_element(By.ID, "emergency").click()
+        alert = wait.until(EC.alert_is_present())
+        alert.send_keys("420042")
+        alert.accept()
+        wait.until(lambda d: "active" not in d.find_element(By.ID, "emergency").get_attribute("class"))
+        assert driver.find_element(By.ID, "emergency").text == "緊急求援"
+
         step("history lists this officer's checks")
         driver.find_element(By.CSS_SELECTOR, "nav button[data-tab=history]").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history li.hit, #history li.possible-hit")) >= 2)
