@@ -153,7 +153,9 @@ struct FieldOperationsTests {
         #expect(checkPayloads.first { $0.contains(during.checkId) }?.contains(#""incidentId":"\#(stop.incidentId)""#) == true)
         #expect(checkPayloads.first { $0.contains(before.checkId) }?.contains("incidentId") == false)
         #expect(sent.filter { $0.kind == .incident }.map { $0.payload.contains(#""event":"opened""#) } == [true, false])
-        #expect(try s.journal.recentChecks(limit: 1).first?.incidentId == stop.incidentId)
+        let journalled = try s.journal.recentChecks(limit: 10)
+        #expect(journalled.first { $0.checkId == during.checkId }?.incidentId == stop.incidentId)
+        #expect(journalled.first { $0.checkId == before.checkId }?.incidentId == nil)
     }
 
     @Test("a hit's outcome: recorded once, with the lists it hit; refused on a check that matched nothing or is unknown")
