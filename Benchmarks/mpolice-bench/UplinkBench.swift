@@ -55,7 +55,7 @@ struct UplinkBench {
         // Cancelling the server at the end logs a shutdown "error" that is not one.
         logger.logLevel = .critical
         let workers = getgrnam(NginxTLS.workerGroup)?.pointee.gr_gid
-        let server = Task { try await UplinkServer(database: database).run(socket: socket, mode: 0o660, group: workers, logger: logger) }
+        let server = Task { try await UplinkServer(database: database, logger: Logger(label: "bench-central", factory: { _ in SwiftLogNoOpLogHandler() })).run(socket: socket, mode: 0o660, group: workers, logger: logger) }
         defer { server.cancel() }
         while !UnixSocket.accepts(socket) { usleep(20_000) }
         let nginx = try NginxTLS(pki: pki, uplinkSocket: socket)
