@@ -123,14 +123,10 @@ public final class UplinkDatabase: Sendable {
         var emergencies: [RaisedEmergency]
     }
 
-    /// Stores a batch in one transaction; each item accepted, a duplicate, or rejected.
-    func ingest(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], chainHead: ChainHead? = nil, now: Int64) throws -> [UplinkAnswer.Result] {
-        try store(unit: unit, items, chainHead: chainHead, now: now).results
-    }
-
-    /// `ingest`, with the emergencies the batch raised (an emergency item accepted now names
-    /// the nearest other units, kept with the record).
-    func store(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], chainHead: ChainHead? = nil, now: Int64) throws -> Ingested {
+    /// Stores a batch in one transaction; each item accepted, a duplicate, or rejected, and
+    /// the emergencies the batch raised (an emergency item accepted now names the nearest
+    /// other units, kept with the record).
+    func ingest(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], chainHead: ChainHead? = nil, now: Int64) throws -> Ingested {
         try pool.write { db in
             var emergencies: [RaisedEmergency] = []
             if let chainHead {

@@ -44,7 +44,7 @@ public struct UplinkServer: Sendable {
             guard batch.unit == unit else {
                 throw HTTPError(.forbidden, message: "the batch is for unit \(batch.unit); the certificate is unit \(unit)")
             }
-            let stored = try database.store(unit: unit, batch.items, chainHead: batch.chainHead, now: Int64(Date().timeIntervalSince1970 * 1000))
+            let stored = try database.ingest(unit: unit, batch.items, chainHead: batch.chainHead, now: Int64(Date().timeIntervalSince1970 * 1000))
             for emergency in stored.emergencies { Self.announce(emergency, logger) }
             return Self.json(UplinkAnswer(results: stored.results))
         }

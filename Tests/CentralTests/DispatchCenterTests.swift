@@ -45,23 +45,23 @@ struct DispatchCenterTests {
         // Unit i stands i × 100 m north of the scene (0.0009° of latitude ≈ 100 m).
         for i in 1...50 {
             let unit = String(format: "U-%02d", i)
-            _ = try database.store(unit: unit, [Self.item(Self.crumb(Self.scene.latitude + Double(i) * 0.000_9, Self.scene.longitude))], now: Self.now)
+            _ = try database.ingest(unit: unit, [Self.item(Self.crumb(Self.scene.latitude + Double(i) * 0.000_9, Self.scene.longitude))], now: Self.now)
         }
         // The two nearest are busy (a status; an open dispatch), the third in an emergency,
         // the fourth's position is older than the 15 minutes asked for.
-        _ = try database.store(unit: "U-01", [Self.item(Self.status("U-01", .busy))], now: Self.now)
+        _ = try database.ingest(unit: "U-01", [Self.item(Self.status("U-01", .busy))], now: Self.now)
         _ = try database.createDispatch(unit: "U-02", priority: "routine", summary: "noise", latitude: nil, longitude: nil, now: Self.now)
-        _ = try database.store(unit: "U-03", [Self.item(.emergency(EmergencyPayload(
+        _ = try database.ingest(unit: "U-03", [Self.item(.emergency(EmergencyPayload(
             emergencyId: UUIDv7.make(milliseconds: Self.now), event: .raised, at: "2026-12-04T08:00:02Z", officerId: "OF-3", unitId: "U-03",
             location: CheckLocation(status: "3d", latitude: Self.scene.latitude + 0.002_7, longitude: Self.scene.longitude))))], now: Self.now)
-        _ = try database.store(unit: "U-04", [Self.item(Self.crumb(Self.scene.latitude + 0.003_6, Self.scene.longitude))], now: Self.now - 1_000_000)
+        _ = try database.ingest(unit: "U-04", [Self.item(Self.crumb(Self.scene.latitude + 0.003_6, Self.scene.longitude))], now: Self.now - 1_000_000)
 
         let nearest = try #require(try database.nearestAvailableUnit(latitude: Self.scene.latitude, longitude: Self.scene.longitude,
                                                                      maxAge: 900, now: Self.now + 1_000))
         #expect(nearest.unit == "U-05")
         #expect(abs(nearest.distanceMeters - 500) < 5, "\(nearest.distanceMeters) m")
         // U-01 back to available: it is the nearest again.
-        _ = try database.store(unit: "U-01", [Self.item(Self.status("U-01", .available, at: "2026-12-04T08:05:00Z"))], now: Self.now)
+        _ = try database.ingest(unit: "U-01", [Self.item(Self.status("U-01", .available, at: "2026-12-04T08:05:00Z"))], now: Self.now)
         #expect(try database.nearestAvailableUnit(latitude: Self.scene.latitude, longitude: Self.scene.longitude, now: Self.now)?.unit == "U-01")
         let near = try database.unitsNear(latitude: Self.scene.latitude, longitude: Self.scene.longitude, now: Self.now, limit: 3)
         #expect(near.map(\.unit) == ["U-01", "U-02", "U-03"])
@@ -86,7 +86,7 @@ struct DispatchCenterTests {
         #expect(try database.dispatches(unit: "TPE-DA-01", after: updated.cursor).map(\.kindOfChange) == [.cancelled])
         #expect(throws: CentralError.self) { try database.updateDispatch(created.id, notes: "late", now: Self.now + 3_000) }
 
-        let answers = try database.store(unit: "TPE-DA-01", [
+        let answers = try database.ingest(unit: "TPE-DA-01", [
             Self.item(Self.change(created.id, 1, .received, at: "2026-12-04T08:00:00Z")),
             Self.item(Self.change(created.id, 2, .enRoute, at: "2026-12-04T08:00:05Z")),
         ], now: Self.now).results
@@ -106,9 +106,9 @@ struct DispatchCenterTests {
         #expect(try database.dispatches(unit: "U-A", after: 0).last?.reason == "to unit U-B: U-A is needed elsewhere")
         #expect(try database.dispatches(unit: "U-B", after: 0) == [given])
         #expect(given.kindOfChange == .created && given.id == created.id)
-        let old = try database.store(unit: "U-A", [Self.item(Self.change(created.id, 2, .enRoute, at: "2026-12-04T08:00:05Z"))], now: Self.now).results
+        let old = try database.ingest(unit: "U-A", [Self.item(Self.change(created.id, 2, .enRoute, at: "2026-12-04T08:00:05Z"))], now: Self.now).results
         #expect(old.first?.reason?.hasPrefix("dispatch.reassigned:") == true)
-        let new = try database.store(unit: "U-B", [Self.item(Self.change(created.id, 1, .received, at: "2026-12-04T08:00:06Z"))], now: Self.now).results
+        let new = try database.ingest(unit: "U-B", [Self.item(Self.change(created.id, 1, .received, at: "2026-12-04T08:00:06Z"))], now: Self.now).results
         #expect(new.map(\.status) == [.accepted])
         #expect(throws: CentralError.self) { try database.reassignDispatch(created.id, to: "U-B", reason: nil, now: Self.now + 2_000) }
     }
@@ -119,7 +119,7 @@ struct DispatchCenterTests {
         defer { scratch.remove() }
         let database = try Self.database(scratch)
         for (unit, north) in [("U-NEAR", 0.001), ("U-MID", 0.01), ("U-FAR", 0.1), ("U-FARTHER", 0.2)] {
-            _ = try database.store(unit: unit, [Self.item(Self.crumb(Self.scene.latitude + north, Self.scene.longitude))], now: Self.now)
+            _ = try database.ingest(unit: unit, [Self.item(Self.crumb(Self.scene.latitude + north, Self.scene.longitude))], now: Self.now)
         }
         let id = UUIDv7.make(milliseconds: Self.now)
         let raised = UplinkPayload.emergency(EmergencyPayload(emergencyId: id, event: .raised, at: "2026-12-04T08:00:00Z", officerId: "OF-0042",
@@ -128,7 +128,7 @@ struct DispatchCenterTests {
         var crumb = BreadcrumbPayload(fixTime: "2026-12-04T08:00:02Z", latitude: Self.scene.latitude, longitude: Self.scene.longitude, speed: nil,
                                       track: nil, horizontalError: 5, mode: "3d")
         crumb.emergencyId = id
-        let stored = try database.store(unit: "TPE-DA-01", [.success(UplinkItem(id: id, createdAt: Self.now, attempt: 1, payload: raised)),
+        let stored = try database.ingest(unit: "TPE-DA-01", [.success(UplinkItem(id: id, createdAt: Self.now, attempt: 1, payload: raised)),
                                                            Self.item(.breadcrumb(crumb), at: Self.now + 2_000)], now: Self.now)
         #expect(stored.results.map(\.status) == [.accepted, .accepted])
         let announced = try #require(stored.emergencies.first)
@@ -155,7 +155,7 @@ struct DispatchCenterTests {
             let created = try database.createDispatch(unit: "U-\(i)", priority: "urgent", summary: "call \(i)", latitude: nil, longitude: nil,
                                                       now: Timestamp.milliseconds(iso8601: "2026-12-04T08:00:00Z")!)
             func at(_ s: Int) -> String { Timestamp.iso8601(milliseconds: Timestamp.milliseconds(iso8601: "2026-12-04T08:00:00Z")! + Int64(s) * 1000) }
-            let answers = try database.store(unit: "U-\(i)", [
+            let answers = try database.ingest(unit: "U-\(i)", [
                 Self.item(Self.change(created.id, 1, .received, at: at(2))), Self.item(Self.change(created.id, 2, .enRoute, at: at(60))),
                 Self.item(Self.change(created.id, 3, .onScene, at: at(onScene))),
             ], now: Self.now).results
@@ -172,7 +172,7 @@ struct DispatchCenterTests {
         let outcomes: [(HitOutcome, [String])] = [(.confirmedActed, ["stolen-vehicles"]), (.confirmedActed, ["wanted-persons"]),
                                                   (.confirmedActed, ["wanted-persons", "missing-persons"]), (.notThePerson, ["wanted-persons"]),
                                                   (.noLongerWanted, ["stolen-vehicles"])]
-        _ = try database.store(unit: "U-0", outcomes.enumerated().map { i, o in
+        _ = try database.ingest(unit: "U-0", outcomes.enumerated().map { i, o in
             Self.item(.hitOutcome(HitOutcomePayload(checkId: UUIDv7.make(milliseconds: Int64(i)), outcome: o.0, lists: o.1, at: "2026-12-04T09:00:00Z",
                                                     officerId: "OF-1", unitId: "U-0", note: nil)), at: Self.now + Int64(i))
         }, now: Self.now)
