@@ -42,8 +42,10 @@ public enum Agent {
         if wiped { logger.critical("this terminal was wiped by an order: it serves status only until a technician re-provisions it") }
         let outboxQueued = WakeSignal()
         let emergencyQueued = WakeSignal()
+        // Top-priority items (an emergency, a confirmation request) also move the deadline watch.
+        let deadlinesChanged = WakeSignal()
         let journal = try JournalStore.open(path: state.journalPath, outboxLimits: configuration.uplink.limits,
-                                            onEnqueue: { outboxQueued.fire() }, onUrgent: { emergencyQueued.fire() })
+                                            onEnqueue: { outboxQueued.fire() }, onUrgent: { emergencyQueued.fire(); deadlinesChanged.fire() })
         if let emergency = try journal.activeEmergency() {
             logger.critical("an emergency is active (raised \(emergency.raisedAt)): it goes to the center first, breadcrumbs every 2 s, until cancelled with the officer's PIN")
         }
@@ -113,6 +115,19 @@ public enum Agent {
                               admission: { try protection.admitCheck() },
                               photos: photoStore, fetchForHit: { late.photos?.requestForHit($0) })
 
+        // Bulletins: pushed with the dispatch poll, listed in the manifest; matched by every check.
+        let bulletins = BulletinReceiver(provisionedRoot: URL(fileURLWithPath: s.trustRoot), region: configuration.terminal.region,
+                                         lists: lists, journal: journal, clock: clock, logger: logger) { event in
+            switch event {
+            case .received(let bulletin, _):
+                deadlinesChanged.fire()
+                guard !protection.isLocked else { return }
+                events.publish(AgentEvent(.bulletin, BulletinView(bulletin)))
+            case .refused(let code, let id):
+                events.publish(AgentEvent(.bulletinRefused, BulletinRefusedEvent(reason: code.rawValue, bulletinId: id)))
+            }
+        }
+
         // Sync: scheduled, with sync-now from the API (a wiped terminal has no key to sync with).
         let transport = CurlTransport(.init(caFile: s.ca, clientCertificate: s.certificate, clientKey: s.key, pinnedPublicKey: s.pin,
                                             connectTimeout: s.connectTimeout, totalTimeout: s.timeout))
@@ -120,7 +135,7 @@ public enum Agent {
             ListsSync(.init(baseURL: central, provisionedRoot: URL(fileURLWithPath: s.trustRoot),
                             workDirectory: state.url.appendingPathComponent("sync")),
                       transport: transport, lists: lists, journal: journal, clock: clock, schedule: s.policy, terminalGuard: protection,
-                      logger: logger) { event in
+                      bulletins: bulletins, logger: logger) { event in
                 switch event {
                 case .updated(let report):
                     late.photos?.listsChanged()
@@ -141,7 +156,7 @@ public enum Agent {
             Uplink(.init(baseURL: central, unit: configuration.terminal.unit, batchItems: u.batchItems, batchBytes: u.batchBytes,
                          dispatchWait: u.dispatchWait),
                    transport: transport, journal: journal, location: checkLocation, clock: clock, schedule: u.policy,
-                   enqueued: outboxQueued, urgent: emergencyQueued, terminalGuard: protection, logger: logger) { event in
+                   enqueued: outboxQueued, urgent: emergencyQueued, terminalGuard: protection, bulletins: bulletins, logger: logger) { event in
                 // A locked terminal's screen shows nothing new: the dispatch waits in the journal.
                 guard !protection.isLocked else { return }
                 switch event {
@@ -154,6 +169,7 @@ public enum Agent {
                     case .reassigned: .dispatchReassigned
                     }
                     events.publish(AgentEvent(name, dispatch))
+                case .hitConfirmation(let confirmation): events.publish(AgentEvent(.hitConfirmation, confirmation))
                 }
             }
         }
@@ -220,7 +236,11 @@ public enum Agent {
         let housekeeping = Housekeeping(lists: lists, journal: journal, settings: (configuration.lists, configuration.journal), clock: clock,
                                         logger: logger, onListsUnavailable: { sync?.wake.fire() })
 
-        var services: [any Service] = [housekeeping, SessionIdleLock(session: session), ProtectionTimer(protection: protection)]
+        let deadlines = DeadlineWatch(lists: lists, journal: journal, clock: clock, changed: deadlinesChanged, logger: logger,
+                                      onExpired: { events.publish(AgentEvent(.bulletinExpired, BulletinView($0))) },
+                                      onOverdue: { events.publish(AgentEvent(.hitConfirmationOverdue, $0)) })
+
+        var services: [any Service] = [housekeeping, SessionIdleLock(session: session), ProtectionTimer(protection: protection), deadlines]
         if let location { services.append(location) }
         if let sync { services.append(sync) }
         if let uplink { services.append(uplink) }

@@ -55,8 +55,11 @@ public struct Publisher {
     /// Publishes the data set in `dataset` as the next version.
     /// - Parameters:
     ///   - keepDeltas: deltas kept per list; a terminal further behind takes the snapshot.
+    ///   - center: the uplink database: its unexpired bulletins go into the manifest, and
+    ///     its records (what confirmation requests are answered from) are brought to the
+    ///     published lists.
     @discardableResult
-    public func publish(dataset: URL, now: Int64, validFor: Int64, keepDeltas: Int,
+    public func publish(dataset: URL, now: Int64, validFor: Int64, keepDeltas: Int, center: UplinkDatabase? = nil,
                         progress: ((String) -> Void)? = nil) throws -> Report {
         let keys = try CentralKeys.load(from: keysDirectory)
         let previous = try currentManifest()
@@ -66,32 +69,21 @@ public struct Publisher {
         for list in ListKind.allCases {
             progress?("\(list.rawValue): reading the data set")
             let rows = try Self.sortedUnique(Dataset.readRows(list, from: dataset), list)
-            var digest = ListDigest()
-            for row in rows { digest.add(fields: row.fields) }
-            guard let before = previous?.lists[list.rawValue] else {
-                lists[list] = try writeSnapshot(list, version: 1, rows: rows, digest: digest, deltas: [])
-                changes[list] = (rows.count, 0)
-                continue
+            let (published, change) = try publishList(list, rows: rows, before: previous?.lists[list.rawValue], keepDeltas: keepDeltas,
+                                                      progress: progress)
+            lists[list] = published
+            changes[list] = change
+            // The roster is not a list anyone confirms a hit against.
+            if let center, list != .officers, try change != nil || center.activeRecordCount(list) != rows.count {
+                progress?("\(list.rawValue): bringing the center's records to version \(published.version)")
+                try center.keepRecords(list, rows: rows, version: published.version, now: now)
             }
-            if before.digest == digest.description, before.recordCount == Int64(rows.count) {
-                lists[list] = before
-                continue
-            }
-            progress?("\(list.rawValue): comparing with version \(before.version)")
-            let (_, old) = try ListFile.readSnapshot(list, body: Gzip.decompress(read(before.snapshot), maxBytes: Int(Int32.max)),
-                                                     fileName: before.snapshot.path)
-            var delta = ListFileBuilder(deltaOf: list, from: before.version)
-            let counts = Self.diff(old: old, new: rows, into: &delta)
-            let version = before.version + 1
-            let deltaFile = try write(Gzip.compress(delta.bytes), as: "\(list.rawValue)/\(before.version)-\(version).delta.csv.gz")
-            let deltas = Array((before.deltas + [Manifest.Delta(fromVersion: before.version, toVersion: version, file: deltaFile)])
-                .suffix(max(0, keepDeltas)))
-            lists[list] = try writeSnapshot(list, version: version, rows: rows, digest: digest, deltas: deltas)
-            changes[list] = counts
         }
         try copyRoots()
         try publishPhotos(from: DatasetGenerator.photoDirectory(dataset), progress: progress)
-        let manifest = Manifest(sequence: (previous?.sequence ?? 0) + 1, issuedAt: now, expiresAt: now + validFor, lists: lists)
+        let bulletins = try center?.activeBulletinEnvelopes(now: now) ?? []
+        let manifest = Manifest(sequence: (previous?.sequence ?? 0) + 1, issuedAt: now, expiresAt: now + validFor, lists: lists,
+                                bulletins: bulletins.isEmpty ? nil : bulletins)
         try manifest.validate()
         let manifestURL = directory.appendingPathComponent(Self.manifestFile)
         let previousTime = try? FileManager.default.attributesOfItem(atPath: manifestURL.path)[.modificationDate] as? Date
@@ -106,6 +98,29 @@ public struct Publisher {
         }
         removeUnreferenced(manifest)
         return Report(manifest: manifest, changes: changes)
+    }
+
+    /// One list's next version: a first snapshot, the same version when nothing changed, or
+    /// a delta from the version before and a new snapshot.
+    /// - Returns: the list's manifest entry, and its upserts and deletes (nil: unchanged).
+    private func publishList(_ list: ListKind, rows: [ListRow], before: Manifest.List?, keepDeltas: Int,
+                             progress: ((String) -> Void)?) throws -> (Manifest.List, (upserts: Int, deletes: Int)?) {
+        var digest = ListDigest()
+        for row in rows { digest.add(fields: row.fields) }
+        guard let before else {
+            return (try writeSnapshot(list, version: 1, rows: rows, digest: digest, deltas: []), (rows.count, 0))
+        }
+        if before.digest == digest.description, before.recordCount == Int64(rows.count) { return (before, nil) }
+        progress?("\(list.rawValue): comparing with version \(before.version)")
+        let (_, old) = try ListFile.readSnapshot(list, body: Gzip.decompress(read(before.snapshot), maxBytes: Int(Int32.max)),
+                                                 fileName: before.snapshot.path)
+        var delta = ListFileBuilder(deltaOf: list, from: before.version)
+        let counts = Self.diff(old: old, new: rows, into: &delta)
+        let version = before.version + 1
+        let deltaFile = try write(Gzip.compress(delta.bytes), as: "\(list.rawValue)/\(before.version)-\(version).delta.csv.gz")
+        let deltas = Array((before.deltas + [Manifest.Delta(fromVersion: before.version, toVersion: version, file: deltaFile)])
+            .suffix(max(0, keepDeltas)))
+        return (try writeSnapshot(list, version: version, rows: rows, digest: digest, deltas: deltas), counts)
     }
 
     /// Rows by record id (byte order); a repeated id is refused.

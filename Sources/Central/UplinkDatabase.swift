@@ -102,6 +102,7 @@ public final class UplinkDatabase: Sendable {
                 """)
         }
         Self.registerFieldOperations(&migrator)
+        Self.registerBulletinsAndConfirmations(&migrator)
         try migrator.migrate(pool)
     }
 
@@ -164,6 +165,7 @@ public final class UplinkDatabase: Sendable {
                     continue
                 }
                 if case .dispatchStatus(let change) = item.payload { try apply(db, change) }
+                if case .hitConfirmation(let request) = item.payload { try answerConfirmation(db, unit: unit, request, now: now) }
                 try noteUnitState(db, unit: unit, item.payload, now: now)
                 if case .emergency(let emergency) = item.payload, emergency.event == .raised {
                     let nearest = try emergency.location.latitude.flatMap { lat in try emergency.location.longitude.map { lon in

@@ -51,18 +51,30 @@ public struct UplinkServer: Sendable {
         router.get("uplink/dispatches") { request, _ in
             let unit = try Self.unit(request)
             let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
-            let ordersAfter = request.uri.queryParameters.get("orders_after", as: Int64.self) ?? 0
-            let wait = min(Self.maxWait, max(0, request.uri.queryParameters.get("wait", as: Int.self) ?? 0))
+            let query = request.uri.queryParameters
+            let ordersAfter = query.get("orders_after", as: Int64.self) ?? 0
+            // Terminals that predate bulletins or confirmations do not ask for them.
+            let bulletinsAfter = query.get("bulletins_after", as: Int64.self)
+            let region = query.get("region").flatMap { $0.removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 }
+            let confirmationsAfter = query.get("confirmations_after", as: Int64.self)
+            let wait = min(Self.maxWait, max(0, query.get("wait", as: Int.self) ?? 0))
             let deadline = ContinuousClock.now + .seconds(wait)
             while true {
+                let now = Int64(Date().timeIntervalSince1970)
                 let dispatches = try database.dispatches(unit: unit, after: after)
-                let orders = try database.orders(unit: unit, after: ordersAfter, now: Int64(Date().timeIntervalSince1970))
-                if !dispatches.isEmpty || !orders.isEmpty || ContinuousClock.now >= deadline {
+                let orders = try database.orders(unit: unit, after: ordersAfter, now: now)
+                let bulletins = try bulletinsAfter.map { try database.bulletins(after: $0, region: region, now: now) }
+                let confirmations = try confirmationsAfter.map { try database.confirmations(unit: unit, after: $0) } ?? []
+                if !dispatches.isEmpty || !orders.isEmpty || bulletins?.envelopes.isEmpty == false || !confirmations.isEmpty
+                    || ContinuousClock.now >= deadline {
                     return Self.json(DispatchPoll(cursor: dispatches.last?.cursor ?? after, dispatches: dispatches,
-                                                  orders: orders.isEmpty ? nil : orders))
+                                                  orders: orders.isEmpty ? nil : orders,
+                                                  bulletins: bulletins.flatMap { $0.envelopes.isEmpty ? nil : $0.envelopes },
+                                                  bulletinCursor: bulletins.flatMap { $0.envelopes.isEmpty ? nil : $0.cursor },
+                                                  confirmations: confirmations.isEmpty ? nil : confirmations))
                 }
-                // Dispatches and orders are created by another process (`mpolice-central dispatch create`,
-                // `mpolice-central order`): look again shortly.
+                // Dispatches, orders and bulletins are created by another process (`mpolice-central dispatch
+                // create`, `order`, `bulletin create`): look again shortly.
                 try await Task.sleep(for: .milliseconds(100))
             }
         }

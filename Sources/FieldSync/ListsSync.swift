@@ -97,6 +97,8 @@ public final class ListsSync: Service, Sendable {
     private let schedule: RetryPolicy
     /// Orders and the lock (nil: the terminal fetches no orders file).
     private let terminalGuard: (any TerminalGuard)?
+    /// Takes the manifest's bulletins (nil: they are not taken).
+    private let bulletins: BulletinReceiver?
     /// Sync-now: ends the scheduled loop's wait (see `requestSync`).
     public let wake = WakeSignal()
     /// Monotonic milliseconds before which a sync-now is refused: the backoff after a
@@ -112,8 +114,10 @@ public final class ListsSync: Service, Sendable {
 
     public init(_ configuration: Configuration, transport: any SyncTransport, lists: ListsStore, journal: JournalStore,
                 clock: any TerminalClock = SystemClock(), schedule: RetryPolicy = RetryPolicy(), terminalGuard: (any TerminalGuard)? = nil,
+                bulletins: BulletinReceiver? = nil,
                 logger: Logger = Logger(label: "mpolice.sync"), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.configuration = configuration
+        self.bulletins = bulletins
         self.terminalGuard = terminalGuard
         self.transport = transport
         self.lists = lists
@@ -205,6 +209,8 @@ public final class ListsSync: Service, Sendable {
         let manifest = try trust.verify(SignedEnvelope.decode(response.body), now: now)
         sequence = manifest.sequence
         terminalGuard?.manifestVerified()
+        // 3b. Bulletins the push may have missed (those held already are skipped).
+        if let bulletins, let listed = manifest.bulletins { bulletins.receive(listed, source: "manifest", root: trust.root) }
         let local = try lists.versions()
         if let stored, manifest.sequence == stored.manifestSequence, Self.matches(manifest, local) {
             try lists.saveSyncState(SyncState(manifestSequence: stored.manifestSequence, trustedTime: stored.trustedTime,

@@ -11,7 +11,7 @@ public func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable
 }
 
 /// Waits for `delay`, or until one of `signals` fires, or cancellation — whichever is first.
-func wait(for delay: Duration, orUntil signals: [WakeSignal]) async {
+public func wait(for delay: Duration, orUntil signals: [WakeSignal]) async {
     await withTaskGroup(of: Void.self) { group in
         group.addTask { try? await Task.sleep(for: delay) }
         for signal in signals { group.addTask { await signal.wait() } }

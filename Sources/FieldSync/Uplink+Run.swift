@@ -61,8 +61,13 @@ extension Uplink {
                 let started = ContinuousClock.now
                 let result = await onOwnThread("dispatch-poll") { try self.pollDispatches(abort: abort) }
                 switch result {
-                case .success(let dispatches):
-                    for applied in dispatches {
+                case .success(let polled):
+                    for confirmation in polled.confirmations {
+                        logger.notice("hit confirmation answered", metadata: ["check": "\(confirmation.checkId)",
+                                                                              "state": "\(confirmation.answer?.state.rawValue ?? "-")"])
+                        onEvent(.hitConfirmation(confirmation))
+                    }
+                    for applied in polled.dispatches {
                         let dispatch = applied.dispatch
                         logger.notice(applied.change == .created ? "dispatch received" : "dispatch \(applied.change.rawValue)",
                                       metadata: ["id": "\(dispatch.order.id)", "priority": "\(dispatch.order.priority)"])
@@ -71,7 +76,7 @@ extension Uplink {
                     if retries.consecutiveFailures > 0 { uploadWake.fire() }
                     _ = retries.delay(afterSuccess: true, random: 0)
                     // The poll itself waited; a center that answers an empty poll at once must not make it spin.
-                    if dispatches.isEmpty, ContinuousClock.now - started < .seconds(1) { try? await Task.sleep(for: .seconds(1)) }
+                    if polled.isEmpty, ContinuousClock.now - started < .seconds(1) { try? await Task.sleep(for: .seconds(1)) }
                     continue
                 case .failure(let failure as SyncFailure) where failure.reason == .cancelled:
                     break

@@ -53,6 +53,8 @@ public final class Uplink: Service, Sendable {
         case dispatchReceived(Dispatch)
         /// The center updated, cancelled or reassigned a dispatch (`change`); the dispatch as it is now.
         case dispatchChanged(DispatchOrder.Change, Dispatch)
+        /// The center answered a confirmation request.
+        case hitConfirmation(HitConfirmation)
     }
 
     public let configuration: Configuration
@@ -73,6 +75,8 @@ public final class Uplink: Service, Sendable {
     let onEvent: @Sendable (Event) -> Void
     /// Orders that arrive with a dispatch poll go here (nil: none are asked for).
     let terminalGuard: (any TerminalGuard)?
+    /// Bulletins pushed with a dispatch poll go here (nil: none are asked for).
+    let bulletins: BulletinReceiver?
     private let sending = Atomic<Bool>(false)
     /// A batch is on its way to the center (photo prefetch waits meanwhile).
     public var isSending: Bool { sending.load(ordering: .relaxed) }
@@ -81,9 +85,10 @@ public final class Uplink: Service, Sendable {
     public init(_ configuration: Configuration, transport: CurlTransport, journal: JournalStore,
                 location: @escaping @Sendable () -> CheckLocation = { .notAvailable }, clock: any TerminalClock = SystemClock(),
                 schedule: RetryPolicy = RetryPolicy(), enqueued: WakeSignal = WakeSignal(), urgent: WakeSignal = WakeSignal(),
-                terminalGuard: (any TerminalGuard)? = nil,
+                terminalGuard: (any TerminalGuard)? = nil, bulletins: BulletinReceiver? = nil,
                 logger: Logger = Logger(label: "mpolice.uplink"), onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
         self.terminalGuard = terminalGuard
+        self.bulletins = bulletins
         self.configuration = configuration
         self.transport = transport
         self.journal = journal
@@ -214,24 +219,53 @@ public final class Uplink: Service, Sendable {
 
     // MARK: Dispatch
 
+    /// What one long poll brought.
+    public struct PollResult: Sendable {
+        public var dispatches: [AppliedDispatchChange] = []
+        public var bulletins: [Bulletin] = []
+        /// Confirmation requests the center answered.
+        public var confirmations: [HitConfirmation] = []
+
+        public var isEmpty: Bool { dispatches.isEmpty && bulletins.isEmpty && confirmations.isEmpty }
+    }
+
     /// One long poll: waits up to `dispatchWait` for dispatch log entries after the stored
-    /// cursor, applies them (each new dispatch acknowledged `received` through the outbox)
-    /// and returns what changed.
-    public func pollDispatches(abort: AbortFlag? = nil) throws -> [AppliedDispatchChange] {
+    /// cursor, orders, bulletins and confirmation answers; applies them (each new dispatch
+    /// acknowledged `received` through the outbox, each bulletin verified) and returns what
+    /// changed.
+    public func pollDispatches(abort: AbortFlag? = nil) throws -> PollResult {
         let cursor = try journal.dispatchCursor()
         let wait = configuration.dispatchWait
         var url = configuration.baseURL + "dispatches?after=\(cursor)&wait=\(Int(wait))"
         if let terminalGuard { url += "&orders_after=\(terminalGuard.ordersCursor())" }
+        if let bulletins {
+            url += "&bulletins_after=\(try journal.bulletinCursor())"
+            if let region = bulletins.region { url += "&region=\(Self.queryValue(region))" }
+        }
+        url += "&confirmations_after=\(try journal.confirmationCursor())"
         let response = try transport.get(url, maxBytes: Self.maxResponseBytes, timeout: wait + transport.configuration.connectTimeout + 10,
                                          abort: abort)
         let poll = try Self.decode(DispatchPoll.self, response, url, "a dispatch poll")
         guard poll.cursor >= cursor else {
             throw SyncFailure(.badFormat, "\(url): the cursor went back from \(cursor) to \(poll.cursor)")
         }
+        var result = PollResult()
         if let orders = poll.orders, !orders.isEmpty { terminalGuard?.receive(orders, source: .poll) }
-        if poll.dispatches.isEmpty, poll.cursor == cursor { return [] }
-        return try journal.storeDispatches(poll.dispatches, cursor: poll.cursor, unitId: configuration.unit, location: location(),
-                                           now: nowMilliseconds())
+        if let bulletins, let pushed = poll.bulletins, !pushed.isEmpty {
+            result.bulletins = bulletins.receive(pushed, source: "poll").received
+        }
+        if let serial = poll.bulletinCursor { try journal.raiseBulletinCursor(to: serial) }
+        if let answers = poll.confirmations { result.confirmations = try journal.storeConfirmationAnswers(answers, now: nowMilliseconds()) }
+        if !poll.dispatches.isEmpty || poll.cursor != cursor {
+            result.dispatches = try journal.storeDispatches(poll.dispatches, cursor: poll.cursor, unitId: configuration.unit,
+                                                            location: location(), now: nowMilliseconds())
+        }
+        return result
+    }
+
+    /// A query parameter's value, percent-encoded (a region may be `臺北`).
+    static func queryValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
     }
 }
 

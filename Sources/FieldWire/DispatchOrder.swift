@@ -50,18 +50,30 @@ public struct DispatchOrder: Sendable, Equatable, Codable {
     public var kindOfChange: Change { change ?? .created }
 }
 
-/// `GET /uplink/dispatches`: the unit's dispatches after a cursor, and its signed orders
-/// after `orders_after` (the poll answers at once when either has something).
+/// `GET /uplink/dispatches`: the unit's dispatches after a cursor, its signed orders after
+/// `orders_after`, the bulletins for its region after `bulletins_after`, and the answers to
+/// its confirmation requests after `confirmations_after` (the poll answers at once when any
+/// has something).
 public struct DispatchPoll: Sendable, Equatable, Codable {
     /// Resume after this.
     public var cursor: Int64
     public var dispatches: [DispatchOrder]
     /// Lock and wipe orders (`TerminalOrder`), oldest first; absent when there are none.
     public var orders: [SignedEnvelope]?
+    /// Signed bulletins (`Bulletin`), by serial; absent when there are none.
+    public var bulletins: [SignedEnvelope]?
+    /// The highest bulletin serial answered: the next poll's `bulletins_after`.
+    public var bulletinCursor: Int64?
+    /// Answers to this unit's confirmation requests, by cursor; absent when there are none.
+    public var confirmations: [HitConfirmationAnswer]?
 
-    public init(cursor: Int64, dispatches: [DispatchOrder], orders: [SignedEnvelope]? = nil) {
+    public init(cursor: Int64, dispatches: [DispatchOrder], orders: [SignedEnvelope]? = nil, bulletins: [SignedEnvelope]? = nil,
+                bulletinCursor: Int64? = nil, confirmations: [HitConfirmationAnswer]? = nil) {
         self.cursor = cursor
         self.dispatches = dispatches
         self.orders = orders
+        self.bulletins = bulletins
+        self.bulletinCursor = bulletinCursor
+        self.confirmations = confirmations
     }
 }

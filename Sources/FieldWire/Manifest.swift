@@ -50,8 +50,12 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var expiresAt: Int64
     /// Keyed by `ListKind.rawValue`.
     public var lists: [String: List]
+    /// The unexpired bulletins at publication, each signed on its own (`Bulletin`): a terminal
+    /// that missed their push gets them with the lists. Absent when there are none.
+    public var bulletins: [SignedEnvelope]?
 
-    public init(sequence: Int64, issuedAt: Int64, expiresAt: Int64, lists: [ListKind: List]) {
+    public init(sequence: Int64, issuedAt: Int64, expiresAt: Int64, lists: [ListKind: List], bulletins: [SignedEnvelope]? = nil) {
+        self.bulletins = bulletins
         self.sequence = sequence
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt

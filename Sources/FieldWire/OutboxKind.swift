@@ -1,6 +1,6 @@
 /// What the outbox carries to the center (docs/sync-protocol.md, "Uplink"). The priority
 /// decides what goes first when the link returns: an officer's emergency (and its
-/// breadcrumbs) before anything, then order acknowledgements and hits, then dispatch status,
+/// breadcrumbs) and hit confirmation requests before anything, then order acknowledgements and hits, then dispatch status,
 /// unit status, incidents and hit outcomes, then the other checks and session events, then
 /// breadcrumbs.
 public enum OutboxKind: String, Sendable, Codable, CaseIterable {
@@ -19,6 +19,8 @@ public enum OutboxKind: String, Sendable, Codable, CaseIterable {
     case incident
     /// What the officer did after a hit.
     case hitOutcome = "hit-outcome"
+    /// A request to confirm a hit with the center (the answer comes over the long poll).
+    case hitConfirmation = "hit-confirmation"
 
     /// The priority of the emergency and of the breadcrumbs sent while it is active.
     public static let emergencyPriority = 0
@@ -26,7 +28,7 @@ public enum OutboxKind: String, Sendable, Codable, CaseIterable {
     /// 0 is sent first.
     public func priority(hit: Bool = false) -> Int {
         switch self {
-        case .emergency: Self.emergencyPriority
+        case .emergency, .hitConfirmation: Self.emergencyPriority
         case .orderAck: 1
         case .check: hit ? 1 : 3
         case .dispatchStatus, .unitStatus, .incident, .hitOutcome: 2

@@ -36,6 +36,9 @@ public struct CheckRecordPayload: Sendable, Equatable, Codable {
     /// Its place in the terminal's audit chain (set when the journal records it).
     public var chain: ChainLink?
 
+    /// The `list` of a match against an urgent bulletin (its `recordId` is the bulletin's id).
+    public static let bulletinsList = "bulletins"
+
     /// The record of an answer.
     public init(_ a: CheckAnswer) {
         checkId = a.checkId
@@ -47,7 +50,7 @@ public struct CheckRecordPayload: Sendable, Equatable, Codable {
         outcome = a.outcome.rawValue
         matches = a.lists.flatMap { list in
             list.matches.map { Match(list: list.list.rawValue, recordId: $0.record.recordId, how: $0.how.rawValue) }
-        }
+        } + (a.bulletins ?? []).map { Match(list: Self.bulletinsList, recordId: $0.bulletinId, how: $0.how.rawValue) }
         listVersions = Dictionary(uniqueKeysWithValues: a.lists.map { ($0.list.rawValue, $0.version.version) })
         var location = a.location
         location.ageSeconds = location.ageSeconds.map { ($0 * 10).rounded() / 10 }
@@ -165,6 +168,7 @@ public enum UplinkPayload: Sendable, Equatable {
     case unitStatus(UnitStatusPayload)
     case incident(IncidentPayload)
     case hitOutcome(HitOutcomePayload)
+    case hitConfirmation(HitConfirmationRequest)
 
     public var kind: OutboxKind {
         switch self {
@@ -177,6 +181,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .unitStatus: .unitStatus
         case .incident: .incident
         case .hitOutcome: .hitOutcome
+        case .hitConfirmation: .hitConfirmation
         }
     }
 
@@ -185,7 +190,7 @@ public enum UplinkPayload: Sendable, Equatable {
         switch self {
         case .check(let p): p.chain
         case .audit(let p): p.chain
-        case .dispatchStatus, .breadcrumb, .orderAck, .emergency, .unitStatus, .incident, .hitOutcome: nil
+        case .dispatchStatus, .breadcrumb, .orderAck, .emergency, .unitStatus, .incident, .hitOutcome, .hitConfirmation: nil
         }
     }
 
@@ -200,6 +205,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .unitStatus(let p): p.unitId
         case .incident(let p): p.unitId
         case .hitOutcome(let p): p.unitId
+        case .hitConfirmation(let p): p.unitId
         case .dispatchStatus, .breadcrumb: nil
         }
     }
@@ -227,6 +233,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .unitStatus(let p): try container.encode(p, forKey: .payload)
         case .incident(let p): try container.encode(p, forKey: .payload)
         case .hitOutcome(let p): try container.encode(p, forKey: .payload)
+        case .hitConfirmation(let p): try container.encode(p, forKey: .payload)
         }
     }
 
@@ -241,6 +248,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .unitStatus: self = .unitStatus(try container.decode(UnitStatusPayload.self, forKey: .payload))
         case .incident: self = .incident(try container.decode(IncidentPayload.self, forKey: .payload))
         case .hitOutcome: self = .hitOutcome(try container.decode(HitOutcomePayload.self, forKey: .payload))
+        case .hitConfirmation: self = .hitConfirmation(try container.decode(HitConfirmationRequest.self, forKey: .payload))
         }
     }
 }
@@ -258,6 +266,7 @@ extension UplinkPayload: Encodable {
         case .unitStatus(let p): try p.encode(to: encoder)
         case .incident(let p): try p.encode(to: encoder)
         case .hitOutcome(let p): try p.encode(to: encoder)
+        case .hitConfirmation(let p): try p.encode(to: encoder)
         }
     }
 
@@ -274,6 +283,7 @@ extension UplinkPayload: Encodable {
         case .unitStatus: return .unitStatus(try WireJSON.decode(UnitStatusPayload.self, from: data))
         case .incident: return .incident(try WireJSON.decode(IncidentPayload.self, from: data))
         case .hitOutcome: return .hitOutcome(try WireJSON.decode(HitOutcomePayload.self, from: data))
+        case .hitConfirmation: return .hitConfirmation(try WireJSON.decode(HitConfirmationRequest.self, from: data))
         }
     }
 }

@@ -196,6 +196,7 @@ public struct LocalAPI: Sendable {
         }
 
         Self.fieldOperationRoutes(v1, body, d)
+        Self.bulletinRoutes(v1, body, d)
 
         v1.get("events") { _, _ in Self.events(d.events) }
 

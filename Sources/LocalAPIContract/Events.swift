@@ -1,3 +1,6 @@
+import FieldWire
+import Watchlist
+
 /// The events on `GET /v1/events` (Server-Sent Events): each an `event:` name and a JSON
 /// object as `data:`.
 public enum EventName: String, Sendable, CaseIterable {
@@ -33,6 +36,50 @@ public enum EventName: String, Sendable, CaseIterable {
     case listsExpired = "lists-expired"
     /// A photo fetched for a hit is on the device (`GET /v1/photos/{sha256}`): `PhotoAvailableEvent`.
     case photoAvailable = "photo-available"
+    /// An urgent bulletin was received; every check matches it from now on: `BulletinView`.
+    case bulletin
+    /// A bulletin reached its expiry and was dropped: `BulletinView`.
+    case bulletinExpired = "bulletin-expired"
+    /// A bulletin was refused (forged, wrong key, malformed, expired on arrival): `BulletinRefusedEvent`.
+    case bulletinRefused = "bulletin-refused"
+    /// The center answered a confirmation request: `HitConfirmation`.
+    case hitConfirmation = "hit-confirmation"
+    /// A confirmation request's deadline passed unanswered (confirm by radio): `HitConfirmation`.
+    case hitConfirmationOverdue = "hit-confirmation-overdue"
+}
+
+/// A bulletin as the officer's screen shows it (events and `GET /v1/bulletins`).
+public struct BulletinView: Codable, Sendable, Equatable {
+    public var bulletinId: String
+    /// `plate`, `person-id` or `person-name`.
+    public var kind: String
+    /// The plate, ID, or name and date of birth.
+    public var subject: String
+    public var summary: String
+    public var region: String?
+    /// ISO 8601.
+    public var issuedAt: String
+    /// ISO 8601.
+    public var expiresAt: String
+
+    public init(_ b: Bulletin) {
+        bulletinId = b.id
+        kind = b.subject.kind.rawValue
+        subject = b.subject.shown
+        summary = b.summary
+        region = b.region
+        issuedAt = Timestamp.iso8601(milliseconds: b.issuedAt * 1000)
+        expiresAt = Timestamp.iso8601(milliseconds: b.expiresAt * 1000)
+    }
+}
+
+public struct BulletinRefusedEvent: Codable, Sendable, Equatable {
+    /// `bulletin.bad-signature`, `bulletin.wrong-role`, `bulletin.bad-format` or `bulletin.expired`.
+    public var reason: String
+    /// As the document claims it (unverified); nil when unreadable.
+    public var bulletinId: String?
+
+    public init(reason: String, bulletinId: String?) { (self.reason, self.bulletinId) = (reason, bulletinId) }
 }
 
 public struct PhotoAvailableEvent: Codable, Sendable, Equatable {

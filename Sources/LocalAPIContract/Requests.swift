@@ -185,3 +185,11 @@ public struct HitOutcomeRequest: StrictRequest, Equatable {
     public var note: String?
     public init(outcome: String, note: String? = nil) { (self.outcome, self.note) = (outcome, note) }
 }
+
+/// `POST /v1/checks/{checkId}/confirm`.
+public struct ConfirmationRequest: StrictRequest, Equatable {
+    public static let fields: Set<String> = ["urgent"]
+    /// 10 minutes for the center to answer when true (the default: a stop is under way), an hour otherwise.
+    public var urgent: Bool?
+    public init(urgent: Bool? = nil) { self.urgent = urgent }
+}

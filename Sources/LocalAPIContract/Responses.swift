@@ -122,3 +122,21 @@ public struct IncidentList: Codable, Sendable, Equatable {
     public var incidents: [Incident]
     public init(incidents: [Incident]) { self.incidents = incidents }
 }
+
+/// `GET /v1/bulletins`: the unexpired bulletins every check matches, by serial.
+public struct BulletinList: Codable, Sendable, Equatable {
+    public var bulletins: [BulletinView]
+    public init(bulletins: [BulletinView]) { self.bulletins = bulletins }
+}
+
+/// `GET /v1/checks/{checkId}`: a check as recorded, with the center's confirmation and the
+/// outcome the officer recorded, when there are.
+public struct CheckDetail: Codable, Sendable, Equatable {
+    public var check: CheckRecordPayload
+    public var confirmation: HitConfirmation?
+    public var outcome: RecordedHitOutcome?
+
+    public init(check: CheckRecordPayload, confirmation: HitConfirmation?, outcome: RecordedHitOutcome?) {
+        (self.check, self.confirmation, self.outcome) = (check, confirmation, outcome)
+    }
+}

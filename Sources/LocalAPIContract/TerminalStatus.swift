@@ -47,6 +47,10 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
     public var emergency: Emergency?
     /// The officer's open stop, if any.
     public var openIncident: String?
+    /// Unexpired urgent bulletins every check matches (nil in statuses from before bulletins).
+    public var bulletins: Int?
+    /// Confirmation requests not answered yet (pending or overdue).
+    public var confirmationsAwaited: Int?
 
     /// What the state directory's databases say at `now`; the daemon adds its own parts.
     public static func read(lists: ListsStore, journal: JournalStore, stateDirectory: String, clock: any TerminalClock,
@@ -64,7 +68,9 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
             storageFull: journal.storageFull,
             unitStatus: try journal.unitStatus(),
             emergency: try journal.activeEmergency(),
-            openIncident: journal.openIncidentId())
+            openIncident: journal.openIncidentId(),
+            bulletins: try journal.activeBulletins(now: lists.judgementTime(clock)).count,
+            confirmationsAwaited: try journal.confirmationsAwaited())
     }
 
     /// One line for `systemctl status`: list versions and staleness, the last sync, the
@@ -74,6 +80,8 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
             ? "lists " + lists.map { "v\($0.version)" }.joined(separator: "/") + (lists.contains(where: \.stale) ? " STALE" : "")
             : "lists UNAVAILABLE"]
         if emergency != nil { parts.append("EMERGENCY ACTIVE") }
+        if let bulletins, bulletins > 0 { parts.append("\(bulletins) URGENT BULLETIN\(bulletins == 1 ? "" : "S")") }
+        if let confirmationsAwaited, confirmationsAwaited > 0 { parts.append("\(confirmationsAwaited) confirmation(s) awaited") }
         if storageFull { parts.append("DISK FULL") }
         if let lock = protection?.lock { parts.append("LOCKED (\(lock.cause.rawValue), order \(lock.orderSequence))") }
         if let offline = protection?.offline, offline.refusing { parts.append("OFFLINE TOO LONG: checks refused") }

@@ -62,6 +62,7 @@ public final class Checker: Sendable {
             try Self.requirePurpose(context)
             answer = try answerPerson(name: name, dateOfBirth: dob, context: context)
         }
+        answer.add(bulletins: journal.bulletinMatches(for: answer, now: lists.judgementTime(clock), language: context.language))
         if !admitted.isEmpty {
             let said = admitted.map { MessageCatalogue.message($0, in: context.language) }
             answer.warningDetails = said + answer.warningDetails

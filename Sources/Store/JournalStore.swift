@@ -22,6 +22,8 @@ public final class JournalStore: Sendable {
     /// The active emergency and the open stop, as the breadcrumbs and the checks need them
     /// (read from the journal at first use, kept by the writes that change them).
     let operations = Mutex<OperationsState?>(nil)
+    /// The held bulletins every check matches (read at first use, kept by the writes).
+    let bulletins = Mutex<[BulletinIndexEntry]?>(nil)
     /// Set when a write failed because the disk is full; cleared by the next write that
     /// succeeds. Health and status report it.
     private let full = Atomic<Bool>(false)
@@ -145,6 +147,7 @@ public final class JournalStore: Sendable {
         registerChain(&migrator)
         registerProtection(&migrator)
         registerFieldOperations(&migrator)
+        registerBulletinsAndConfirmations(&migrator)
         return migrator
     }
 
@@ -188,14 +191,27 @@ public final class JournalStore: Sendable {
         try read { db in
             // SQLite assembles each row's payload; the one Codable type decodes it.
             try String.fetchAll(db, sql: """
-                SELECT json_object('checkId', id, 'checkedAt', checked_at, 'officerId', officer_id, 'unitId', unit_id,
-                                   'kind', kind, 'query', query, 'outcome', outcome, 'matches', json(matches),
-                                   'listVersions', json(list_versions), 'location', json(coalesce(location, '{"status":"not-available"}')),
-                                   'authentication', authentication, 'purpose', json(purpose), 'incidentId', incident_id)
+                SELECT \(Self.checkRecordJSON)
                 FROM check_record WHERE (?1 IS NULL OR officer_id = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3
                 """, arguments: [officerId, before, limit]).map { try WireJSON.decode(CheckRecordPayload.self, from: Data($0.utf8)) }
         }
     }
+
+    /// One check as recorded, by id.
+    public func check(id: String) throws -> CheckRecordPayload? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT \(Self.checkRecordJSON) FROM check_record WHERE id = ?", arguments: [id])
+                .map { try WireJSON.decode(CheckRecordPayload.self, from: Data($0.utf8)) }
+        }
+    }
+
+    /// A `check_record` row as `CheckRecordPayload` JSON (SQLite assembles it).
+    static let checkRecordJSON = """
+        json_object('checkId', id, 'checkedAt', checked_at, 'officerId', officer_id, 'unitId', unit_id,
+                    'kind', kind, 'query', query, 'outcome', outcome, 'matches', json(matches),
+                    'listVersions', json(list_versions), 'location', json(coalesce(location, '{"status":"not-available"}')),
+                    'authentication', authentication, 'purpose', json(purpose), 'incidentId', incident_id)
+        """
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {

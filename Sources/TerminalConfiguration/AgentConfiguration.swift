@@ -8,6 +8,9 @@ public struct AgentConfiguration: Sendable {
         /// The unit this terminal belongs to (goes into every check record).
         public var unit: String
         public var stateDirectory: String
+        /// The unit's region, as the center's bulletins name it: bulletins for another region
+        /// are neither pushed to this terminal nor matched on it. Nil: every region's.
+        public var region: String?
     }
 
     public struct API: Sendable {
@@ -161,7 +164,9 @@ public struct AgentConfiguration: Sendable {
         terminal = Terminal(
             unit: try reader.string("terminal.unit", required: true, pattern: "^[A-Za-z0-9._-]{1,32}$",
                                     meaning: "1 to 32 letters, digits, '.', '_' or '-'")!,
-            stateDirectory: try reader.path("terminal.state_directory", default: "/var/lib/mpolice"))
+            stateDirectory: try reader.path("terminal.state_directory", default: "/var/lib/mpolice"),
+            region: try reader.string("terminal.region", pattern: "^[^;,&=%]{1,32}$",
+                                      meaning: "a region name of 1 to 32 characters without ';', ',', '&' or '='"))
         api = API(
             socket: try reader.path("api.socket", default: API.defaultSocket),
             socketMode: try reader.octal("api.socket_mode", default: 0o660),

@@ -80,6 +80,33 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
         }
     }
 
+    /// An urgent bulletin from the center that the query matched (an overlay on the lists,
+    /// pushed within seconds of its creation: docs/checks.md, "Bulletins").
+    public struct BulletinMatch: Sendable, Equatable, Codable {
+        public var bulletinId: String
+        /// `exact`, `confusable` (plates) or `name-and-date-of-birth`.
+        public var how: Match.How
+        /// The plate, ID, or name and date of birth the bulletin names.
+        public var subject: String
+        public var summary: String
+        public var region: String?
+        /// ISO 8601.
+        public var issuedAt: String
+        /// ISO 8601.
+        public var expiresAt: String
+        /// Why it matched, as a stable code and words.
+        public var reasonDetail: CodedMessage
+
+        public init(bulletinId: String, how: Match.How, subject: String, summary: String, region: String?, issuedAt: String,
+                    expiresAt: String, reason: CodedMessage) {
+            (self.bulletinId, self.how, self.subject, self.summary, self.region) = (bulletinId, how, subject, summary, region)
+            (self.issuedAt, self.expiresAt, self.reasonDetail) = (issuedAt, expiresAt, reason)
+        }
+
+        /// An exact match (or name and date of birth) is a hit; a confusable plate a possible hit.
+        public var outcome: Outcome { how == .confusable ? .possibleHit : .hit }
+    }
+
     public var checkId: String
     /// ISO 8601 UTC.
     public var checkedAt: String
@@ -91,6 +118,8 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
     /// before acting on it.
     public var confirmBeforeActing: Bool
     public var lists: [ListResult]
+    /// The urgent bulletins matched (empty when none; absent from answers recorded before bulletins).
+    public var bulletins: [BulletinMatch]?
     /// Stale or missing lists, unrecognised layouts, bad checksums — said every time: the
     /// words of `warningDetails`, for clients that read only the words.
     public var warnings: [String]
@@ -124,6 +153,13 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
         self.purpose = purpose
         self.location = location
         outcome = lists.map(\.outcome).max() ?? .noHit
+        confirmBeforeActing = outcome != .noHit
+    }
+
+    /// Adds the bulletins matched; the outcome is the strongest of the lists' and theirs.
+    public mutating func add(bulletins matched: [BulletinMatch]) {
+        bulletins = (bulletins ?? []) + matched
+        outcome = max(outcome, matched.map(\.outcome).max() ?? .noHit)
         confirmBeforeActing = outcome != .noHit
     }
 }

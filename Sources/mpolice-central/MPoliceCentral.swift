@@ -11,7 +11,7 @@ struct MPoliceCentral: AsyncParsableCommand {
         commandName: "mpolice-central",
         abstract: "The reference central side for tests and demos: signed watch lists, the uplink, dispatches.",
         subcommands: [Generate.self, Publish.self, Keys.self, Serve.self, DispatchCommand.self, ReportCommand.self, OrderCommand.self,
-                      Records.self, AuditCommand.self])
+                      Records.self, AuditCommand.self, BulletinCommand.self])
 }
 
 struct Keys: ParsableCommand {
@@ -125,6 +125,10 @@ struct Publish: ParsableCommand {
     @Option(help: ArgumentHelp("Issue time, Unix seconds (tests; default now).", valueName: "seconds"))
     var now: Int64?
 
+    @Option(name: .customLong("uplink-db"),
+            help: ArgumentHelp("The uplink database: its unexpired bulletins go into the manifest, and the records confirmation requests are answered from are brought to this version.", valueName: "path"))
+    var uplinkDatabase: String?
+
     func validate() throws {
         guard (1...3650).contains(validDays) else { throw ValidationError("--valid-days must be 1 to 3650") }
         guard (0...10_000).contains(keepDeltas) else { throw ValidationError("--keep-deltas must be 0 to 10000") }
@@ -135,15 +139,17 @@ struct Publish: ParsableCommand {
             let publisher = Publisher(directory: URL(fileURLWithPath: out, isDirectory: true),
                                       keysDirectory: URL(fileURLWithPath: keys, isDirectory: true))
             let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
+            let center = try uplinkDatabase.map { try UplinkDatabase(path: $0) }
             let report = try publisher.publish(dataset: URL(fileURLWithPath: dataset, isDirectory: true),
                                                now: now ?? SystemClock().nowSeconds,
-                                               validFor: Int64(validDays) * 86_400, keepDeltas: keepDeltas) { progress.show($0) }
+                                               validFor: Int64(validDays) * 86_400, keepDeltas: keepDeltas, center: center) { progress.show($0) }
             progress.finish("published manifest \(report.manifest.sequence) in \(out)")
             for list in ListKind.allCases {
                 let entry = report.manifest.lists[list.rawValue]!
                 let change = report.changes[list].map { "\($0.upserts) upserts, \($0.deletes) deletes" } ?? "unchanged"
                 print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(entry.version)  \(entry.recordCount) records  \(change)")
             }
+            if let bulletins = report.manifest.bulletins { print("  \(bulletins.count) unexpired bulletin(s) listed") }
         } catch {
             FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
             throw ExitCode(1)

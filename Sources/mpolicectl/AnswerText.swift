@@ -1,3 +1,4 @@
+import LocalAPIContract
 import Watchlist
 
 /// The officer-facing summary of a check answer: the verdict first, then what matched and
@@ -31,6 +32,10 @@ enum AnswerText {
                 if m.how != .exact { lines.append("      \(m.strength.map { "\($0.rawValue): " } ?? "")\(m.reason)") }
             }
         }
+        for b in a.bulletins ?? [] {
+            lines.append(paint("  URGENT BULLETIN \(b.how == .confusable ? "≈" : "=") \(b.subject): \(b.summary)", "1;31"))
+            lines.append("    bulletin \(b.bulletinId)\(b.region.map { ", region \($0)" } ?? ""), until \(b.expiresAt)")
+        }
         for w in a.warnings { lines.append(paint("  ! \(w)", "33")) }
         lines.append("  " + say("answer.recorded", ["check": a.checkId, "at": a.checkedAt]))
         return lines.joined(separator: "\n")
@@ -46,6 +51,28 @@ enum AnswerText {
         case .missingPerson(let p):
             return "\(p.name) \(p.sex) born \(p.dateOfBirth) ID \(p.idNumber ?? "—"); missing since \(p.missingSince)\(p.vulnerable ? ", VULNERABLE" : ""); \(p.description); contact \(p.contactUnit)"
         }
+    }
+
+    /// A recorded check with its confirmation and outcome (`mpolicectl check show`).
+    static func render(_ d: CheckDetail, language: MessageLanguage) -> String {
+        func say(_ code: String) -> String { MessageCatalogue.text(Notice(code), in: language) }
+        let c = d.check
+        var lines = ["check \(c.checkId) at \(c.checkedAt) by \(c.officerId.isEmpty ? "-" : c.officerId): \(c.kind) \(c.query) — \(c.outcome)"]
+        for m in c.matches { lines.append("  \(m.list) \(m.recordId) (\(m.how))") }
+        if let f = d.confirmation {
+            lines.append("confirmation \(f.urgent ? "urgent" : "routine"), asked \(f.requestedAt), deadline \(f.deadline): \(f.state.rawValue)")
+            if let answer = f.answer {
+                lines.append("  \(say("confirmation.\(answer.state.rawValue)")) (answered \(answer.answeredAt))")
+                for r in answer.records {
+                    let fields = (r.fields ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                    lines.append("    \(r.list) \(r.recordId): \(r.state.rawValue)\(r.since.map { " since \($0)" } ?? "")\(fields.isEmpty ? "" : "  \(fields)")")
+                }
+            } else {
+                lines.append("  \(say(f.state == .overdue ? "confirmation.overdue" : "confirmation.pending"))")
+            }
+        }
+        if let o = d.outcome { lines.append("outcome \(o.outcome.rawValue) at \(o.at)\(o.note.map { ": \($0)" } ?? "")") }
+        return lines.joined(separator: "\n")
     }
 
     /// Bytes as B, kB or MB (decimal), one decimal place above a kilobyte.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocalAPIContract
 import Store
 import Watchlist
 
@@ -13,6 +14,7 @@ struct CheckCommand: ParsableCommand {
             mpolicectl check engine G3K6E1234567       an engine number as stamped
             mpolicectl check person --id A123456789 --purpose law-6-1
             mpolicectl check person --name 陳淑芬 --dob 民國35年7月30日 --purpose dispatch --purpose-ref D-2026-0042
+            mpolicectl check show CHECK-ID             a recorded check, the center's confirmation, the outcome
 
             Every check is recorded in the journal before its answer is printed. Through the
             daemon the signed-in officer (`mpolicectl signin`) is recorded; with --db, --officer,
@@ -20,11 +22,11 @@ struct CheckCommand: ParsableCommand {
             """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case plate, vin, engine, person
+        case plate, vin, engine, person, show
     }
 
-    @Argument(help: "What to check: plate, vin, engine or person.") var kind: Kind
-    @Argument(help: "The plate, VIN or engine number as read (person: --id, or --name with --dob).") var value: String?
+    @Argument(help: "What to check: plate, vin, engine or person; or show a recorded check.") var kind: Kind
+    @Argument(help: "The plate, VIN or engine number as read (person: --id, or --name with --dob; show: the check's id).") var value: String?
     @Option(help: "Person: national ID or resident certificate number.") var id: String?
     @Option(help: "Person: full name (with --dob).") var name: String?
     @Option(help: "Person: date of birth, YYYY-MM-DD or 民國YY年MM月DD日 (with --name).") var dob: String?
@@ -57,12 +59,19 @@ struct CheckCommand: ParsableCommand {
             case (.person, nil, let id?, nil, nil): return .personID(id)
             case (.person, nil, nil, let name?, let dob?): return .personName(name: name, dateOfBirth: dob)
             case (.person, _, _, _, _): throw ValidationError("check person takes --id, or --name with --dob")
+            case (.show, _, _, _, _): throw ValidationError("check show shows a recorded check; it asks nothing")
             default: throw ValidationError("check \(kind.rawValue) takes the value to check and no person options")
             }
         }
     }
 
     func validate() throws {
+        if kind == .show {
+            guard value != nil, id == nil, name == nil, dob == nil, purpose == nil else {
+                throw ValidationError("check show takes the check's id and no other option")
+            }
+            return
+        }
         _ = try query
         guard photoWait >= 0, photoWait <= 600 else { throw ValidationError("--photo-wait must be 0 to 600 seconds") }
         if let photos {
@@ -74,6 +83,7 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        if kind == .show { return try show(value ?? "") }
         do {
             let query = try query
             let answer: CheckAnswer
@@ -102,6 +112,25 @@ struct CheckCommand: ParsableCommand {
         } catch let error as InputError where error.field == "officer" && error.code == .empty {
             throw Failure.exit(InputError(.empty, field: "officer", "no officer: sign in with --officer ID (or MPOLICE_OFFICER)"),
                                json: store.json)
+        } catch {
+            throw Failure.exit(error, json: store.json)
+        }
+    }
+
+    /// `check show CHECK-ID`: the record, the center's confirmation, the outcome.
+    private func show(_ checkId: String) throws {
+        do {
+            let detail: CheckDetail
+            if let path = store.offlineDirectory {
+                let journal = try JournalStore.open(path: try store.stateDirectory(path).journalPath)
+                guard let check = try journal.check(id: checkId) else {
+                    throw FieldOperationError(.unknownCheck, "no check \(checkId) in this terminal's journal")
+                }
+                detail = CheckDetail(check: check, confirmation: try journal.confirmation(checkId: checkId), outcome: try journal.hitOutcome(checkId: checkId))
+            } else {
+                detail = try store.daemon.call("GET", "/v1/checks/\(try DispatchCommand.pathSegment(checkId, what: "a check id"))", as: CheckDetail.self)
+            }
+            store.print(detail) { AnswerText.render($0, language: store.language) }
         } catch {
             throw Failure.exit(error, json: store.json)
         }

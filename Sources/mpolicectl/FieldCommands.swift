@@ -186,3 +186,64 @@ struct OutcomeCommand: ParsableCommand {
         }
     }
 }
+
+struct ConfirmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confirm",
+        abstract: "Ask the center to confirm a hit: still active, no longer active, or not found.",
+        discussion: """
+            Queued first in the outbox (offline, it waits there and goes when the link returns);
+            the center answers from its current records over the long poll. `mpolicectl check
+            show CHECK-ID` shows the answer; `mpolicectl events` raises hit-confirmation when it
+            comes and hit-confirmation-overdue when the deadline (10 min urgent, 1 h routine) passes.
+            """)
+
+    @Argument(help: "The check's id (as the answer gave it).") var checkId: String
+    @Flag(help: "Not urgent: the center has an hour to answer (default: 10 minutes).") var routine = false
+    @Option(help: "Wait this many seconds for the center's answer and print it (0: return once queued).") var wait: Double = 0
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        guard (0...3_600).contains(wait) else { throw ValidationError("--wait must be 0 to 3600 seconds") }
+    }
+
+    func run() throws {
+        do {
+            let segment = try DispatchCommand.pathSegment(checkId, what: "a check id")
+            var asked = try store.daemon.call("POST", "/v1/checks/\(segment)/confirm", body: ConfirmationRequest(urgent: !routine),
+                                              as: HitConfirmation.self)
+            let deadline = Date().addingTimeInterval(wait)
+            while asked.answer == nil, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.2)
+                asked = try store.daemon.call("GET", "/v1/checks/\(segment)", as: CheckDetail.self).confirmation ?? asked
+            }
+            store.print(asked) { f in
+                guard let answer = f.answer else { return "check \(f.checkId): confirmation asked (\(f.urgent ? "urgent" : "routine"), deadline \(f.deadline))" }
+                return "check \(f.checkId): \(MessageCatalogue.text(Notice("confirmation.\(answer.state.rawValue)"), in: store.language))"
+            }
+        } catch {
+            throw Failure.exit(error, json: store.json)
+        }
+    }
+}
+
+struct BulletinsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bulletins",
+        abstract: "The urgent bulletins every check matches now.")
+
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        do {
+            let list = try store.daemon.call("GET", "/v1/bulletins", as: BulletinList.self)
+            store.print(list) { l in
+                l.bulletins.isEmpty ? "no urgent bulletins"
+                    : l.bulletins.map { "\($0.kind) \($0.subject): \($0.summary)  [until \($0.expiresAt)\($0.region.map { ", \($0)" } ?? "")]" }
+                        .joined(separator: "\n")
+            }
+        } catch {
+            throw Failure.exit(error, json: store.json)
+        }
+    }
+}

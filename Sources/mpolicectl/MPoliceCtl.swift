@@ -23,7 +23,7 @@ struct MPoliceCtl: AsyncParsableCommand {
             """,
         subcommands: [CheckCommand.self, StatusCommand.self, LocationCommand.self, SyncCommand.self, SignInCommand.self,
                       SignOutCommand.self, UnlockCommand.self, LiftLockoutCommand.self, EventsCommand.self, DispatchCommand.self,
-                      EmergencyCommand.self, UnitStatusCommand.self, IncidentCommand.self, OutcomeCommand.self,
+                      EmergencyCommand.self, UnitStatusCommand.self, IncidentCommand.self, OutcomeCommand.self, ConfirmCommand.self, BulletinsCommand.self,
                       OrderCommand.self, LiftLockCommand.self, EraseKeysCommand.self, DiagCommand.self])
 }
 
