@@ -19,7 +19,7 @@ final class DaemonProcess {
     /// With `user`, the daemon runs as that uid and gid with exactly the supplementary
     /// `groups` (through setpriv), as systemd's `User=`, `Group=`, `SupplementaryGroups=` run it.
     init(in dir: URL, stateDirectory: URL, extra: String = "", environment: [String: String] = [:],
-         socketGroup: String = "", allowedGroups: String = "",
+         socketGroup: String = "", allowedGroups: String = "", region: String? = nil,
          user: (uid: uid_t, gid: gid_t)? = nil, groups: [gid_t] = []) throws {
         self.dir = dir
         self.stateDirectory = stateDirectory
@@ -28,6 +28,7 @@ final class DaemonProcess {
             [terminal]
             unit = TPE-DA-01
             state_directory = \(stateDirectory.path)
+            \(region.map { "region = \($0)" } ?? "")
 
             [api]
             socket = \(socketPath)
