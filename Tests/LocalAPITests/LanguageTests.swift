@@ -81,7 +81,9 @@ struct LanguageTests {
         var codes = Set(InputError.Code.allCases.map(\.rawValue) + SessionErrorCode.allCases.map(\.rawValue)
                         + DispatchErrorCode.allCases.map(\.rawValue) + FieldOperationErrorCode.allCases.map(\.rawValue)
                         + StoreErrorCode.allCases.map(\.rawValue)
-                        + OrderRefusalCode.allCases.map(\.rawValue) + ["internal"])
+                        + OrderRefusalCode.allCases.map(\.rawValue) + BulletinRefusalCode.allCases.map(\.rawValue)
+                        + HitConfirmationAnswer.State.allCases.map { "confirmation.\($0.rawValue)" }
+                        + ["confirmation.pending", "confirmation.overdue", "bulletin.match", "bulletin.confusable", "internal"])
         let pattern = try NSRegularExpression(pattern: #"APIError\([^"\n]*"([a-z]+(\.[a-z-]+)+)""#)
         for directory in ["Sources/LocalAPI", "Sources/Protection"] {
             for file in try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(directory).path) where file.hasSuffix(".swift") {
