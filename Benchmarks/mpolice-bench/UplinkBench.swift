@@ -77,6 +77,80 @@ struct UplinkBench {
         results.add("uplink_10k_payload_bytes", Double(payloadBytes))
 
         try emergencies(count == 10_000 ? 50 : 10, pki: pki, nginx: nginx, database: database, dir: dir, into: &results)
+        try bulletinsAndConfirmations(count == 10_000 ? 50 : 10, pki: pki, nginx: nginx, database: database, dir: dir, into: &results)
+    }
+
+    /// Down the same link: a bulletin created at the center → held (matchable) on the
+    /// terminal, beside a dispatch created → stored on the terminal (the same long poll); and
+    /// a hit's confirmation asked → the center's answer stored on the terminal.
+    private func bulletinsAndConfirmations(_ rounds: Int, pki: TestPKI, nginx: NginxTLS, database: UplinkDatabase, dir: URL,
+                                           into results: inout Results) throws {
+        let keysDirectory = dir.appendingPathComponent("keys")
+        let keys = try CentralKeys.initialise(in: keysDirectory, now: SystemClock().nowSeconds - 60, validFor: 86_400)
+        let queued = WakeSignal(), urgent = WakeSignal()
+        let journal = try JournalStore.open(path: dir.appendingPathComponent("bulletins.db").path, onEnqueue: { queued.fire() },
+                                            onUrgent: { urgent.fire() })
+        let receiver = BulletinReceiver(provisionedRoot: keysDirectory.appendingPathComponent(CentralKeys.rootFile), region: nil,
+                                        lists: lists, journal: journal)
+        let uplink = Uplink(.init(baseURL: "https://127.0.0.1:\(nginx.port)/uplink/", unit: "TPE-DA-01", dispatchWait: 25),
+                            transport: CurlTransport(.init(caFile: pki.path("ca.crt"), clientCertificate: pki.path("device.crt"),
+                                                           clientKey: pki.path("device.key"))),
+                            journal: journal, schedule: RetryPolicy(interval: .seconds(30)), enqueued: queued, urgent: urgent,
+                            bulletins: receiver)
+        let running = Task { await uplink.run() }
+        defer { running.cancel() }
+        func waitFor(_ what: String, _ done: () throws -> Bool) throws {
+            let started = ContinuousClock.now
+            while try !done() {
+                guard ContinuousClock.now - started < .seconds(30) else { throw BenchError("\(what) did not arrive in 30 s") }
+                usleep(1_000)
+            }
+        }
+        var bulletin: [Double] = [], dispatch: [Double] = []
+        for i in 0..<rounds {
+            var started = ContinuousClock.now
+            let created = try database.createBulletin(subject: .plate(String(format: "BB-%04d", i)), region: nil, summary: "bench",
+                                                      validFor: 3_600, key: keys.manifestKey, now: SystemClock().nowSeconds)
+            try waitFor("bulletin \(created.serial)") { journal.holdsBulletin(id: created.id) }
+            bulletin.append(Self.milliseconds(since: started))
+            started = ContinuousClock.now
+            let order = try database.createDispatch(unit: "TPE-DA-01", priority: "routine", summary: "bench", latitude: nil, longitude: nil,
+                                                    now: SystemClock().nowMilliseconds)
+            try waitFor("dispatch \(order.id)") { try journal.dispatch(id: order.id) != nil }
+            dispatch.append(Self.milliseconds(since: started))
+        }
+        let p99 = Measure.percentile(bulletin, 99), dispatchP99 = Measure.percentile(dispatch, 99)
+        print("  (\(rounds) bulletins and \(rounds) dispatches, each alone on the long poll, from the center through nginx)")
+        results.add("bulletin_matchable_p50_ms", Measure.percentile(bulletin, 50))
+        results.add("bulletin_matchable_p99_ms", p99, reference: ("dispatch_to_terminal_p99_ms", dispatchP99))
+        results.add("dispatch_to_terminal_p99_ms", dispatchP99)
+
+        // The center holds the demo stolen vehicle (the first row the generator writes).
+        let dataset = work.appendingPathComponent("dataset")
+        let line = try String(contentsOf: dataset.appendingPathComponent(Dataset.fileName(.stolenVehicles)), encoding: .utf8)
+            .split(separator: "\n").dropFirst().first { $0.hasPrefix("SV00000000,") }
+        guard let line else { throw BenchError("the data set has no demo stolen vehicle") }
+        try database.keepRecords(.stolenVehicles, rows: [ListRow(.stolenVehicles, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+                                                                file: "stolen-vehicles.csv", line: 2)],
+                                 version: 1, now: SystemClock().nowSeconds)
+        let checker = Checker(lists: lists, journal: journal)
+        let context = try CheckContext(officerId: "BENCH-01", unitId: "TPE-DA-01")
+        var roundTrip: [Double] = []
+        for _ in 0..<rounds {
+            let hit = try checker.check(.plate(DemoRecords.stolenPlate), context: context)
+            let started = ContinuousClock.now
+            _ = try journal.requestConfirmation(checkId: hit.checkId, urgent: true, officerId: "BENCH-01", unitId: "TPE-DA-01",
+                                                now: SystemClock().nowMilliseconds)
+            try waitFor("confirmation of \(hit.checkId)") { try journal.confirmation(checkId: hit.checkId)?.answer != nil }
+            roundTrip.append(Self.milliseconds(since: started))
+            guard try journal.confirmation(checkId: hit.checkId)?.answer?.state == .stillActive else {
+                throw BenchError("the center did not confirm the demo stolen vehicle")
+            }
+        }
+        print("  (\(rounds) confirmations: asked on the terminal → the center's answer stored on the terminal)")
+        results.add("confirmation_round_trip_p50_ms", Measure.percentile(roundTrip, 50))
+        results.add("confirmation_round_trip_p99_ms", Measure.percentile(roundTrip, 99),
+                    reference: ("emergency_to_center_p99_ms", results.values["emergency_to_center_p99_ms"] ?? 0))
     }
 
     /// Emergency enqueue → stored at the center, through the running uplink (woken by the

@@ -103,7 +103,7 @@ extension UplinkDatabase {
 
     /// Makes `center_record` hold `rows` as the list's version `version`: new and changed
     /// rows active, rows no longer there withdrawn (kept, with when). One transaction.
-    func keepRecords(_ list: ListKind, rows: [ListRow], version: Int64, now: Int64) throws {
+    public func keepRecords(_ list: ListKind, rows: [ListRow], version: Int64, now: Int64) throws {
         let columns = Dataset.columns(list)
         try pool.write { db in
             try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS published (record_id TEXT PRIMARY KEY) WITHOUT ROWID")

@@ -164,6 +164,8 @@ struct CLITests {
         "outbox_enqueue_p50_us", "outbox_enqueue_p99_us", "raw_durable_insert_p99_us",
         "uplink_10k_s", "uplink_items_per_s", "uplink_10k_wire_bytes", "uplink_10k_payload_bytes",
         "emergency_to_center_p50_ms", "emergency_to_center_p99_ms", "check_to_center_p99_ms",
+        "bulletin_matchable_p50_ms", "bulletin_matchable_p99_ms", "dispatch_to_terminal_p99_ms",
+        "confirmation_round_trip_p50_ms", "confirmation_round_trip_p99_ms",
         "signin_p50_ms", "signin_p99_ms",
         "check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us", "check_person_vs_raw_ratio",
         "photo_prefetch_s", "curl_photos_s", "photo_prefetch_per_s", "photo_prefetch_bytes", "photo_prefetch_vs_curl_ratio",
@@ -200,7 +202,7 @@ struct CLITests {
         let rendered = try String(contentsOf: readme, encoding: .utf8)
         #expect(rendered.hasPrefix("before\n") && rendered.hasSuffix("<!-- end of figures -->\nafter\n") && !rendered.contains("old"))
         #expect(rendered.contains("`make bench` with 2,000 records and 200 checks"))
-        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 24, "header and 23 figure rows: \(rendered)")
+        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 26, "header and 25 figure rows: \(rendered)")
         #expect(results["photo_prefetch_bytes"]! > 100 * 20_000, "every photo prefetched: real JPEGs of 20–60 kB")
     }
 
