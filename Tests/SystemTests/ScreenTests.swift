@@ -112,7 +112,7 @@ struct ScreenTests {
         #expect(daemon.stop().status == 0)
     }
 
-    @Test("the officer's screen in headless Chromium: sign in, a HIT, a POSSIBLE HIT with the differing positions marked, a wanted person's photos arriving beside the record, a dispatch over SSE through en route, on scene, cleared, the emergency button raised and cancelled with the PIN, and the center going offline in the status bar")
+    @Test("the officer's screen in headless Chromium: sign in, a HIT confirmed with the center, a POSSIBLE HIT with the differing positions marked, a wanted person's photos arriving beside the record, a dispatch over SSE through en route, on scene, cleared, the emergency button raised and cancelled with the PIN, an urgent bulletin in the status bar and in the next answer, and the center going offline in the status bar")
     func screenInChromium() throws {
         let world = try UplinkWorld()
         defer { world.stop() }
@@ -121,7 +121,9 @@ struct ScreenTests {
         try CentralKeys.initialise(in: keys, now: now - 60, validFor: 365 * 86_400)
         let dataset = world.scratch.url.appendingPathComponent("dataset")
         try DatasetGenerator(counts: .init(records: 500), seed: 5, issuedAt: now - 60, photos: 20).write(to: dataset)
-        try Publisher(directory: world.nginx.root, keysDirectory: keys).publish(dataset: dataset, now: now - 60, validFor: 7 * 86_400, keepDeltas: 30)
+        // The center keeps the published records: a confirmation is answered from them.
+        try Publisher(directory: world.nginx.root, keysDirectory: keys).publish(dataset: dataset, now: now - 60, validFor: 7 * 86_400, keepDeltas: 30,
+                                                                               center: UplinkDatabase(path: world.databasePath))
         let scratch = try Scratch("screen")
         defer { scratch.remove() }
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scratch.path)
@@ -156,11 +158,14 @@ struct ScreenTests {
         let run = try Programs.system(Self.python, [
             Self.root.appendingPathComponent("Tests/Fixtures/screen/officer_session.py").path,
             "http://127.0.0.1:\(port)/#token=\(token)", "--out", Self.screenshots.path,
-            "--dispatch-cmd", dispatch, "--stop-center-cmd", "kill \(world.nginx.processIdentifier)", "--wanted-id", DemoRecords.wantedID,
+            "--dispatch-cmd", dispatch,
+            "--bulletin-cmd", "\(Programs.binDirectory.path)/mpolice-central bulletin create --db \(world.databasePath) --keys \(keys.path) "
+                + "--plate BOL-7788 --ttl 2h --summary '搶案逃逸車輛，白色休旅車'",
+            "--stop-center-cmd", "kill \(world.nginx.processIdentifier)", "--wanted-id", DemoRecords.wantedID,
         ])
         print(run.stdout)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)\n\(daemon.log.suffix(2000))")
-        for name in ["screen-hit.png", "screen-possible-hit.png", "screen-photo.png", "screen-dispatch.png", "screen-offline.png"] {
+        for name in ["screen-hit.png", "screen-possible-hit.png", "screen-photo.png", "screen-dispatch.png", "screen-bulletin.png", "screen-offline.png"] {
             let size = (try? FileManager.default.attributesOfItem(atPath: Self.screenshots.appendingPathComponent(name).path)[.size] as? Int) ?? 0
             #expect(size > 10_000, "\(name): \(size) bytes")
         }

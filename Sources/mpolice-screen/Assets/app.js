@@ -107,6 +107,9 @@ async function refreshStatus() {
   const emergency = $("#emergency");
   emergency.classList.toggle("active", Boolean(status.emergency));
   emergency.textContent = t(status.emergency ? "emergency.active" : "emergency.raise");
+  const bulletins = $("#sb-bulletins");
+  bulletins.hidden = !status.bulletins;
+  bulletins.textContent = t("bulletins.count", { n: status.bulletins ?? 0 });
   $("#sb-gps").textContent = t("status.gps", { state: status.location?.status ?? "off" });
   $("#sb-gps").className = `pill ${["2d", "3d"].includes(status.location?.status) ? "good" : "warn"}`;
   const banner = $("#banner");
@@ -157,6 +160,15 @@ function onEvent(name, data) {
       flash(t(name === "dispatch-received" ? "dispatch.new" : `dispatch.${name}`, { summary: data.summary ?? "" }));
       loadDispatches();
       break;
+    case "bulletin":
+      flash(t("bulletin.new", { subject: data.subject ?? "", summary: data.summary ?? "" }), "bad");
+      break;
+    case "bulletin-expired":
+      flash(t("bulletin.expired", { subject: data.subject ?? "" }));
+      break;
+    case "hit-confirmation": case "hit-confirmation-overdue":
+      showConfirmation(data);
+      break;
     case "photo-available":
       if (/^[0-9a-f]{64}$/.test(data.sha256 ?? "")) photoArrived(data.sha256);
       break;
@@ -168,10 +180,10 @@ function onEvent(name, data) {
   }
 }
 
-function flash(text) {
+function flash(text, kind = "") {
   const banner = $("#banner");
   banner.hidden = false;
-  banner.className = "banner";
+  banner.className = `banner ${kind}`;
   banner.textContent = text;
   setTimeout(() => { banner.hidden = true; refreshStatus(); }, 8000);
 }
@@ -270,7 +282,21 @@ function renderAnswer(answer) {
     for (const flag of match.record.wantedPerson?.cautionFlags ?? []) body.append(el("div", { class: "caution", "data-flag": flag }, `⚠ ${t(`caution.${flag}`, {}, flag)}`));
     if (match.record.missingPerson?.vulnerable) body.append(el("div", { class: "caution" }, `⚠ ${t("field.vulnerable")}`));
   }
-  if (answer.confirmBeforeActing) body.append(el("p", { class: "confirm" }, t("answer.confirm")));
+  // Urgent bulletins first: pushed by the center minutes ago, newer than any list.
+  for (const b of answer.bulletins ?? []) {
+    body.append(el("div", { class: "bulletin", "data-bulletin": b.bulletinId },
+      el("div", { class: "title", "data-code": b.reasonDetail.code }, `${t("bulletin.title")} · ${b.subject}`),
+      el("div", {}, b.summary), el("div", { class: "meta" }, t("bulletin.until", { until: new Date(b.expiresAt).toLocaleString(document.documentElement.lang || undefined, { dateStyle: "short", timeStyle: "short" }) }))));
+  }
+  if (answer.confirmBeforeActing) {
+    body.append(el("p", { class: "confirm" }, t("answer.confirm")));
+    const ask = el("button", { type: "button", class: "ask" }, t("confirm.ask"));
+    const box = el("div", { class: "confirmation", "data-check": answer.checkId }, ask, el("span", { class: "result" }));
+    ask.addEventListener("click", async () => {
+      try { showConfirmation(await api("POST", `/v1/checks/${answer.checkId}/confirm`, { urgent: true })); } catch (error) { flash(error.message); }
+    });
+    body.append(box);
+  }
   for (const list of answer.lists) {
     for (const match of list.matches) body.append(renderMatch(answer, match));
     const version = list.version;
@@ -307,6 +333,19 @@ function renderMatch(answer, match) {
   if (photos.length) box.append(el("div", { class: "photos" }, photos.map(renderPhoto)));
   box.append(el("dl", {}, fields.filter(([, v]) => v).map(([k, v]) => [el("dt", {}, t(`field.${k}`)), el("dd", {}, v)])));
   return box;
+}
+
+// The center's answer to a confirmation request, on the card of its check (if shown).
+function showConfirmation(confirmation) {
+  const box = $(`#answer .confirmation[data-check="${confirmation.checkId}"]`);
+  if (!box) {
+    if (confirmation.state === "overdue") flash(t("confirm.overdue"), "bad");
+    return;
+  }
+  const state = confirmation.answer?.state ?? confirmation.state;
+  box.dataset.state = state;
+  $(".ask", box).hidden = true;
+  $(".result", box).textContent = t(`confirm.${state}`);
 }
 
 // MARK: Photos

@@ -33,6 +33,11 @@ const catalogue = {
     "dispatch.cancelled": "已取消", "dispatch.reassigned": "已改派", "dispatch.dispatch-updated": "派遣更新：{summary}",
     "dispatch.dispatch-cancelled": "派遣已取消：{summary}", "dispatch.dispatch-reassigned": "派遣已改派：{summary}",
     "emergency.raise": "緊急求援", "emergency.active": "求援中－點此以 PIN 取消", "emergency.cancelPin": "輸入 PIN 碼以取消緊急求援",
+    "bulletins.count": "緊急通報 {n} 則", "bulletin.new": "緊急通報：{subject}－{summary}", "bulletin.title": "緊急通報",
+    "bulletin.until": "有效至 {until}", "bulletin.expired": "緊急通報已失效：{subject}",
+    "confirm.ask": "向中心確認", "confirm.pending": "已請求確認，等待中心回覆…", "confirm.still-active": "中心確認：仍有效",
+    "confirm.no-longer-active": "中心回覆：已失效，勿依本機命中執行", "confirm.not-found": "中心查無此筆資料，勿依本機命中執行",
+    "confirm.overdue": "中心未於期限內回覆，請以無線電確認",
     "history.none": "尚無查詢紀錄", "error.network": "無法連線到終端", "ago.s": "{n} 秒", "ago.m": "{n} 分鐘", "ago.h": "{n} 小時", "ago.d": "{n} 天",
   },
   en: {
@@ -68,6 +73,11 @@ const catalogue = {
     "dispatch.cancelled": "Cancelled", "dispatch.reassigned": "Reassigned", "dispatch.dispatch-updated": "Dispatch updated: {summary}",
     "dispatch.dispatch-cancelled": "Dispatch cancelled: {summary}", "dispatch.dispatch-reassigned": "Dispatch reassigned: {summary}",
     "emergency.raise": "Officer needs help", "emergency.active": "HELP REQUESTED — tap to cancel (PIN)", "emergency.cancelPin": "PIN to cancel the emergency",
+    "bulletins.count": "{n} urgent bulletin(s)", "bulletin.new": "URGENT BULLETIN: {subject} — {summary}", "bulletin.title": "Urgent bulletin",
+    "bulletin.until": "until {until}", "bulletin.expired": "Bulletin expired: {subject}",
+    "confirm.ask": "Confirm with the center", "confirm.pending": "Confirmation asked; waiting for the center…",
+    "confirm.still-active": "Center confirms: still active", "confirm.no-longer-active": "Center: no longer active — do not act on the cached hit",
+    "confirm.not-found": "Center has no such record — do not act on the cached hit", "confirm.overdue": "No answer within the deadline: confirm by radio",
     "history.none": "No checks yet", "error.network": "Cannot reach the terminal", "ago.s": "{n} s", "ago.m": "{n} min", "ago.h": "{n} h", "ago.d": "{n} d",
   },
 };

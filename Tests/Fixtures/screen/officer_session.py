@@ -4,7 +4,7 @@ chromium-driver) driven by Selenium through a session an officer would have. Run
 Tests/SystemTests/ScreenTests.swift against the whole stack; exits non-zero at the first
 step that does not show what it should, and writes screenshots into --out.
 
-  officer_session.py URL --out DIR --dispatch-cmd CMD --stop-center-cmd CMD --wanted-id ID
+  officer_session.py URL --out DIR --dispatch-cmd CMD --bulletin-cmd CMD --stop-center-cmd CMD --wanted-id ID
 """
 import argparse
 import subprocess
@@ -23,6 +23,7 @@ def main():
     parser.add_argument("url")
     parser.add_argument("--out", required=True)
     parser.add_argument("--dispatch-cmd", required=True)
+    parser.add_argument("--bulletin-cmd", required=True)
     parser.add_argument("--stop-center-cmd", required=True)
     parser.add_argument("--language", default="zh-TW")
     parser.add_argument("--wanted-id", required=True)
@@ -65,6 +66,11 @@ def main():
         assert "命中" in card.text and "BLT-8023" in card.text, card.text
         assert "行動前須向中心確認" in card.text, "a cached hit says to confirm before acting"
         shoot(card, "screen-hit.png")
+
+        step("the hit confirmed with the center from the card")
+        card.find_element(By.CSS_SELECTOR, ".confirmation button.ask").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#answer .confirmation").get_attribute("data-state") == "still-active")
+        assert "中心確認：仍有效" in driver.find_element(By.CSS_SELECTOR, "#answer .confirmation").text
 
         step("8LT-8O23: POSSIBLE HIT, the differing positions marked")
         card = check_plate("8LT-8O23", "possible-hit")
@@ -121,6 +127,17 @@ def main():
         alert.accept()
         wait.until(lambda d: "active" not in d.find_element(By.ID, "emergency").get_attribute("class"))
         assert driver.find_element(By.ID, "emergency").text == "緊急求援"
+
+        step("an urgent bulletin: the status bar and a banner say so; the next check of the plate matches it")
+        subprocess.run(args.bulletin_cmd, shell=True, check=True, stdout=subprocess.DEVNULL)
+        wait.until(lambda d: "緊急通報：BOL7788" in d.find_element(By.ID, "banner").text)
+        wait.until(lambda d: d.find_element(By.ID, "sb-bulletins").is_displayed()
+                   and "緊急通報 1 則" in d.find_element(By.ID, "sb-bulletins").text)
+        driver.find_element(By.CSS_SELECTOR, "nav button[data-tab=check]").click()
+        card = check_plate("BOL-7788", "hit")
+        bulletin = card.find_element(By.CSS_SELECTOR, ".bulletin")
+        assert "搶案逃逸車輛" in bulletin.text and "緊急通報" in bulletin.text, bulletin.text
+        shoot(card, "screen-bulletin.png")
 
         step("history lists this officer's checks")
         driver.find_element(By.CSS_SELECTOR, "nav button[data-tab=history]").click()
