@@ -57,7 +57,8 @@ cd "$REPO"
 
 say "the center publishes the demo lists (20,000 records, 500 persons' photos) as signed files"
 "$BIN/mpolice-central" generate --out "$DEMO/center" --records 20000 --seed 110 --photos 500 >/dev/null
-"$BIN/mpolice-central" publish --dataset "$DEMO/center/dataset" --keys "$DEMO/keys" --out "$DEMO/www" | sed 's/^/   /'
+# --uplink-db: the center keeps the published records (it answers hit confirmations from them).
+"$BIN/mpolice-central" publish --dataset "$DEMO/center/dataset" --keys "$DEMO/keys" --out "$DEMO/www" --uplink-db "$DEMO/central.db" | sed 's/^/   /'
 chmod -R a+rX "$DEMO/www"
 
 say "the center's uplink and nginx with mutual TLS in front of both"
@@ -110,6 +111,7 @@ cat > "$DEMO/mpoliced.conf" <<CONF
 [terminal]
 unit = $UNIT
 state_directory = $DEMO/state
+region = 臺北
 
 [api]
 socket = $DEMO/api.sock
@@ -165,6 +167,15 @@ step "$BIN/mpolicectl" signin "$OFFICER" <<<"$PIN"
 step "$BIN/mpolicectl" check plate ABC-1235                    # not listed
 step "$BIN/mpolicectl" check plate BLT-8023                    # stolen: HIT
 step "$BIN/mpolicectl" check plate 8LT-8O23                    # an OCR misread of it: POSSIBLE HIT
+printf '\033[1m$ mpolicectl confirm CHECK-ID --wait 15\033[0m\n'
+CHECK=$("$BIN/mpolicectl" check plate BLT-8023 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["checkId"])')
+"$BIN/mpolicectl" confirm "$CHECK" --wait 15                  # the center: still active
+step "$BIN/mpolicectl" check show "$CHECK"
+say "an urgent bulletin from the center reaches the terminal in seconds"
+step "$BIN/mpolice-central" bulletin create --db "$DEMO/central.db" --keys "$DEMO/keys" --plate ABC-1235 --region 臺北 --ttl 2h \
+    --summary "搶案逃逸車輛，白色休旅車，兩名持械男子"
+wait_for 20 "the bulletin" bash -c "'$BIN/mpolicectl' bulletins | grep -q ABC1235"
+step "$BIN/mpolicectl" check plate ABC-1235                    # not listed, but the bulletin matches: HIT
 mkdir -p "$DEMO/photos"
 step "$BIN/mpolicectl" check person --id F131680258 --purpose law-6-1 --photos "$DEMO/photos"  # wanted, armed: face and full-body photo
 step "$BIN/mpolicectl" check person --name 陳淑芬 --dob 民國35年7月30日 --purpose law-6-3  # a missing elder, no ID
