@@ -214,7 +214,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "FieldWire", "Location", "Store", "Watchlist", "TerminalConfiguration", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Central", "FieldSync", "FieldWire", "Location", "Store", "Watchlist", "TerminalConfiguration",
+                                                   "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CentralTests", dependencies: [
             "Central", "FieldWire", "Watchlist", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
