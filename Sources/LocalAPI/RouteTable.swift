@@ -11,13 +11,19 @@ final class RouteTable: Sendable {
     }
 
     /// The methods `path` answers to (HEAD with GET), sorted; empty for an unknown path.
+    /// As in the router, a literal segment wins over a parameter: `/v1/checks/plate` is the
+    /// plate check's path (POST), not a check id's (GET).
     func methods(for path: String) -> [String] {
         let asked = path.split(separator: "/")
         let methods = routes.withLock { routes in
-            routes.filter { route in
+            let matching = routes.filter { route in
                 route.segments.count == asked.count
                     && zip(route.segments, asked).allSatisfy { pattern, segment in pattern.hasPrefix(":") || pattern == segment }
-            }.map(\.method.rawValue)
+            }
+            // Per segment, 1 for a literal: the most literal patterns are the path's.
+            func literals(_ segments: [Substring]) -> [Int] { segments.map { $0.hasPrefix(":") ? 0 : 1 } }
+            guard let best = matching.map({ literals($0.segments) }).max(by: { $0.lexicographicallyPrecedes($1) }) else { return [String]() }
+            return matching.filter { literals($0.segments) == best }.map(\.method.rawValue)
         }
         return Set(methods + (methods.contains("GET") ? ["HEAD"] : [])).sorted()
     }
