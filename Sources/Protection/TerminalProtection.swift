@@ -273,6 +273,7 @@ public final class TerminalProtection: TerminalGuard, Sendable {
     /// The wipe behind `mark` (already durable), from the lists on.
     private func wipe(_ mark: WipeMark) throws {
         try lists.wipe(reason: Self.describe(lock.withLock { $0 } ?? TerminalLock(cause: .wipeLists, orderSequence: mark.orderSequence, since: "")))
+        try journal.forgetBulletins()
         logger.notice("lists wiped", metadata: ["order": "\(mark.orderSequence)"])
         onEvent(.listsWiped(orderSequence: mark.orderSequence))
         guard mark.kind == .wipeAll else {
@@ -348,6 +349,7 @@ public final class TerminalProtection: TerminalGuard, Sendable {
         }
         lock.withLock { $0 = next }
         lists.markUnavailableIfWiped(next)
+        try journal.forgetBulletins()
         _ = try journal.prune(JournalRetention(days: 0, maxRejected: 0), now: clock.nowMilliseconds)
         try state.removeWipeMark()
     }

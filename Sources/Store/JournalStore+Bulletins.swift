@@ -119,6 +119,13 @@ extension JournalStore {
         return expired
     }
 
+    /// Deletes every held bulletin (a `wipe-lists` order: they name plates and people like
+    /// the lists do). The push's cursor stays; the next manifest lists the unexpired ones again.
+    public func forgetBulletins() throws {
+        try write { db in try db.execute(sql: "DELETE FROM bulletin") }
+        bulletins.withLock { $0 = [] }
+    }
+
     /// Unexpired held bulletins, by serial.
     /// - Parameter now: the judged time, Unix seconds.
     public func activeBulletins(now: Int64) throws -> [Bulletin] {

@@ -37,6 +37,8 @@ extension JournalStore {
                     AND coalesce(chain_seq < (SELECT max(chain_seq) FROM check_record), 1)
                 """, arguments: [cutoff])
             pruned.checkRecords = db.changesCount
+            // A confirmation goes with its check.
+            try db.execute(sql: "DELETE FROM hit_confirmation WHERE check_id NOT IN (SELECT id FROM check_record)")
             // Session events go as check records do; the newest chained record of either
             // stays, so the chain goes on from it.
             try db.execute(sql: """

@@ -41,6 +41,9 @@ struct StatusCommand: ParsableCommand {
         lines.append(line(s.outbox, lastUpload: s.lastUpload) + (s.uplinkConfigured == false ? "  (uplink not configured)" : ""))
         if s.unit != nil { lines.append("  gps: \(s.location?.status.rawValue ?? "not configured")") }
         lines.append("  journal: \(s.checkRecords) check records")
+        if let emergency = s.emergency { lines.append("  EMERGENCY ACTIVE since \(emergency.raisedAt)") }
+        if let bulletins = s.bulletins, bulletins > 0 { lines.append("  URGENT BULLETINS: \(bulletins) held (mpolicectl bulletins)") }
+        if let awaited = s.confirmationsAwaited, awaited > 0 { lines.append("  confirmations: \(awaited) awaiting the center") }
         if let integrity = s.integrity {
             lines.append("  quick_check: lists.db \(integrity.lists), journal.db \(integrity.journal)")
         }

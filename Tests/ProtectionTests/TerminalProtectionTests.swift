@@ -101,14 +101,18 @@ import Watchlist
         #expect(try w.protection().isLocked)
     }
 
-    @Test("wipe-lists: the lists' files go, checks are refused, the journal stays, the lock holds across a restart")
+    @Test("wipe-lists: the lists' files and the held bulletins go, checks are refused, the journal stays, the lock holds across a restart")
     func wipeLists() throws {
         let w = try World()
         defer { w.scratch.remove() }
         let p = try w.protection()
         #expect(!w.listFiles.isEmpty)
+        let bulletin = Bulletin(id: UUIDv7.make(milliseconds: Self.start), serial: 1, subject: try .plate("ZZ-1234"), region: nil,
+                                summary: "s", issuedAt: Self.start / 1000, expiresAt: Self.start / 1000 + 3_600)
+        try w.journal.storeBulletin(bulletin, source: "poll", now: Self.start)
         #expect(p.handle(try w.order(.wipeLists, 1), source: .poll).outcome == .executed)
         #expect(w.listFiles.isEmpty, "\(w.listFiles)")
+        #expect(try w.journal.heldBulletins().isEmpty, "bulletins name plates and people as the lists do")
         #expect(try w.state.wipeMark() == nil)
         #expect(throws: StoreError.self) { try w.lists.stolenVehicles(plateKey: "BLT8023", plate: "BLT8023") }
         #expect(FileManager.default.fileExists(atPath: w.state.journalPath))

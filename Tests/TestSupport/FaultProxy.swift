@@ -70,11 +70,14 @@ public final class FaultProxy: @unchecked Sendable {
     public var mode: Mode {
         get { state.withLock { $0.mode } }
         set {
+            // Under the lock: a pump closes its descriptors only after taking them out of
+            // `connections` under it, so none of these numbers can belong to anyone else yet.
             let cut = state.withLock { s -> [Int32] in
                 s.mode = newValue
-                return newValue == .down ? Array(s.connections) : []
+                let cut = newValue == .down ? Array(s.connections) : []
+                for fd in cut { shutdown(fd, Int32(SHUT_RDWR)) }
+                return cut
             }
-            for fd in cut { shutdown(fd, Int32(SHUT_RDWR)) }
             if !cut.isEmpty { cuts.add(cut.count / 2, ordering: .relaxed) }
         }
     }
@@ -182,14 +185,17 @@ public final class FaultProxy: @unchecked Sendable {
         return String(decoding: chunk[chunk.startIndex..<end], as: UTF8.self)
     }
 
+    /// Idempotent: the listener is closed once (a second `close` of its number could close
+    /// whatever another test opened under it since — a pipe, a socket).
     public func stop() {
-        let open = state.withLock { s -> [Int32] in
-            s.stopped = true
-            return Array(s.connections)
+        let (open, first) = state.withLock { s -> ([Int32], Bool) in
+            defer { s.stopped = true }
+            return (Array(s.connections), !s.stopped)
         }
+        guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        state.withLock { s in for fd in s.connections where open.contains(fd) { shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     deinit { stop() }
