@@ -76,7 +76,7 @@ extension LocalAPI {
         }
 
         v1.post("checks/:checkId/outcome") { request, context in
-            let checkId = try context.parameters.require("checkId")
+            let checkId = try Self.checkId(context)
             let recorded = try await body.read(HitOutcomeRequest.self, request, logger: context.logger)
             guard let outcome = HitOutcome(rawValue: recorded.outcome) else {
                 throw APIError(.badRequest, "request.bad-value",
