@@ -166,7 +166,7 @@ public struct AgentConfiguration: Sendable {
                                     meaning: "1 to 32 letters, digits, '.', '_' or '-'")!,
             stateDirectory: try reader.path("terminal.state_directory", default: "/var/lib/mpolice"),
             region: try reader.string("terminal.region", pattern: "^[^;,&=%]{1,32}$",
-                                      meaning: "a region name of 1 to 32 characters without ';', ',', '&' or '='"))
+                                      meaning: "a region name of 1 to 32 characters without ';', ',', '&', '=' or '%'"))
         api = API(
             socket: try reader.path("api.socket", default: API.defaultSocket),
             socketMode: try reader.octal("api.socket_mode", default: 0o660),

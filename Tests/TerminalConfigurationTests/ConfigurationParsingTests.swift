@@ -24,6 +24,7 @@ struct ConfigurationParsingTests {
         #expect(c.gps.gpsd == GPSSettings(host: "127.0.0.1", port: "2947", maxFixAge: 10))
         #expect(c.log.level == "info")
         #expect(c.photos.budgetBytes == 256 << 20 && c.photos.region == nil)
+        #expect(c.terminal.region == nil)
     }
 
     @Test("a full file: every section read into its slice; quotes, comments and empty-means-none")
@@ -33,6 +34,7 @@ struct ConfigurationParsingTests {
             [terminal]
             unit = "KHH-ZY-07"
             state_directory = /srv/state   # comment after a value
+            region = 高雄
 
             [api]
             socket = /run/x.sock
@@ -81,6 +83,7 @@ struct ConfigurationParsingTests {
         #expect(c.gps.gpsd == GPSSettings(host: "::1", port: "3000", maxFixAge: 3))
         #expect(c.log.level == "debug")
         #expect(c.photos.budgetBytes == 0 && c.photos.region == "臺北")
+        #expect(c.terminal.region == "高雄")
     }
 
     @Test("gps.max_fix_age is a known key whether or not gpsd is on")
@@ -103,6 +106,7 @@ struct ConfigurationParsingTests {
         ("[terminal]\nunit = U\n[log]\nlevel = loud\n", "log.level", "must be trace"),
         ("[terminal]\nunit = U\n[photos]\nbudget_mb = -1\n", "photos.budget_mb", "from 0 to 65536"),
         ("[terminal]\nunit = U\n[photos]\nregion = 臺北;高雄\n", "photos.region", "without ';'"),
+        ("[terminal]\nunit = U\nregion = 臺北&x=1\n", "terminal.region", "without ';', ','"),
         ("unit = U\n", "unit", "outside any [section]"),
         ("[terminal\nunit = U\n", "", "section header"),
         ("[terminal]\nunit = \"U\n", "terminal.unit", "unterminated"),
