@@ -62,9 +62,7 @@ test-swift: setup
 # The package: release binaries with the Swift runtime linked in, so a terminal needs no
 # Swift; lintian must report no error (warnings: docs/packaging.md).
 deb: setup
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpoliced
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpolicectl
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpolice-screen
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpolice
 	Packaging/build-deb.sh $(DEB_VERSION) $(DEB_BUILD)/release dist
 	lintian --fail-on error,warning --tag-display-limit 0 $(DEB)
 
@@ -73,10 +71,11 @@ test-deb: deb
 	Packaging/build-deb.sh $(DEB_VERSION)+next $(DEB_BUILD)/release dist
 	Packaging/test-deb.sh $(DEB) dist/mpolice-agent_$(DEB_VERSION)+next_$(ARCH).deb
 
-bench: setup
+bench: setup deb
 	$(SWIFT) build -c release --product mpolice-bench
 	$(SWIFT) build -c release --product mpoliced
-	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --work bench-work --out bench-results.json --readme README.md
+	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --work bench-work --out bench-results.json --readme README.md \
+	    --deb $(DEB) --packaged $(DEB_BUILD)/release/mpolice
 
 demo: setup
 	$(SWIFT) build

@@ -14,8 +14,10 @@
 //   Diagnostics   → FieldSync, LocalAPIClient, Location   `mpolicectl diag`
 //   ScreenBridge  → LocalAPIClient       the officer's screen's loopback bridge (`mpolice-screen`)
 //   Central       → FieldWire            the reference center: generator, publisher, uplink endpoint
+//   DaemonCommand, ControlCommand, ScreenCommand   the three terminal programs' command lines
 // Every engine module may import TerminalConfiguration for its slice. CCurlShim, CZlibShim and CGPS
-// are the C edges (libcurl, zlib, libgps). Executables stay thin.
+// are the C edges (libcurl, zlib, libgps). Executables stay thin: `mpoliced`, `mpolicectl` and
+// `mpolice-screen` run one command each; the package ships `mpolice`, all three in one binary.
 import PackageDescription
 
 let package = Package(
@@ -26,6 +28,7 @@ let package = Package(
         .executable(name: "mpolicectl", targets: ["mpolicectl"]),
         .executable(name: "mpolice-central", targets: ["mpolice-central"]),
         .executable(name: "mpolice-screen", targets: ["mpolice-screen"]),
+        .executable(name: "mpolice", targets: ["mpolice"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -160,31 +163,40 @@ let package = Package(
         ),
 
         // MARK: Programs (thin: parse arguments, build, run)
-        .executableTarget(
-            name: "mpoliced",
+        // The terminal's three programs as commands, each run by its own thin executable (for
+        // development and the tests) and all three by the multi-call `mpolice` the package ships.
+        .target(
+            name: "DaemonCommand",
             dependencies: [
                 "Agent", "TerminalConfiguration", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(
-            name: "mpolicectl",
+        .target(
+            name: "ControlCommand",
             dependencies: ["Watchlist", "FieldWire", "TerminalConfiguration", "Store", "Location", "FieldSync", "LocalAPIClient", "LocalAPIContract",
                            "Diagnostics", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .target(
+            name: "ScreenCommand",
+            dependencies: ["ScreenBridge", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(name: "mpoliced", dependencies: ["DaemonCommand"]),
+        .executableTarget(name: "mpolicectl", dependencies: ["ControlCommand"]),
+        .executableTarget(
+            name: "mpolice-screen",
+            dependencies: ["ScreenCommand"],
+            // The front-end's files, installed to /usr/share/mpolice-agent/screen (served, not compiled).
+            exclude: ["Assets"]
+        ),
+        .executableTarget(name: "mpolice", dependencies: ["DaemonCommand", "ControlCommand", "ScreenCommand"]),
         .executableTarget(
             name: "mpolice-central",
             // Store only for `generate`, which also loads the data set into a terminal state directory.
             dependencies: ["Central", "FieldWire", "Watchlist", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
-        ),
-        .executableTarget(
-            name: "mpolice-screen",
-            dependencies: ["ScreenBridge", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
-            // The front-end's files, installed to /usr/share/mpolice-agent/screen (served, not compiled).
-            exclude: ["Assets"]
         ),
         .executableTarget(
             name: "mpolice-bench",

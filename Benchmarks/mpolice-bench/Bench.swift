@@ -20,9 +20,14 @@ struct Bench: ParsableCommand {
     @Option(help: "The sqlite3 command-line shell for the import reference.") var sqlite3 = "/usr/bin/sqlite3"
     @Option(help: "A README whose figures table is rendered from the results file after the run.") var readme: String?
     @Flag(help: "Measure nothing: render --readme's table from --out as it is.") var renderOnly = false
+    @Option(help: ArgumentHelp("The package to measure (make deb).", valueName: "file")) var deb: String?
+    @Option(help: ArgumentHelp("Its multi-call binary, unstripped (the daemon's idle figures run it).", valueName: "file")) var packaged: String?
+    @Option(help: "Seconds the daemon is watched idle.") var idleSeconds: Double = 60
 
     func validate() throws {
         if renderOnly, readme == nil { throw ValidationError("--render-only needs --readme") }
+        if !renderOnly, deb == nil || packaged == nil { throw ValidationError("--deb and --packaged: the package and its binary (make deb)") }
+        guard idleSeconds >= 1 else { throw ValidationError("--idle-seconds must be at least 1") }
     }
 
     func run() throws {
@@ -115,6 +120,13 @@ struct Bench: ParsableCommand {
         try SyncBench(work: workURL, dataset: datasetURL, plates: plates).run(into: &results, importSeconds: importSeconds)
         try APIBench(work: workURL, stateDirectory: workURL.appendingPathComponent("terminal"), plates: plates.entered,
                      inProcessP50: Measure.percentile(withJournal, 50)).run(into: &results)
+        if let socket = results.values["api_check_p50_us"], let inProcess = results.values["check_plate_p50_us"] {
+            results.add("api_overhead_us", socket - inProcess, reference: ("check_plate_p50_us", inProcess))
+        }
+        try FootprintBench(work: workURL, stateDirectory: workURL.appendingPathComponent("terminal"),
+                           published: workURL.appendingPathComponent("pki/nginx-server/www"), keys: workURL.appendingPathComponent("keys"),
+                           plates: plates.entered, deb: URL(fileURLWithPath: deb!), packaged: URL(fileURLWithPath: packaged!),
+                           idleSeconds: idleSeconds).run(into: &results)
         try PhotoBench(work: workURL, photos: photos).run(into: &results)
 
         results.addRatios()

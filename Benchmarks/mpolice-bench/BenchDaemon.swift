@@ -16,9 +16,10 @@ final class BenchDaemon {
 
     var processIdentifier: Int32 { process.processIdentifier }
 
-    init(work: URL, state stateDirectory: URL? = nil, extra: String = "") throws {
+    /// - Parameter program: the daemon to run (default: the release `mpoliced` beside the bench).
+    init(work: URL, state stateDirectory: URL? = nil, program: URL? = nil, gps: String = "gpsd = off", extra: String = "") throws {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let binary = program ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("mpoliced")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw BenchError("\(binary.path) is missing: build it (make bench builds mpoliced in release too)")
@@ -35,7 +36,7 @@ final class BenchDaemon {
             socket_group =
             allowed_groups =
             [gps]
-            gpsd = off
+            \(gps)
             [log]
             level = warning
             \(extra)

@@ -5,7 +5,7 @@ import Foundation
 /// the README's table, rendered from bench-results.json so that the two cannot drift.
 enum Figures {
     enum Unit {
-        case microseconds, milliseconds, seconds, megabytes, perSecond, bytes
+        case microseconds, milliseconds, seconds, megabytes, perSecond, bytes, percent
 
         func format(_ v: Double) -> String {
             switch self {
@@ -15,6 +15,7 @@ enum Figures {
             case .megabytes: String(format: "%.0f MB", v)
             case .perSecond: "\(grouped(v)) /s"
             case .bytes: v >= 1_000_000 ? String(format: "%.2f MB", v / 1_000_000) : String(format: "%.0f kB", v / 1_000)
+            case .percent: String(format: "%.2f %%", v)
             }
         }
 
@@ -117,7 +118,21 @@ enum Figures {
         Row(label: "officer sign-in over the socket (scrypt N = 2^15, r = 8, p = 1), p50 / p99",
             keys: [("signin_p50_ms", .milliseconds), ("signin_p99_ms", .milliseconds)],
             goal: Goal(key: "signin_p99_ms", limit: 300, onRatio: false, text: "p99 ≤ 300 ms")),
+        Row(label: "… the socket's cost over the in-process check, p50", keys: [("api_overhead_us", .microseconds)],
+            goal: Goal(key: "api_overhead_us", limit: 100, onRatio: false, text: "toward 100 µs")),
         Row(label: "`mpoliced`'s resident set after those socket checks", keys: [("rss_mb_after_checks", .megabytes)]),
+        Row(label: "the package (.deb) on the wire", keys: [("deb_bytes", .bytes)],
+            reference: ("installed", "installed_bytes", .bytes),
+            goal: Goal(key: "deb_bytes", limit: 15_000_000, onRatio: false, text: "≤ 15 MB")),
+        Row(label: "… installed (one multi-call binary for mpoliced, mpolicectl, mpolice-screen)", keys: [("installed_bytes", .bytes)],
+            reference: ("of it ICU's data, through Foundation", "icu_data_bytes", .bytes),
+            goal: Goal(key: "installed_bytes", limit: 60_000_000, onRatio: false, text: "≤ 60 MB")),
+        Row(label: "packaged daemon, 1M records, 10,000 socket checks, then idle: resident set / private dirty",
+            keys: [("daemon_idle_rss_mb", .megabytes), ("daemon_idle_anon_mb", .megabytes)],
+            goal: Goal(key: "daemon_idle_rss_mb", limit: 40, onRatio: false, text: "≤ 40 MB")),
+        Row(label: "… idle CPU (gpsd at 1 Hz, sync and uplink configured and quiet)", keys: [("daemon_idle_cpu_pct", .percent)],
+            goal: Goal(key: "daemon_idle_cpu_pct", limit: 0.5, onRatio: false, text: "≤ 0.5 %")),
+        Row(label: "… wakeups (context switches of all its threads)", keys: [("daemon_wakeups_per_s", .perSecond)]),
         Row(label: "prefetch 10,000 photos through nginx (mTLS), one at a time", keys: [("photo_prefetch_s", .seconds), ("photo_prefetch_per_s", .perSecond)],
             reference: ("curl, the same files over one connection", "curl_photos_s", .seconds)),
         Row(label: "… their bytes", keys: [("photo_prefetch_bytes", .bytes)]),
@@ -138,6 +153,7 @@ enum Figures {
         "sync_snapshot_vs_sqlite3_ratio": ("sync_snapshot_1m_s", "sqlite3_import_1m_s"),
         "check_person_vs_raw_ratio": ("check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us"),
         "photo_prefetch_vs_curl_ratio": ("photo_prefetch_s", "curl_photos_s"),
+        "sync_delta_vs_raw_ratio": ("sync_delta_10k_ms", "raw_sqlite_delta_10k_ms"),
     ]
 
     /// The run's sizes, written with the figures.

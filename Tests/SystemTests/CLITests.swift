@@ -166,6 +166,8 @@ struct CLITests {
         "emergency_to_center_p50_ms", "emergency_to_center_p99_ms", "check_to_center_p99_ms",
         "bulletin_matchable_p50_ms", "bulletin_matchable_p99_ms", "dispatch_to_terminal_p99_ms",
         "confirmation_round_trip_p50_ms", "confirmation_round_trip_p99_ms",
+        "api_overhead_us", "deb_bytes", "installed_bytes", "icu_data_bytes", "daemon_idle_rss_mb", "daemon_idle_anon_mb",
+        "daemon_idle_cpu_pct", "daemon_wakeups_per_s", "sync_delta_vs_raw_ratio",
         "signin_p50_ms", "signin_p99_ms",
         "check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us", "check_person_vs_raw_ratio",
         "photo_prefetch_s", "curl_photos_s", "photo_prefetch_per_s", "photo_prefetch_bytes", "photo_prefetch_vs_curl_ratio",
@@ -182,12 +184,23 @@ struct CLITests {
         let readme = s.url.appendingPathComponent("README.md")
         try "before\n<!-- figures: rendered from bench-results.json by `make bench`; do not edit by hand -->\nold\n<!-- end of figures -->\nafter\n"
             .write(to: readme, atomically: true, encoding: .utf8)
+        // A stand-in package, 1,234 KiB installed (make bench measures the one make deb builds
+        // from static release binaries; the debug ones here need the Swift runtime installed).
+        let package = try s.url.appendingPathComponent("package/DEBIAN").creatingDirectory()
+        try "Package: mpolice-agent\nVersion: 0.0.1\nArchitecture: all\nMaintainer: test <t@example>\nInstalled-Size: 1234\nDescription: stand-in\n"
+            .write(to: package.appendingPathComponent("control"), atomically: true, encoding: .utf8)
+        let deb = s.url.appendingPathComponent("stand-in.deb").path
+        let built = try Programs.system("/usr/bin/dpkg-deb", ["--root-owner-group", "--build", package.deletingLastPathComponent().path, deb])
+        #expect(built.status == 0, "\(built.stderr)")
         let run = try Programs.run("mpolice-bench", ["--records", "2000", "--checks", "200", "--photos", "100", "--work", s.url.appendingPathComponent("work").path,
-                                                     "--out", out, "--readme", readme.path])
+                                                     "--out", out, "--readme", readme.path, "--idle-seconds", "3",
+                                                     "--deb", deb,
+                                                     "--packaged", Programs.binDirectory.appendingPathComponent("mpolice").path])
         #expect(run.status == 0, "\(run.stderr)")
         let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Double] ?? [:]
         #expect(Set(results.keys) == Self.benchKeys, "extra: \(Set(results.keys).subtracting(Self.benchKeys)), missing: \(Self.benchKeys.subtracting(results.keys))")
-        for (key, value) in results { #expect(value.isFinite && value > 0, "\(key) = \(value)") }
+        // Idle CPU over the tiny run's 3 s can round to 0 (clock ticks of 10 ms); the others are counts and sizes.
+        for (key, value) in results { #expect(value.isFinite && (value > 0 || key == "daemon_idle_cpu_pct" && value == 0), "\(key) = \(value)") }
         #expect(results["bench_records"] == 2000 && results["bench_checks"] == 200)
         for (ratio, value, reference) in [("check_vs_raw_ratio", "check_plate_nojournal_p50_us", "raw_sqlite_lookup_p50_us"),
                                           ("load_vs_sqlite3_ratio", "load_1m_s", "sqlite3_import_1m_s"),
@@ -202,8 +215,11 @@ struct CLITests {
         let rendered = try String(contentsOf: readme, encoding: .utf8)
         #expect(rendered.hasPrefix("before\n") && rendered.hasSuffix("<!-- end of figures -->\nafter\n") && !rendered.contains("old"))
         #expect(rendered.contains("`make bench` with 2,000 records and 200 checks"))
-        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 26, "header and 25 figure rows: \(rendered)")
+        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 32, "header and 31 figure rows: \(rendered)")
         #expect(results["photo_prefetch_bytes"]! > 100 * 20_000, "every photo prefetched: real JPEGs of 20–60 kB")
+        #expect(results["installed_bytes"].map { Int($0) } == 1_263_616, "the package's Installed-Size, 1,234 KiB")
+        #expect(results["icu_data_bytes"]! > 10_000_000, "ICU's data table, found in what the binary loads")
+        #expect(results["daemon_idle_cpu_pct"]! < 100 && results["daemon_idle_rss_mb"]! > 5)
     }
 
     @Test("the README's figures table is the committed bench-results.json's, rendered")
@@ -247,5 +263,30 @@ struct KeysCLITests {
         #expect(again.status == 1)
         #expect(again.stderr.contains("never overwritten"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/root.key")) == before)
+    }
+}
+
+@Suite("mpolice, the multi-call binary the package ships")
+struct MultiCallTests {
+    @Test("run by the name of a link it is that program — the daemon, the CLI, the screen bridge; by any other name it says how and exits 64")
+    func byName() throws {
+        let s = try Scratch("multicall")
+        defer { s.remove() }
+        let binary = Programs.binDirectory.appendingPathComponent("mpolice").path
+        for (name, overview) in [("mpoliced", "M-Police field terminal daemon."),
+                                 ("mpolicectl", "Checks, status and diagnostics for the M-Police field terminal."),
+                                 ("mpolice-screen", "Serve the officer's screen on loopback")] {
+            let link = s.url.appendingPathComponent(name).path
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: binary)
+            let help = try Programs.system(link, ["--help"])
+            #expect(help.status == 0 && help.stdout.contains("OVERVIEW: \(overview)"), "\(name): \(help.stdout.prefix(200))")
+        }
+        // The CLI through the link does its work (an asynchronous root command, run as such).
+        let status = try Programs.system(s.url.appendingPathComponent("mpolicectl").path, ["status", "--db", s.url.appendingPathComponent("none").path])
+        #expect(status.status == 1 && status.stderr.contains("store.not-found"), "\(status.stderr)")
+        let daemon = try Programs.system(s.url.appendingPathComponent("mpoliced").path, ["--config", s.url.appendingPathComponent("missing.conf").path])
+        #expect(daemon.status == 78, "a missing configuration is EX_CONFIG: \(daemon.stderr)")
+        let bare = try Programs.system(binary, ["status"])
+        #expect(bare.status == 64 && bare.stderr.contains("run as mpoliced, mpolicectl or mpolice-screen"))
     }
 }

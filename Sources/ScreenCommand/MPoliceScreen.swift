@@ -9,9 +9,8 @@ import ScreenBridge
 /// daemon's Unix socket (docs/frontend.md). A separate program, a client of the socket like
 /// any front-end: the daemon itself stays off TCP, and the bridge runs as a UI user with no
 /// more rights than the screen it serves.
-@main
-struct MPoliceScreen: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct MPoliceScreen: AsyncParsableCommand, Sendable {
+    public static let configuration = CommandConfiguration(
         commandName: "mpolice-screen",
         abstract: "Serve the officer's screen on loopback, bridged to mpoliced's local API.",
         discussion: """
@@ -41,7 +40,7 @@ struct MPoliceScreen: AsyncParsableCommand {
     @Option(help: "Largest request body passed on (the daemon's api.max_body_bytes).")
     var maxBodyBytes = 16_384
 
-    func validate() throws {
+    public func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
         guard (1_024...1_048_576).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be 1024 to 1048576") }
         var isDirectory: ObjCBool = false
@@ -50,7 +49,9 @@ struct MPoliceScreen: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         var logger = Logger(label: "mpolice-screen")
         logger.logLevel = .notice
         let token: String

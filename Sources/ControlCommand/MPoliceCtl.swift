@@ -7,9 +7,8 @@ import LocalAPIContract
 import Store
 import Watchlist
 
-@main
-struct MPoliceCtl: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct MPoliceCtl: AsyncParsableCommand, Sendable {
+    public static let configuration = CommandConfiguration(
         commandName: "mpolicectl",
         abstract: "Checks, status and diagnostics for the M-Police field terminal.",
         discussion: """
@@ -25,6 +24,8 @@ struct MPoliceCtl: AsyncParsableCommand {
                       SignOutCommand.self, UnlockCommand.self, LiftLockoutCommand.self, EventsCommand.self, DispatchCommand.self,
                       EmergencyCommand.self, UnitStatusCommand.self, IncidentCommand.self, OutcomeCommand.self, ConfirmCommand.self, BulletinsCommand.self,
                       OrderCommand.self, LiftLockCommand.self, EraseKeysCommand.self, DiagCommand.self])
+
+    public init() {}
 }
 
 /// Where a command gets its answers: the running daemon over its socket (the default), or,

@@ -7,9 +7,8 @@ import Store
 
 /// The terminal daemon: reads its configuration, then runs the agent until SIGTERM/SIGINT.
 /// Exit codes: 0 stopped cleanly, 1 could not start, 78 bad configuration (EX_CONFIG).
-@main
-struct MPoliced: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct MPoliced: AsyncParsableCommand, Sendable {
+    public static let configuration = CommandConfiguration(
         commandName: "mpoliced",
         abstract: "M-Police field terminal daemon.",
         discussion: """
@@ -28,7 +27,9 @@ struct MPoliced: AsyncParsableCommand {
     @Flag(help: "Create and migrate the databases, verify them (quick_check), and exit.")
     var prepareOnly = false
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         if prepareOnly, let stateDirectory {
             try prepare(stateDirectory)
             return
