@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 dpkg -i "$deb_n" >/dev/null || { apt-get install -f -y -qq >/dev/null; dpkg -i "$deb_n" >/dev/null; }
 
 # Files, modes, owners.
-for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /usr/lib/sysusers.d/mpolice.conf \
+for f in /usr/bin/mpolice /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /usr/lib/sysusers.d/mpolice.conf \
          /lib/systemd/system/mpolice-erase.service /lib/systemd/system/mpolice-erase.path /usr/lib/tmpfiles.d/mpolice.conf \
          /usr/bin/mpolice-screen /lib/systemd/system/mpolice-screen.service /usr/share/mpolice-agent/screen/index.html \
          /usr/share/mpolice-agent/screen/app.js /usr/share/man/man8/mpolice-screen.8.gz /etc/mpolice/mpoliced.conf /usr/share/man/man8/mpoliced.8.gz \
@@ -30,8 +30,11 @@ getent group mpolice-ui >/dev/null || fail "group mpolice-ui missing"
 id -nG mpolice-screen | tr ' ' '\n' | grep -qx mpolice-ui || fail "mpolice-screen is not in mpolice-ui"
 id -nG mpolice | tr ' ' '\n' | grep -qx mpolice-ui || fail "mpolice is not in mpolice-ui"
 ok "user, groups, directories"
-readelf -S /usr/bin/mpoliced | grep -q '\.symtab' && fail "mpoliced is not stripped"
-ldd /usr/bin/mpoliced | grep -q "libswift" && fail "mpoliced needs a Swift runtime installed"
+for link in mpoliced mpolicectl mpolice-screen; do
+  [ "$(readlink /usr/bin/$link)" = mpolice ] || fail "/usr/bin/$link is not a link to the multi-call mpolice"
+done
+readelf -S /usr/bin/mpolice | grep -q '\.symtab' && fail "mpolice is not stripped"
+ldd /usr/bin/mpolice | grep -q "libswift" && fail "mpolice needs a Swift runtime installed"
 ok "binaries stripped, Swift runtime static"
 
 # The unit as installed.
@@ -131,7 +134,7 @@ ok "upgrade keeps the journal, the outbox, the lists and the edited configuratio
 
 # Purge: nothing left but the user and group (Debian policy keeps them).
 dpkg --purge mpolice-agent >/dev/null
-for f in /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /etc/mpolice /var/lib/mpolice \
+for f in /usr/bin/mpolice /usr/bin/mpoliced /usr/bin/mpolicectl /lib/systemd/system/mpoliced.service /etc/mpolice /var/lib/mpolice \
          /usr/share/doc/mpolice-agent /usr/lib/sysusers.d/mpolice.conf; do
   [ -e "$f" ] && fail "$f left after purge"
 done

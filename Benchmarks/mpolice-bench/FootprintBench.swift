@@ -86,6 +86,9 @@ struct FootprintBench {
             trust_root = \(keys.appendingPathComponent(CentralKeys.rootFile).path)
             [uplink]
             central = https://127.0.0.1:\(nginx.port)/uplink/
+            [photos]
+            # No prefetch: the published photos would keep it busy (a hit's photos still come).
+            budget_mb = 0
             """)
         defer { daemon.stop() }
         let client = APIClient(socketPath: daemon.socket)
@@ -114,6 +117,10 @@ struct FootprintBench {
         let seconds = Double(after.at - before.at) / 1e9
         let cpu = Double(after.cpuTicks - before.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK))) / seconds * 100
         let uploaded = try database.records(kind: .check).count
+        // Who wakes: each thread's context switches over the idle window, busiest first.
+        let busiest = after.perThread.map { tid, entry in (entry.name, entry.switches - (before.perThread[tid]?.switches ?? 0)) }
+            .sorted { $0.1 > $1.1 }.prefix(4).map { "\($0.0) \(String(format: "%.1f", Double($0.1) / seconds))/s" }
+        print("  (wakeups by thread: \(busiest.joined(separator: ", ")))")
         print("  (idle \(Int(seconds)) s: gpsd at 1 Hz, sync and uplink configured and quiet, \(after.threads) threads; \(uploaded) check records at the center)")
         results.add("daemon_idle_rss_mb", Double(after.rssKB) / 1024)
         results.add("daemon_idle_anon_mb", Double(after.privateDirtyKB) / 1024)
@@ -126,6 +133,8 @@ struct FootprintBench {
         var cpuTicks: Int
         var switches: Int
         var threads: Int
+        /// By thread id: its name and context switches.
+        var perThread: [String: (name: String, switches: Int)]
         var rssKB: Int
         var privateDirtyKB: Int
     }
@@ -138,12 +147,17 @@ struct FootprintBench {
         let fields = stat[afterCommand...].split(separator: " ")
         let ticks = (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
         var switches = 0, threads = 0
+        var perThread: [String: (name: String, switches: Int)] = [:]
         for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else { continue }
             threads += 1
+            var mine = 0
             for line in status.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") {
-                switches += Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
+                mine += Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
             }
+            switches += mine
+            let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? task
+            perThread[task] = (name, mine)
         }
         func kilobytes(_ file: String, _ key: String) throws -> Int {
             let text = try String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8)
@@ -153,7 +167,7 @@ struct FootprintBench {
             }
             return kb
         }
-        return Sample(at: Measure.nowNanoseconds(), cpuTicks: ticks, switches: switches, threads: threads,
+        return Sample(at: Measure.nowNanoseconds(), cpuTicks: ticks, switches: switches, threads: threads, perThread: perThread,
                       rssKB: try kilobytes("status", "VmRSS:"), privateDirtyKB: try kilobytes("smaps_rollup", "Private_Dirty:"))
     }
 }
