@@ -193,6 +193,17 @@ public final class OfficerSession: Sendable {
                                 authentication: Authentication(rawValue: holder.authentication) ?? .pin)
     }
 
+    /// How long, as things stand, until the session locks for being idle; nil when nobody is
+    /// signed in or it is locked already. Activity only moves the moment later.
+    public func untilIdleLock() -> Duration? {
+        let now = clock.monotonicMilliseconds
+        let limit = Int64(policy.idleLock.components.seconds) * 1000
+        return active.withLock { slot -> Duration? in
+            guard let session = slot, !session.info.locked else { return nil }
+            return .milliseconds(max(0, session.lastActivity + limit - now))
+        }
+    }
+
     /// Locks the session when it has been idle for `idleLock` (`onChange(.locked)`).
     /// - Returns: whether this call locked it.
     @discardableResult

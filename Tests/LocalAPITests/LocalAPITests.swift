@@ -24,6 +24,7 @@ struct LocalAPITests {
         let api: LocalAPI
         let clock: ManualClock
         let photos: PhotoStore?
+        let session: OfficerSession
 
         init(syncNow: (@Sendable () -> Int?)? = nil, photos photoCount: Int = 0) throws {
             scratch = try Scratch("api")
@@ -36,8 +37,9 @@ struct LocalAPITests {
             photos = photoCount > 0 ? try PhotoStore(state: state, budgetBytes: 1 << 30) : nil
             let checker = Checker(lists: lists, journal: journal, clock: clock, photos: photos)
             self.clock = clock
+            session = OfficerSession(unitId: "TPE-DA-01", lists: lists, journal: journal, clock: clock)
             api = LocalAPI(.init(lists: lists, journal: journal, checker: checker,
-                                 session: OfficerSession(unitId: "TPE-DA-01", lists: lists, journal: journal, clock: clock),
+                                 session: session,
                                  events: EventHub(), stateDirectory: state.url.path, location: nil, syncNow: syncNow, clock: clock,
                                  photos: photos),
                            maxBodyBytes: 16_384)
