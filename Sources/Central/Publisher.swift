@@ -81,7 +81,8 @@ public struct Publisher {
         }
         try copyRoots()
         try publishPhotos(from: DatasetGenerator.photoDirectory(dataset), progress: progress)
-        let bulletins = try center?.activeBulletinEnvelopes(now: now) ?? []
+        // Every region's unexpired bulletins: each terminal keeps its own region's.
+        let bulletins = try center?.bulletins(after: 0, region: nil, now: now).envelopes ?? []
         let manifest = Manifest(sequence: (previous?.sequence ?? 0) + 1, issuedAt: now, expiresAt: now + validFor, lists: lists,
                                 bulletins: bulletins.isEmpty ? nil : bulletins)
         try manifest.validate()

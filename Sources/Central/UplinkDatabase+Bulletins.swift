@@ -136,11 +136,6 @@ extension UplinkDatabase {
         }
     }
 
-    /// The unexpired bulletins' envelopes, for the manifest.
-    func activeBulletinEnvelopes(now: Int64) throws -> [SignedEnvelope] {
-        try bulletins(after: 0, region: nil, now: now).envelopes
-    }
-
     // MARK: Confirmation
 
     /// Answers a unit's confirmation request from the center's records now, and queues the

@@ -16,13 +16,9 @@ public final class BulletinReceiver: Sendable {
     }
 
     /// What one `receive` did.
-    public struct Report: Sendable, Equatable {
+    public struct Report: Sendable {
         public var received: [Bulletin] = []
         public var refused: [(code: BulletinRefusalCode, bulletinId: String?)] = []
-
-        public static func == (a: Report, b: Report) -> Bool {
-            a.received == b.received && a.refused.map(\.code) == b.refused.map(\.code) && a.refused.map(\.bulletinId) == b.refused.map(\.bulletinId)
-        }
     }
 
     private let provisionedRoot: URL

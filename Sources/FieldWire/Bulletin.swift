@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Watchlist
 
@@ -99,14 +98,10 @@ public struct Bulletin: Codable, Sendable, Equatable {
             throw BulletinRefusal(.badFormat, "bulletin: \(error)")
         }
         try bulletin.validate()
-        let keys = (try? root.publicKeys(root.manifest)) ?? [:]
-        if envelope.validSigners(among: keys).count < max(1, root.manifest.threshold) {
-            var others: [String: Curve25519.Signing.PublicKey] = [:]
-            for role in [root.root] + (root.orders.map { [$0] } ?? []) { others.merge((try? root.publicKeys(role)) ?? [:]) { a, _ in a } }
-            if !envelope.validSigners(among: others).isEmpty {
-                throw BulletinRefusal(.wrongRole, "bulletin \(bulletin.id) is signed by a root or orders key, not a manifest key")
-            }
-            throw BulletinRefusal(.badSignature, "bulletin \(bulletin.id) has no valid signature by \(root.manifest.threshold) manifest key(s)")
+        switch (try? root.signature(of: envelope, by: root.manifest)) ?? .invalid {
+        case .valid: break
+        case .otherRole: throw BulletinRefusal(.wrongRole, "bulletin \(bulletin.id) is signed by a root or orders key, not a manifest key")
+        case .invalid: throw BulletinRefusal(.badSignature, "bulletin \(bulletin.id) has no valid signature by \(root.manifest.threshold) manifest key(s)")
         }
         guard bulletin.expiresAt > now else {
             throw BulletinRefusal(.expired, "bulletin \(bulletin.id) expired \(now - bulletin.expiresAt) s ago")
@@ -123,9 +118,7 @@ public struct Bulletin: Codable, Sendable, Equatable {
     /// Structure: an id, a serial, a subject in its normalised form, words, times in order.
     public func validate() throws {
         func fail(_ why: String) -> BulletinRefusal { BulletinRefusal(.badFormat, "bulletin \(id.prefix(40)): \(why)") }
-        guard id.range(of: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", options: .regularExpression) != nil else {
-            throw fail("the id is not a UUID")
-        }
+        guard UUIDv7.isValid(id) else { throw fail("the id is not a UUIDv7") }
         guard serial > 0, issuedAt > 0, expiresAt > issuedAt else { throw fail("serial, issuedAt and expiresAt out of order") }
         guard !summary.isEmpty, summary.count <= Self.maxSummaryCharacters else { throw fail("the summary must be 1 to 500 characters") }
         if let region { guard (1...32).contains(region.count) else { throw fail("the region must be 1 to 32 characters") } }

@@ -57,6 +57,28 @@ public struct RootMetadata: Codable, Sendable, Equatable {
         return result
     }
 
+    /// How a document of one role (orders, bulletins) is signed, as its verifier tells apart
+    /// a forgery from a document signed by a key of the wrong role.
+    public enum RoleSignature: Sendable, Equatable {
+        /// By at least the role's threshold of its keys.
+        case valid
+        /// Not by enough of the role's keys, but validly by a key of another role of this root.
+        case otherRole
+        /// By none of this root's keys that matter.
+        case invalid
+    }
+
+    /// Whether `envelope` is signed by `role`'s keys, or else by another role's.
+    /// - Throws: `SyncFailure` when the role's keys cannot be read.
+    public func signature(of envelope: SignedEnvelope, by role: Role) throws -> RoleSignature {
+        if envelope.validSigners(among: try publicKeys(role)).count >= max(1, role.threshold) { return .valid }
+        var others: [String: Curve25519.Signing.PublicKey] = [:]
+        for other in [root, manifest] + (orders.map { [$0] } ?? []) where other != role {
+            others.merge((try? publicKeys(other)) ?? [:]) { a, _ in a }
+        }
+        return envelope.validSigners(among: others).isEmpty ? .invalid : .otherRole
+    }
+
     /// Checks the structure a verifier relies on.
     public func validate() throws {
         guard version > 0 else { throw SyncFailure(.badFormat, "root version must be positive") }

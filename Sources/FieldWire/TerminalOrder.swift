@@ -75,19 +75,16 @@ public struct TerminalOrder: Codable, Sendable, Equatable {
         guard let role = root.orders else {
             throw OrderRefusal(.noRole, "the trusted root (version \(root.version)) names no orders keys")
         }
-        let keys: [String: Curve25519.Signing.PublicKey]
+        let signature: RootMetadata.RoleSignature
         do {
-            keys = try root.publicKeys(role)
+            signature = try root.signature(of: envelope, by: role)
         } catch {
             throw OrderRefusal(.noRole, "the trusted root's orders keys cannot be read")
         }
-        if envelope.validSigners(among: keys).count < role.threshold {
-            var allKeys: [String: Curve25519.Signing.PublicKey] = [:]
-            for other in [root.root, root.manifest] { allKeys.merge((try? root.publicKeys(other)) ?? [:]) { a, _ in a } }
-            if !envelope.validSigners(among: allKeys).isEmpty {
-                throw OrderRefusal(.wrongRole, "order \(order.sequence) is signed by a root or manifest key, not an orders key")
-            }
-            throw OrderRefusal(.badSignature, "order \(order.sequence) has no valid signature by \(role.threshold) orders key(s)")
+        switch signature {
+        case .valid: break
+        case .otherRole: throw OrderRefusal(.wrongRole, "order \(order.sequence) is signed by a root or manifest key, not an orders key")
+        case .invalid: throw OrderRefusal(.badSignature, "order \(order.sequence) has no valid signature by \(role.threshold) orders key(s)")
         }
         guard order.unit == recipient.unit else {
             throw OrderRefusal(.otherUnit, "order \(order.sequence) is for unit \(order.unit), this terminal is unit \(recipient.unit)")

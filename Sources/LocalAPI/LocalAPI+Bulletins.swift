@@ -39,10 +39,10 @@ extension LocalAPI {
         }
     }
 
-    /// A check id from the path: a UUID as the answers give it.
+    /// A check id from the path: a UUIDv7 as the answers give it.
     static func checkId(_ context: APIRequestContext) throws -> String {
         let id = try context.parameters.require("checkId")
-        guard id.range(of: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", options: .regularExpression) != nil else {
+        guard UUIDv7.isValid(id) else {
             throw APIError(.badRequest, "request.bad-value", "the check id must be a check's UUID, as its answer gives it", field: "checkId")
         }
         return id

@@ -163,15 +163,4 @@ extension JournalStore {
         }
         return found.sorted { ($0.how == .confusable ? 1 : 0) < ($1.how == .confusable ? 1 : 0) }
     }
-
-    // MARK: Cursors
-
-    static func cursor(_ db: Database, _ key: String) throws -> Int64 {
-        try String.fetchOne(db, sql: "SELECT value FROM uplink_state WHERE key = ?", arguments: [key]).flatMap { Int64($0) } ?? 0
-    }
-
-    static func raiseCursor(_ db: Database, _ key: String, to value: Int64) throws {
-        guard value > (try cursor(db, key)) else { return }
-        try db.execute(sql: "INSERT OR REPLACE INTO uplink_state (key, value) VALUES (?, ?)", arguments: [key, String(value)])
-    }
 }

@@ -174,8 +174,7 @@ extension JournalStore {
                     applied.append(AppliedDispatchChange(change: order.kindOfChange, dispatch: dispatch))
                 }
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO uplink_state (key, value) VALUES ('dispatch_cursor', ?)",
-                           arguments: [String(cursor)])
+            try Self.raiseCursor(db, "dispatch_cursor", to: cursor)
             return applied
         }
         return stored
@@ -183,9 +182,19 @@ extension JournalStore {
 
     /// The cursor after the last stored dispatch (0 before the first).
     public func dispatchCursor() throws -> Int64 {
-        try read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM uplink_state WHERE key = 'dispatch_cursor'").flatMap { Int64($0) } ?? 0
-        }
+        try read { db in try Self.cursor(db, "dispatch_cursor") }
+    }
+
+    // MARK: Cursors (`uplink_state`): where each part of the long poll resumes
+
+    static func cursor(_ db: Database, _ key: String) throws -> Int64 {
+        try String.fetchOne(db, sql: "SELECT value FROM uplink_state WHERE key = ?", arguments: [key]).flatMap { Int64($0) } ?? 0
+    }
+
+    /// Moves a cursor on, never back.
+    static func raiseCursor(_ db: Database, _ key: String, to value: Int64) throws {
+        guard value > (try cursor(db, key)) else { return }
+        try db.execute(sql: "INSERT OR REPLACE INTO uplink_state (key, value) VALUES (?, ?)", arguments: [key, String(value)])
     }
 
     /// Moves a dispatch to `status` and queues the change for the center, in one transaction.

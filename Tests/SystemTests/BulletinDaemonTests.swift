@@ -56,6 +56,19 @@ struct BulletinDaemonTests {
             daemon = try DaemonProcess(in: scratch.url, stateDirectory: scratch.url.appendingPathComponent("state"), extra: config, region: "臺北")
         }
 
+        /// Publishes, starts the daemon, signs the officer in once the lists are there, and
+        /// follows its events.
+        func publishAndStart() throws -> EventCollector {
+            try publish()
+            try daemon.start()
+            guard eventually(timeout: 30, { (try? daemon.client.signIn().status) == 201 }) else {
+                throw TestError("no sign-in within 30 s: \(daemon.log)")
+            }
+            let events = EventCollector(client: daemon.client)
+            guard events.waitConnected(timeout: 5) else { throw TestError("the event stream did not connect") }
+            return events
+        }
+
         /// `mpolice-central publish --uplink-db`: the data set, the bulletins, the center's records.
         func publish() throws {
             let run = try Programs.run("mpolice-central", ["publish", "--dataset", dataset.path, "--keys", keys.path, "--out", world.nginx.root.path,
@@ -92,11 +105,7 @@ struct BulletinDaemonTests {
     func bulletins() throws {
         let s = try Setup()
         defer { s.stop(); s.world.stop() }
-        try s.publish()
-        try s.daemon.start()
-        try #require(eventually(timeout: 30) { (try? s.daemon.client.signIn().status) == 201 }, "\(s.daemon.log)")
-        let events = EventCollector(client: s.daemon.client)
-        #expect(events.waitConnected(timeout: 5))
+        let events = try s.publishAndStart()
         #expect(try s.plateCheck("BOL-0000")["outcome"] as? String == "no-hit")
 
         // Created → matched, measured from the command's return to the first check that matches it.
@@ -175,11 +184,7 @@ struct BulletinDaemonTests {
     func confirmation() throws {
         let s = try Setup()
         defer { s.stop(); s.world.stop() }
-        try s.publish()
-        try s.daemon.start()
-        try #require(eventually(timeout: 30) { (try? s.daemon.client.signIn().status) == 201 }, "\(s.daemon.log)")
-        let events = EventCollector(client: s.daemon.client)
-        #expect(events.waitConnected(timeout: 5))
+        let events = try s.publishAndStart()
 
         func confirmation(_ checkId: String) throws -> [String: Any]? {
             try s.daemon.client.json("GET", "/v1/checks/\(checkId)").object["confirmation"] as? [String: Any]
