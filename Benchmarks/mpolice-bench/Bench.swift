@@ -23,11 +23,14 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("The package to measure (make deb).", valueName: "file")) var deb: String?
     @Option(help: ArgumentHelp("Its multi-call binary, unstripped (the daemon's idle figures run it).", valueName: "file")) var packaged: String?
     @Option(help: "Seconds the daemon is watched idle.") var idleSeconds: Double = 60
+    @Option(help: "Vehicle registrations for the document figures.") var registrations = 5_000_000
+    @Option(help: "Driving licences for the document figures.") var licences = 2_000_000
 
     func validate() throws {
         if renderOnly, readme == nil { throw ValidationError("--render-only needs --readme") }
         if !renderOnly, deb == nil || packaged == nil { throw ValidationError("--deb and --packaged: the package and its binary (make deb)") }
         guard idleSeconds >= 1 else { throw ValidationError("--idle-seconds must be at least 1") }
+        guard registrations >= 20_000, licences >= 1_000 else { throw ValidationError("--registrations at least 20,000 (a 10,000-change delta), --licences at least 1,000") }
     }
 
     func run() throws {
@@ -38,6 +41,8 @@ struct Bench: ParsableCommand {
         var results = Results()
         results.add("bench_records", Double(records))
         results.add("bench_checks", Double(checks))
+        results.add("bench_registrations", Double(registrations))
+        results.add("bench_licences", Double(licences))
         print("mpolice-bench: \(records) records, \(checks) checks, work dir \(workURL.path)")
 
         // Data set (not timed: it stands in for what the center publishes).
@@ -128,6 +133,7 @@ struct Bench: ParsableCommand {
                            plates: plates.entered, deb: URL(fileURLWithPath: deb!), packaged: URL(fileURLWithPath: packaged!),
                            idleSeconds: idleSeconds).run(into: &results)
         try PhotoBench(work: workURL, photos: photos).run(into: &results)
+        try DocumentBench(work: workURL, registrations: registrations, licences: licences, checks: checks, sqlite3: sqlite3).run(into: &results)
 
         results.addRatios()
         let unmeasured = Figures.keys.subtracting(results.values.keys)

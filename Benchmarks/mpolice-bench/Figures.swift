@@ -144,6 +144,21 @@ enum Figures {
             keys: [("photo_uncached_32kbps_s", .seconds)],
             reference: ("the link's floor for those bytes", "photo_link_floor_32kbps_s", .seconds),
             goal: Goal(key: "photo_uncached_32kbps_s", limit: 30, onRatio: false, text: "≤ 30 s")),
+        Row(label: "load the registrations and licences (and 10,000 watch-list records) into a fresh lists.db",
+            keys: [("registrations_load_s", .seconds)],
+            reference: ("`sqlite3 .import`, like for like", "registrations_sqlite3_import_s", .seconds),
+            goal: Goal(key: "registrations_load_s", limit: 1.5, onRatio: true, text: "ratio ≤ 1.5")),
+        Row(label: "plate check that also reads the registration, without journal, p50",
+            keys: [("check_plate_with_registration_p50_us", .microseconds)],
+            reference: ("raw SQLite, the same two lookups", "raw_plate_and_registration_p50_us", .microseconds),
+            goal: Goal(key: "check_plate_with_registration_p50_us", limit: 3, onRatio: true, text: "ratio ≤ 3")),
+        Row(label: "registrations snapshot on the wire, exceptions only", keys: [("registrations_snapshot_exceptions_bytes", .bytes)],
+            reference: ("full", "registrations_snapshot_full_bytes", .bytes)),
+        Row(label: "licences snapshot on the wire, exceptions only", keys: [("licences_snapshot_exceptions_bytes", .bytes)],
+            reference: ("full", "licences_snapshot_full_bytes", .bytes)),
+        Row(label: "apply a 10,000-change registrations delta", keys: [("registrations_delta_10k_ms", .milliseconds)],
+            reference: ("raw SQLite, the same writes", "raw_registrations_delta_10k_ms", .milliseconds)),
+        Row(label: "… the delta on the wire", keys: [("registrations_delta_10k_wire_bytes", .bytes)]),
     ]
 
     /// Ratio keys the issues name, written beside the figures they divide.
@@ -154,10 +169,12 @@ enum Figures {
         "check_person_vs_raw_ratio": ("check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us"),
         "photo_prefetch_vs_curl_ratio": ("photo_prefetch_s", "curl_photos_s"),
         "sync_delta_vs_raw_ratio": ("sync_delta_10k_ms", "raw_sqlite_delta_10k_ms"),
+        "registrations_load_vs_sqlite3_ratio": ("registrations_load_s", "registrations_sqlite3_import_s"),
+        "plate_with_registration_vs_raw_ratio": ("check_plate_with_registration_p50_us", "raw_plate_and_registration_p50_us"),
     ]
 
     /// The run's sizes, written with the figures.
-    static let sizes = ["bench_records", "bench_checks"]
+    static let sizes = ["bench_records", "bench_checks", "bench_registrations", "bench_licences"]
 
     /// Every key a complete run writes.
     static var keys: Set<String> {
@@ -182,7 +199,8 @@ enum Figures {
         let missing = keys.subtracting(values.keys)
         guard missing.isEmpty else { throw BenchError("bench results lack \(missing.sorted().joined(separator: ", "))") }
         var lines = [
-            "`make bench` with \(Unit.perSecond.number(values["bench_records"]!)) records and \(Unit.perSecond.number(values["bench_checks"]!)) checks on the 2-core development machine:",
+            "`make bench` with \(Unit.perSecond.number(values["bench_records"]!)) records and \(Unit.perSecond.number(values["bench_checks"]!)) checks "
+                + "(document figures: \(Unit.perSecond.number(values["bench_registrations"]!)) registrations, \(Unit.perSecond.number(values["bench_licences"]!)) licences) on the 2-core development machine:",
             "",
             "| figure | value | reference (same run) | ratio | goal |",
             "|---|---|---|---|---|",

@@ -1,4 +1,6 @@
+import FieldWire
 import GRDBSQLite
+import Watchlist
 
 /// The floor: the same index lookup the check makes (by the confusable-folded plate key),
 /// through the SQLite C API, one prepared statement, every column read as the check reads it.
@@ -99,7 +101,7 @@ final class RawPersonLookup {
 /// SQLite C API with prepared statements, in one transaction, with the store's pragmas,
 /// timed to the commit.
 enum RawDeltaApply {
-    static func run(path: String, deltaCSV: String) throws -> Double {
+    static func run(path: String, list: ListKind = .stolenVehicles, deltaCSV: String) throws -> Double {
         var db: OpaquePointer?
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { throw BenchError("raw open failed on \(path)") }
         defer { sqlite3_close(db) }
@@ -107,31 +109,29 @@ enum RawDeltaApply {
             guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError("raw: \(String(cString: sqlite3_errmsg(db)))") }
         }
         try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0")
+        let schema = ListSchema.of(list)
         var delete: OpaquePointer?, upsert: OpaquePointer?
-        sqlite3_prepare_v2(db, "DELETE FROM stolen_vehicle WHERE record_id = ?", -1, &delete, nil)
-        sqlite3_prepare_v2(db, """
-            INSERT OR REPLACE INTO stolen_vehicle (record_id, plate, plate_key, vehicle_kind, make, model, colour, vin, engine_number,
-            reported_at, case_number, reporting_unit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-            """, -1, &upsert, nil)
+        sqlite3_prepare_v2(db, "DELETE FROM \(schema.table) WHERE record_id = ?", -1, &delete, nil)
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO \(schema.table) (\(schema.tableColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: schema.tableColumns.count).joined(separator: ",")))",
+                           -1, &upsert, nil)
         defer {
             sqlite3_finalize(delete)
             sqlite3_finalize(upsert)
         }
-        // Parsed before the clock starts: the floor is SQLite's share alone.
-        let rows = deltaCSV.split(separator: "\n").dropFirst(2).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        // Parsed and normalised (derived key included) before the clock starts: the floor is
+        // SQLite's share alone.
+        let rows: [(delete: Bool, values: [String?])] = try deltaCSV.split(separator: "\n").dropFirst(2).enumerated().map { n, line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            if f[0] == "delete" { return (true, [f[1]]) }
+            return (false, try ListRow(list, Array(f.dropFirst()), file: "delta", line: n + 3).tableValues)
+        }
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         let start = Measure.nowNanoseconds()
         try exec("BEGIN")
-        for f in rows {
-            let statement = f[0] == "delete" ? delete : upsert
-            if f[0] == "delete" {
-                sqlite3_bind_text(statement, 1, f[1], -1, transient)
-            } else {
-                // Columns: the record, with the plate key (here the plate itself) after the plate.
-                let values = [f[1], f[2], f[2]] + f[3...]
-                for (i, value) in values.enumerated() {
-                    if value.isEmpty { sqlite3_bind_null(statement, Int32(i + 1)) } else { sqlite3_bind_text(statement, Int32(i + 1), value, -1, transient) }
-                }
+        for row in rows {
+            let statement = row.delete ? delete : upsert
+            for (i, value) in row.values.enumerated() {
+                if let value { sqlite3_bind_text(statement, Int32(i + 1), value, -1, transient) } else { sqlite3_bind_null(statement, Int32(i + 1)) }
             }
             guard sqlite3_step(statement) == SQLITE_DONE else { throw BenchError("raw step: \(String(cString: sqlite3_errmsg(db)))") }
             sqlite3_reset(statement)

@@ -15,15 +15,15 @@ struct SQLite3Import {
     let work: URL
 
     /// Returns the seconds the import took (preparing the CSVs is not timed).
-    func run(schemaFrom listsPath: String, dataset: URL) throws -> Double {
-        let target = work.appendingPathComponent("sqlite3-import.db").path
+    func run(schemaFrom listsPath: String, dataset: URL, into name: String = "sqlite3-import.db") throws -> Double {
+        let target = work.appendingPathComponent(name).path
         try? FileManager.default.removeItem(atPath: target)
         let schema = try shellOutput([listsPath, ".schema"])
             .split(separator: "\n").filter { !$0.contains("grdb_migrations") && !$0.contains("sqlite_sequence") }
         let tables = schema.filter { !$0.hasPrefix("CREATE INDEX") }.joined(separator: "\n")
         let indexes = schema.filter { $0.hasPrefix("CREATE INDEX") }.joined(separator: "\n")
         var imports: [String] = []
-        for list in ListKind.allCases {
+        for list in ListKind.allCases where Dataset.holds(list, in: dataset) {
             let table = ListsStore.table(list)
             let csv = work.appendingPathComponent("import-\(table).csv")
             try derive(dataset, list, to: csv)
@@ -87,19 +87,12 @@ struct SQLite3Import {
         let text = try String(contentsOf: dataset.appendingPathComponent(Dataset.fileName(list)), encoding: .utf8)
         var out = ""
         out.reserveCapacity(text.utf8.count * 11 / 10)
-        for line in text.split(separator: "\n").dropFirst() {
-            var f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            switch list {
-            case .stolenVehicles:
-                let plate = Plate.normalisedForList(f[1])!
-                f[1] = plate.compact
-                f.insert(plate.foldedKey, at: 2)
-            case .wantedPersons, .missingPersons:
-                f.insert(PersonName.foldedForList(f[2])!, at: 3)
-            case .officers:
-                f.insert(f[1], at: 2)
-            }
-            out += f.joined(separator: ",") + "\n"
+        for (n, line) in text.split(separator: "\n").dropFirst().enumerated() {
+            // The loader's own normalisation and derived key (not timed): the reference
+            // imports exactly what the loader stores.
+            let row = try ListRow(list, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+                                  file: Dataset.fileName(list), line: n + 2)
+            out += row.tableValues.map { $0 ?? "" }.joined(separator: ",") + "\n"
         }
         try out.write(to: url, atomically: true, encoding: .utf8)
     }

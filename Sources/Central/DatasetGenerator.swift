@@ -10,13 +10,19 @@ public struct DatasetGenerator {
         public var stolenVehicles: Int
         public var wantedPersons: Int
         public var missingPersons: Int
-        public var total: Int { stolenVehicles + wantedPersons + missingPersons }
+        /// Vehicle registrations and driving licences; with none, the data set leaves their
+        /// files out (the center then publishes no such list).
+        public var registrations: Int
+        public var licences: Int
+        public var total: Int { stolenVehicles + wantedPersons + missingPersons + registrations + licences }
 
-        /// Splits `records` 65 % / 25 % / 10 % over the three lists (at least one each).
-        public init(records: Int) {
+        /// Splits `records` 65 % / 25 % / 10 % over the three watch lists (at least one each).
+        public init(records: Int, registrations: Int = 0, licences: Int = 0) {
             stolenVehicles = max(1, records * 65 / 100)
             wantedPersons = max(1, records * 25 / 100)
             missingPersons = max(1, records - stolenVehicles - wantedPersons)
+            self.registrations = max(0, registrations)
+            self.licences = max(0, licences)
         }
     }
 
@@ -49,7 +55,7 @@ public struct DatasetGenerator {
     /// fixed `DemoRecords` first so demos and tests know some listed values.
     @discardableResult
     public func write(to directory: URL, progress: Progress? = nil) throws -> Dataset.Manifest {
-        var writer = try DatasetWriter(directory: directory)
+        var writer = try DatasetWriter(directory: directory, documents: counts.registrations + counts.licences > 0)
         var rng = SeededRandom(seed: seed)
         var written = 0
         let total = counts.total
@@ -97,6 +103,17 @@ public struct DatasetGenerator {
             try writer.append(p); tick()
         }
         for officer in demo.officers { try writer.append(officer) }
+        // Documents draw from a random sequence of their own: the watch lists stay the same
+        // with or without them.
+        var documentRandom = SeededRandom(seed: seed &+ 0x9E37_79B9)
+        for fields in demo.registrations.prefix(counts.registrations) { try writer.append(.registrations, fields); tick() }
+        for i in demo.registrations.count..<max(demo.registrations.count, counts.registrations) {
+            try writer.append(.registrations, registration(i, &documentRandom)); tick()
+        }
+        for fields in demo.licences.prefix(counts.licences) { try writer.append(.licences, fields); tick() }
+        for i in demo.licences.count..<max(demo.licences.count, counts.licences) {
+            try writer.append(.licences, licence(i, &documentRandom)); tick()
+        }
         progress?(written, total)
         return try writer.finish(version: 1, issuedAt: issuedAt, expiresAt: issuedAt + validFor, seed: seed)
     }
@@ -207,6 +224,60 @@ public struct DatasetGenerator {
             name: name(&rng), dateOfBirth: dob, sex: sex, missingSince: String(Timestamp.iso8601(seconds: since).prefix(10)),
             description: rng.pick(Self.descriptions), vulnerable: age < 18 || age > 70 || rng.chance(0.1),
             contactUnit: rng.pick(Self.units))
+    }
+
+    // MARK: Documents
+
+    /// The `i`-th registration: a current-layout plate (ABC-1234, no 4) that no other
+    /// registration has — `i` walks the 24³ × 9⁴ plates in a scrambled order — with 96 %
+    /// valid, 2 % inspection overdue, 1.2 % suspended, 0.8 % cancelled.
+    func registration(_ i: Int, _ rng: inout SeededRandom) -> [String] {
+        let space = 24 * 24 * 24 * 6_561
+        var n = (i &* 48_271 &+ 12_345) % space
+        var digits = ""
+        for _ in 0..<4 {
+            let d = n % 9
+            digits = String(d < 4 ? d : d + 1) + digits
+            n /= 9
+        }
+        let letters = String((0..<3).map { _ -> Character in
+            defer { n /= 24 }
+            return Self.plateLetters[n % 24]
+        })
+        let kind = rng.chance(0.7) ? "car" : "motorcycle"
+        let (make, model) = rng.pick(kind == "car" ? Self.carModels : Self.motorcycleModels)
+        let roll = rng.int(0..<1000)
+        let status = roll < 960 ? "valid" : roll < 980 ? "inspection-overdue" : roll < 992 ? "suspended" : "cancelled"
+        return ["RG\(pad(i, 8))", "\(letters)-\(digits)", status, kind, make, model, rng.pick(Self.colours), rng.chance(0.08) ? "1" : "0"]
+    }
+
+    static let licenceReasons = ["酒後駕車", "違規記點逾限", "肇事致人受傷", "拒絕酒測", "無照駕駛累犯"]
+
+    /// The `i`-th licence: a national ID no other licence has (`i` scrambled over the
+    /// 26 × 2 × 10⁷ IDs), car and/or motorcycle classes, 95 % valid, 2 % suspended until a
+    /// date, 1 % revoked, 2 % expired.
+    func licence(_ i: Int, _ rng: inout SeededRandom) -> [String] {
+        let space = 26 * 2 * 10_000_000
+        var n = (i &* 7_919 &+ 104_729) % space
+        let serial = n % 10_000_000
+        n /= 10_000_000
+        let sex = n % 2 == 0 ? "1" : "2"
+        let region = Array("ABCDEFGHJKLMNPQRSTUVXYWZIO")[n / 2]
+        let id = DemoRecords.withCheckDigit("\(region)\(sex)\(pad(serial, 7))")
+        var classes: [String] = []
+        if rng.chance(0.85) { classes.append(rng.chance(0.03) ? "professional-car" : "car") }
+        if classes.isEmpty || rng.chance(0.7) { classes.append(rng.chance(0.05) ? "heavy-motorcycle" : "motorcycle") }
+        if rng.chance(0.02) { classes.append(rng.pick(["truck", "bus", "trailer"])) }
+        let roll = rng.int(0..<100)
+        let day = 86_400
+        func date(_ offset: Int) -> String { String(Timestamp.iso8601(seconds: issuedAt + Int64(offset)).prefix(10)) }
+        let (status, until, reason): (String, String, String) = switch roll {
+        case 0..<95: ("valid", "", "")
+        case 95..<97: ("suspended", date(rng.int(30...730) * day), rng.pick(Self.licenceReasons))
+        case 97..<98: ("revoked", "", rng.pick(Self.licenceReasons))
+        default: ("expired", date(-rng.int(1...1_000) * day), "")
+        }
+        return ["DL\(pad(i, 8))", id, classes.joined(separator: ";"), status, until, reason]
     }
 
     func rocYear(_ seconds: Int64) -> Int { Int(Timestamp.iso8601(seconds: seconds).prefix(4))! - 1911 }

@@ -21,7 +21,34 @@ public struct DemoRecords: Sendable {
     /// A resident (new-format ARC) reported missing.
     public static let missingResidentID = withCheckDigit("A80012345")
 
+    /// Registered and valid: a white Toyota Corolla Altis.
+    public static let registeredPlate = "RAB-1235"
+    /// Registration cancelled (註銷): its own outcome, not a stolen-vehicle hit.
+    public static let cancelledPlate = "CAN-3021"
+    /// A driving licence suspended until a date, for drink-driving.
+    public static let suspendedLicenceID = withCheckDigit("H12345678")
+    /// A valid car and motorcycle licence.
+    public static let validLicenceID = withCheckDigit("B22345678")
+
     public init() {}
+
+    /// Registrations fields (`Dataset.columns(.registrations)`): the stolen car registered
+    /// as it was stolen (make and colour match), a valid and a cancelled plate.
+    public var registrations: [[String]] {
+        [
+            ["RG00000000", Self.stolenPlate, "valid", "car", "Toyota", "Corolla Altis", "白", "0"],
+            ["RG00000001", Self.registeredPlate, "valid", "car", "Toyota", "Corolla Altis", "白", "0"],
+            ["RG00000002", Self.cancelledPlate, "cancelled", "car", "Nissan", "Sentra", "銀", "1"],
+        ]
+    }
+
+    /// Licences fields (`Dataset.columns(.licences)`).
+    public var licences: [[String]] {
+        [
+            ["DL00000000", Self.suspendedLicenceID, "car;motorcycle", "suspended", "2027-06-30", "酒後駕車"],
+            ["DL00000001", Self.validLicenceID, "car;motorcycle", "valid", "", ""],
+        ]
+    }
 
     public var vehicles: [StolenVehicle] {
         [

@@ -58,23 +58,32 @@ public struct Publisher {
     ///   - center: the uplink database: its unexpired bulletins go into the manifest, and
     ///     its records (what confirmation requests are answered from) are brought to the
     ///     published lists.
+    ///   - exceptionsOnly: document lists published with their invalid records only (the
+    ///     fleet's terminals are small); the others are published whole.
     @discardableResult
     public func publish(dataset: URL, now: Int64, validFor: Int64, keepDeltas: Int, center: UplinkDatabase? = nil,
-                        progress: ((String) -> Void)? = nil) throws -> Report {
+                        exceptionsOnly: Set<ListKind> = [], progress: ((String) -> Void)? = nil) throws -> Report {
+        for list in exceptionsOnly where ListSchema.of(list).document == nil {
+            throw CentralError("\(list.rawValue) is not a document list: only registrations and licences can be published as exceptions only")
+        }
         let keys = try CentralKeys.load(from: keysDirectory)
         let previous = try currentManifest()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var lists: [ListKind: Manifest.List] = [:]
         var changes: [ListKind: (upserts: Int, deletes: Int)] = [:]
-        for list in ListKind.allCases {
+        for list in ListKind.allCases where Dataset.holds(list, in: dataset) {
             progress?("\(list.rawValue): reading the data set")
-            let rows = try Self.sortedUnique(Dataset.readRows(list, from: dataset), list)
-            let (published, change) = try publishList(list, rows: rows, before: previous?.lists[list.rawValue], keepDeltas: keepDeltas,
-                                                      progress: progress)
+            let schema = ListSchema.of(list)
+            let mode: ListMode = exceptionsOnly.contains(list) ? .exceptions : .full
+            var rows = try Self.sortedUnique(Dataset.readRows(list, from: dataset), list)
+            if mode == .exceptions { rows = rows.filter(schema.isException) }
+            let (published, change) = try publishList(list, rows: rows, mode: mode, before: previous?.lists[list.rawValue],
+                                                      keepDeltas: keepDeltas, progress: progress)
             lists[list] = published
             changes[list] = change
-            // The roster is not a list anyone confirms a hit against.
-            if let center, list != .officers, try change != nil || center.activeRecordCount(list) != rows.count {
+            // Hits are confirmed against the watch lists only.
+            guard case .watchList = schema.role else { continue }
+            if let center, try change != nil || center.activeRecordCount(list) != rows.count {
                 progress?("\(list.rawValue): bringing the center's records to version \(published.version)")
                 try center.keepRecords(list, rows: rows, version: published.version, now: now)
             }
@@ -104,14 +113,16 @@ public struct Publisher {
     /// One list's next version: a first snapshot, the same version when nothing changed, or
     /// a delta from the version before and a new snapshot.
     /// - Returns: the list's manifest entry, and its upserts and deletes (nil: unchanged).
-    private func publishList(_ list: ListKind, rows: [ListRow], before: Manifest.List?, keepDeltas: Int,
+    private func publishList(_ list: ListKind, rows: [ListRow], mode: ListMode, before: Manifest.List?, keepDeltas: Int,
                              progress: ((String) -> Void)?) throws -> (Manifest.List, (upserts: Int, deletes: Int)?) {
         var digest = ListDigest()
         for row in rows { digest.add(fields: row.fields) }
         guard let before else {
-            return (try writeSnapshot(list, version: 1, rows: rows, digest: digest, deltas: []), (rows.count, 0))
+            return (try writeSnapshot(list, version: 1, rows: rows, digest: digest, deltas: [], mode: mode), (rows.count, 0))
         }
-        if before.digest == digest.description, before.recordCount == Int64(rows.count) { return (before, nil) }
+        if before.digest == digest.description, before.recordCount == Int64(rows.count), (before.mode ?? .full) == mode {
+            return (before, nil)
+        }
         progress?("\(list.rawValue): comparing with version \(before.version)")
         let (_, old) = try ListFile.readSnapshot(list, body: Gzip.decompress(read(before.snapshot), maxBytes: Int(Int32.max)),
                                                  fileName: before.snapshot.path)
@@ -121,7 +132,7 @@ public struct Publisher {
         let deltaFile = try write(Gzip.compress(delta.bytes), as: "\(list.rawValue)/\(before.version)-\(version).delta.csv.gz")
         let deltas = Array((before.deltas + [Manifest.Delta(fromVersion: before.version, toVersion: version, file: deltaFile)])
             .suffix(max(0, keepDeltas)))
-        return (try writeSnapshot(list, version: version, rows: rows, digest: digest, deltas: deltas), counts)
+        return (try writeSnapshot(list, version: version, rows: rows, digest: digest, deltas: deltas, mode: mode), counts)
     }
 
     /// Rows by record id (byte order); a repeated id is refused.
@@ -158,11 +169,12 @@ public struct Publisher {
     }
 
     private func writeSnapshot(_ list: ListKind, version: Int64, rows: [ListRow], digest: ListDigest,
-                               deltas: [Manifest.Delta]) throws -> Manifest.List {
+                               deltas: [Manifest.Delta], mode: ListMode) throws -> Manifest.List {
         var snapshot = ListFileBuilder(snapshotOf: list, version: version)
         for row in rows { snapshot.append(row) }
         let file = try write(Gzip.compress(snapshot.bytes), as: "\(list.rawValue)/\(version).snapshot.csv.gz")
-        return Manifest.List(version: version, recordCount: Int64(rows.count), digest: digest.description, snapshot: file, deltas: deltas)
+        return Manifest.List(version: version, recordCount: Int64(rows.count), digest: digest.description, snapshot: file, deltas: deltas,
+                             mode: mode)
     }
 
     private func read(_ file: Manifest.File) throws -> Data {

@@ -13,6 +13,7 @@ enum AnswerText {
         switch a.outcome {
         case .hit: lines.append(paint(say("answer.hit"), "1;31"))
         case .possibleHit: lines.append(paint(say("answer.possible-hit"), "1;33"))
+        case .documentInvalid: lines.append(paint(say("answer.document-invalid"), "1;33"))
         case .noHit: lines.append(paint(say("answer.no-hit"), "32"))
         }
         var query = "\(a.kind.rawValue) \(a.query.normalized)"
@@ -30,6 +31,14 @@ enum AnswerText {
             for m in list.matches {
                 lines.append("    \(m.how == .exact ? "=" : "≈") \(summary(m.record))")
                 if m.how != .exact { lines.append("      \(m.strength.map { "\($0.rawValue): " } ?? "")\(m.reason)") }
+            }
+        }
+        for document in [a.registration, a.licence].compactMap({ $0 }) {
+            let line = "  \(document.valid == false ? "✗" : document.valid == true ? "✓" : "?") \(document.statement.message)"
+            lines.append(document.valid == false ? paint(line, "1;33") : line)
+            if let record = document.record {
+                let shown = ["plate", "vehicleKind", "colour", "make", "model", "classes", "validUntil", "reason"].compactMap { record[$0] }
+                lines.append("    \(shown.joined(separator: " "))\(record["companyOwned"] == "1" ? " (company-owned)" : "")")
             }
         }
         for b in a.bulletins ?? [] {

@@ -7,30 +7,33 @@ import Watchlist
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check a plate, VIN, engine number or person against the cached lists.",
+        abstract: "Check a plate, VIN, engine number, person or driving licence against the cached lists.",
         discussion: """
             mpolicectl check plate ABC-1234            exact and OCR-confusable matches
             mpolicectl check vin RFBSA1A25MB104471     a 17-character VIN
             mpolicectl check engine G3K6E1234567       an engine number as stamped
             mpolicectl check person --id A123456789 --purpose law-6-1
             mpolicectl check person --name 陳淑芬 --dob 民國35年7月30日 --purpose dispatch --purpose-ref D-2026-0042
+            mpolicectl check licence H123456789 --purpose traffic-stop   the licence, and the ID as a person check
             mpolicectl check show CHECK-ID             a recorded check, the center's confirmation, the outcome
 
             Every check is recorded in the journal before its answer is printed. Through the
             daemon the signed-in officer (`mpolicectl signin`) is recorded; with --db, --officer,
-            as a technician. Person checks need --purpose (docs/checks.md, "Purpose").
+            as a technician. Person and licence checks need --purpose (docs/checks.md, "Purpose").
+            A plate answer also says the plate's registration when the terminal holds the
+            registrations list (docs/checks.md, "Documents").
             """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case plate, vin, engine, person, show
+        case plate, vin, engine, person, licence, show
     }
 
-    @Argument(help: "What to check: plate, vin, engine or person; or show a recorded check.") var kind: Kind
-    @Argument(help: "The plate, VIN or engine number as read (person: --id, or --name with --dob; show: the check's id).") var value: String?
+    @Argument(help: "What to check: plate, vin, engine, person or licence; or show a recorded check.") var kind: Kind
+    @Argument(help: "The plate, VIN, engine number or licence holder's ID as read (person: --id, or --name with --dob; show: the check's id).") var value: String?
     @Option(help: "Person: national ID or resident certificate number.") var id: String?
     @Option(help: "Person: full name (with --dob).") var name: String?
     @Option(help: "Person: date of birth, YYYY-MM-DD or 民國YY年MM月DD日 (with --name).") var dob: String?
-    @Option(help: "Why: a purpose code (law-6-1 … law-6-6, dispatch, case, traffic-stop); required for person checks.")
+    @Option(help: "Why: a purpose code (law-6-1 … law-6-6, dispatch, case, traffic-stop); required for person and licence checks.")
     var purpose: String?
     @Option(name: .customLong("purpose-ref"), help: "The dispatch id or case number the purpose names.")
     var purposeReference: String?
@@ -56,6 +59,7 @@ struct CheckCommand: ParsableCommand {
             case (.plate, let v?, nil, nil, nil): return .plate(v)
             case (.vin, let v?, nil, nil, nil): return .vin(v)
             case (.engine, let v?, nil, nil, nil): return .engineNumber(v)
+            case (.licence, let v?, nil, nil, nil): return .licence(v)
             case (.person, nil, let id?, nil, nil): return .personID(id)
             case (.person, nil, nil, let name?, let dob?): return .personName(name: name, dateOfBirth: dob)
             case (.person, _, _, _, _): throw ValidationError("check person takes --id, or --name with --dob")

@@ -249,7 +249,8 @@ public final class ListsSync: Service, Sendable {
             case .snapshot(let file): source = .snapshot(body(file, expectedRecords: target.recordCount))
             case .deltas(let deltas): source = .deltas(deltas.map { body($0, expectedRecords: target.recordCount) })
             }
-            update.lists[list] = ListsUpdate.Target(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source)
+            update.lists[list] = ListsUpdate.Target(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source,
+                                                    mode: target.mode ?? .full)
         }
         let floor = TrustFloor(manifestSequence: trust.lastSequence, trustedTime: trust.lastTrustedTime, root: rootEnvelope)
         try lists.apply(update) { step in

@@ -12,20 +12,21 @@ public enum Dataset {
     public static func fileName(_ list: ListKind) -> String { "\(list.rawValue).csv" }
 
     /// Header row of each list's file.
-    public static func columns(_ list: ListKind) -> [String] {
-        switch list {
-        case .stolenVehicles:
-            ["record_id", "plate", "vehicle_kind", "make", "model", "colour", "vin", "engine_number",
-             "reported_at", "case_number", "reporting_unit"]
-        case .wantedPersons:
-            ["record_id", "id_number", "name", "date_of_birth", "sex", "warrant_number", "offence",
-             "issuing_authority", "caution_flags", "photos"]
-        case .missingPersons:
-            ["record_id", "id_number", "name", "date_of_birth", "sex", "missing_since", "description",
-             "vulnerable", "contact_unit", "photos"]
-        case .officers:
-            ["record_id", "officer_id", "name", "units", "status", "status_reason", "pin_verifier", "second_factor"]
+    public static func columns(_ list: ListKind) -> [String] { ListSchema.of(list).columnNames }
+
+    /// Whether the data set holds `list`: every one but a document list whose file it
+    /// leaves out (that list is then not published, and not loaded).
+    public static func holds(_ list: ListKind, in directory: URL) -> Bool {
+        ListSchema.of(list).document == nil || FileManager.default.fileExists(atPath: directory.appendingPathComponent(fileName(list)).path)
+    }
+
+    /// A reader of one list's file in a data set, at its first record (the header checked).
+    public static func reader(_ list: ListKind, in directory: URL) throws -> CSVReader {
+        var reader = try CSVReader(contentsOf: directory.appendingPathComponent(fileName(list)))
+        guard let header = try reader.nextRow(), header == columns(list) else {
+            throw DatasetError("\(fileName(list)):1: header must be \(columns(list).joined(separator: ","))")
         }
+        return reader
     }
 
     /// `dataset.json`.
@@ -41,6 +42,11 @@ public enum Dataset {
         public var counts: [String: Int]
         /// The generator's seed, when generated.
         public var seed: UInt64?
+        /// Lists that hold only their exceptions (invalid documents), keyed by the list's
+        /// name; absent ones hold every record.
+        public var modes: [String: ListMode]?
+
+        public func mode(_ list: ListKind) -> ListMode { modes?[list.rawValue] ?? .full }
 
         public init(version: Int64, issuedAt: Int64, expiresAt: Int64, counts: [ListKind: Int], seed: UInt64?) {
             format = Dataset.formatVersion
@@ -105,10 +111,12 @@ public struct DatasetWriter {
     private var writers: [ListKind: CSVWriter] = [:]
     private var counts: [ListKind: Int] = [:]
 
-    public init(directory: URL) throws {
+    /// - Parameter documents: whether the data set holds the document lists (registrations,
+    ///   licences); without them their files are left out.
+    public init(directory: URL, documents: Bool = true) throws {
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for list in ListKind.allCases {
+        for list in ListKind.allCases where documents || ListSchema.of(list).document == nil {
             var writer = try CSVWriter(url: directory.appendingPathComponent(Dataset.fileName(list)))
             try writer.write(Dataset.columns(list))
             writers[list] = writer
@@ -121,14 +129,15 @@ public struct DatasetWriter {
     public mutating func append(_ p: MissingPerson) throws { try append(.missingPersons, Dataset.row(p)) }
     public mutating func append(_ o: RosterOfficer) throws { try append(.officers, Dataset.row(o)) }
 
-    private mutating func append(_ list: ListKind, _ fields: [String]) throws {
+    /// One record of `list`, its fields in `Dataset.columns` order.
+    public mutating func append(_ list: ListKind, _ fields: [String]) throws {
         try writers[list]!.write(fields)
         counts[list]! += 1
     }
 
     /// Closes the files and writes `dataset.json`.
     public mutating func finish(version: Int64, issuedAt: Int64, expiresAt: Int64, seed: UInt64?) throws -> Dataset.Manifest {
-        for list in ListKind.allCases { try writers[list]!.close() }
+        for list in writers.keys { try writers[list]!.close() }
         let manifest = Dataset.Manifest(version: version, issuedAt: issuedAt, expiresAt: expiresAt, counts: counts, seed: seed)
         try manifest.write(to: directory)
         return manifest

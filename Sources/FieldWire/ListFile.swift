@@ -106,10 +106,7 @@ extension Dataset {
     /// Every record of one list in a data set directory, validated and normalised, in file
     /// order.
     public static func readRows(_ list: ListKind, from directory: URL) throws -> [ListRow] {
-        var reader = try CSVReader(contentsOf: directory.appendingPathComponent(fileName(list)))
-        guard let header = try reader.nextRow(), header == columns(list) else {
-            throw DatasetError("\(fileName(list)):1: header must be \(columns(list).joined(separator: ","))")
-        }
+        var reader = try Dataset.reader(list, in: directory)
         var rows: [ListRow] = []
         while let fields = try reader.nextRow() { rows.append(try ListRow(list, fields, file: reader.fileName, line: reader.line)) }
         return rows

@@ -1,84 +1,136 @@
 import Watchlist
 
-/// One validated list record: its canonical field values — normalised, in
-/// `Dataset.columns` order, nil for an empty field — and the derived lookup key the table
-/// stores beside them (`plate_key` for vehicles, `name_key` for persons, `officer_key` for
-/// the roster). Snapshots carry
+/// One validated list record: its canonical field values — normalised as its list's
+/// declaration says (`ListSchema`), in column order, nil for an empty optional field — and
+/// the derived lookup key the table stores beside them, if the list has one. Snapshots carry
 /// canonical values, and the content digest is taken over them.
 public struct ListRow: Sendable, Equatable {
     public let list: ListKind
     public let fields: [String?]
-    public let key: String
+    /// The derived key (`ListSchema.derivedKey`), nil for a list without one.
+    public let key: String?
 
     public var recordId: String { fields[0]! }
-
-    /// The field the derived key is made from; the key's table column follows it.
-    public static func keySource(_ list: ListKind) -> Int {
-        list == .wantedPersons || list == .missingPersons ? 2 : 1
-    }
-
-    /// The table column the derived key sits in, counted in the table's column order.
-    public static func keyColumn(_ list: ListKind) -> Int { keySource(list) + 1 }
-
-    /// The derived key's column name.
-    public static func keyColumnName(_ list: ListKind) -> String {
-        switch list {
-        case .stolenVehicles: "plate_key"
-        case .wantedPersons, .missingPersons: "name_key"
-        case .officers: "officer_key"
-        }
-    }
 
     /// Validates a data set, snapshot or delta row and normalises it.
     /// - Throws: `DatasetError` naming the file, line and column.
     public init(_ list: ListKind, _ f: [String], file: String, line: Int) throws {
+        try self.init(ListSchema.of(list), f, file: file, line: line)
+    }
+
+    public init(_ schema: ListSchema, _ f: [String], file: String, line: Int) throws {
         func bad(_ column: String, _ why: String) -> DatasetError {
             DatasetError("\(file):\(line): \(column): \(why)")
         }
-        let columns = Dataset.columns(list)
+        let columns = schema.columns
         guard f.count == columns.count else {
             throw DatasetError("\(file):\(line): \(f.count) fields, expected \(columns.count)")
         }
         guard !f[0].isEmpty, f[0].utf8.count <= 64 else { throw bad("record_id", "empty or longer than 64 bytes") }
-        self.list = list
-        switch list {
-        case .stolenVehicles:
-            guard let plate = Plate.normalisedForList(f[1]) else { throw bad("plate", "not a plate") }
-            let vin: String? = f[6].isEmpty ? nil : VIN.normalisedForList(f[6])
-            if !f[6].isEmpty, vin == nil { throw bad("vin", "not a 17-character VIN") }
-            let engine: String? = f[7].isEmpty ? nil : EngineNumber.normalisedForList(f[7])
-            if !f[7].isEmpty, engine == nil { throw bad("engine_number", "not an engine number") }
-            fields = [f[0], plate.compact, f[2], f[3], f[4], f[5], vin, engine, f[8], f[9], f[10]]
-            key = plate.foldedKey
-        case .wantedPersons, .missingPersons:
-            let id: String? = f[1].isEmpty ? nil : PersonID.normalisedForList(f[1])
-            if !f[1].isEmpty, id == nil { throw bad("id_number", "not a 10-character ID") }
-            guard let nameKey = PersonName.foldedForList(f[2]) else { throw bad("name", "not a name") }
-            guard let dob = try? CalendarDate(parsing: f[3]) else { throw bad("date_of_birth", "not a YYYY-MM-DD date") }
-            if list == .missingPersons, f[7] != "0", f[7] != "1" { throw bad("vulnerable", "must be 0 or 1") }
-            guard PhotoReference.parse(field: f[9]) != nil else {
-                throw bad("photos", "kind:sha256:bytes per photo, separated by ';' (kinds: \(PhotoReference.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        list = schema.list
+        var fields: [String?] = []
+        fields.reserveCapacity(columns.count)
+        var key: String?
+        for (i, column) in columns.enumerated() {
+            let value = f[i]
+            let stored: String?
+            var folded: String?
+            if value.isEmpty, column.isOptional {
+                fields.append(nil)
+                continue
             }
-            fields = [f[0], id, f[2], dob.description, f[4], f[5], f[6], f[7], f[8], f[9].isEmpty ? nil : f[9]]
-            key = nameKey
-        case .officers:
-            do { try CheckContext.validateIdentifier(f[1], field: "officer_id") } catch { throw bad("officer_id", error.message) }
-            guard !f[2].isEmpty else { throw bad("name", "empty") }
-            let units = f[3].split(separator: ";").map(String.init)
-            guard !units.isEmpty, units.allSatisfy({ (try? CheckContext.validateIdentifier($0, field: "units")) != nil }) else {
-                throw bad("units", "one or more unit ids separated by ';'")
+            switch column.rule {
+            case .text, .optionalText:
+                stored = value
+            case .requiredText:
+                guard !value.isEmpty else { throw bad(column.name, "empty") }
+                stored = value
+            case .plate:
+                guard let plate = Plate.normalisedForList(value) else { throw bad(column.name, "not a plate") }
+                stored = plate.compact
+                folded = plate.foldedKey
+            case .vin:
+                guard let vin = VIN.normalisedForList(value) else { throw bad(column.name, "not a 17-character VIN") }
+                stored = vin
+            case .engineNumber:
+                guard let number = EngineNumber.normalisedForList(value) else { throw bad(column.name, "not an engine number") }
+                stored = number
+            case .personID:
+                guard let id = PersonID.normalisedForList(value) else { throw bad(column.name, "not a 10-character ID") }
+                stored = id
+            case .personName:
+                guard let nameKey = PersonName.foldedForList(value) else { throw bad(column.name, "not a name") }
+                stored = value
+                folded = nameKey
+            case .date:
+                guard let date = try? CalendarDate(parsing: value) else { throw bad(column.name, "not a YYYY-MM-DD date") }
+                stored = date.description
+            case .flag:
+                guard value == "0" || value == "1" else { throw bad(column.name, "must be 0 or 1") }
+                stored = value
+            case .oneOf(let values):
+                guard values.contains(value) else { throw bad(column.name, "must be \(Self.alternatives(values))") }
+                stored = value
+            case .setOf(let values):
+                let items = value.split(separator: ";").map(String.init)
+                guard !items.isEmpty, items.allSatisfy(values.contains), Set(items).count == items.count else {
+                    throw bad(column.name, "one or more of \(values.joined(separator: ", ")), separated by ';', none twice")
+                }
+                stored = items.joined(separator: ";")
+            case .photos:
+                guard PhotoReference.parse(field: value) != nil else {
+                    throw bad(column.name, "kind:sha256:bytes per photo, separated by ';' (kinds: \(PhotoReference.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                stored = value
+            case .identifier:
+                do { try CheckContext.validateIdentifier(value, field: column.name) } catch { throw bad(column.name, error.message) }
+                stored = value
+            case .identifiers:
+                let ids = value.split(separator: ";").map(String.init)
+                guard !ids.isEmpty, ids.allSatisfy({ (try? CheckContext.validateIdentifier($0, field: column.name)) != nil }) else {
+                    throw bad(column.name, "one or more ids separated by ';'")
+                }
+                stored = ids.joined(separator: ";")
+            case .pinVerifier:
+                do { _ = try PINVerifier(parsing: value) } catch { throw bad(column.name, error.message) }
+                stored = value
+            case .sealedTOTP:
+                guard SealedTOTPSecret.isWellFormed(value) else { throw bad(column.name, "not a sealed TOTP secret") }
+                stored = value
             }
-            guard let status = RosterOfficer.Status(rawValue: f[4]) else { throw bad("status", "must be active or suspended") }
-            if status == .suspended, f[5].isEmpty { throw bad("status_reason", "a suspension needs its reason") }
-            do { _ = try PINVerifier(parsing: f[6]) } catch { throw bad("pin_verifier", error.message) }
-            if !f[7].isEmpty, !SealedTOTPSecret.isWellFormed(f[7]) { throw bad("second_factor", "not a sealed TOTP secret") }
-            fields = [f[0], f[1], f[2], units.joined(separator: ";"), f[4], f[5], f[6], f[7].isEmpty ? nil : f[7]]
-            key = f[1]
+            fields.append(stored)
+            if let derived = schema.derivedKey, derived.source == i {
+                switch derived.derivation {
+                case .foldedPlate, .foldedName: key = folded
+                case .same: key = stored
+                }
+            }
         }
+        for requirement in schema.requirements {
+            guard let column = schema.index(of: requirement.column), let when = schema.index(of: requirement.when) else { continue }
+            if let value = fields[when], requirement.isIn.contains(value), (fields[column] ?? "").isEmpty {
+                throw bad(requirement.column, requirement.why)
+            }
+        }
+        self.fields = fields
+        self.key = key
+    }
+
+    /// "a or b", "a, b or c".
+    static func alternatives(_ values: [String]) -> String {
+        values.count < 2 ? values.joined() : values.dropLast().joined(separator: ", ") + " or " + values.last!
     }
 
     /// The canonical fields as CSV text (nil as empty).
     public var csvFields: [String] { fields.map { $0 ?? "" } }
+
+    /// The values in the table's column order (`ListSchema.tableColumns`).
+    public var tableValues: [String?] {
+        guard let derived = ListSchema.of(list).derivedKey else { return fields }
+        var values = fields
+        values.insert(key, at: derived.source + 1)
+        return values
+    }
 }
 
 extension RosterOfficer {

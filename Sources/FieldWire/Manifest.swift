@@ -36,9 +36,12 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var snapshot: File
         /// Consecutive deltas ending at `version`; older ones may have been pruned.
         public var deltas: [Delta]
+        /// `exceptions-only` when the list holds only invalid documents; absent: every record.
+        public var mode: ListMode?
 
-        public init(version: Int64, recordCount: Int64, digest: String, snapshot: File, deltas: [Delta]) {
+        public init(version: Int64, recordCount: Int64, digest: String, snapshot: File, deltas: [Delta], mode: ListMode = .full) {
             (self.version, self.recordCount, self.digest, self.snapshot, self.deltas) = (version, recordCount, digest, snapshot, deltas)
+            self.mode = mode == .full ? nil : mode
         }
     }
 
@@ -70,7 +73,8 @@ public struct Manifest: Codable, Sendable, Equatable {
         func fail(_ why: String) -> SyncFailure { SyncFailure(.badFormat, "manifest \(sequence): \(why)") }
         guard sequence > 0, issuedAt > 0, expiresAt > issuedAt else { throw fail("sequence, issuedAt and expiresAt out of order") }
         for (name, list) in lists {
-            guard ListKind(rawValue: name) != nil else { throw fail("unknown list \(name)") }
+            guard let kind = ListKind(rawValue: name) else { throw fail("unknown list \(name)") }
+            if list.mode == .exceptions, ListSchema.of(kind).document == nil { throw fail("\(name): only document lists hold exceptions only") }
             guard list.version > 0, list.recordCount >= 0, Self.isSHA256(list.digest) else { throw fail("\(name): bad version, count or digest") }
             var files = [list.snapshot]
             var expectedTo = list.version

@@ -101,6 +101,10 @@ public struct LocalAPI: Sendable {
             }
             return try Self.check(query, purpose: person, language: request.language, d)
         }
+        v1.post("checks/licence") { request, context in
+            let licence = try await body.read(LicenceCheckRequest.self, request, logger: context.logger)
+            return try Self.check(.licence(licence.id), purpose: licence, language: request.language, d)
+        }
 
         // The signed-in officer's own checks (the screen's history), newest first, by pages.
         v1.get("checks") { request, _ in

@@ -67,6 +67,18 @@ public struct PersonCheckRequest: StrictRequest, Equatable, PurposeCarrying {
     }
 }
 
+/// `POST /v1/checks/licence`: the holder's ID.
+public struct LicenceCheckRequest: StrictRequest, Equatable, PurposeCarrying {
+    public static let fields: Set<String> = ["id", "purpose", "purposeReference"]
+    public var id: String
+    /// Required, as for a person check.
+    public var purpose: String?
+    public var purposeReference: String?
+    public init(id: String, purpose: String? = nil, purposeReference: String? = nil) {
+        (self.id, self.purpose, self.purposeReference) = (id, purpose, purposeReference)
+    }
+}
+
 extension CheckQuery {
     /// Where the local API answers this query, and the body it takes.
     public func request(purpose: CheckPurpose? = nil) -> (path: String, body: any StrictRequest) {
@@ -79,6 +91,7 @@ extension CheckQuery {
         case .personID(let id): ("/v1/checks/person", PersonCheckRequest(id: id, purpose: code, purposeReference: reference))
         case .personName(let name, let dob):
             ("/v1/checks/person", PersonCheckRequest(name: name, dateOfBirth: dob, purpose: code, purposeReference: reference))
+        case .licence(let id): ("/v1/checks/licence", LicenceCheckRequest(id: id, purpose: code, purposeReference: reference))
         }
     }
 }

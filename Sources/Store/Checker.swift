@@ -61,6 +61,10 @@ public final class Checker: Sendable {
             let (name, dob) = try (PersonName(parsing: rawName), CalendarDate(parsing: rawDate))
             try Self.requirePurpose(context)
             answer = try answerPerson(name: name, dateOfBirth: dob, context: context)
+        case .licence(let raw):
+            let id = try PersonID(parsing: raw)
+            try Self.requirePurpose(context)
+            answer = try answerLicence(id: id, context: context)
         }
         answer.add(bulletins: journal.bulletinMatches(for: answer, now: lists.judgementTime(clock), language: context.language))
         if !admitted.isEmpty {
@@ -141,9 +145,76 @@ public final class Checker: Sendable {
                 warnings.append(Notice("plate.layout-if-misread", ["format": plate.possibleFormats.map(\.rawValue).joined(separator: ",")]))
             }
         }
-        return answer(.plate, query: .init(normalized: plate.compact, format: plate.format?.rawValue,
-                                           possibleFormats: plate.format == nil ? plate.possibleFormats.map(\.rawValue) : nil),
-                      lists: [result], extraWarnings: warnings, now: now, context: context)
+        var answer = answer(.plate, query: .init(normalized: plate.compact, format: plate.format?.rawValue,
+                                                 possibleFormats: plate.format == nil ? plate.possibleFormats.map(\.rawValue) : nil),
+                            lists: [result], extraWarnings: warnings, now: now, context: context)
+        try addDocuments(&answer, key: plate.compact, language: language)
+        return answer
+    }
+
+    /// The licence answer: the holder's ID against the wanted and missing lists, as an ID
+    /// check, and the licence the licences list holds for it.
+    public func answerLicence(id: PersonID, context: CheckContext) throws -> CheckAnswer {
+        var answer = try answerPerson(id: id, context: context)
+        answer.kind = .licence
+        try addDocuments(&answer, key: id.value, language: context.language)
+        return answer
+    }
+
+    // MARK: Documents
+
+    /// Adds what each document list that answers this kind of check says about `key`.
+    private func addDocuments(_ answer: inout CheckAnswer, key: String, language: MessageLanguage) throws {
+        for schema in ListSchema.documents(answering: answer.kind) {
+            answer.add(document: try document(schema, key: key, language: language))
+        }
+    }
+
+    /// One document list's answer, worded by its mode: a full list that does not hold the
+    /// document says none was issued; an exceptions-only list says no invalidity is known.
+    func document(_ schema: ListSchema, key: String, language: MessageLanguage) throws -> DocumentResult {
+        let lookup = try lists.records(schema.list, key: key)
+        let document = schema.document!
+        let statusIndex = schema.index(of: document.statusColumn)!
+        let meta = lookup.meta
+        let version = meta.version(at: lists.judgementTime(clock))
+        let term = ["list": schema.list.rawValue, "version": String(meta.version)]
+        func result(_ status: String, _ valid: Bool?, _ record: [String?]?, _ notice: Notice) -> DocumentResult {
+            DocumentResult(list: schema.list, mode: meta.mode, version: version, status: status, valid: valid,
+                           record: record.map { Self.answerFields(schema, $0) }, statement: MessageCatalogue.message(notice, in: language))
+        }
+        guard meta.version > 0 else { return result("unknown", nil, nil, Notice("document.never-received", term)) }
+        // A valid record first: a plate re-registered after a cancellation is on the road lawfully.
+        guard let record = lookup.records.first(where: { $0[statusIndex] == document.validStatus }) ?? lookup.records.first else {
+            return meta.mode == .full
+                ? result("not-listed", false, nil, Notice("document.not-listed", term))
+                : result("not-listed", true, nil, Notice("document.no-invalidity", term))
+        }
+        let status = record[statusIndex] ?? ""
+        guard status != document.validStatus else { return result(status, true, record, Notice("document.valid", term)) }
+        var arguments = term
+        arguments["status"] = status
+        let details = document.detailColumns.compactMap { schema.index(of: $0).flatMap { record[$0] } }.filter { !$0.isEmpty }
+        guard !details.isEmpty else { return result(status, false, record, Notice("document.invalid", arguments)) }
+        arguments["details"] = details.joined(separator: ", ")
+        return result(status, false, record, Notice("document.invalid-details", arguments))
+    }
+
+    /// A record's fields as an answer shows them: camelCase names, plates in their printed
+    /// form, empty fields left out.
+    static func answerFields(_ schema: ListSchema, _ values: [String?]) -> [String: String] {
+        var fields: [String: String] = [:]
+        for (column, value) in zip(schema.columns, values) {
+            guard var value, !value.isEmpty else { continue }
+            if column.rule == .plate { value = Plate.display(compact: value, format: PlateFormat.recognise(Array(value.utf8))) }
+            fields[camelCase(column.name)] = value
+        }
+        return fields
+    }
+
+    static func camelCase(_ name: String) -> String {
+        let parts = name.split(separator: "_")
+        return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
     }
 
     /// The ID answer: an exact match is a hit. When the ID is invalid, listed IDs one

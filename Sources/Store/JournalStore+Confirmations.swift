@@ -46,7 +46,8 @@ extension JournalStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT kind, query, outcome, matches FROM check_record WHERE id = ?", arguments: [checkId]) else {
                 throw FieldOperationError(.unknownCheck, "no check \(checkId) in this terminal's journal")
             }
-            guard (row[2] as String) != CheckAnswer.Outcome.noHit.rawValue else {
+            // A document found invalid is no watch-list hit: nothing to confirm or record.
+            guard let outcome = CheckAnswer.Outcome(rawValue: row[2]), outcome >= .possibleHit else {
                 throw FieldOperationError(.notAHit, "check \(checkId) matched nothing: only a hit or possible hit is confirmed")
             }
             let matches = (try? WireJSON.decode([CheckRecordPayload.Match].self, from: Data((row[3] as String).utf8))) ?? []

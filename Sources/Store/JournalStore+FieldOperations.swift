@@ -285,7 +285,8 @@ extension JournalStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT outcome, matches FROM check_record WHERE id = ?", arguments: [checkId]) else {
                 throw FieldOperationError(.unknownCheck, "no check \(checkId) in this terminal's journal")
             }
-            guard (row[0] as String) != CheckAnswer.Outcome.noHit.rawValue else {
+            // A document found invalid is no watch-list hit: nothing to confirm or record.
+            guard let matched = CheckAnswer.Outcome(rawValue: row[0]), matched >= .possibleHit else {
                 throw FieldOperationError(.notAHit, "check \(checkId) matched nothing: an outcome is recorded after a hit or possible hit")
             }
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM hit_outcome WHERE check_id = ?", arguments: [checkId]) != true else {

@@ -18,15 +18,12 @@ extension ListsStore {
         let manifest = try wrap { try Dataset.Manifest.read(from: directory) }
         var plan: [ListKind: GenerationList] = [:]
         for list in ListKind.allCases {
-            let url = directory.appendingPathComponent(Dataset.fileName(list))
+            guard Dataset.holds(list, in: directory) else {
+                plan[list] = GenerationList(version: 0, recordCount: 0, digest: nil, source: .absent, mode: .full)
+                continue
+            }
             plan[list] = GenerationList(version: manifest.version, recordCount: Int64(manifest.counts[list.rawValue] ?? -1),
-                                        digest: nil, source: .rows {
-                var reader = try CSVReader(contentsOf: url)
-                guard let header = try reader.nextRow(), header == Dataset.columns(list) else {
-                    throw StoreError(.badDataset, "\(Dataset.fileName(list)):1: header must be \(Dataset.columns(list).joined(separator: ","))")
-                }
-                return reader
-            })
+                                        digest: nil, source: .rows { try Dataset.reader(list, in: directory) }, mode: manifest.mode(list))
         }
         try wrap {
             try Self.withWriterLock(self.directory) {
@@ -85,11 +82,9 @@ extension ListsStore {
         return (Int64(count), pipeline.digest)
     }
 
-    /// The INSERT for `list`'s table, columns in table order (the derived key after the
-    /// plate or name).
+    /// The INSERT for `list`'s table, columns in table order (`ListSchema.tableColumns`).
     static func insertSQL(_ list: ListKind) -> String {
-        var columns = Dataset.columns(list)
-        columns.insert(ListRow.keyColumnName(list), at: ListRow.keyColumn(list))
+        let columns = ListSchema.of(list).tableColumns
         return "INSERT INTO \(table(list)) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ",")))"
     }
 
@@ -100,7 +95,8 @@ extension ListsStore {
     static func insert(_ row: ListRow, with statement: Statement) -> Int32 {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
-        let keyColumn = ListRow.keyColumn(row.list)
+        // The derived key's column follows its source column.
+        let keyColumn = ListSchema.of(row.list).derivedKey.map { $0.source + 1 } ?? Int.max
         func bind(_ value: String?, at column: Int) {
             guard var value else {
                 sqlite3_bind_null(handle, Int32(column + 1))
@@ -111,7 +107,7 @@ extension ListsStore {
             }
         }
         for (i, value) in row.fields.enumerated() { bind(value, at: i < keyColumn ? i : i + 1) }
-        bind(row.key, at: keyColumn)
+        if keyColumn != Int.max { bind(row.key, at: keyColumn) }
         return sqlite3_step(handle) & 0xFF
     }
 }

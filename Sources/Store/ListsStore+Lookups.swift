@@ -140,6 +140,35 @@ extension ListsStore {
     }
 }
 
+// MARK: Any list, by its declaration
+
+extension ListsStore {
+    /// The records of `list` whose lookup column (`ListSchema.lookupColumn`) is `key`, each
+    /// as its fields in column order, with the list's version and mode from the same
+    /// snapshot. One statement, as the typed lookups above.
+    public func records(_ list: ListKind, key: String) throws -> ListLookup<[String?]> {
+        let schema = ListSchema.of(list)
+        let count = schema.columns.count
+        return try lookup { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT m.version, m.issued_at, m.expires_at, m.record_count, m.mode,
+                       \(schema.columnNames.map { "v.\($0)" }.joined(separator: ", "))
+                FROM list_meta m LEFT JOIN \(schema.table) v ON v.\(schema.lookupColumn) = ?
+                WHERE m.list = '\(list.rawValue)' LIMIT \(Self.lookupLimit)
+                """)
+            statement.bindTexts([key])
+            var meta = ListMeta.never(list)
+            var records: [[String?]] = []
+            try statement.forEachRawRow { row in
+                meta = row.meta(list)
+                meta.mode = ListMode(rawValue: row.text(4)) ?? .full
+                if !row.isNull(5) { records.append((0..<count).map { row.optionalText(5 + $0) }) }
+            }
+            return ListLookup(meta: meta, records: records)
+        }
+    }
+}
+
 // MARK: The roster
 
 extension ListsStore {

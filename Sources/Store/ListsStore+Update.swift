@@ -40,9 +40,10 @@ public struct ListsUpdate: Sendable {
         public var recordCount: Int64
         public var digest: String
         public var source: Source
+        public var mode: ListMode
 
-        public init(version: Int64, recordCount: Int64, digest: String, source: Source) {
-            (self.version, self.recordCount, self.digest, self.source) = (version, recordCount, digest, source)
+        public init(version: Int64, recordCount: Int64, digest: String, source: Source, mode: ListMode = .full) {
+            (self.version, self.recordCount, self.digest, self.source, self.mode) = (version, recordCount, digest, source, mode)
         }
     }
 
@@ -70,6 +71,8 @@ struct GenerationList {
         case rows(() throws -> CSVReader)
         /// Copy the current generation's records, then apply these deltas.
         case carry([ListsUpdate.Body])
+        /// Not held (a data set without this document list): empty, never received.
+        case absent
     }
 
     var version: Int64
@@ -77,6 +80,7 @@ struct GenerationList {
     /// Checked when given (a sync); a local data set has none to check against.
     var digest: String?
     var source: Source
+    var mode: ListMode
 }
 
 /// A list's version, count and digest as an apply moves them along.
@@ -156,7 +160,8 @@ extension ListsStore {
                             return reader
                         }
                     }
-                    plan[list] = GenerationList(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source)
+                    plan[list] = GenerationList(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source,
+                                                mode: target.mode)
                 }
                 try buildGeneration(plan, issuedAt: update.issuedAt, expiresAt: update.expiresAt, syncState: update.syncState,
                                     progress: progress)
@@ -174,7 +179,8 @@ extension ListsStore {
                                 for body in bodies { try Self.applyDelta(list, body(), at: &position, db, progress: progress) }
                             }
                             try Self.finish(list, position, version: target.version, recordCount: target.recordCount,
-                                            digest: target.digest, issuedAt: update.issuedAt, expiresAt: update.expiresAt, db)
+                                            digest: target.digest, mode: target.mode, issuedAt: update.issuedAt,
+                                            expiresAt: update.expiresAt, db)
                         }
                         try Self.storeSyncState(update.syncState, db)
                         progress?(.deltasWritten)
@@ -195,7 +201,7 @@ extension ListsStore {
     /// Checks that a list ended where the target says and writes its `list_meta` row.
     /// `digest` is nil for a local data set (nothing to check against).
     static func finish(_ list: ListKind, _ position: ListPosition, version: Int64, recordCount: Int64, digest: String?,
-                       issuedAt: Int64, expiresAt: Int64, _ db: Database) throws {
+                       mode: ListMode, issuedAt: Int64, expiresAt: Int64, _ db: Database) throws {
         guard position.version == version else {
             throw StoreError(.badDataset, "\(list.rawValue): deltas end at version \(position.version), manifest says \(version)")
         }
@@ -209,8 +215,8 @@ extension ListsStore {
             throw StoreError(.digestMismatch, "\(list.rawValue) version \(version): content digest differs from the manifest's")
         }
         try db.execute(sql: """
-            INSERT OR REPLACE INTO list_meta (list, version, issued_at, expires_at, record_count, digest) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [list.rawValue, position.version, issuedAt, expiresAt, position.count, position.digest.description])
+            INSERT OR REPLACE INTO list_meta (list, version, issued_at, expires_at, record_count, digest, mode) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [list.rawValue, position.version, issuedAt, expiresAt, position.count, position.digest.description, mode.rawValue])
     }
 
     /// Applies one delta file's body to `list` inside the caller's transaction.
@@ -230,7 +236,7 @@ extension ListsStore {
         let delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE record_id = ? RETURNING \(columns.joined(separator: ", "))")
         let insertStatement = try db.cachedStatement(sql: insertSQL(list))
         func stored(_ id: String) throws -> [String?]? {
-            try Row.fetchOne(select, arguments: [id]).map { row in (0..<columns.count).map { row[$0] as String? } }
+            try Row.fetchOne(select, arguments: [id]).map { row in (0..<columns.count).map { row.storedText($0) } }
         }
         var done = 0
         progress?(.records(list, done: 0, total: 0))
@@ -247,7 +253,7 @@ extension ListsStore {
                 guard let old = try Row.fetchOne(delete, arguments: [fields[0]]) else {
                     throw StoreError(.baseMismatch, "\(reader.fileName):\(reader.line): deletes a record the local list does not hold")
                 }
-                position.digest.remove(fields: (0..<columns.count).map { old[$0] as String? })
+                position.digest.remove(fields: (0..<columns.count).map { old.storedText($0) })
                 position.count -= 1
             case .upsert:
                 let row = try ListRow(list, fields, file: reader.fileName, line: reader.line)
@@ -279,8 +285,8 @@ extension ListsStore {
         for i in 1..<columns.count where row.fields[i] != old[i] {
             assignments.append("\(columns[i]) = ?")
             values.append(row.fields[i])
-            if i == ListRow.keySource(list) {
-                assignments.append("\(ListRow.keyColumnName(list)) = ?")
+            if let derived = ListSchema.of(list).derivedKey, i == derived.source {
+                assignments.append("\(derived.name) = ?")
                 values.append(row.key)
             }
         }
@@ -359,7 +365,7 @@ extension ListsStore {
         let indexes = try Row.fetchAll(db, sql: """
             SELECT name, sql FROM main.sqlite_master
             WHERE type = 'index' AND sql IS NOT NULL
-              AND tbl_name IN ('stolen_vehicle', 'wanted_person', 'missing_person')
+              AND tbl_name IN (\(ListKind.allCases.filter { $0 != .officers }.map { "'\(Self.table($0))'" }.joined(separator: ", ")))
             """).map { (name: $0[0] as String, sql: $0[1] as String) }
         for index in indexes { try db.execute(sql: "DROP INDEX main.\(index.name)") }
         for list in ListKind.allCases {
@@ -373,6 +379,8 @@ extension ListsStore {
             }
             var position: ListPosition
             switch target.source {
+            case .absent:
+                continue
             case .rows(let makeReader):
                 let (count, digest) = try Self.load(list, from: makeReader(), into: db, expected: Int(target.recordCount), progress: progress)
                 position = ListPosition(version: target.version, count: count, digest: digest)
@@ -385,7 +393,7 @@ extension ListsStore {
                 for body in deltas { try Self.applyDelta(list, body(), at: &position, db, progress: progress) }
             }
             try Self.finish(list, position, version: target.version, recordCount: target.recordCount, digest: target.digest,
-                            issuedAt: issuedAt, expiresAt: expiresAt, db)
+                            mode: target.mode, issuedAt: issuedAt, expiresAt: expiresAt, db)
         }
         for index in indexes { try db.execute(sql: index.sql) }
         if let syncState {

@@ -414,18 +414,38 @@ public final class ListsStore: Sendable {
                 try db.execute(sql: "UPDATE list_meta SET digest = ? WHERE list = ?", arguments: [digest.description, list.rawValue])
             }
         }
+        migrator.registerMigration("v6-documents") { db in
+            // The document lists (ListSchema: registrations, licences), each found by its
+            // plate or ID, and whether a list holds every record or only the exceptions.
+            try db.execute(sql: """
+                ALTER TABLE list_meta ADD COLUMN mode TEXT NOT NULL DEFAULT 'full';
+                CREATE TABLE registration (
+                    record_id TEXT PRIMARY KEY NOT NULL,
+                    plate TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    vehicle_kind TEXT NOT NULL,
+                    make TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    colour TEXT NOT NULL,
+                    company_owned INTEGER NOT NULL
+                );
+                CREATE INDEX registration_plate ON registration(plate);
+                CREATE TABLE licence (
+                    record_id TEXT PRIMARY KEY NOT NULL,
+                    id_number TEXT NOT NULL,
+                    classes TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    valid_until TEXT,
+                    reason TEXT
+                );
+                CREATE INDEX licence_id_number ON licence(id_number);
+                """)
+        }
         return migrator
     }
 
     /// The table holding `list`.
-    public static func table(_ list: ListKind) -> String {
-        switch list {
-        case .stolenVehicles: "stolen_vehicle"
-        case .wantedPersons: "wanted_person"
-        case .missingPersons: "missing_person"
-        case .officers: "officer"
-        }
-    }
+    public static func table(_ list: ListKind) -> String { ListSchema.of(list).table }
 
     /// Counts `list`'s records and sums their digest by reading every one.
     /// - Parameter columns: the list's columns (a migration passes those of its own time).
@@ -435,7 +455,7 @@ public final class ListsStore: Sendable {
         let columns = columns ?? Dataset.columns(list)
         let rows = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table(list))")
         while let row = try rows.next() {
-            digest.add(fields: (0..<columns.count).map { row[$0] as String? })
+            digest.add(fields: (0..<columns.count).map { row.storedText($0) })
             count += 1
         }
         return (count, digest)
@@ -514,6 +534,21 @@ public final class ListsStore: Sendable {
 
 }
 
+extension Row {
+    /// A stored field as the text it was loaded from. Flags (`vulnerable`, `company_owned`)
+    /// sit in INTEGER columns, which keep the text "1" as the integer 1: reading those as
+    /// text would fail (GRDB does not convert), and a delta or digest over them with it.
+    func storedText(_ index: Int) -> String? {
+        switch (self[index] as DatabaseValue).storage {
+        case .null: nil
+        case .int64(let value): String(value)
+        case .double(let value): String(value)
+        case .string(let value): value
+        case .blob(let value): String(decoding: value, as: UTF8.self)
+        }
+    }
+}
+
 /// One list in a status report (the CLI's and the local API's): name, version, age,
 /// staleness and size.
 public struct ListStatus: Sendable, Codable, Equatable {
@@ -537,10 +572,13 @@ public struct ListMeta: Sendable, Equatable {
     /// The content digest of the records (`ListDigest`), lower-case hex; nil where it was
     /// not read (the check path).
     public var digest: String?
+    /// Every record, or only the exceptions (document lists in exceptions-only mode).
+    public var mode: ListMode
 
-    public init(list: ListKind, version: Int64, issuedAt: Int64?, expiresAt: Int64?, recordCount: Int64, digest: String? = nil) {
+    public init(list: ListKind, version: Int64, issuedAt: Int64?, expiresAt: Int64?, recordCount: Int64, digest: String? = nil,
+                mode: ListMode = .full) {
         (self.list, self.version, self.issuedAt, self.expiresAt) = (list, version, issuedAt, expiresAt)
-        (self.recordCount, self.digest) = (recordCount, digest)
+        (self.recordCount, self.digest, self.mode) = (recordCount, digest, mode)
     }
 
     static func never(_ list: ListKind) -> ListMeta {
@@ -550,11 +588,12 @@ public struct ListMeta: Sendable, Equatable {
     static func fetchAll(_ db: Database) throws -> [ListKind: ListMeta] {
         var result: [ListKind: ListMeta] = [:]
         for list in ListKind.allCases { result[list] = .never(list) }
-        let statement = try db.cachedStatement(sql: "SELECT list, version, issued_at, expires_at, record_count, digest FROM list_meta")
+        let statement = try db.cachedStatement(sql: "SELECT list, version, issued_at, expires_at, record_count, digest, mode FROM list_meta")
         let rows = try Row.fetchCursor(statement)
         while let row = try rows.next() {
             guard let list = ListKind(rawValue: row[0]) else { continue }
-            result[list] = ListMeta(list: list, version: row[1], issuedAt: row[2], expiresAt: row[3], recordCount: row[4], digest: row[5])
+            result[list] = ListMeta(list: list, version: row[1], issuedAt: row[2], expiresAt: row[3], recordCount: row[4], digest: row[5],
+                                    mode: ListMode(rawValue: row[6]) ?? .full)
         }
         return result
     }

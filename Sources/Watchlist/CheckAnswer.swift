@@ -2,12 +2,15 @@
 /// show it. Field names are a stable contract (docs/check-answer.md).
 public struct CheckAnswer: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable {
-        case plate, vin, engineNumber = "engine-number", personID = "person-id", personName = "person-name"
+        case plate, vin, engineNumber = "engine-number", personID = "person-id", personName = "person-name", licence
     }
 
     public enum Outcome: String, Sendable, Codable, Comparable {
         /// No listed record matches.
         case noHit = "no-hit"
+        /// No watch list matches, but a document is invalid: a cancelled or suspended
+        /// registration, a suspended, revoked or expired licence, or (full lists) none at all.
+        case documentInvalid = "document-invalid"
         /// A listed record matches only approximately: confusable plate characters, an ID
         /// one keystroke away, or name and date of birth without an ID.
         case possibleHit = "possible-hit"
@@ -15,7 +18,7 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
         case hit
 
         public static func < (a: Outcome, b: Outcome) -> Bool {
-            let order: [Outcome] = [.noHit, .possibleHit, .hit]
+            let order: [Outcome] = [.noHit, .documentInvalid, .possibleHit, .hit]
             return order.firstIndex(of: a)! < order.firstIndex(of: b)!
         }
     }
@@ -120,6 +123,10 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
     public var lists: [ListResult]
     /// The urgent bulletins matched (empty when none; absent from answers recorded before bulletins).
     public var bulletins: [BulletinMatch]?
+    /// Plate checks: the plate's registration as the registrations list holds it.
+    public var registration: DocumentResult?
+    /// Licence checks: the driving licence as the licences list holds it.
+    public var licence: DocumentResult?
     /// Stale or missing lists, unrecognised layouts, bad checksums — said every time: the
     /// words of `warningDetails`, for clients that read only the words.
     public var warnings: [String]
@@ -153,14 +160,50 @@ public struct CheckAnswer: Sendable, Equatable, Codable {
         self.purpose = purpose
         self.location = location
         outcome = lists.map(\.outcome).max() ?? .noHit
-        confirmBeforeActing = outcome != .noHit
+        confirmBeforeActing = outcome >= .possibleHit
+    }
+
+    /// Adds what a document list says (a plate's registration, a licence); an invalid
+    /// document makes the outcome at least `document-invalid`.
+    public mutating func add(document: DocumentResult) {
+        switch document.list {
+        case .registrations: registration = document
+        case .licences: licence = document
+        default: preconditionFailure("\(document.list.rawValue) is not a document list")
+        }
+        if document.valid == false { outcome = max(outcome, .documentInvalid) }
     }
 
     /// Adds the bulletins matched; the outcome is the strongest of the lists' and theirs.
     public mutating func add(bulletins matched: [BulletinMatch]) {
         bulletins = (bulletins ?? []) + matched
         outcome = max(outcome, matched.map(\.outcome).max() ?? .noHit)
-        confirmBeforeActing = outcome != .noHit
+        confirmBeforeActing = outcome >= .possibleHit
+    }
+}
+
+/// What a document list (registrations, licences) says about the plate or ID checked.
+public struct DocumentResult: Sendable, Equatable, Codable {
+    public var list: ListKind
+    /// Whether the terminal holds every document or only the invalid ones: a document not
+    /// listed means "none issued" in the first, "no invalidity known" in the second.
+    public var mode: ListMode
+    public var version: ListVersion
+    /// The listed status (`valid`, `suspended`, `cancelled`, …), `not-listed`, or `unknown`
+    /// (the list was never received).
+    public var status: String
+    /// False when the document is invalid (or, in a full list, absent); true when valid or
+    /// no invalidity is listed; nil when the terminal cannot tell.
+    public var valid: Bool?
+    /// The listed record's fields (camelCase names), nil when none is listed.
+    public var record: [String: String]?
+    /// What the officer reads, as a stable code and words in the asked language.
+    public var statement: CodedMessage
+
+    public init(list: ListKind, mode: ListMode, version: ListVersion, status: String, valid: Bool?, record: [String: String]?,
+                statement: CodedMessage) {
+        (self.list, self.mode, self.version, self.status, self.valid) = (list, mode, version, status, valid)
+        (self.record, self.statement) = (record, statement)
     }
 }
 
@@ -253,6 +296,8 @@ public enum CheckQuery: Sendable, Equatable {
     case engineNumber(String)
     case personID(String)
     case personName(name: String, dateOfBirth: String)
+    /// A driving licence, by the holder's ID.
+    case licence(String)
 
     public var kind: CheckAnswer.Kind {
         switch self {
@@ -261,6 +306,7 @@ public enum CheckQuery: Sendable, Equatable {
         case .engineNumber: .engineNumber
         case .personID: .personID
         case .personName: .personName
+        case .licence: .licence
         }
     }
 

@@ -1,4 +1,5 @@
-/// The three watch lists the terminal carries.
+/// The lists the terminal carries: three watch lists, the officer roster and two document
+/// lists. What each holds and how it is matched is declared once (`ListSchema`, FieldWire).
 public enum ListKind: String, Sendable, Codable, CaseIterable, Comparable {
     case stolenVehicles = "stolen-vehicles"
     case wantedPersons = "wanted-persons"
@@ -6,6 +7,10 @@ public enum ListKind: String, Sendable, Codable, CaseIterable, Comparable {
     /// Who may sign in on which units: not a watch list, but published, synced and verified
     /// exactly as the three are.
     case officers = "officers"
+    /// Vehicle registrations (車籍): plate → status, registered vehicle.
+    case registrations = "registrations"
+    /// Driving licences (駕籍): ID → classes, status.
+    case licences = "licences"
 
     public static func < (a: ListKind, b: ListKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -17,8 +22,18 @@ public enum ListKind: String, Sendable, Codable, CaseIterable, Comparable {
         case .wantedPersons: "wanted persons"
         case .missingPersons: "missing persons"
         case .officers: "officer roster"
+        case .registrations: "vehicle registrations"
+        case .licences: "driving licences"
         }
     }
+}
+
+/// What a list holds: every record (`full`), or only the invalid ones (`exceptions`, for
+/// small devices). The center chooses per fleet; the answer's wording says which
+/// (docs/checks.md, "Documents").
+public enum ListMode: String, Sendable, Codable, CaseIterable {
+    case full
+    case exceptions = "exceptions-only"
 }
 
 /// A vehicle reported stolen (失竊車輛).

@@ -129,9 +129,19 @@ struct Publish: ParsableCommand {
             help: ArgumentHelp("The uplink database: its unexpired bulletins go into the manifest, and the records confirmation requests are answered from are brought to this version.", valueName: "path"))
     var uplinkDatabase: String?
 
+    @Option(name: .customLong("exceptions-only"), parsing: .upToNextOption,
+            help: ArgumentHelp("Document lists (registrations, licences) to publish with their invalid records only, for a fleet of small terminals.",
+                               valueName: "list"))
+    var exceptionsOnly: [String] = []
+
     func validate() throws {
         guard (1...3650).contains(validDays) else { throw ValidationError("--valid-days must be 1 to 3650") }
         guard (0...10_000).contains(keepDeltas) else { throw ValidationError("--keep-deltas must be 0 to 10000") }
+        for name in exceptionsOnly {
+            guard let list = ListKind(rawValue: name), ListSchema.of(list).document != nil else {
+                throw ValidationError("--exceptions-only: \(name) is not a document list (registrations, licences)")
+            }
+        }
     }
 
     func run() throws {
@@ -142,12 +152,14 @@ struct Publish: ParsableCommand {
             let center = try uplinkDatabase.map { try UplinkDatabase(path: $0) }
             let report = try publisher.publish(dataset: URL(fileURLWithPath: dataset, isDirectory: true),
                                                now: now ?? SystemClock().nowSeconds,
-                                               validFor: Int64(validDays) * 86_400, keepDeltas: keepDeltas, center: center) { progress.show($0) }
+                                               validFor: Int64(validDays) * 86_400, keepDeltas: keepDeltas, center: center,
+                                               exceptionsOnly: Set(exceptionsOnly.compactMap(ListKind.init(rawValue:)))) { progress.show($0) }
             progress.finish("published manifest \(report.manifest.sequence) in \(out)")
             for list in ListKind.allCases {
-                let entry = report.manifest.lists[list.rawValue]!
+                guard let entry = report.manifest.lists[list.rawValue] else { continue }
                 let change = report.changes[list].map { "\($0.upserts) upserts, \($0.deletes) deletes" } ?? "unchanged"
-                print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(entry.version)  \(entry.recordCount) records  \(change)")
+                let mode = entry.mode == .exceptions ? "  (exceptions only)" : ""
+                print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(entry.version)  \(entry.recordCount) records  \(change)\(mode)")
             }
             if let bulletins = report.manifest.bulletins { print("  \(bulletins.count) unexpired bulletin(s) listed") }
         } catch {
@@ -184,8 +196,16 @@ struct Generate: ParsableCommand {
     @Option(help: "Persons given a synthetic face photo (JPEG, 20–60 kB each, in DIR/dataset/photos/): 70 % wanted, 30 % missing.")
     var photos: Int = 0
 
+    @Option(help: "Vehicle registrations (unique current-layout plates, about 4 % invalid); 0 leaves the list out.")
+    var registrations: Int = 0
+
+    @Option(help: "Driving licences (unique national IDs, about 5 % invalid); 0 leaves the list out.")
+    var licences: Int = 0
+
     func validate() throws {
         guard (5...50_000_000).contains(records) else { throw ValidationError("--records must be 5 to 50,000,000") }
+        guard (0...50_000_000).contains(registrations) else { throw ValidationError("--registrations must be 0 to 50,000,000") }
+        guard (0...50_000_000).contains(licences) else { throw ValidationError("--licences must be 0 to 50,000,000") }
         guard (0...1_000_000).contains(photos) else { throw ValidationError("--photos must be 0 to 1,000,000") }
         guard (1...3650).contains(validDays) else { throw ValidationError("--valid-days must be 1 to 3650") }
     }
@@ -193,7 +213,7 @@ struct Generate: ParsableCommand {
     func run() throws {
         let directory = StateDirectory(path: out)
         try directory.create()
-        let generator = DatasetGenerator(counts: .init(records: records), seed: seed,
+        let generator = DatasetGenerator(counts: .init(records: records, registrations: registrations, licences: licences), seed: seed,
                                          issuedAt: SystemClock().nowSeconds,
                                          validFor: Int64(validDays) * 86_400, photos: photos)
         let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)

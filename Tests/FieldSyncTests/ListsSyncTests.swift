@@ -267,7 +267,8 @@ struct ListsSyncTests {
     func expectDigestsMatch(_ world: SyncWorld) throws {
         let manifest = try require(try world.publisher.currentManifest(), "manifest")
         let recomputed = try world.lists.recomputeDigests()
-        for list in ListKind.allCases {
+        // The lists the center publishes (these worlds' data sets hold no document lists).
+        for list in ListKind.allCases where manifest.lists[list.rawValue] != nil {
             #expect(recomputed[list]?.digest == manifest.lists[list.rawValue]?.digest, "\(list.rawValue) digest")
             #expect(recomputed[list]?.count == manifest.lists[list.rawValue]?.recordCount, "\(list.rawValue) count")
         }

@@ -24,7 +24,7 @@ final class SyncWorld {
     /// The terminal's clock; tests move it.
     let clock = ManualClock(nowMilliseconds: (SyncWorld.start + 60) * 1000)
 
-    init(records: Int = 3_000) throws {
+    init(records: Int = 3_000, registrations: Int = 0, licences: Int = 0) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("sync-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         pki = try TestPKI(in: dir)
@@ -34,7 +34,8 @@ final class SyncWorld {
         // What the terminal was provisioned with; keys/root.json moves on when the center rotates.
         try FileManager.default.copyItem(at: keys.appendingPathComponent(CentralKeys.rootFile), to: dir.appendingPathComponent("provisioned-root.json"))
         dataset = dir.appendingPathComponent("dataset")
-        try DatasetGenerator(counts: .init(records: records), seed: 11, issuedAt: Self.start).write(to: dataset)
+        try DatasetGenerator(counts: .init(records: records, registrations: registrations, licences: licences), seed: 11,
+                             issuedAt: Self.start).write(to: dataset)
         publisher = Publisher(directory: nginx.root, keysDirectory: keys)
         state = StateDirectory(path: dir.appendingPathComponent("terminal").path)
         lists = try ListsStore.open(state)
@@ -99,6 +100,18 @@ final class SyncWorld {
     /// `recolour`, and adds new ones with these plates.
     func editVehicles(drop: (String) -> Bool = { _ in false }, recolour: (String) -> Bool = { _ in false }, add plates: [String] = []) throws {
         try StolenVehicleEdits.apply(to: dataset, add: plates) { _, _, line in drop(line) ? .drop : recolour(line) ? .recolour : .keep }
+    }
+
+    /// Sets columns of one record of `list` in the data set (by record id).
+    func editRow(_ list: ListKind, recordId: String, set values: [String: String]) throws {
+        let url = dataset.appendingPathComponent(Dataset.fileName(list))
+        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let columns = Dataset.columns(list)
+        guard let index = lines.firstIndex(where: { $0.hasPrefix(recordId + ",") }) else { throw TestError("no \(recordId) in \(list)") }
+        var fields = lines[index].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        for (column, value) in values { fields[columns.firstIndex(of: column)!] = value }
+        lines[index] = fields.joined(separator: ",")
+        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
     }
 
     // MARK: Tampering with what nginx serves

@@ -13,9 +13,10 @@ struct DatasetTests {
         let a = try Scratch("store"), b = try Scratch("store"), c = try Scratch("store")
         defer { a.remove(); b.remove(); c.remove() }
         let issued: Int64 = 1_795_700_000
-        try DatasetGenerator(counts: .init(records: 3_000), seed: 42, issuedAt: issued).write(to: a.url)
-        try DatasetGenerator(counts: .init(records: 3_000), seed: 42, issuedAt: issued).write(to: b.url)
-        try DatasetGenerator(counts: .init(records: 3_000), seed: 43, issuedAt: issued).write(to: c.url)
+        let counts = DatasetGenerator.Counts(records: 3_000, registrations: 500, licences: 500)
+        try DatasetGenerator(counts: counts, seed: 42, issuedAt: issued).write(to: a.url)
+        try DatasetGenerator(counts: counts, seed: 42, issuedAt: issued).write(to: b.url)
+        try DatasetGenerator(counts: counts, seed: 43, issuedAt: issued).write(to: c.url)
         for list in ListKind.allCases {
             let name = Dataset.fileName(list)
             let fa = try Data(contentsOf: a.url.appendingPathComponent(name))

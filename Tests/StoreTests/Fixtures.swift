@@ -12,10 +12,11 @@ struct LoadedState {
     let lists: ListsStore
     let journal: JournalStore
 
-    init(records: Int = 2_000, seed: UInt64 = 7, photos: Int = 0) throws {
+    init(records: Int = 2_000, seed: UInt64 = 7, photos: Int = 0, registrations: Int = 0, licences: Int = 0) throws {
         directory = try Scratch("store")
         state = StateDirectory(path: directory.path)
-        try DatasetGenerator(counts: .init(records: records), seed: seed, issuedAt: Self.issuedAt, photos: photos)
+        try DatasetGenerator(counts: .init(records: records, registrations: registrations, licences: licences), seed: seed,
+                             issuedAt: Self.issuedAt, photos: photos)
             .write(to: state.datasetURL)
         lists = try ListsStore.open(state)
         try lists.replaceAll(withDatasetAt: state.datasetURL)

@@ -155,7 +155,12 @@ struct CLITests {
     /// The keys the issues name, spelled out here as the oracle: a key the bench renames or
     /// stops writing fails the test.
     static let benchKeys: Set<String> = [
-        "bench_records", "bench_checks",
+        "bench_records", "bench_checks", "bench_registrations", "bench_licences",
+        "registrations_load_s", "registrations_sqlite3_import_s", "registrations_load_vs_sqlite3_ratio",
+        "check_plate_with_registration_p50_us", "raw_plate_and_registration_p50_us", "plate_with_registration_vs_raw_ratio",
+        "registrations_snapshot_full_bytes", "registrations_snapshot_exceptions_bytes", "licences_snapshot_full_bytes",
+        "licences_snapshot_exceptions_bytes", "registrations_delta_10k_ms", "raw_registrations_delta_10k_ms",
+        "registrations_delta_10k_wire_bytes",
         "check_plate_p50_us", "check_plate_p99_us", "check_plate_nojournal_p50_us", "check_plate_nojournal_p99_us",
         "raw_sqlite_lookup_p50_us", "check_vs_raw_ratio", "load_1m_s", "sqlite3_import_1m_s", "load_vs_sqlite3_ratio",
         "sync_snapshot_1m_s", "sync_snapshot_vs_sqlite3_ratio", "sync_delta_10k_ms", "raw_sqlite_delta_10k_ms",
@@ -194,6 +199,7 @@ struct CLITests {
         #expect(built.status == 0, "\(built.stderr)")
         let run = try Programs.run("mpolice-bench", ["--records", "2000", "--checks", "200", "--photos", "100", "--work", s.url.appendingPathComponent("work").path,
                                                      "--out", out, "--readme", readme.path, "--idle-seconds", "3",
+                                                     "--registrations", "20000", "--licences", "5000",
                                                      "--deb", deb,
                                                      "--packaged", Programs.binDirectory.appendingPathComponent("mpolice").path])
         #expect(run.status == 0, "\(run.stderr)")
@@ -206,7 +212,9 @@ struct CLITests {
                                           ("load_vs_sqlite3_ratio", "load_1m_s", "sqlite3_import_1m_s"),
                                           ("sync_snapshot_vs_sqlite3_ratio", "sync_snapshot_1m_s", "sqlite3_import_1m_s"),
                                           ("check_person_vs_raw_ratio", "check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us"),
-                                          ("photo_prefetch_vs_curl_ratio", "photo_prefetch_s", "curl_photos_s")] {
+                                          ("photo_prefetch_vs_curl_ratio", "photo_prefetch_s", "curl_photos_s"),
+                                          ("registrations_load_vs_sqlite3_ratio", "registrations_load_s", "registrations_sqlite3_import_s"),
+                                          ("plate_with_registration_vs_raw_ratio", "check_plate_with_registration_p50_us", "raw_plate_and_registration_p50_us")] {
             let expected = results[value]! / results[reference]!
             #expect(abs(results[ratio]! - expected) <= 0.002 * max(1, expected), "\(ratio)")
         }
@@ -215,7 +223,7 @@ struct CLITests {
         let rendered = try String(contentsOf: readme, encoding: .utf8)
         #expect(rendered.hasPrefix("before\n") && rendered.hasSuffix("<!-- end of figures -->\nafter\n") && !rendered.contains("old"))
         #expect(rendered.contains("`make bench` with 2,000 records and 200 checks"))
-        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 32, "header and 31 figure rows: \(rendered)")
+        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 38, "header and 37 figure rows: \(rendered)")
         #expect(results["photo_prefetch_bytes"]! > 100 * 20_000, "every photo prefetched: real JPEGs of 20–60 kB")
         #expect(results["installed_bytes"].map { Int($0) } == 1_263_616, "the package's Installed-Size, 1,234 KiB")
         #expect(results["icu_data_bytes"]! > 10_000_000, "ICU's data table, found in what the binary loads")

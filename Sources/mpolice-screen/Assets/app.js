@@ -240,7 +240,7 @@ function wireChecks() {
       for (const b of $$(".kinds button")) b.classList.toggle("active", b === button);
       for (const label of $$("#check-form label[data-for]")) label.hidden = !label.dataset.for.split(" ").includes(kind);
       $("#reference-row").hidden = !["dispatch", "case"].includes(select.value);
-      $("#check-entry-label").textContent = t(`check.entry.${kind === "name" ? "id" : kind}`);
+      $("#check-entry-label").textContent = t(`check.entry.${kind === "name" || kind === "licence" ? "id" : kind}`);
     });
   }
   $(".kinds button.active").click();
@@ -254,6 +254,7 @@ function wireChecks() {
       engine: ["engine", { engineNumber: form.entry.value }],
       id: ["person", { id: form.entry.value }],
       name: ["person", { name: form.name.value, dateOfBirth: form.dob.value }],
+      licence: ["licence", { id: form.entry.value }],
     }[kind];
     try {
       const answer = await api("POST", `/v1/checks/${path}`, { ...body, ...purpose });
@@ -287,6 +288,16 @@ function renderAnswer(answer) {
     body.append(el("div", { class: "bulletin", "data-bulletin": b.bulletinId },
       el("div", { class: "title", "data-code": b.reasonDetail.code }, `${t("bulletin.title")} · ${b.subject}`),
       el("div", {}, b.summary), el("div", { class: "meta" }, t("bulletin.until", { until: new Date(b.expiresAt).toLocaleString(document.documentElement.lang || undefined, { dateStyle: "short", timeStyle: "short" }) }))));
+  }
+  // The registration (make and colour: a cloned plate shows here) or the licence, in the
+  // daemon's words, which say whether the list holds every document or only the invalid ones.
+  for (const d of [answer.registration, answer.licence].filter(Boolean)) {
+    const r = d.record ?? {};
+    const fields = [["vehicle", r.make ? `${r.make} ${r.model ?? ""} (${r.vehicleKind})` : undefined], ["colour", r.colour],
+      ["classes", r.classes], ["validUntil", r.validUntil], ["reason", r.reason]];
+    body.append(el("div", { class: `document ${d.valid === false ? "invalid" : ""}`, "data-list": d.list, "data-status": d.status },
+      el("p", { "data-code": d.statement.code }, d.statement.message),
+      el("dl", {}, fields.filter(([, v]) => v).map(([k, v]) => [el("dt", {}, t(`field.${k}`)), el("dd", {}, v)]))));
   }
   if (answer.confirmBeforeActing) {
     body.append(el("p", { class: "confirm" }, t("answer.confirm")));
