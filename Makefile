@@ -8,6 +8,8 @@ DEBUG_BIN    := .build/debug
 RELEASE_BIN  := .build/release
 BENCH_RECORDS ?= 1000000
 BENCH_CHECKS  ?= 10000
+BENCH_REGISTRATIONS ?= 5000000
+BENCH_LICENCES ?= 2000000
 
 # Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
 # gpsfake, nginx, openssl, curl, systemd-analyze, faketime (diag under a skewed clock),
@@ -74,7 +76,7 @@ test-deb: deb
 bench: setup deb
 	$(SWIFT) build -c release --product mpolice-bench
 	$(SWIFT) build -c release --product mpoliced
-	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --work bench-work --out bench-results.json --readme README.md \
+	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --registrations $(BENCH_REGISTRATIONS) --licences $(BENCH_LICENCES) --work bench-work --out bench-results.json --readme README.md \
 	    --deb $(DEB) --packaged $(DEB_BUILD)/release/mpolice
 
 demo: setup

@@ -56,7 +56,8 @@ cd "$REPO"
 "$BIN/mpolice-central" keys init --dir "$DEMO/keys" | sed 's/^/   /'
 
 say "the center publishes the demo lists (20,000 records, 500 persons' photos) as signed files"
-"$BIN/mpolice-central" generate --out "$DEMO/center" --records 20000 --seed 110 --photos 500 >/dev/null
+"$BIN/mpolice-central" generate --out "$DEMO/center" --records 20000 --seed 110 --photos 500 \
+    --registrations 50000 --licences 20000 >/dev/null
 # --uplink-db: the center keeps the published records (it answers hit confirmations from them).
 "$BIN/mpolice-central" publish --dataset "$DEMO/center/dataset" --keys "$DEMO/keys" --out "$DEMO/www" --uplink-db "$DEMO/central.db" | sed 's/^/   /'
 chmod -R a+rX "$DEMO/www"
@@ -164,7 +165,9 @@ URL="http://127.0.0.1:$SCREEN_PORT/#token=$(cat "$DEMO/screen-token")"
 
 say "a scripted session through the API"
 step "$BIN/mpolicectl" signin "$OFFICER" <<<"$PIN"
-step "$BIN/mpolicectl" check plate ABC-1235                    # not listed
+step "$BIN/mpolicectl" check plate RAB-1235                    # not stolen; registered, a white Toyota: no hit
+step "$BIN/mpolicectl" check plate CAN-3021                    # registration cancelled: DOCUMENT INVALID, not a stolen-vehicle hit
+step "$BIN/mpolicectl" check licence H123456786 --purpose traffic-stop   # licence suspended for drink-driving
 step "$BIN/mpolicectl" check plate BLT-8023                    # stolen: HIT
 step "$BIN/mpolicectl" check plate 8LT-8O23                    # an OCR misread of it: POSSIBLE HIT
 printf '\033[1m$ mpolicectl confirm CHECK-ID --wait 15\033[0m\n'
@@ -175,7 +178,7 @@ say "an urgent bulletin from the center reaches the terminal in seconds"
 step "$BIN/mpolice-central" bulletin create --db "$DEMO/central.db" --keys "$DEMO/keys" --plate ABC-1235 --region 臺北 --ttl 2h \
     --summary "搶案逃逸車輛，白色休旅車，兩名持械男子"
 wait_for 20 "the bulletin" bash -c "'$BIN/mpolicectl' bulletins | grep -q ABC1235"
-step "$BIN/mpolicectl" check plate ABC-1235                    # not listed, but the bulletin matches: HIT
+step "$BIN/mpolicectl" check plate ABC-1235                    # not stolen (and unregistered), but the bulletin matches: HIT
 mkdir -p "$DEMO/photos"
 step "$BIN/mpolicectl" check person --id F131680258 --purpose law-6-1 --photos "$DEMO/photos"  # wanted, armed: face and full-body photo
 step "$BIN/mpolicectl" check person --name 陳淑芬 --dob 民國35年7月30日 --purpose law-6-3  # a missing elder, no ID

@@ -55,7 +55,8 @@ public struct DatasetGenerator {
     /// fixed `DemoRecords` first so demos and tests know some listed values.
     @discardableResult
     public func write(to directory: URL, progress: Progress? = nil) throws -> Dataset.Manifest {
-        var writer = try DatasetWriter(directory: directory, documents: counts.registrations + counts.licences > 0)
+        var writer = try DatasetWriter(directory: directory, documents: Set([counts.registrations > 0 ? ListKind.registrations : nil,
+                                                                             counts.licences > 0 ? .licences : nil].compactMap { $0 }))
         var rng = SeededRandom(seed: seed)
         var written = 0
         let total = counts.total

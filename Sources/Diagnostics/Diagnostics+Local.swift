@@ -107,9 +107,7 @@ extension DiagnosisContext {
                                    hint: "the lists were altered outside a sync: remove lists.db and sync")
             }
         }
-        // A fleet may carry no document lists (registrations, licences): only a watch list or
-        // the roster never received is worth a warning.
-        if statuses.contains(where: { $0.version == 0 && ListKind(rawValue: $0.list).map { ListSchema.of($0).document == nil } ?? true }) {
+        if statuses.contains(where: { $0.version == 0 }) {
             throw Finding.warn("lists.never-received", summary, hint: "a list was never received: no-hit answers mean nothing until a sync succeeds")
         }
         if statuses.contains(where: \.stale) {

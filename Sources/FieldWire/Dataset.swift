@@ -111,12 +111,12 @@ public struct DatasetWriter {
     private var writers: [ListKind: CSVWriter] = [:]
     private var counts: [ListKind: Int] = [:]
 
-    /// - Parameter documents: whether the data set holds the document lists (registrations,
-    ///   licences); without them their files are left out.
-    public init(directory: URL, documents: Bool = true) throws {
+    /// - Parameter documents: the document lists (registrations, licences) the data set
+    ///   holds; the others' files are left out.
+    public init(directory: URL, documents: Set<ListKind> = []) throws {
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for list in ListKind.allCases where documents || ListSchema.of(list).document == nil {
+        for list in ListKind.allCases where documents.contains(list) || ListSchema.of(list).document == nil {
             var writer = try CSVWriter(url: directory.appendingPathComponent(Dataset.fileName(list)))
             try writer.write(Dataset.columns(list))
             writers[list] = writer

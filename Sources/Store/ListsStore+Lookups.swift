@@ -149,6 +149,7 @@ extension ListsStore {
     public func records(_ list: ListKind, key: String) throws -> ListLookup<[String?]> {
         let schema = ListSchema.of(list)
         let count = schema.columns.count
+        guard try readableGeneration().received.contains(list) else { return ListLookup(meta: .never(list), records: []) }
         return try lookup { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT m.version, m.issued_at, m.expires_at, m.record_count, m.mode,

@@ -67,6 +67,11 @@ public final class ListsStore: Sendable {
         let linkName: [UInt8]
         let writer: DatabasePool
         let lookups: LookupConnections
+        /// The lists this generation holds a version of. A list goes from never received to
+        /// received only with a snapshot, which is a new generation: lookups of a list not
+        /// here answer "never received" without a query (a plate check on a terminal whose
+        /// fleet carries no registrations pays nothing for them).
+        let received: Set<ListKind>
 
         /// - Parameter readOnly: opens without writing anything (no migration); diagnostics
         ///   read a terminal's files this way.
@@ -102,6 +107,7 @@ public final class ListsStore: Sendable {
                 lookups = LookupConnections(try (0..<max(1, lookupConnections)).map { _ in
                     try DatabaseQueue(path: file.path, configuration: lookupConfig)
                 })
+                received = Set(try writer.read(ListMeta.fetchAll).values.filter { $0.version > 0 }.map(\.list))
             } catch let error as StoreError {
                 throw error
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
@@ -489,10 +495,13 @@ public final class ListsStore: Sendable {
     }
 
     /// Every list as status shows it, in `ListKind` order, judged at `now` (Unix seconds).
+    /// A document list never received is left out: a fleet need not carry registrations or
+    /// licences, and such a terminal's lists are not stale for it (its answers still say
+    /// "never received" in their document sections).
     public func statuses(at now: Int64) throws -> [ListStatus] {
         // `now` is a judgement time (`judgementTime`), not necessarily the wall clock.
         let metas = try versions()
-        return ListKind.allCases.map { kind in
+        return ListKind.allCases.filter { metas[$0]!.version > 0 || ListSchema.of($0).document == nil }.map { kind in
             let v = metas[kind]!.version(at: now)
             return ListStatus(list: kind.rawValue, version: v.version, updatedAt: v.updatedAt, ageSeconds: v.ageSeconds,
                               stale: v.stale, recordCount: v.recordCount)

@@ -85,6 +85,11 @@ struct DocumentListTests {
         #expect(answer.registration?.status == "unknown" && answer.registration?.valid == nil)
         #expect(answer.registration?.statement.code == "document.never-received")
         #expect(try s.lists.versions()[.registrations]?.version == 0)
+        #expect(try s.lists.statuses(at: LoadedState.issuedAt).map(\.list) == ["stolen-vehicles", "wanted-persons", "missing-persons", "officers"],
+                "status leaves out document lists the fleet does not carry: they are not stale")
+        let carried = try LoadedState(records: 100, registrations: 10)
+        defer { carried.directory.remove() }
+        #expect(try carried.lists.statuses(at: LoadedState.issuedAt).map(\.list).contains("registrations"))
     }
 
     @Test("a bad document row is named by file, line and column, and nothing of the new data set is loaded", arguments: [

@@ -184,7 +184,8 @@ struct ScreenTests {
                                       environment: ["MPOLICE_BIN_DIR": Programs.binDirectory.path, "DEMO_STATE": scratch.url.appendingPathComponent("demo").path],
                                       input: "")
         #expect(run.status == 0, "\(run.stdout.suffix(3000))\n\(run.stderr.suffix(3000))")
-        for expected in ["the scripted session succeeded", "HIT — confirm", "POSSIBLE HIT", "dispatch-status", "-face-", "-full-body-", "http://127.0.0.1:", "#token=",
+        for expected in ["the scripted session succeeded", "HIT — confirm", "POSSIBLE HIT", "DOCUMENT INVALID", "cancelled as of list version",
+                         "suspended (2027-06-30, 酒後駕車)", "dispatch-status", "-face-", "-full-body-", "http://127.0.0.1:", "#token=",
                          "stopped everything it started"] {
             #expect(run.stdout.contains(expected) || run.stderr.contains(expected), "\(expected)")
         }
