@@ -136,10 +136,17 @@ public struct ListSchema: Sendable {
 
     public static func of(_ list: ListKind) -> ListSchema { all[list]! }
 
-    /// The document lists whose entry a check of `kind` looks up.
-    public static func documents(answering kind: CheckAnswer.Kind) -> [ListSchema] {
-        ListKind.allCases.map(of).filter { $0.document?.answers.contains(kind) == true }
-    }
+    /// The document lists whose entry a check of `kind` looks up (worked out once: the
+    /// check path asks on every check).
+    public static func documents(answering kind: CheckAnswer.Kind) -> [ListSchema] { answering[kind] ?? [] }
+
+    private static let answering: [CheckAnswer.Kind: [ListSchema]] = {
+        var byKind: [CheckAnswer.Kind: [ListSchema]] = [:]
+        for list in ListKind.allCases {
+            for kind in of(list).document?.answers ?? [] { byKind[kind, default: []].append(of(list)) }
+        }
+        return byKind
+    }()
 
     // MARK: The declarations
 

@@ -163,9 +163,11 @@ public final class Checker: Sendable {
 
     // MARK: Documents
 
-    /// Adds what each document list that answers this kind of check says about `key`.
+    /// Adds what each document list that answers this kind of check says about `key`. A
+    /// document list this terminal never received (its fleet carries none) adds nothing:
+    /// the check costs what it did without it.
     private func addDocuments(_ answer: inout CheckAnswer, key: String, language: MessageLanguage) throws {
-        for schema in ListSchema.documents(answering: answer.kind) {
+        for schema in ListSchema.documents(answering: answer.kind) where lists.holds(schema.list) {
             answer.add(document: try document(schema, key: key, language: language))
         }
     }

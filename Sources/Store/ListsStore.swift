@@ -236,6 +236,12 @@ public final class ListsStore: Sendable {
         return generation
     }
 
+    /// Whether the generation checks read now holds a version of `list` (no readlink: a
+    /// list is first received with a new generation, which the lookup that follows sees).
+    public func holds(_ list: ListKind) -> Bool {
+        current.withLock { $0.generation?.received.contains(list) ?? false }
+    }
+
     /// The generation a writer works on (under the writer lock), or nil while unavailable.
     var writableGeneration: Generation? { current.withLock { $0.generation } }
 

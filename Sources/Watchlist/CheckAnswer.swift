@@ -190,7 +190,7 @@ public struct DocumentResult: Sendable, Equatable, Codable {
     public var mode: ListMode
     public var version: ListVersion
     /// The listed status (`valid`, `suspended`, `cancelled`, …), `not-listed`, or `unknown`
-    /// (the list was never received).
+    /// (the list became unreadable between deciding to look and looking).
     public var status: String
     /// False when the document is invalid (or, in a full list, absent); true when valid or
     /// no invalidity is listed; nil when the terminal cannot tell.
