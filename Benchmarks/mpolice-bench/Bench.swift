@@ -72,7 +72,7 @@ struct Bench: ParsableCommand {
         // Warm caches and statements the way a running terminal has them.
         for plate in plates.entered.prefix(500) { _ = try checker.answerPlate(Plate(parsing: plate), context: context) }
 
-        let raw = try RawPlateLookup(path: listsPath)
+        let raw = try RawLookup.plates(path: listsPath)
         for key in plates.folded.prefix(500) { _ = raw.lookup(key) }
         // The floor and the check alternate in blocks so that the machine's noise falls on
         // both alike; the ratio of medians is the figure to watch.

@@ -1,7 +1,6 @@
 import Central
 import FieldWire
 import Foundation
-import GRDBSQLite
 import Store
 import TestSupport
 import Watchlist
@@ -51,8 +50,8 @@ struct DocumentBench {
         }
         let checker = Checker(lists: lists, journal: try JournalStore.open(path: state.journalPath))
         let context = try CheckContext(officerId: "BENCH-01", unitId: "TPE-DA-01")
-        let rawPlate = try RawPlateLookup(path: listsPath)
-        let rawRegistration = try RawRegistrationLookup(path: listsPath)
+        let rawPlate = try RawLookup.plates(path: listsPath)
+        let rawRegistration = try RawLookup.registrations(path: listsPath)
         for plate in entered.prefix(500) {
             _ = try checker.answerPlate(plate, context: context)
             _ = rawPlate.lookup(plate.foldedKey) + rawRegistration.lookup(plate.compact)
@@ -130,37 +129,5 @@ struct DocumentBench {
             changed += 1
         }
         try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
-    }
-}
-
-/// The floor for the registration half of a plate check: the lookup by compact plate through
-/// the SQLite C API, every column read.
-final class RawRegistrationLookup {
-    private var db: OpaquePointer?
-    private var statement: OpaquePointer?
-
-    init(path: String) throws {
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else { throw BenchError("raw open failed on \(path)") }
-        let sql = "SELECT record_id, plate, status, vehicle_kind, make, model, colour, company_owned FROM registration WHERE plate = ?"
-        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK else {
-            throw BenchError("raw prepare failed: \(String(cString: sqlite3_errmsg(db)))")
-        }
-    }
-
-    func lookup(_ plate: String) -> Int {
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        sqlite3_bind_text(statement, 1, plate, -1, transient)
-        var rows = 0
-        while sqlite3_step(statement) == SQLITE_ROW {
-            for column in 0..<8 { if let text = sqlite3_column_text(statement, Int32(column)) { _ = String(cString: text) } }
-            rows += 1
-        }
-        sqlite3_reset(statement)
-        return rows
-    }
-
-    deinit {
-        sqlite3_finalize(statement)
-        sqlite3_close(db)
     }
 }

@@ -2,32 +2,41 @@ import FieldWire
 import GRDBSQLite
 import Watchlist
 
-/// The floor: the same index lookup the check makes (by the confusable-folded plate key),
-/// through the SQLite C API, one prepared statement, every column read as the check reads it.
-final class RawPlateLookup {
+/// A floor: one prepared single-parameter lookup through the SQLite C API, every column of
+/// every row read as text, as the check reads them.
+final class RawLookup {
     private var db: OpaquePointer?
     private var statement: OpaquePointer?
+    private let columns: Int32
 
-    init(path: String) throws {
+    init(path: String, sql: String) throws {
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
             throw BenchError("raw sqlite3_open_v2 failed on \(path)")
         }
-        let sql = "SELECT record_id, plate, vehicle_kind, make, model, colour, vin, engine_number, reported_at, case_number, reporting_unit FROM stolen_vehicle WHERE plate_key = ?"
         guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK else {
             throw BenchError("raw prepare failed: \(String(cString: sqlite3_errmsg(db)))")
         }
+        columns = sqlite3_column_count(statement)
+    }
+
+    /// The plate check's lookup: by the confusable-folded plate key.
+    static func plates(path: String) throws -> RawLookup {
+        try RawLookup(path: path, sql: "SELECT record_id, plate, vehicle_kind, make, model, colour, vin, engine_number, reported_at, case_number, reporting_unit FROM stolen_vehicle WHERE plate_key = ?")
+    }
+
+    /// The registration half of a plate check: by the compact plate.
+    static func registrations(path: String) throws -> RawLookup {
+        try RawLookup(path: path, sql: "SELECT record_id, plate, status, vehicle_kind, make, model, colour, company_owned FROM registration WHERE plate = ?")
     }
 
     /// Returns the number of rows found.
-    func lookup(_ plateKey: String) -> Int {
+    func lookup(_ key: String) -> Int {
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        sqlite3_bind_text(statement, 1, plateKey, -1, transient)
+        sqlite3_bind_text(statement, 1, key, -1, transient)
         var rows = 0
         while sqlite3_step(statement) == SQLITE_ROW {
-            for column in 0..<11 {
-                if let text = sqlite3_column_text(statement, Int32(column)) {
-                    _ = String(cString: text)
-                }
+            for column in 0..<columns {
+                if let text = sqlite3_column_text(statement, column) { _ = String(cString: text) }
             }
             rows += 1
         }

@@ -40,6 +40,7 @@ extension ListsStore {
     static func load(_ list: ListKind, from reader: CSVReader, into db: Database, expected: Int,
                      progress: LoadProgress?) throws -> (count: Int64, digest: ListDigest) {
         let statement = try db.makeStatement(sql: insertSQL(list))
+        let keyColumn = keyColumn(list)
         let pipeline = RowPipeline()
         let parser = Thread { [reader] in
             var reader = reader
@@ -69,7 +70,7 @@ extension ListsStore {
         let file = reader.fileName
         while let batch = try pipeline.take() {
             for parsed in batch {
-                switch Self.insert(parsed.row, with: statement) {
+                switch Self.insert(parsed.row, with: statement, keyColumn: keyColumn) {
                 case SQLITE_DONE: break
                 case SQLITE_CONSTRAINT: throw StoreError(.badDataset, "\(file):\(parsed.line): record_id: duplicate record id")
                 case let code: throw StoreError(.database, "lists database: \(String(cString: sqlite3_errstr(code)))")
@@ -88,15 +89,19 @@ extension ListsStore {
         return "INSERT INTO \(table(list)) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ",")))"
     }
 
+    /// The table column of `list`'s derived key (after its source column); `Int.max` for a
+    /// list without one.
+    static func keyColumn(_ list: ListKind) -> Int { ListSchema.of(list).derivedKey.map { $0.source + 1 } ?? Int.max }
+
     /// Binds a row's fields and derived key as text (nil as NULL) and steps `statement`.
     /// The loader binds straight through SQLite: GRDB's argument boxing is a third of the
     /// insert cost at a million rows.
     /// - Returns: SQLite's result code (primary code).
-    static func insert(_ row: ListRow, with statement: Statement) -> Int32 {
+    /// - Parameter keyColumn: `keyColumn(row.list)`, worked out once per list by the caller
+    ///   (this runs per row).
+    static func insert(_ row: ListRow, with statement: Statement, keyColumn: Int) -> Int32 {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
-        // The derived key's column follows its source column.
-        let keyColumn = ListSchema.of(row.list).derivedKey.map { $0.source + 1 } ?? Int.max
         func bind(_ value: String?, at column: Int) {
             guard var value else {
                 sqlite3_bind_null(handle, Int32(column + 1))

@@ -149,8 +149,10 @@ extension ListsStore {
     public func records(_ list: ListKind, key: String) throws -> ListLookup<[String?]> {
         let schema = ListSchema.of(list)
         let count = schema.columns.count
-        guard try readableGeneration().received.contains(list) else { return ListLookup(meta: .never(list), records: []) }
-        return try lookup { db in
+        // One generation for the check and the lookup: one readlink on the check path.
+        let generation = try readableGeneration()
+        guard generation.received.contains(list) else { return ListLookup(meta: .never(list), records: []) }
+        return try wrap { try generation.lookups.next().inDatabase { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT m.version, m.issued_at, m.expires_at, m.record_count, m.mode,
                        \(schema.columnNames.map { "v.\($0)" }.joined(separator: ", "))
@@ -166,7 +168,7 @@ extension ListsStore {
                 if !row.isNull(5) { records.append((0..<count).map { row.optionalText(5 + $0) }) }
             }
             return ListLookup(meta: meta, records: records)
-        }
+        } }
     }
 }
 

@@ -235,6 +235,7 @@ extension ListsStore {
         // RETURNING hands back the deleted record for the digest in the same probe.
         let delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE record_id = ? RETURNING \(columns.joined(separator: ", "))")
         let insertStatement = try db.cachedStatement(sql: insertSQL(list))
+        let keyColumn = keyColumn(list)
         func stored(_ id: String) throws -> [String?]? {
             try Row.fetchOne(select, arguments: [id]).map { row in (0..<columns.count).map { row.storedText($0) } }
         }
@@ -264,7 +265,7 @@ extension ListsStore {
                     try update(list, row, from: old, db)
                 } else {
                     position.count += 1
-                    guard insert(row, with: insertStatement) == SQLITE_DONE else {
+                    guard insert(row, with: insertStatement, keyColumn: keyColumn) == SQLITE_DONE else {
                         throw StoreError(.database, "lists database: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
                     }
                 }

@@ -66,12 +66,7 @@ struct DatasetTests {
         // A second data set, version 2, with one bad row appended and the count bumped to match.
         let next = s.directory.url.appendingPathComponent("next")
         try DatasetGenerator(counts: .init(records: 2_000), seed: 8, issuedAt: LoadedState.issuedAt).write(to: next)
-        let csv = next.appendingPathComponent("stolen-vehicles.csv")
-        try (String(contentsOf: csv, encoding: .utf8) + row + "\n").write(to: csv, atomically: true, encoding: .utf8)
-        var manifest = try Dataset.Manifest.read(from: next)
-        manifest.counts["stolen-vehicles"]! += 1
-        manifest.version = 2
-        try manifest.write(to: next)
+        try Dataset.appendRow(row, to: .stolenVehicles, in: next)
         #expect {
             try s.lists.replaceAll(withDatasetAt: next)
         } throws: { error in

@@ -109,12 +109,7 @@ struct DocumentListTests {
         try DatasetGenerator(counts: .init(records: 1_000, registrations: 2_003, licences: 1_001), seed: 8, issuedAt: LoadedState.issuedAt)
             .write(to: next)
         let list: ListKind = row.hasPrefix("RG") ? .registrations : .licences
-        let csv = next.appendingPathComponent(Dataset.fileName(list))
-        try (String(contentsOf: csv, encoding: .utf8) + row + "\n").write(to: csv, atomically: true, encoding: .utf8)
-        var manifest = try Dataset.Manifest.read(from: next)
-        manifest.counts[list.rawValue]! += 1
-        manifest.version = 2
-        try manifest.write(to: next)
+        try Dataset.appendRow(row, to: list, in: next)
         #expect {
             try s.lists.replaceAll(withDatasetAt: next)
         } throws: { error in

@@ -1,3 +1,4 @@
+import FieldWire
 import Central
 import Foundation
 import Store
@@ -28,4 +29,17 @@ struct LoadedState {
     }
 
     static let officer = try! CheckContext(officerId: "OF-0001", unitId: "TPE-DA-01", purpose: CheckPurpose(unchecked: "law-6-1", reference: nil))
+}
+
+extension Dataset {
+    /// Appends `row` as written to `list`'s file in the data set at `directory`, and makes
+    /// dataset.json count it, as version 2: a data set whose one bad row the loader must refuse.
+    static func appendRow(_ row: String, to list: ListKind, in directory: URL) throws {
+        let csv = directory.appendingPathComponent(fileName(list))
+        try (String(contentsOf: csv, encoding: .utf8) + row + "\n").write(to: csv, atomically: true, encoding: .utf8)
+        var manifest = try Manifest.read(from: directory)
+        manifest.counts[list.rawValue]! += 1
+        manifest.version = 2
+        try manifest.write(to: directory)
+    }
 }
