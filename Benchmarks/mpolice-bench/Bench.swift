@@ -25,10 +25,35 @@ struct Bench: ParsableCommand {
     @Option(help: "Seconds the daemon is watched idle.") var idleSeconds: Double = 60
     @Option(help: "Vehicle registrations for the document figures.") var registrations = 5_000_000
     @Option(help: "Driving licences for the document figures.") var licences = 2_000_000
+    @Option(help: ArgumentHelp("Parts to run, comma-separated (\(Part.allCases.map(\.rawValue).joined(separator: ", "))); default: all. "
+                               + "The figures of the others stay as the results file holds them.", valueName: "parts"))
+    var only: String?
+
+    /// The bench's parts; a full run measures them all.
+    enum Part: String, CaseIterable {
+        /// Load, checks, uplink, sync, the socket API and the footprint (one data set).
+        case core
+        case photos
+        case documents
+    }
+
+    var parts: Set<Part> {
+        get throws {
+            guard let only, !only.isEmpty else { return Set(Part.allCases) }
+            return Set(try only.split(separator: ",").map { name in
+                guard let part = Part(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--only: unknown part \(name) (\(Part.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                return part
+            })
+        }
+    }
 
     func validate() throws {
         if renderOnly, readme == nil { throw ValidationError("--render-only needs --readme") }
-        if !renderOnly, deb == nil || packaged == nil { throw ValidationError("--deb and --packaged: the package and its binary (make deb)") }
+        if !renderOnly, try parts.contains(.core), deb == nil || packaged == nil {
+            throw ValidationError("--deb and --packaged: the package and its binary (make deb)")
+        }
         guard idleSeconds >= 1 else { throw ValidationError("--idle-seconds must be at least 1") }
         guard registrations >= 20_000, licences >= 1_000 else { throw ValidationError("--registrations at least 20,000 (a 10,000-change delta), --licences at least 1,000") }
     }
@@ -45,6 +70,26 @@ struct Bench: ParsableCommand {
         results.add("bench_licences", Double(licences))
         print("mpolice-bench: \(records) records, \(checks) checks, work dir \(workURL.path)")
 
+        let parts = try parts
+        if parts.contains(.core) { try runCore(workURL, into: &results) }
+        if parts.contains(.photos) { try PhotoBench(work: workURL, photos: photos).run(into: &results) }
+        if parts.contains(.documents) {
+            try DocumentBench(work: workURL, registrations: registrations, licences: licences, checks: checks, sqlite3: sqlite3).run(into: &results)
+        }
+
+        results.addRatios()
+        if parts.count == Part.allCases.count {
+            let unmeasured = Figures.keys.subtracting(results.values.keys)
+            guard unmeasured.isEmpty else { throw BenchError("the run did not measure \(unmeasured.sorted().joined(separator: ", "))") }
+        }
+        let written = try results.write(to: out)
+        print("wrote \(out)")
+        try renderReadme(from: written)
+    }
+
+    /// The on-device figures over one data set of `--records`: load, plate and ID checks,
+    /// uplink, list sync, the socket API and the packaged daemon's footprint.
+    private func runCore(_ workURL: URL, into results: inout Results) throws {
         // Data set (not timed: it stands in for what the center publishes).
         let datasetURL = workURL.appendingPathComponent("dataset")
         let issuedAt = SystemClock().nowMilliseconds / 1000
@@ -132,15 +177,6 @@ struct Bench: ParsableCommand {
                            published: workURL.appendingPathComponent("pki/nginx-server/www"), keys: workURL.appendingPathComponent("keys"),
                            plates: plates.entered, deb: URL(fileURLWithPath: deb!), packaged: URL(fileURLWithPath: packaged!),
                            idleSeconds: idleSeconds).run(into: &results)
-        try PhotoBench(work: workURL, photos: photos).run(into: &results)
-        try DocumentBench(work: workURL, registrations: registrations, licences: licences, checks: checks, sqlite3: sqlite3).run(into: &results)
-
-        results.addRatios()
-        let unmeasured = Figures.keys.subtracting(results.values.keys)
-        guard unmeasured.isEmpty else { throw BenchError("the run did not measure \(unmeasured.sorted().joined(separator: ", "))") }
-        let written = try results.write(to: out)
-        print("wrote \(out)")
-        try renderReadme(from: written)
     }
 
     private func renderReadme(from values: [String: Double]) throws {

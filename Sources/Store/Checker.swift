@@ -176,47 +176,29 @@ public final class Checker: Sendable {
     /// document says none was issued; an exceptions-only list says no invalidity is known.
     func document(_ schema: ListSchema, key: String, language: MessageLanguage) throws -> DocumentResult {
         let lookup = try lists.records(schema.list, key: key)
-        let document = schema.document!
-        let statusIndex = schema.index(of: document.statusColumn)!
+        let reading = DocumentReading.of(schema.list)
         let meta = lookup.meta
         let version = meta.version(at: lists.judgementTime(clock))
         let term = ["list": schema.list.rawValue, "version": String(meta.version)]
         func result(_ status: String, _ valid: Bool?, _ record: [String?]?, _ notice: Notice) -> DocumentResult {
             DocumentResult(list: schema.list, mode: meta.mode, version: version, status: status, valid: valid,
-                           record: record.map { Self.answerFields(schema, $0) }, statement: MessageCatalogue.message(notice, in: language))
+                           record: record.map(reading.answerFields), statement: MessageCatalogue.message(notice, in: language))
         }
         guard meta.version > 0 else { return result("unknown", nil, nil, Notice("document.never-received", term)) }
         // A valid record first: a plate re-registered after a cancellation is on the road lawfully.
-        guard let record = lookup.records.first(where: { $0[statusIndex] == document.validStatus }) ?? lookup.records.first else {
+        guard let record = lookup.records.first(where: { $0[reading.statusIndex] == reading.validStatus }) ?? lookup.records.first else {
             return meta.mode == .full
                 ? result("not-listed", false, nil, Notice("document.not-listed", term))
                 : result("not-listed", true, nil, Notice("document.no-invalidity", term))
         }
-        let status = record[statusIndex] ?? ""
-        guard status != document.validStatus else { return result(status, true, record, Notice("document.valid", term)) }
+        let status = record[reading.statusIndex] ?? ""
+        guard status != reading.validStatus else { return result(status, true, record, Notice("document.valid", term)) }
         var arguments = term
         arguments["status"] = status
-        let details = document.detailColumns.compactMap { schema.index(of: $0).flatMap { record[$0] } }.filter { !$0.isEmpty }
+        let details = reading.detailIndexes.compactMap { record[$0] }.filter { !$0.isEmpty }
         guard !details.isEmpty else { return result(status, false, record, Notice("document.invalid", arguments)) }
         arguments["details"] = details.joined(separator: ", ")
         return result(status, false, record, Notice("document.invalid-details", arguments))
-    }
-
-    /// A record's fields as an answer shows them: camelCase names, plates in their printed
-    /// form, empty fields left out.
-    static func answerFields(_ schema: ListSchema, _ values: [String?]) -> [String: String] {
-        var fields: [String: String] = [:]
-        for (column, value) in zip(schema.columns, values) {
-            guard var value, !value.isEmpty else { continue }
-            if column.rule == .plate { value = Plate.display(compact: value, format: PlateFormat.recognise(Array(value.utf8))) }
-            fields[camelCase(column.name)] = value
-        }
-        return fields
-    }
-
-    static func camelCase(_ name: String) -> String {
-        let parts = name.split(separator: "_")
-        return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
     }
 
     /// The ID answer: an exact match is a hit. When the ID is invalid, listed IDs one

@@ -147,18 +147,12 @@ extension ListsStore {
     /// as its fields in column order, with the list's version and mode from the same
     /// snapshot. One statement, as the typed lookups above.
     public func records(_ list: ListKind, key: String) throws -> ListLookup<[String?]> {
-        let schema = ListSchema.of(list)
-        let count = schema.columns.count
+        let count = ListSchema.of(list).columns.count
         // One generation for the check and the lookup: one readlink on the check path.
         let generation = try readableGeneration()
         guard generation.received.contains(list) else { return ListLookup(meta: .never(list), records: []) }
         return try wrap { try generation.lookups.next().inDatabase { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT m.version, m.issued_at, m.expires_at, m.record_count, m.mode,
-                       \(schema.columnNames.map { "v.\($0)" }.joined(separator: ", "))
-                FROM list_meta m LEFT JOIN \(schema.table) v ON v.\(schema.lookupColumn) = ?
-                WHERE m.list = '\(list.rawValue)' LIMIT \(Self.lookupLimit)
-                """)
+            let statement = try db.cachedStatement(sql: Self.recordsSQL[list]!)
             statement.bindTexts([key])
             var meta = ListMeta.never(list)
             var records: [[String?]] = []
@@ -170,6 +164,17 @@ extension ListsStore {
             return ListLookup(meta: meta, records: records)
         } }
     }
+
+    /// Each list's lookup by its declaration, written once (the plate check runs one per check).
+    private static let recordsSQL: [ListKind: String] = Dictionary(uniqueKeysWithValues: ListKind.allCases.map { list in
+        let schema = ListSchema.of(list)
+        return (list, """
+            SELECT m.version, m.issued_at, m.expires_at, m.record_count, m.mode,
+                   \(schema.columnNames.map { "v.\($0)" }.joined(separator: ", "))
+            FROM list_meta m LEFT JOIN \(schema.table) v ON v.\(schema.lookupColumn) = ?
+            WHERE m.list = '\(list.rawValue)' LIMIT \(lookupLimit)
+            """)
+    })
 }
 
 // MARK: The roster
