@@ -10,6 +10,8 @@ BENCH_RECORDS ?= 1000000
 BENCH_CHECKS  ?= 10000
 BENCH_REGISTRATIONS ?= 5000000
 BENCH_LICENCES ?= 2000000
+# Parts of `make bench` (comma-separated: core, photos, documents); empty: all of them.
+BENCH ?=
 
 # Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
 # gpsfake, nginx, openssl, curl, systemd-analyze, faketime (diag under a skewed clock),
@@ -17,7 +19,7 @@ BENCH_LICENCES ?= 2000000
 # libturbojpeg0-dev: the reference center's synthetic photos (JPEG).
 # Packaging: binutils (strip), help2man (man pages), lintian. oathtool: the TOTP oracle in tests; cryptsetup-bin: the LUKS oracle;
 # chromium, chromium-driver and fonts-noto-cjk: the officer's screen in a real browser (Selenium from PyPI).
-APT_PACKAGES := oathtool libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev libturbojpeg0-dev pkg-config sqlite3 gpsd gpsd-clients \
+APT_PACKAGES := oathtool postgresql-15 libpq-dev libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev libturbojpeg0-dev pkg-config sqlite3 gpsd gpsd-clients \
                 nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils help2man lintian faketime \
                 cryptsetup-bin chromium chromium-driver fonts-noto-cjk
 PYTOOLS      := .build/pytools
@@ -25,7 +27,8 @@ SCHEMATHESIS := schemathesis==4.32.5
 OPENAPI_VALIDATOR := openapi-spec-validator==0.9.0
 SELENIUM     := selenium==4.27.1
 
-DEB_VERSION  ?= 0.4.0
+# The package's version is the agent's own (AgentVersion.current, sent in health reports).
+DEB_VERSION  ?= $(shell sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/FieldWire/HealthReport.swift)
 DEB_BUILD    := .build/deb
 ARCH         := $(shell dpkg --print-architecture)
 DEB          := dist/mpolice-agent_$(DEB_VERSION)_$(ARCH).deb
@@ -73,11 +76,12 @@ test-deb: deb
 	Packaging/build-deb.sh $(DEB_VERSION)+next $(DEB_BUILD)/release dist
 	Packaging/test-deb.sh $(DEB) dist/mpolice-agent_$(DEB_VERSION)+next_$(ARCH).deb
 
-bench: setup deb
+# The package is built only when the core part (its footprint figures) runs.
+bench: setup $(if $(BENCH),$(if $(findstring core,$(BENCH)),deb),deb)
 	$(SWIFT) build -c release --product mpolice-bench
 	$(SWIFT) build -c release --product mpoliced
 	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --registrations $(BENCH_REGISTRATIONS) --licences $(BENCH_LICENCES) --work bench-work --out bench-results.json --readme README.md \
-	    --deb $(DEB) --packaged $(DEB_BUILD)/release/mpolice
+	    --deb $(DEB) --packaged $(DEB_BUILD)/release/mpolice $(if $(BENCH),--only $(BENCH))
 
 demo: setup
 	$(SWIFT) build

@@ -16,7 +16,7 @@
 //   Central       → FieldWire            the reference center: generator, publisher, uplink endpoint
 //   DaemonCommand, ControlCommand, ScreenCommand   the three terminal programs' command lines
 // Every engine module may import TerminalConfiguration for its slice. CCurlShim, CZlibShim and CGPS
-// are the C edges (libcurl, zlib, libgps). Executables stay thin: `mpoliced`, `mpolicectl` and
+// are the C edges (libcurl, zlib, libgps); CPostgres (libpq) and CTurboJPEG are the center's. Executables stay thin: `mpoliced`, `mpolicectl` and
 // `mpolice-screen` run one command each; the package ships `mpolice`, all three in one binary.
 import PackageDescription
 
@@ -60,6 +60,11 @@ let package = Package(
             providers: [.apt(["libgps-dev"])]
         ),
         .systemLibrary(
+            name: "CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
             name: "CTurboJPEG",
             pkgConfig: "libturbojpeg",
             providers: [.apt(["libturbojpeg0-dev"])]
@@ -90,6 +95,8 @@ let package = Package(
             dependencies: [
                 "Watchlist", "FieldWire", "Store", "TerminalConfiguration", "CCurlShim",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The device certificate's key checked against its certificate (EC and RSA).
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -141,9 +148,6 @@ let package = Package(
             name: "Diagnostics",
             dependencies: [
                 "TerminalConfiguration", "Store", "FieldWire", "FieldSync", "Location", "LocalAPIClient", "LocalAPIContract", "Watchlist",
-                // The device certificate's key checked against its certificate (EC and RSA).
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -152,9 +156,12 @@ let package = Package(
                 "Watchlist", "FieldWire", .product(name: "Crypto", package: "swift-crypto"),
                 // The data-set generator's synthetic photos (JPEG).
                 "CTurboJPEG",
-                // The reference uplink endpoint behind nginx, and its database.
+                // The reference uplink endpoint behind nginx, and its database: SQLite (GRDB) or
+                // PostgreSQL (libpq, a C edge like libcurl: the same synchronous SQL session for
+                // both engines, so every statement and all the logic around it is written once).
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                "CPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // Optimised in debug builds too: the tests generate thousands of synthetic photos

@@ -63,7 +63,7 @@ struct FootprintBench {
 
         // The center: its uplink in process behind nginx, which also serves the publication.
         let pki = try TestPKI(in: try dir.appendingPathComponent("pki").creatingDirectory())
-        let database = try UplinkDatabase(path: dir.appendingPathComponent("central.db").path)
+        let database = try UplinkDatabase(dir.appendingPathComponent("central.db").path)
         let socket = dir.appendingPathComponent("central.sock").path
         let workers = getgrnam(NginxTLS.workerGroup)?.pointee.gr_gid
         let quiet = Logger(label: "bench-central", factory: { _ in SwiftLogNoOpLogHandler() })

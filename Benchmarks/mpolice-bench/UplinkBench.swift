@@ -49,7 +49,7 @@ struct UplinkBench {
 
         // Upload: the reference central behind nginx, as in the tests.
         let pki = try TestPKI(in: try dir.appendingPathComponent("pki").creatingDirectory())
-        let database = try UplinkDatabase(path: dir.appendingPathComponent("central.db").path)
+        let database = try UplinkDatabase(dir.appendingPathComponent("central.db").path)
         let socket = dir.appendingPathComponent("central.sock").path
         var logger = Logger(label: "bench-central")
         // Cancelling the server at the end logs a shutdown "error" that is not one.

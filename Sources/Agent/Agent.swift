@@ -195,6 +195,14 @@ public enum Agent {
         } }
         late.photos = photos
 
+        // The fleet view's health reports: daily, and on `mpolicectl diag --upload`.
+        let healthReporter = uplink.map { _ in
+            HealthReporter(unit: configuration.terminal.unit, lists: lists, journal: journal, stateDirectory: state.url.path,
+                           certificatePath: s.central == nil ? nil : s.certificate, clock: clock, logger: logger)
+        }
+        var healthReport: (@Sendable () throws -> HealthReport)?
+        if let healthReporter { healthReport = { try healthReporter.send(.diag) } }
+
         // The API, and systemd told once it listens.
         let syncNow: (@Sendable () -> Int?)?
         if let sync { syncNow = { sync.requestSync() } } else { syncNow = nil }
@@ -208,7 +216,8 @@ public enum Agent {
                                     submit: { envelope in await Self.submit(envelope, to: protection) },
                                     liftLock: { try protection.liftLock() },
                                     status: { protection.status() }),
-                                 photos: photoStore),
+                                 photos: photoStore,
+                                 healthReport: healthReport),
                            maxBodyBytes: configuration.api.maxBodyBytes)
         let a = configuration.api
         let listener = LocalAPI.Listener(
@@ -245,6 +254,7 @@ public enum Agent {
         if let sync { services.append(sync) }
         if let uplink { services.append(uplink) }
         if let photos { services.append(photos) }
+        if let healthReporter { services.append(healthReporter) }
         services.append(server)
         services.append(systemd)
         var group = ServiceGroupConfiguration(services: services.map { .init(service: $0) },

@@ -1,6 +1,5 @@
 import FieldWire
 import Foundation
-import GRDB
 import Watchlist
 
 /// Who checked whom, from the records units uploaded (`mpolice-central audit`): the checks of
@@ -31,20 +30,20 @@ public struct Audit: Sendable {
     /// records carry it (folded name, a space, the date of birth).
     public func subject(_ entered: String) throws -> [Check] {
         let id = PersonID.normalisedForList(entered) ?? entered
-        return try checks(where: "json_extract(payload, '$.kind') IN ('person-id', 'person-name') AND json_extract(payload, '$.query') = ?1", [id])
+        return try checks(where: { d in "\(d.jsonText("payload", "kind")) IN ('person-id', 'person-name') AND \(d.jsonText("payload", "query")) = ?1" }, [id])
     }
 
     /// Checks of a plate (any form a check accepts).
     public func plate(_ entered: String) throws -> [Check] {
         let compact = Plate.normalisedForList(entered)?.compact ?? entered
-        return try checks(where: "json_extract(payload, '$.kind') = 'plate' AND json_extract(payload, '$.query') = ?1", [compact])
+        return try checks(where: { d in "\(d.jsonText("payload", "kind")) = 'plate' AND \(d.jsonText("payload", "query")) = ?1" }, [compact])
     }
 
-    private func checks(where condition: String, _ arguments: [String]) throws -> [Check] {
-        try database.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT payload FROM item WHERE kind = 'check' AND (\(condition)) ORDER BY json_extract(payload, '$.checkedAt')",
-                                arguments: StatementArguments(arguments)).map { json in
-                let p = try WireJSON.decode(CheckRecordPayload.self, from: Data(json.utf8))
+    private func checks(where condition: (SQLDialect) -> String, _ arguments: [String]) throws -> [Check] {
+        try database.backend.read { db in
+            try db.query("SELECT payload FROM item WHERE kind = 'check' AND (\(condition(db.dialect))) ORDER BY \(db.dialect.jsonText("payload", "checkedAt"))",
+                         arguments).map { row in
+                let p = try WireJSON.decode(CheckRecordPayload.self, from: Data(row.text(0).utf8))
                 return Check(checkId: p.checkId, checkedAt: p.checkedAt, unitId: p.unitId, officerId: p.officerId, authentication: p.authentication,
                              kind: p.kind, query: p.query, outcome: p.outcome, purpose: p.purpose, location: p.location)
             }
@@ -86,33 +85,35 @@ public struct Audit: Sendable {
     /// Every anomaly, by kind; `roster` (the center's officers) for the unit check.
     public func anomalies(_ thresholds: Thresholds = Thresholds(), roster: [RosterOfficer]? = nil) throws -> [Anomaly] {
         var found: [Anomaly] = []
-        try database.pool.read { db in
-            for row in try Row.fetchAll(db, sql: """
-                SELECT json_extract(payload, '$.kind') AS k, json_extract(payload, '$.query') AS q,
-                       substr(json_extract(payload, '$.checkedAt'), 1, 10) AS day,
-                       count(DISTINCT json_extract(payload, '$.officerId')) AS officers
-                FROM item WHERE kind = 'check' GROUP BY k, q, day HAVING officers > ? ORDER BY day, q
-                """, arguments: [thresholds.officersPerSubjectPerDay]) {
-                let (kind, query, day, officers): (String, String, String, Int) = (row[0], row[1], row[2], row[3])
+        try database.backend.read { db in
+            let d = db.dialect
+            for row in try db.query("""
+                SELECT \(d.jsonText("payload", "kind")) AS k, \(d.jsonText("payload", "query")) AS q,
+                       substr(\(d.jsonText("payload", "checkedAt")), 1, 10) AS day,
+                       count(DISTINCT \(d.jsonText("payload", "officerId"))) AS officers
+                FROM item WHERE kind = 'check' GROUP BY k, q, day HAVING count(DISTINCT \(d.jsonText("payload", "officerId"))) > ?
+                ORDER BY day, q
+                """, thresholds.officersPerSubjectPerDay) {
+                let (kind, query, day, officers) = (row.text(0), row.text(1), row.text(2), row.int(3))
                 found.append(Anomaly(kind: .subjectManyOfficers, unit: nil, officerId: nil, subject: query,
                                      detail: "\(kind) \(query) checked by \(officers) officers on \(day)"))
             }
-            for row in try Row.fetchAll(db, sql: """
-                SELECT json_extract(payload, '$.officerId') AS o, substr(json_extract(payload, '$.checkedAt'), 1, 13) AS hour, count(*) AS n,
-                       min(unit) AS unit
-                FROM item WHERE kind = 'check' GROUP BY o, hour HAVING n > ? ORDER BY hour, o
-                """, arguments: [thresholds.checksPerOfficerPerHour]) {
-                let (officer, hour, count, unit): (String, String, Int, String) = (row[0], row[1], row[2], row[3])
+            for row in try db.query("""
+                SELECT \(d.jsonText("payload", "officerId")) AS o, substr(\(d.jsonText("payload", "checkedAt")), 1, 13) AS hour, count(*) AS n,
+                       min(unit) AS first_unit
+                FROM item WHERE kind = 'check' GROUP BY o, hour HAVING count(*) > ? ORDER BY hour, o
+                """, thresholds.checksPerOfficerPerHour) {
+                let (officer, hour, count, unit) = (row.text(0), row.text(1), row.int(2), row.text(3))
                 found.append(Anomaly(kind: .officerRate, unit: unit, officerId: officer, subject: nil,
                                      detail: "\(count) checks by \(officer) in the hour from \(hour):00Z"))
             }
             if let roster {
                 let allowed = Dictionary(roster.map { ($0.officerId, Set($0.units)) }, uniquingKeysWith: { a, _ in a })
-                for row in try Row.fetchAll(db, sql: """
-                    SELECT json_extract(payload, '$.officerId') AS o, unit, count(*) AS n, json_extract(payload, '$.authentication') AS a
-                    FROM item WHERE kind = 'check' GROUP BY o, unit, a ORDER BY o, unit
+                for row in try db.query("""
+                    SELECT \(d.jsonText("payload", "officerId")) AS o, unit, count(*) AS n, \(d.jsonText("payload", "authentication")) AS a
+                    FROM item WHERE kind = 'check' GROUP BY o, unit, a ORDER BY o, unit, a
                     """) {
-                    let (officer, unit, count, authentication): (String, String, Int, String?) = (row[0], row[1], row[2], row[3])
+                    let (officer, unit, count, authentication) = (row.text(0), row.text(1), row.int(2), row.optionalText(3))
                     guard allowed[officer]?.contains(unit) != true else { continue }
                     let how = authentication.map { " (\($0))" } ?? ""
                     found.append(Anomaly(kind: .unitNotAllowed, unit: unit, officerId: officer, subject: nil,
@@ -127,13 +128,13 @@ public struct Audit: Sendable {
     /// Walks each unit's chained records in order against their links and the unit's
     /// reported head.
     public func chainFindings() throws -> [Anomaly] {
-        try database.pool.read { db in
+        try database.backend.read { db in
             var found: [Anomaly] = []
-            let units = try String.fetchAll(db, sql: "SELECT DISTINCT unit FROM item WHERE chain_seq IS NOT NULL UNION SELECT unit FROM unit_chain ORDER BY 1")
+            let units = try db.query("SELECT DISTINCT unit FROM item WHERE chain_seq IS NOT NULL UNION SELECT unit FROM unit_chain ORDER BY 1").map { $0.text(0) }
             for unit in units {
                 var records: [Int64: (link: ChainLink, hash: String, id: String)] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT id, kind, payload FROM item WHERE unit = ? AND chain_seq IS NOT NULL", arguments: [unit]) {
-                    let (id, kind, json): (String, String, String) = (row[0], row[1], row[2])
+                for row in try db.query("SELECT id, kind, payload FROM item WHERE unit = ? AND chain_seq IS NOT NULL ORDER BY received_seq", unit) {
+                    let (id, kind, json) = (row.text(0), row.text(1), row.text(2))
                     guard let kind = OutboxKind(rawValue: kind), let link = try? UplinkPayload.decode(kind: kind, json: json).chain else { continue }
                     if records[link.seq] != nil {
                         found.append(Anomaly(kind: .chainBreak, unit: unit, officerId: nil, subject: nil,
@@ -141,8 +142,7 @@ public struct Audit: Sendable {
                     }
                     records[link.seq] = (link, ChainLink.hash(json), id)
                 }
-                let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM unit_chain WHERE unit = ?", arguments: [unit])
-                    .map { ChainHead(seq: $0[0], hash: $0[1]) }
+                let head = try db.queryOne("SELECT seq, hash FROM unit_chain WHERE unit = ?", unit).map { ChainHead(seq: $0.int(0), hash: $0.text(1)) }
                 let last = max(records.keys.max() ?? 0, head?.seq ?? 0)
                 var missing: [ClosedRange<Int64>] = []
                 var seq: Int64 = 1

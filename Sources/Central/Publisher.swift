@@ -61,13 +61,18 @@ public struct Publisher {
     ///   - exceptionsOnly: document lists published with their invalid records only (the
     ///     fleet's terminals are small); the others are published whole.
     @discardableResult
+    ///   - catchUpAges: seconds; per age, a catch-up delta from the version that was current
+    ///     that long ago (when older than the previous version), and the deltas it is made
+    ///     from kept for the longest (docs/sync-protocol.md, "Catch-up deltas").
     public func publish(dataset: URL, now: Int64, validFor: Int64, keepDeltas: Int, center: UplinkDatabase? = nil,
-                        exceptionsOnly: Set<ListKind> = [], progress: ((String) -> Void)? = nil) throws -> Report {
+                        exceptionsOnly: Set<ListKind> = [], catchUpAges: [Int64] = Self.defaultCatchUpAges,
+                        progress: ((String) -> Void)? = nil) throws -> Report {
         for list in exceptionsOnly where ListSchema.of(list).document == nil {
             throw CentralError("\(list.rawValue) is not a document list: only registrations and licences can be published as exceptions only")
         }
         let keys = try CentralKeys.load(from: keysDirectory)
         let previous = try currentManifest()
+        var history = try readHistory()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var lists: [ListKind: Manifest.List] = [:]
         var changes: [ListKind: (upserts: Int, deletes: Int)] = [:]
@@ -77,8 +82,12 @@ public struct Publisher {
             let mode: ListMode = exceptionsOnly.contains(list) ? .exceptions : .full
             var rows = try Self.sortedUnique(Dataset.readRows(list, from: dataset), list)
             if mode == .exceptions { rows = rows.filter(schema.isException) }
-            let (published, change) = try publishList(list, rows: rows, mode: mode, before: previous?.lists[list.rawValue],
+            var (published, change) = try publishList(list, rows: rows, mode: mode, before: previous?.lists[list.rawValue],
                                                       keepDeltas: keepDeltas, progress: progress)
+            if change != nil {
+                published.catchUps = try catchUps(list, to: published, rows: rows, history: &history, now: now, ages: catchUpAges, progress: progress)
+                    .nilIfEmpty
+            }
             lists[list] = published
             changes[list] = change
             // Hits are confirmed against the watch lists only.
@@ -88,6 +97,7 @@ public struct Publisher {
                 try center.keepRecords(list, rows: rows, version: published.version, now: now)
             }
         }
+        try writeHistory(history)
         try copyRoots()
         try publishPhotos(from: DatasetGenerator.photoDirectory(dataset), progress: progress)
         // Every region's unexpired bulletins: each terminal keeps its own region's.
@@ -106,7 +116,7 @@ public struct Publisher {
             try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: previousTime.timeIntervalSince1970.rounded(.down) + 1)],
                                                   ofItemAtPath: manifestURL.path)
         }
-        removeUnreferenced(manifest)
+        removeUnreferenced(manifest, history: history)
         return Report(manifest: manifest, changes: changes)
     }
 
@@ -177,7 +187,7 @@ public struct Publisher {
                              mode: mode)
     }
 
-    private func read(_ file: Manifest.File) throws -> Data {
+    func read(_ file: Manifest.File) throws -> Data {
         guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file.path).path) else {
             throw CentralError("published file \(file.path) is missing")
         }
@@ -185,7 +195,7 @@ public struct Publisher {
     }
 
     /// Writes a published file atomically, world-readable (a static server serves it).
-    private func write(_ data: Data, as path: String) throws -> Manifest.File {
+    func write(_ data: Data, as path: String) throws -> Manifest.File {
         let url = directory.appendingPathComponent(path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
@@ -203,12 +213,13 @@ public struct Publisher {
         }
     }
 
-    /// Deletes list files the new manifest no longer names (pruned deltas, old snapshots).
-    private func removeUnreferenced(_ manifest: Manifest) {
-        var keep = Set<String>()
+    /// Deletes list files the new manifest no longer names (pruned deltas, old snapshots,
+    /// old catch-ups), but the deltas the history keeps to make catch-ups from.
+    private func removeUnreferenced(_ manifest: Manifest, history: PublicationHistory) {
+        var keep = Set(history.lists.values.flatMap { $0.compactMap(\.delta) })
         for list in manifest.lists.values {
             keep.insert(list.snapshot.path)
-            for delta in list.deltas { keep.insert(delta.file.path) }
+            for delta in list.deltas + (list.catchUps ?? []) { keep.insert(delta.file.path) }
         }
         for list in ListKind.allCases {
             let dir = directory.appendingPathComponent(list.rawValue)

@@ -1,6 +1,5 @@
 import FieldWire
 import Foundation
-import GRDB
 import Watchlist
 
 /// Dispatch at the reference center (docs/sync-protocol.md, "Dispatch"): each unit's
@@ -8,50 +7,6 @@ import Watchlist
 /// what each unit last said about itself (position, status, emergency), the nearest available
 /// unit, arrival times, emergencies and hit outcomes.
 extension UplinkDatabase {
-    static func registerFieldOperations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v6-field-operations") { db in
-            try db.execute(sql: """
-                ALTER TABLE dispatch ADD COLUMN address TEXT;
-                ALTER TABLE dispatch ADD COLUMN incident_type TEXT;
-                ALTER TABLE dispatch ADD COLUMN callback_number TEXT;
-                ALTER TABLE dispatch ADD COLUMN notes TEXT;
-                ALTER TABLE dispatch ADD COLUMN reason TEXT;
-                ALTER TABLE dispatch ADD COLUMN received_at TEXT;
-                ALTER TABLE dispatch ADD COLUMN en_route_at TEXT;
-                ALTER TABLE dispatch ADD COLUMN on_scene_at TEXT;
-                ALTER TABLE dispatch ADD COLUMN cleared_at TEXT;
-                -- Set when `--near` chose the unit: the straight-line distance, metres.
-                ALTER TABLE dispatch ADD COLUMN distance_m REAL;
-                -- Every unit's dispatch log; the poll's cursor is this table's. The dispatches
-                -- made before it are its first entries, under the cursors units already hold.
-                CREATE TABLE dispatch_event (
-                    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
-                    dispatch_id TEXT NOT NULL,
-                    unit TEXT NOT NULL,
-                    change TEXT NOT NULL,
-                    entry TEXT NOT NULL
-                );
-                CREATE INDEX dispatch_event_unit ON dispatch_event(unit, cursor);
-                INSERT INTO dispatch_event (cursor, dispatch_id, unit, change, entry)
-                    SELECT cursor, id, unit, 'created', json_object('id', id, 'cursor', cursor, 'createdAt', created_at,
-                        'priority', priority, 'summary', summary, 'latitude', latitude, 'longitude', longitude, 'change', 'created')
-                    FROM dispatch ORDER BY cursor;
-                -- What each unit last reported: position (when the center received it), status, emergency.
-                CREATE TABLE unit_state (
-                    unit TEXT PRIMARY KEY NOT NULL,
-                    latitude REAL,
-                    longitude REAL,
-                    position_at INTEGER,
-                    status TEXT,
-                    status_at TEXT,
-                    emergency_id TEXT
-                );
-                ALTER TABLE item ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE item ADD COLUMN nearest TEXT;
-                """)
-        }
-    }
-
     // MARK: The dispatch log
 
     /// What a dispatch says besides its unit.
@@ -81,13 +36,13 @@ extension UplinkDatabase {
     public func createDispatch(unit: String, _ details: DispatchDetails, distance: Double? = nil, now: Int64) throws -> DispatchOrder {
         let id = UUIDv7.make(milliseconds: now)
         let createdAt = Timestamp.iso8601(milliseconds: now)
-        return try pool.write { db in
-            try db.execute(sql: """
+        return try backend.write { db in
+            try db.execute("""
                 INSERT INTO dispatch (id, unit, created_at, priority, summary, latitude, longitude, address, incident_type, callback_number,
                                       notes, distance_m)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, unit, createdAt, details.priority, details.summary, details.latitude, details.longitude, details.address,
-                                 details.incidentType, details.callbackNumber, details.notes, distance])
+                """, id, unit, createdAt, details.priority, details.summary, details.latitude, details.longitude, details.address,
+                details.incidentType, details.callbackNumber, details.notes, distance)
             return try appendEntry(db, dispatchId: id, unit: unit, change: .created, reason: nil, at: createdAt)
         }
     }
@@ -97,23 +52,23 @@ extension UplinkDatabase {
     public func updateDispatch(_ id: String, priority: String? = nil, summary: String? = nil, latitude: Double? = nil,
                                longitude: Double? = nil, address: String? = nil, incidentType: String? = nil,
                                callbackNumber: String? = nil, notes: String? = nil, now: Int64) throws -> DispatchOrder {
-        try pool.write { db in
+        try backend.write { db in
             let (unit, _) = try openDispatch(db, id)
-            try db.execute(sql: """
+            try db.execute("""
                 UPDATE dispatch SET priority = coalesce(?, priority), summary = coalesce(?, summary), latitude = coalesce(?, latitude),
                     longitude = coalesce(?, longitude), address = coalesce(?, address), incident_type = coalesce(?, incident_type),
                     callback_number = coalesce(?, callback_number), notes = coalesce(?, notes)
                 WHERE id = ?
-                """, arguments: [priority, summary, latitude, longitude, address, incidentType, callbackNumber, notes, id])
+                """, priority, summary, latitude, longitude, address, incidentType, callbackNumber, notes, id)
             return try appendEntry(db, dispatchId: id, unit: unit, change: .updated, reason: nil, at: Timestamp.iso8601(milliseconds: now))
         }
     }
 
     /// Calls a dispatch off: the unit's status changes after this are refused `dispatch.cancelled`.
     public func cancelDispatch(_ id: String, reason: String, now: Int64) throws -> DispatchOrder {
-        try pool.write { db in
+        try backend.write { db in
             let (unit, _) = try openDispatch(db, id)
-            try db.execute(sql: "UPDATE dispatch SET status = 'cancelled', reason = ? WHERE id = ?", arguments: [reason, id])
+            try db.execute("UPDATE dispatch SET status = 'cancelled', reason = ? WHERE id = ?", reason, id)
             return try appendEntry(db, dispatchId: id, unit: unit, change: .cancelled, reason: reason, at: Timestamp.iso8601(milliseconds: now))
         }
     }
@@ -122,70 +77,103 @@ extension UplinkDatabase {
     /// are refused `dispatch.reassigned`), the new one receives it as a new dispatch.
     /// - Returns: the entry the new unit receives.
     public func reassignDispatch(_ id: String, to newUnit: String, reason: String?, now: Int64) throws -> DispatchOrder {
-        try pool.write { db in
+        try backend.write { db in
             let (unit, _) = try openDispatch(db, id)
             guard unit != newUnit else { throw CentralError("dispatch \(id) is already unit \(newUnit)'s") }
             let at = Timestamp.iso8601(milliseconds: now)
             let said = "to unit \(newUnit)" + (reason.map { ": \($0)" } ?? "")
             _ = try appendEntry(db, dispatchId: id, unit: unit, change: .reassigned, reason: said, at: at)
-            try db.execute(sql: """
+            try db.execute("""
                 UPDATE dispatch SET unit = ?, status = 'queued', received_at = NULL, en_route_at = NULL, on_scene_at = NULL, distance_m = NULL
                 WHERE id = ?
-                """, arguments: [newUnit, id])
+                """, newUnit, id)
             return try appendEntry(db, dispatchId: id, unit: newUnit, change: .created, reason: "reassigned from unit \(unit)", at: at)
         }
     }
 
     /// The dispatch's unit and status, for a change: refused when unknown or closed.
-    private func openDispatch(_ db: Database, _ id: String) throws -> (unit: String, status: String) {
-        guard let row = try Row.fetchOne(db, sql: "SELECT unit, status FROM dispatch WHERE id = ?", arguments: [id]) else {
+    private func openDispatch(_ db: any SQLSession, _ id: String) throws -> (unit: String, status: String) {
+        // FOR UPDATE on PostgreSQL: two changes of one dispatch take turns.
+        let lock = db.dialect == .postgres ? " FOR UPDATE" : ""
+        guard let row = try db.queryOne("SELECT unit, status FROM dispatch WHERE id = ?\(lock)", id) else {
             throw CentralError("no dispatch \(id)")
         }
-        let status: String = row[1]
+        let status = row.text(1)
         guard !["cleared", "cancelled"].contains(status) else { throw CentralError("dispatch \(id) is \(status): it cannot change any more") }
-        return (row[0], status)
+        return (row.text(0), status)
     }
 
     /// Logs the dispatch as it stands now for `unit`; returns the entry as the unit receives it.
-    private func appendEntry(_ db: Database, dispatchId: String, unit: String, change: DispatchOrder.Change, reason: String?,
+    private func appendEntry(_ db: any SQLSession, dispatchId: String, unit: String, change: DispatchOrder.Change, reason: String?,
                              at: String) throws -> DispatchOrder {
-        let row = try Row.fetchOne(db, sql: """
+        let row = try db.queryOne("""
             SELECT id, created_at, priority, summary, latitude, longitude, address, incident_type, callback_number, notes
             FROM dispatch WHERE id = ?
-            """, arguments: [dispatchId])!
-        var entry = DispatchOrder(id: row[0], cursor: 0, createdAt: row[1], priority: row[2], summary: row[3], latitude: row[4],
-                                  longitude: row[5], change: change, address: row[6], incidentType: row[7], callbackNumber: row[8],
-                                  notes: row[9], reason: reason, changedAt: at)
-        try db.execute(sql: "INSERT INTO dispatch_event (dispatch_id, unit, change, entry) VALUES (?, ?, ?, ?)",
-                       arguments: [dispatchId, unit, change.rawValue, WireJSON.text(entry)])
-        entry.cursor = db.lastInsertedRowID
+            """, dispatchId)!
+        var entry = DispatchOrder(id: row.text(0), cursor: 0, createdAt: row.text(1), priority: row.text(2), summary: row.text(3),
+                                  latitude: row.optionalDouble(4), longitude: row.optionalDouble(5), change: change,
+                                  address: row.optionalText(6), incidentType: row.optionalText(7), callbackNumber: row.optionalText(8),
+                                  notes: row.optionalText(9), reason: reason, changedAt: at)
+        entry.cursor = try db.queryOne("INSERT INTO dispatch_event (dispatch_id, unit, change, entry) VALUES (?, ?, ?, ?) RETURNING cursor",
+                                       dispatchId, unit, change.rawValue, WireJSON.text(entry))!.int(0)
+        try db.notify(.unit(unit))
         return entry
     }
 
     /// The unit's dispatch log after `cursor`, oldest first.
     func dispatches(unit: String, after cursor: Int64, limit: Int = 100) throws -> [DispatchOrder] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT cursor, entry FROM dispatch_event WHERE unit = ? AND cursor > ? ORDER BY cursor LIMIT ?
-                """, arguments: [unit, cursor, limit]).map { row in
-                var entry = try WireJSON.decode(DispatchOrder.self, from: Data((row[1] as String).utf8))
-                entry.cursor = row[0]
-                return entry
-            }
+        try backend.read { db in try dispatches(db, unit: unit, after: cursor, limit: limit) }
+    }
+
+    func dispatches(_ db: any SQLSession, unit: String, after cursor: Int64, limit: Int = 100) throws -> [DispatchOrder] {
+        try db.query("SELECT cursor, entry FROM dispatch_event WHERE unit = ? AND cursor > ? ORDER BY cursor LIMIT ?", unit, cursor, limit).map { row in
+            var entry = try WireJSON.decode(DispatchOrder.self, from: Data(row.text(1).utf8))
+            entry.cursor = row.int(0)
+            return entry
+        }
+    }
+
+    /// Where a unit's long poll resumes each of the feeds it carries.
+    public struct PollCursors: Sendable {
+        public var dispatches: Int64
+        public var orders: Int64
+        /// nil: the terminal does not take bulletins (or confirmations).
+        public var bulletins: Int64?
+        public var region: String?
+        public var confirmations: Int64?
+
+        public init(dispatches: Int64, orders: Int64, bulletins: Int64? = nil, region: String? = nil, confirmations: Int64? = nil) {
+            (self.dispatches, self.orders, self.bulletins, self.region, self.confirmations) = (dispatches, orders, bulletins, region, confirmations)
+        }
+    }
+
+    /// Everything new for the unit after its cursors, read in one transaction.
+    /// - Parameter now: Unix seconds (expired orders and bulletins are left out).
+    public func poll(unit: String, _ cursors: PollCursors, now: Int64) throws -> DispatchPoll {
+        try backend.read { db in
+            let dispatches = try self.dispatches(db, unit: unit, after: cursors.dispatches)
+            let orders = try self.orders(db, unit: unit, after: cursors.orders, now: now)
+            let bulletins = try cursors.bulletins.map { try self.bulletins(db, after: $0, region: cursors.region, now: now) }
+            let confirmations = try cursors.confirmations.map { try self.confirmations(db, unit: unit, after: $0) } ?? []
+            return DispatchPoll(cursor: dispatches.last?.cursor ?? cursors.dispatches, dispatches: dispatches,
+                                orders: orders.isEmpty ? nil : orders,
+                                bulletins: bulletins.flatMap { $0.envelopes.isEmpty ? nil : $0.envelopes },
+                                bulletinCursor: bulletins.flatMap { $0.envelopes.isEmpty ? nil : $0.cursor },
+                                confirmations: confirmations.isEmpty ? nil : confirmations)
         }
     }
 
     // MARK: Dispatch status from units
 
     /// Why a unit's status change is refused, or nil to take it (`ingest`).
-    func refusal(_ db: Database, unit: String, _ change: DispatchStatusPayload) throws -> String? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT unit, status, reason FROM dispatch WHERE id = ?", arguments: [change.dispatchId]) else {
+    func refusal(_ db: any SQLSession, unit: String, _ change: DispatchStatusPayload) throws -> String? {
+        guard let row = try db.queryOne("SELECT unit, status, reason FROM dispatch WHERE id = ?", change.dispatchId) else {
             return "dispatch.unknown: no dispatch \(change.dispatchId) for unit \(unit)"
         }
-        let (owner, status, reason): (String, String, String?) = (row[0], row[1], row[2])
+        let (owner, status, reason) = (row.text(0), row.text(1), row.optionalText(2))
         if owner != unit {
-            let hadIt = try Bool.fetchOne(db, sql: "SELECT 1 FROM dispatch_event WHERE dispatch_id = ? AND unit = ? AND change = 'reassigned'",
-                                          arguments: [change.dispatchId, unit]) == true
+            let hadIt = try db.queryOne("SELECT 1 FROM dispatch_event WHERE dispatch_id = ? AND unit = ? AND change = 'reassigned'",
+                                        change.dispatchId, unit) != nil
             return hadIt ? "dispatch.reassigned: dispatch \(change.dispatchId) was given to unit \(owner); \(change.status.rawValue) not applied"
                          : "dispatch.unknown: no dispatch \(change.dispatchId) for unit \(unit)"
         }
@@ -198,7 +186,7 @@ extension UplinkDatabase {
     }
 
     /// A change taken: the dispatch's status and the time of the step.
-    func apply(_ db: Database, _ change: DispatchStatusPayload) throws {
+    func apply(_ db: any SQLSession, _ change: DispatchStatusPayload) throws {
         let column = switch change.status {
         case .received: "received_at"
         case .enRoute: "en_route_at"
@@ -207,11 +195,11 @@ extension UplinkDatabase {
         case .cancelled, .reassigned: ""
         }
         guard !column.isEmpty else { return }
-        try db.execute(sql: """
+        try db.execute("""
             UPDATE dispatch SET \(column) = coalesce(\(column), ?),
                 status = CASE WHEN status IN ('cancelled', 'reassigned') THEN status ELSE ? END
             WHERE id = ?
-            """, arguments: [change.at, change.status.rawValue, change.dispatchId])
+            """, change.at, change.status.rawValue, change.dispatchId)
     }
 
     // MARK: Units
@@ -230,28 +218,27 @@ extension UplinkDatabase {
     }
 
     /// What an accepted item says about its unit: position, status, emergency.
-    func noteUnitState(_ db: Database, unit: String, _ payload: UplinkPayload, now: Int64) throws {
+    func noteUnitState(_ db: any SQLSession, unit: String, _ payload: UplinkPayload, now: Int64) throws {
         switch payload {
         case .breadcrumb(let crumb):
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO unit_state (unit, latitude, longitude, position_at) VALUES (?1, ?2, ?3, ?4)
-                ON CONFLICT (unit) DO UPDATE SET latitude = ?2, longitude = ?3, position_at = ?4
-                """, arguments: [unit, crumb.latitude, crumb.longitude, now])
+                ON CONFLICT (unit) DO UPDATE SET latitude = excluded.latitude, longitude = excluded.longitude, position_at = excluded.position_at
+                """, unit, crumb.latitude, crumb.longitude, now)
         case .unitStatus(let status):
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO unit_state (unit, status, status_at) VALUES (?1, ?2, ?3)
-                ON CONFLICT (unit) DO UPDATE SET status = ?2, status_at = ?3 WHERE status_at IS NULL OR status_at <= ?3
-                """, arguments: [unit, status.status.rawValue, status.at])
+                ON CONFLICT (unit) DO UPDATE SET status = excluded.status, status_at = excluded.status_at
+                    WHERE unit_state.status_at IS NULL OR unit_state.status_at <= excluded.status_at
+                """, unit, status.status.rawValue, status.at)
         case .emergency(let emergency):
             let active = emergency.event == .raised ? emergency.emergencyId : nil
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO unit_state (unit, emergency_id) VALUES (?1, ?2)
-                ON CONFLICT (unit) DO UPDATE SET emergency_id = ?2
-                """, arguments: [unit, active])
+                ON CONFLICT (unit) DO UPDATE SET emergency_id = excluded.emergency_id
+                """, unit, active)
             if let latitude = emergency.location.latitude, let longitude = emergency.location.longitude {
-                try db.execute(sql: """
-                    UPDATE unit_state SET latitude = ?, longitude = ?, position_at = ? WHERE unit = ?
-                    """, arguments: [latitude, longitude, now, unit])
+                try db.execute("UPDATE unit_state SET latitude = ?, longitude = ?, position_at = ? WHERE unit = ?", latitude, longitude, now, unit)
             }
         default: break
         }
@@ -261,31 +248,30 @@ extension UplinkDatabase {
     /// straight-line distance (no road network: a unit across a river may be "nearest").
     public func unitsNear(latitude: Double, longitude: Double, excluding: String? = nil, maxAge: Int64 = 900, now: Int64,
                           limit: Int = 10) throws -> [UnitPosition] {
-        try pool.read { db in try unitsNear(db, latitude: latitude, longitude: longitude, excluding: excluding, maxAge: maxAge, now: now, limit: limit) }
+        try backend.read { db in try unitsNear(db, latitude: latitude, longitude: longitude, excluding: excluding, maxAge: maxAge, now: now, limit: limit) }
     }
 
-    func unitsNear(_ db: Database, latitude: Double, longitude: Double, excluding: String?, maxAge: Int64, now: Int64,
+    func unitsNear(_ db: any SQLSession, latitude: Double, longitude: Double, excluding: String?, maxAge: Int64, now: Int64,
                    limit: Int) throws -> [UnitPosition] {
-        let rows = try Row.fetchAll(db, sql: """
+        let rows = try db.query("""
             SELECT u.unit, u.latitude, u.longitude, u.status, u.emergency_id,
                    EXISTS (SELECT 1 FROM dispatch d WHERE d.unit = u.unit AND d.status IN ('queued', 'received', 'en-route', 'on-scene'))
             FROM unit_state u
-            WHERE u.latitude IS NOT NULL AND u.position_at >= ? AND (?2 IS NULL OR u.unit != ?2)
-            """, arguments: [now - maxAge * 1000, excluding])
+            WHERE u.latitude IS NOT NULL AND u.position_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR u.unit != ?2)
+            """, now - maxAge * 1000, excluding)
         let units = rows.map { row -> UnitPosition in
-            let status: String? = row[3]
-            let emergency: String? = row[4]
-            let dispatched: Bool = row[5]
-            return UnitPosition(unit: row[0], latitude: row[1], longitude: row[2],
-                                distanceMeters: Self.distance(latitude, longitude, row[1], row[2]), status: status,
-                                available: (status ?? "available") == "available" && emergency == nil && !dispatched)
+            let status = row.optionalText(3)
+            let (lat, lon) = (row.double(1), row.double(2))
+            return UnitPosition(unit: row.text(0), latitude: lat, longitude: lon,
+                                distanceMeters: Self.distance(latitude, longitude, lat, lon), status: status,
+                                available: (status ?? "available") == "available" && row.isNull(4) && !row.bool(5))
         }
         return Array(units.sorted { ($0.distanceMeters, $0.unit) < ($1.distanceMeters, $1.unit) }.prefix(limit))
     }
 
     /// The nearest available unit to a point (`dispatch create --near`).
     public func nearestAvailableUnit(latitude: Double, longitude: Double, maxAge: Int64 = 900, now: Int64) throws -> UnitPosition? {
-        try pool.read { db in
+        try backend.read { db in
             try unitsNear(db, latitude: latitude, longitude: longitude, excluding: nil, maxAge: maxAge, now: now, limit: .max)
                 .first { $0.available }
         }
@@ -322,20 +308,21 @@ extension UplinkDatabase {
     }
 
     public func dispatchReports() throws -> [DispatchReport] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
+        try backend.read { db in
+            try db.query("""
                 SELECT id, unit, status, priority, summary, created_at, received_at, en_route_at, on_scene_at, cleared_at, distance_m
                 FROM dispatch ORDER BY cursor
                 """).map { r in
-                let created: String = r[5]
+                let created = r.text(5)
                 func since(_ at: String?) -> Double? {
                     guard let at, let a = Timestamp.milliseconds(iso8601: at), let c = Timestamp.milliseconds(iso8601: created) else { return nil }
                     return Double(a - c) / 1000
                 }
-                return DispatchReport(id: r[0], unit: r[1], status: r[2], priority: r[3], summary: r[4], createdAt: created,
-                                      receivedAt: r[6], enRouteAt: r[7], onSceneAt: r[8], clearedAt: r[9],
-                                      toReceivedSeconds: since(r[6]), toEnRouteSeconds: since(r[7]), toOnSceneSeconds: since(r[8]),
-                                      distanceMeters: r[10])
+                return DispatchReport(id: r.text(0), unit: r.text(1), status: r.text(2), priority: r.text(3), summary: r.text(4),
+                                      createdAt: created, receivedAt: r.optionalText(6), enRouteAt: r.optionalText(7),
+                                      onSceneAt: r.optionalText(8), clearedAt: r.optionalText(9),
+                                      toReceivedSeconds: since(r.optionalText(6)), toEnRouteSeconds: since(r.optionalText(7)),
+                                      toOnSceneSeconds: since(r.optionalText(8)), distanceMeters: r.optionalDouble(10))
             }
         }
     }

@@ -1,6 +1,5 @@
 import FieldWire
 import Foundation
-import GRDB
 
 /// Lock and wipe orders (docs/sync-protocol.md, "Orders"): numbered per unit, signed with
 /// the orders key, kept as sent; served over the dispatch long poll and published as
@@ -23,41 +22,46 @@ extension UplinkDatabase {
     /// Signs and queues the unit's next order; returns it with its envelope.
     public func createOrder(unit: String, kind: TerminalOrder.Kind, certificateSHA256: String?, eraseKeySlots: Bool,
                             validFor: Int64, key: SigningKey, now: Int64) throws -> (TerminalOrder, SignedEnvelope) {
-        try pool.write { db in
-            let sequence = (try Int64.fetchOne(db, sql: "SELECT max(sequence) FROM terminal_order WHERE unit = ?", arguments: [unit]) ?? 0) + 1
+        try backend.write { db in
+            // One unit's orders are numbered one at a time (PostgreSQL: other center processes wait).
+            if db.dialect == .postgres { _ = try db.query("SELECT pg_advisory_xact_lock(hashtext(?))", "order:\(unit)") }
+            let sequence = (try db.queryOne("SELECT max(sequence) FROM terminal_order WHERE unit = ?", unit)?.optionalInt(0) ?? 0) + 1
             let order = TerminalOrder(kind: kind, unit: unit, certificateSHA256: certificateSHA256?.lowercased(), sequence: sequence,
                                       issuedAt: now, expiresAt: now + validFor, eraseKeySlots: eraseKeySlots ? true : nil)
             let envelope = try order.signed(by: [key])
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO terminal_order (unit, sequence, kind, issued_at, expires_at, envelope) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [unit, sequence, kind.rawValue, order.issuedAt, order.expiresAt, WireJSON.text(envelope)])
+                """, unit, sequence, kind.rawValue, order.issuedAt, order.expiresAt, WireJSON.text(envelope))
+            try db.notify(.unit(unit))
             return (order, envelope)
         }
     }
 
     /// The unit's unexpired orders after `sequence`, oldest first.
     public func orders(unit: String, after sequence: Int64 = 0, now: Int64) throws -> [SignedEnvelope] {
-        try pool.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT envelope FROM terminal_order WHERE unit = ? AND sequence > ? AND expires_at > ? ORDER BY sequence
-                """, arguments: [unit, sequence, now]).map { try WireJSON.decode(SignedEnvelope.self, from: Data($0.utf8)) }
-        }
+        try backend.read { db in try orders(db, unit: unit, after: sequence, now: now) }
+    }
+
+    func orders(_ db: any SQLSession, unit: String, after sequence: Int64, now: Int64) throws -> [SignedEnvelope] {
+        try db.query("SELECT envelope FROM terminal_order WHERE unit = ? AND sequence > ? AND expires_at > ? ORDER BY sequence", unit, sequence, now)
+            .map { try WireJSON.decode(SignedEnvelope.self, from: Data($0.text(0).utf8)) }
     }
 
     /// Every order of `unit` (or of all units), with the terminal's acknowledgement.
     public func orderStatuses(unit: String?) throws -> [OrderStatus] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
+        try backend.read { db in
+            let d = db.dialect
+            return try db.query("""
                 SELECT o.unit, o.sequence, o.kind, o.issued_at, o.expires_at,
-                       json_extract(i.payload, '$.outcome'), json_extract(i.payload, '$.reason'), json_extract(i.payload, '$.at')
+                       \(d.jsonText("i.payload", "outcome")), \(d.jsonText("i.payload", "reason")), \(d.jsonText("i.payload", "at"))
                 FROM terminal_order o
-                LEFT JOIN item i ON i.unit = o.unit AND i.kind = 'order-ack' AND json_extract(i.payload, '$.sequence') = o.sequence
+                LEFT JOIN item i ON i.unit = o.unit AND i.kind = 'order-ack' AND \(d.jsonInteger("i.payload", "sequence")) = o.sequence
                     AND i.received_seq = (SELECT max(received_seq) FROM item j WHERE j.unit = o.unit AND j.kind = 'order-ack'
-                                          AND json_extract(j.payload, '$.sequence') = o.sequence)
-                WHERE ?1 IS NULL OR o.unit = ?1 ORDER BY o.unit, o.sequence
-                """, arguments: [unit]).map {
-                OrderStatus(unit: $0[0], sequence: $0[1], kind: TerminalOrder.Kind(rawValue: $0[2]) ?? .lock, issuedAt: $0[3],
-                            expiresAt: $0[4], outcome: $0[5], reason: $0[6], acknowledgedAt: $0[7])
+                                          AND \(d.jsonInteger("j.payload", "sequence")) = o.sequence)
+                WHERE CAST(?1 AS TEXT) IS NULL OR o.unit = ?1 ORDER BY o.unit, o.sequence
+                """, unit).map {
+                OrderStatus(unit: $0.text(0), sequence: $0.int(1), kind: TerminalOrder.Kind(rawValue: $0.text(2)) ?? .lock, issuedAt: $0.int(3),
+                            expiresAt: $0.int(4), outcome: $0.optionalText(5), reason: $0.optionalText(6), acknowledgedAt: $0.optionalText(7))
             }
         }
     }

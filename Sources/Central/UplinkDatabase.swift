@@ -1,110 +1,32 @@
 import FieldWire
 import Foundation
-import GRDB
 import Watchlist
 
 /// The reference central's uplink store (`central.db`): every item a unit delivered, once
 /// per idempotency id, and the dispatches queued for units.
 public final class UplinkDatabase: Sendable {
-    let pool: DatabasePool
+    let backend: any CenterBackend
 
-    public init(path: String) throws {
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-        } catch {
-            throw CentralError("cannot open \(path): \(error)")
+    /// - Parameter location: a `postgresql://` (or `postgres://`) URL, or an SQLite file's
+    ///   path (created when missing).
+    public init(_ location: String, connections: Int = 8) throws {
+        if location.hasPrefix("postgresql://") || location.hasPrefix("postgres://") {
+            backend = try PostgresBackend(url: location, connections: connections)
+        } else {
+            backend = try SQLiteBackend(path: location)
         }
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE item (
-                    received_seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    unit TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    payload TEXT NOT NULL,
-                    received_at INTEGER NOT NULL
-                );
-                CREATE TABLE dispatch (
-                    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    unit TEXT NOT NULL,
-                    created_at TEXT NOT NULL,
-                    priority TEXT NOT NULL,
-                    summary TEXT NOT NULL,
-                    latitude REAL,
-                    longitude REAL,
-                    status TEXT NOT NULL DEFAULT 'queued'
-                );
-                CREATE INDEX dispatch_unit ON dispatch(unit, cursor);
-                """)
-        }
-        migrator.registerMigration("v2-unique-per-unit") { db in
-            // An item id is unique per unit: one unit's ids cannot collide with — or be
-            // used to shadow — another's.
-            try db.execute(sql: """
-                CREATE TABLE item_per_unit (
-                    received_seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL,
-                    unit TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    payload TEXT NOT NULL,
-                    received_at INTEGER NOT NULL,
-                    UNIQUE (unit, id)
-                );
-                INSERT INTO item_per_unit SELECT received_seq, id, unit, kind, created_at, payload, received_at FROM item;
-                DROP TABLE item;
-                ALTER TABLE item_per_unit RENAME TO item;
-                """)
-        }
-        migrator.registerMigration("v3-deliveries") { db in
-            // Every answer given, per delivery: what makes "exactly once" checkable from
-            // outside (one `accepted` per item, any number of `duplicate`s after it).
-            try db.execute(sql: """
-                CREATE TABLE delivery (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    unit TEXT NOT NULL,
-                    id TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    received_at INTEGER NOT NULL
-                );
-                """)
-        }
-        migrator.registerMigration("v4-audit-chain") { db in
-            // The newest chain head each unit reported, and chained items by position.
-            try db.execute(sql: """
-                CREATE TABLE unit_chain (
-                    unit TEXT PRIMARY KEY NOT NULL,
-                    seq INTEGER NOT NULL,
-                    hash TEXT NOT NULL,
-                    reported_at INTEGER NOT NULL
-                );
-                ALTER TABLE item ADD COLUMN chain_seq INTEGER;
-                CREATE INDEX item_chain ON item(unit, chain_seq) WHERE chain_seq IS NOT NULL;
-                """)
-        }
-        migrator.registerMigration("v5-orders") { db in
-            // Lock and wipe orders, numbered per unit, each kept as the signed document sent.
-            try db.execute(sql: """
-                CREATE TABLE terminal_order (
-                    unit TEXT NOT NULL,
-                    sequence INTEGER NOT NULL,
-                    kind TEXT NOT NULL,
-                    issued_at INTEGER NOT NULL,
-                    expires_at INTEGER NOT NULL,
-                    envelope TEXT NOT NULL,
-                    PRIMARY KEY (unit, sequence)
-                );
-                """)
-        }
-        Self.registerFieldOperations(&migrator)
-        Self.registerBulletinsAndConfirmations(&migrator)
-        try migrator.migrate(pool)
     }
+
+    /// An uplink database that exists already (an SQLite file is not created).
+    public static func existing(_ location: String) throws -> UplinkDatabase {
+        if !location.contains("://"), !FileManager.default.fileExists(atPath: location) {
+            throw CentralError("no uplink database at \(location)")
+        }
+        return try UplinkDatabase(location)
+    }
+
+    /// The engine, and where the database is (no password).
+    public var description: String { "\(backend.dialect == .postgres ? "PostgreSQL" : "SQLite") \(backend.location)" }
 
     // MARK: Items
 
@@ -128,19 +50,15 @@ public final class UplinkDatabase: Sendable {
     /// the emergencies the batch raised (an emergency item accepted now names the nearest
     /// other units, kept with the record).
     func ingest(unit: String, _ items: [Result<UplinkItem, ItemRefusal>], chainHead: ChainHead? = nil, now: Int64) throws -> Ingested {
-        try pool.write { db in
+        try backend.write { db in
             var emergencies: [RaisedEmergency] = []
             if let chainHead {
-                try db.execute(sql: """
+                try db.execute("""
                     INSERT INTO unit_chain (unit, seq, hash, reported_at) VALUES (?1, ?2, ?3, ?4)
                     ON CONFLICT (unit) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, reported_at = excluded.reported_at
                         WHERE excluded.seq >= unit_chain.seq
-                    """, arguments: [unit, chainHead.seq, chainHead.hash, now])
+                    """, unit, chainHead.seq, chainHead.hash, now)
             }
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO item (id, unit, kind, created_at, payload, received_at, chain_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (unit, id) DO NOTHING
-                """)
             var results: [UplinkAnswer.Result] = []
             for parsed in items {
                 let item: UplinkItem
@@ -159,31 +77,47 @@ public final class UplinkDatabase: Sendable {
                     results.append(.init(id: item.id, status: .rejected, reason: refusal))
                     continue
                 }
-                try insert.execute(arguments: [item.id, unit, item.kind.rawValue, item.createdAt, item.payload.json, now, item.payload.chain?.seq])
-                guard db.changesCount == 1 else {
+                let inserted = try db.execute("""
+                    INSERT INTO item (id, unit, kind, created_at, payload, received_at, chain_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO NOTHING
+                    """, item.id, unit, item.kind.rawValue, item.createdAt, item.payload.json, now, item.payload.chain?.seq)
+                guard inserted == 1 else {
                     results.append(.init(id: item.id, status: .duplicate))
                     continue
                 }
                 if case .dispatchStatus(let change) = item.payload { try apply(db, change) }
                 if case .hitConfirmation(let request) = item.payload { try answerConfirmation(db, unit: unit, request, now: now) }
+                if case .health(let report) = item.payload { try noteHealth(db, unit: unit, report, now: now) }
                 try noteUnitState(db, unit: unit, item.payload, now: now)
                 if case .emergency(let emergency) = item.payload, emergency.event == .raised {
                     let nearest = try emergency.location.latitude.flatMap { lat in try emergency.location.longitude.map { lon in
                         try unitsNear(db, latitude: lat, longitude: lon, excluding: unit, maxAge: 900, now: now, limit: 3)
                     } } ?? []
-                    try db.execute(sql: "UPDATE item SET urgent = 1, nearest = ? WHERE unit = ? AND id = ?",
-                                   arguments: [WireJSON.text(nearest), unit, item.id])
+                    try db.execute("UPDATE item SET urgent = 1, nearest = ? WHERE unit = ? AND id = ? AND created_at = ?",
+                                   WireJSON.text(nearest), unit, item.id, item.createdAt)
                     emergencies.append(RaisedEmergency(emergencyId: emergency.emergencyId, unit: unit, officerId: emergency.officerId,
                                                        location: emergency.location, nearestUnits: nearest))
                 } else if item.kind == .emergency || item.payload.emergencyId != nil {
-                    try db.execute(sql: "UPDATE item SET urgent = 1 WHERE unit = ? AND id = ?", arguments: [unit, item.id])
+                    try db.execute("UPDATE item SET urgent = 1 WHERE unit = ? AND id = ? AND created_at = ?", unit, item.id, item.createdAt)
                 }
                 results.append(.init(id: item.id, status: .accepted))
             }
             // Every answer logged, in the same transaction as what it answers for.
-            let log = try db.cachedStatement(sql: "INSERT INTO delivery (unit, id, status, received_at) VALUES (?, ?, ?, ?)")
-            for result in results { try log.execute(arguments: [unit, result.id, result.status.rawValue, now]) }
+            try Self.insertRows(db, "INSERT INTO delivery (unit, id, status, received_at) VALUES", row: "(?, ?, ?, ?)",
+                                results.map { [unit, $0.id, $0.status.rawValue, now] })
             return Ingested(results: results, emergencies: emergencies)
+        }
+    }
+
+    /// Inserts rows with one statement per up to 250 rows (a round trip each on PostgreSQL):
+    /// `sql` ends with `VALUES`, `row` is one row's marks (`(?, ?, 1)`), `suffix` follows
+    /// the rows (`ON CONFLICT …`).
+    static func insertRows(_ db: any SQLSession, _ sql: String, row: String, _ rows: [[any SQLBindable]], suffix: String = "") throws {
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(rows.count, start + 250)]
+            try db.execute("\(sql) \(Array(repeating: row, count: chunk.count).joined(separator: ", ")) \(suffix)", chunk.flatMap { $0 })
+            start += chunk.count
         }
     }
 
@@ -213,30 +147,29 @@ public final class UplinkDatabase: Sendable {
 
     /// Every answer given, in order.
     public func deliveries() throws -> [Delivery] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, unit, id, status, received_at FROM delivery ORDER BY seq").map {
-                Delivery(seq: $0[0], unit: $0[1], id: $0[2], status: $0[3], receivedAt: $0[4])
+        try backend.read { db in
+            try db.query("SELECT seq, unit, id, status, received_at FROM delivery ORDER BY seq").map {
+                Delivery(seq: $0.int(0), unit: $0.text(1), id: $0.text(2), status: $0.text(3), receivedAt: $0.int(4))
             }
         }
     }
 
     /// Whether the unit's item `id` is stored (cheaper than `records` for a poll).
     public func holds(unit: String, id: String) throws -> Bool {
-        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM item WHERE unit = ? AND id = ?", arguments: [unit, id]) ?? false }
+        try backend.read { db in try db.queryOne("SELECT 1 FROM item WHERE unit = ? AND id = ?", unit, id) != nil }
     }
 
     /// - Parameter urgentOnly: only emergencies and their breadcrumbs.
     public func records(kind: OutboxKind? = nil, urgentOnly: Bool = false) throws -> [Record] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
+        try backend.read { db in
+            try db.query("""
                 SELECT received_seq, id, unit, kind, created_at, received_at, payload, urgent, nearest FROM item
-                WHERE (?1 IS NULL OR kind = ?1) AND (?2 = 0 OR urgent = 1) ORDER BY received_seq
-                """, arguments: [kind?.rawValue, urgentOnly]).map { row in
-                let kind = OutboxKind(rawValue: row[3]) ?? .check
-                let nearest: String? = row[8]
-                return Record(receivedSeq: row[0], id: row[1], unit: row[2], kind: kind, createdAt: row[4], receivedAt: row[5],
-                              payload: try UplinkPayload.decode(kind: kind, json: row[6]), urgent: row[7],
-                              nearestUnits: try nearest.map { try WireJSON.decode([UnitPosition].self, from: Data($0.utf8)) })
+                WHERE (CAST(?1 AS TEXT) IS NULL OR kind = ?1) AND (CAST(?2 AS INTEGER) = 0 OR urgent = 1) ORDER BY received_seq
+                """, kind?.rawValue, urgentOnly).map { row in
+                let kind = OutboxKind(rawValue: row.text(3)) ?? .check
+                return Record(receivedSeq: row.int(0), id: row.text(1), unit: row.text(2), kind: kind, createdAt: row.int(4),
+                              receivedAt: row.int(5), payload: try UplinkPayload.decode(kind: kind, json: row.text(6)), urgent: row.bool(7),
+                              nearestUnits: try row.optionalText(8).map { try WireJSON.decode([UnitPosition].self, from: Data($0.utf8)) })
             }
         }
     }

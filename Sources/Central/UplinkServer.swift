@@ -14,6 +14,9 @@ public struct UplinkServer: Sendable {
     public let database: UplinkDatabase
     /// Emergencies are announced here at once (critical), with the nearest other units.
     let logger: Logger
+    /// The long polls waiting now, woken by what the database says changed.
+    public let waiters = PollWaiters()
+    private let waker: PollWaker
     /// Largest accepted request body, compressed and inflated.
     static let maxCompressedBytes = 8 << 20
     static let maxInflatedBytes = 64 << 20
@@ -22,12 +25,14 @@ public struct UplinkServer: Sendable {
     public init(database: UplinkDatabase, logger: Logger = Logger(label: "mpolice-central")) {
         self.database = database
         self.logger = logger
+        waker = PollWaker(database: database, waiters: waiters, logger: logger)
     }
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let database = database
         let logger = logger
+        let (waiters, waker) = (waiters, waker)
         router.post("uplink/items") { request, _ in
             let unit = try Self.unit(request)
             var request = request
@@ -44,42 +49,49 @@ public struct UplinkServer: Sendable {
             guard batch.unit == unit else {
                 throw HTTPError(.forbidden, message: "the batch is for unit \(batch.unit); the certificate is unit \(unit)")
             }
-            let stored = try database.ingest(unit: unit, batch.items, chainHead: batch.chainHead, now: Int64(Date().timeIntervalSince1970 * 1000))
+            let stored = try await Self.offload {
+                try database.ingest(unit: unit, batch.items, chainHead: batch.chainHead, now: Int64(Date().timeIntervalSince1970 * 1000))
+            }
             for emergency in stored.emergencies { Self.announce(emergency, logger) }
             return Self.json(UplinkAnswer(results: stored.results))
         }
         router.get("uplink/dispatches") { request, _ in
             let unit = try Self.unit(request)
-            let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
             let query = request.uri.queryParameters
-            let ordersAfter = query.get("orders_after", as: Int64.self) ?? 0
-            // Terminals that predate bulletins or confirmations do not ask for them.
-            let bulletinsAfter = query.get("bulletins_after", as: Int64.self)
-            let region = query.get("region").flatMap { $0.removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 }
-            let confirmationsAfter = query.get("confirmations_after", as: Int64.self)
+            let cursors = UplinkDatabase.PollCursors(
+                dispatches: query.get("after", as: Int64.self) ?? 0,
+                orders: query.get("orders_after", as: Int64.self) ?? 0,
+                // Terminals that predate bulletins or confirmations do not ask for them.
+                bulletins: query.get("bulletins_after", as: Int64.self),
+                region: query.get("region").flatMap { $0.removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 },
+                confirmations: query.get("confirmations_after", as: Int64.self))
             let wait = min(Self.maxWait, max(0, query.get("wait", as: Int.self) ?? 0))
             let deadline = ContinuousClock.now + .seconds(wait)
             while true {
-                let now = Int64(Date().timeIntervalSince1970)
-                let dispatches = try database.dispatches(unit: unit, after: after)
-                let orders = try database.orders(unit: unit, after: ordersAfter, now: now)
-                let bulletins = try bulletinsAfter.map { try database.bulletins(after: $0, region: region, now: now) }
-                let confirmations = try confirmationsAfter.map { try database.confirmations(unit: unit, after: $0) } ?? []
-                if !dispatches.isEmpty || !orders.isEmpty || bulletins?.envelopes.isEmpty == false || !confirmations.isEmpty
-                    || ContinuousClock.now >= deadline {
-                    return Self.json(DispatchPoll(cursor: dispatches.last?.cursor ?? after, dispatches: dispatches,
-                                                  orders: orders.isEmpty ? nil : orders,
-                                                  bulletins: bulletins.flatMap { $0.envelopes.isEmpty ? nil : $0.envelopes },
-                                                  bulletinCursor: bulletins.flatMap { $0.envelopes.isEmpty ? nil : $0.cursor },
-                                                  confirmations: confirmations.isEmpty ? nil : confirmations))
-                }
-                // Dispatches, orders and bulletins are created by another process (`mpolice-central dispatch
-                // create`, `order`, `bulletin create`): look again shortly.
-                try await Task.sleep(for: .milliseconds(100))
+                // The mark before the query: a change between the query and the wait wakes it.
+                let mark = waiters.mark(unit)
+                let poll = try await Self.offload { try database.poll(unit: unit, cursors, now: Int64(Date().timeIntervalSince1970)) }
+                if poll.hasNews || ContinuousClock.now >= deadline { return Self.json(poll) }
+                // Dispatches, orders and bulletins are created by other processes (`mpolice-central
+                // dispatch create`, `order`, `bulletin create`): their transactions say so
+                // (NOTIFY on PostgreSQL, poll_change on SQLite) and the waker wakes this poll.
+                waker.start()
+                await waiters.wait(unit, since: mark, until: deadline)
+                try Task.checkCancellation()
             }
         }
         return router
     }
+
+    /// Runs blocking database work off the concurrency pool's few threads (libpq and SQLite
+    /// block their caller), on a queue that grows threads while they wait.
+    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            databaseQueue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    private static let databaseQueue = DispatchQueue(label: "mpolice-central.database", attributes: .concurrent)
 
     /// The log line an emergency raises (no names or IDs of the public: unit, officer, place).
     static func announce(_ e: UplinkDatabase.RaisedEmergency, _ logger: Logger) {
@@ -95,7 +107,9 @@ public struct UplinkServer: Sendable {
     /// `onServing` runs once it has them.
     /// - Throws: `SocketSetupError` when the socket cannot be given its group or mode:
     ///   nginx could not reach it, and the center must not look as if it were serving.
-    public func run(socket: String, mode: mode_t, group: gid_t?, logger: Logger,
+    /// - Parameter retentionMonths: uplink items and deliveries older than this many months
+    ///   are removed once a day (nil: kept).
+    public func run(socket: String, mode: mode_t, group: gid_t?, retentionMonths: Int? = nil, logger: Logger,
                     onServing: @escaping @Sendable () -> Void = {}) async throws {
         unlink(socket)
         let previous = umask(0o177)
@@ -114,8 +128,10 @@ public struct UplinkServer: Sendable {
                 report.finish()
             },
             logger: logger)
+        defer { waker.stop() }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await app.runService() }
+            tasks.addTask { await self.maintain(retentionMonths: retentionMonths, logger: logger) }
             tasks.addTask {
                 for await failure in setup {
                     if let failure { throw failure }
@@ -124,6 +140,23 @@ public struct UplinkServer: Sendable {
             }
             // A setup failure thrown here cancels the server.
             for try await _ in tasks {}
+        }
+    }
+
+    /// The month partitions ahead and the retention, at start and then daily.
+    private func maintain(retentionMonths: Int?, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                let done = try await Self.offload {
+                    try database.maintainPartitions(now: Int64(Date().timeIntervalSince1970), retentionMonths: retentionMonths)
+                }
+                if !done.created.isEmpty || !done.dropped.isEmpty {
+                    logger.notice("uplink partitions: created \(done.created.joined(separator: ", ")); dropped \(done.dropped.joined(separator: ", "))")
+                }
+            } catch {
+                logger.error("uplink partition upkeep failed: \(error)")
+            }
+            try? await Task.sleep(for: .seconds(86_400))
         }
     }
 

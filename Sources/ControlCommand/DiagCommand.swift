@@ -2,6 +2,8 @@ import ArgumentParser
 import Diagnostics
 import FieldWire
 import Foundation
+import LocalAPIClient
+import TerminalConfiguration
 
 struct DiagCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +16,9 @@ struct DiagCommand: AsyncParsableCommand {
             (reads the configuration and databases read-only, makes its own connections) and
             running (asks it too). Prints no key material, plates, IDs or names. Exit 0 all ok,
             1 warnings, 2 failures. docs/diagnostics.md describes the steps, reason codes and
-            the --json schema.
+            the --json schema. With --upload the running daemon also queues a health report
+            for the center's fleet view (`mpolice-central fleet`); it is printed after the
+            steps, and a daemon that cannot take it is a failure (exit 2).
             """)
 
     @Option(help: ArgumentHelp("The daemon's configuration file.", valueName: "path"))
@@ -32,6 +36,9 @@ struct DiagCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON (docs/diagnostics.md).")
     var json = false
 
+    @Flag(help: "Also have the daemon send a health report to the center now (its fleet view).")
+    var upload = false
+
     func validate() throws {
         if let step, !Diagnostics.stepNames.contains(step) {
             throw ValidationError("--step must be one of: \(Diagnostics.stepNames.joined(separator: ", "))")
@@ -41,12 +48,32 @@ struct DiagCommand: AsyncParsableCommand {
 
     func run() async throws {
         let report = await Diagnostics.run(.init(configPath: config, socketPath: socket, gpsWait: gpsWait), only: step)
+        let uploaded: Result<HealthReport, any Error>? = upload ? Result { try sendHealthReport() } : nil
         if json {
-            print(WireJSON.text(report))
+            var object = try JSONSerialization.jsonObject(with: WireJSON.encode(report)) as? [String: Any] ?? [:]
+            switch uploaded {
+            case .success(let health): object["healthReport"] = try JSONSerialization.jsonObject(with: WireJSON.encode(health))
+            case .failure(let error): object["healthReportError"] = "\(error)"
+            case nil: break
+            }
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(Self.text(report, colour: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil))
+            switch uploaded {
+            case .success(let health):
+                print("health report \(health.reportId) queued for the center (outbox \(health.outboxDepth) items ahead of it)")
+            case .failure(let error): print("health report NOT sent: \(error)")
+            case nil: break
+            }
         }
+        if case .failure = uploaded { throw ExitCode(2) }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// Asks the daemon to queue a health report now.
+    private func sendHealthReport() throws -> HealthReport {
+        let path = socket ?? (try? AgentConfiguration.load(path: config))?.api.socket ?? AgentConfiguration.API.defaultSocket
+        return try APIClient(socketPath: path).call("POST", "/v1/health-report", as: HealthReport.self)
     }
 
     static func text(_ report: DiagnosticReport, colour: Bool) -> String {

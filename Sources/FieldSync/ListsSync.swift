@@ -248,6 +248,7 @@ public final class ListsSync: Service, Sendable {
             case .unchanged: source = .unchanged
             case .snapshot(let file): source = .snapshot(body(file, expectedRecords: target.recordCount))
             case .deltas(let deltas): source = .deltas(deltas.map { body($0, expectedRecords: target.recordCount) })
+            case .catchUp(let file): source = .deltas([body(file, expectedRecords: target.recordCount)])
             }
             update.lists[list] = ListsUpdate.Target(version: target.version, recordCount: target.recordCount, digest: target.digest, source: source,
                                                     mode: target.mode ?? .full)
@@ -331,27 +332,34 @@ public final class ListsSync: Service, Sendable {
     enum Step: Equatable {
         case unchanged
         case deltas([Manifest.File])
+        /// One catch-up delta from a version at or before the local one.
+        case catchUp(Manifest.File)
         case snapshot(Manifest.File)
 
         var files: [Manifest.File] {
             switch self {
             case .unchanged: []
             case .deltas(let files): files
-            case .snapshot(let file): [file]
+            case .catchUp(let file), .snapshot(let file): [file]
             }
         }
+
+        var bytes: Int64 { files.reduce(0) { $0 + $1.length } }
 
         var name: String {
             switch self {
             case .unchanged: "unchanged"
             case .deltas: "deltas"
+            case .catchUp: "catch-up"
             case .snapshot: "snapshot"
             }
         }
     }
 
-    /// Per list: nothing, the deltas from the local version when the manifest still has them
-    /// all and they are smaller than the snapshot, or else the snapshot.
+    /// Per list: nothing when up to date, else the fewest bytes of the ways the manifest
+    /// offers from the local version — the consecutive deltas from it (when all are still
+    /// listed), a catch-up from a version at or before it, or the snapshot. On equal bytes
+    /// the deltas, then a catch-up, are preferred to the snapshot.
     static func plan(_ manifest: Manifest, local: [ListKind: ListMeta]) -> [ListKind: Step] {
         var plan: [ListKind: Step] = [:]
         for (name, target) in manifest.lists {
@@ -359,13 +367,20 @@ public final class ListsSync: Service, Sendable {
             let meta = local[list]!
             if meta.version == target.version, meta.digest == target.digest {
                 plan[list] = .unchanged
-            } else if meta.version > 0, meta.version < target.version,
-                      let start = target.deltas.firstIndex(where: { $0.fromVersion == meta.version }) {
-                let files = target.deltas[start...].map(\.file)
-                plan[list] = files.reduce(0) { $0 + $1.length } < target.snapshot.length ? .deltas(files) : .snapshot(target.snapshot)
-            } else {
-                plan[list] = .snapshot(target.snapshot)
+                continue
             }
+            var ways: [Step] = []
+            if meta.version > 0, meta.version < target.version {
+                if let start = target.deltas.firstIndex(where: { $0.fromVersion == meta.version }) {
+                    ways.append(.deltas(target.deltas[start...].map(\.file)))
+                }
+                for catchUp in target.catchUps ?? [] where catchUp.fromVersion <= meta.version && meta.version < catchUp.toVersion {
+                    ways.append(.catchUp(catchUp.file))
+                }
+            }
+            ways.append(.snapshot(target.snapshot))
+            // min(by:) keeps the first of equals: the order above is the preference.
+            plan[list] = ways.min { $0.bytes < $1.bytes }!
         }
         return plan
     }

@@ -67,6 +67,11 @@ public struct DispatchPoll: Sendable, Equatable, Codable {
     /// Answers to this unit's confirmation requests, by cursor; absent when there are none.
     public var confirmations: [HitConfirmationAnswer]?
 
+    /// Whether the poll carries anything (an empty one ends only at its deadline).
+    public var hasNews: Bool {
+        !dispatches.isEmpty || orders != nil || bulletins != nil || confirmations != nil
+    }
+
     public init(cursor: Int64, dispatches: [DispatchOrder], orders: [SignedEnvelope]? = nil, bulletins: [SignedEnvelope]? = nil,
                 bulletinCursor: Int64? = nil, confirmations: [HitConfirmationAnswer]? = nil) {
         self.cursor = cursor

@@ -3,14 +3,18 @@ import Watchlist
 
 /// The body of a published list file, before compression (docs/sync-protocol.md, "List
 /// files"): CSV whose first row names the file — `mpolice-snapshot,1,<list>,<version>` or
-/// `mpolice-delta,1,<list>,<from>,<to>` — and whose second row is the column header. A
-/// snapshot's rows are canonical records (`Dataset.columns`); a delta's rows start with an
-/// operation, `upsert` (a whole canonical record) or `delete` (the record id, other fields
-/// empty).
+/// `mpolice-delta,1,<list>,<from>,<to>` or `mpolice-catchup,1,<list>,<from>,<to>` — and
+/// whose second row is the column header. A snapshot's rows are canonical records
+/// (`Dataset.columns`); a delta's rows start with an operation, `upsert` (a whole canonical
+/// record) or `delete` (the record id, other fields empty). A catch-up is a delta from any
+/// version `from`…`to - 1` to `to`: every record changed since `from` as it is now, and a
+/// `delete` for every record removed since `from`, which a terminal past `from` may no longer
+/// hold.
 public enum ListFile {
     public static let formatVersion = 1
     static let snapshotTag = "mpolice-snapshot"
     static let deltaTag = "mpolice-delta"
+    static let catchUpTag = "mpolice-catchup"
 
     public enum Operation: String, Sendable {
         case upsert
@@ -21,6 +25,9 @@ public enum ListFile {
     public enum Kind: Equatable, Sendable {
         case snapshot(version: Int64)
         case delta(from: Int64, to: Int64)
+        /// Applies to any version from `from` to `to - 1`; its deletes may name records
+        /// already gone.
+        case catchUp(from: Int64, to: Int64)
     }
 
     /// Reads the identifying row and the header, leaving `reader` at the first record.
@@ -41,6 +48,11 @@ public enum ListFile {
                 throw bad("bad delta versions")
             }
             kind = .delta(from: from, to: to)
+        case catchUpTag where first.count == 5:
+            guard let from = Int64(first[3]), let to = Int64(first[4]), from >= 1, to > from else {
+                throw bad("bad catch-up versions")
+            }
+            kind = .catchUp(from: from, to: to)
         default:
             throw bad("not an mpolice list file")
         }
@@ -81,8 +93,21 @@ public struct ListFileBuilder: Sendable {
 
     /// A delta operation.
     public mutating func append(_ operation: ListFile.Operation, _ row: ListRow) {
-        let fields = operation == .upsert ? row.csvFields : [row.recordId] + Array(repeating: "", count: row.fields.count - 1)
-        CSVWriter.encode([operation.rawValue] + fields, into: &buffer)
+        guard operation == .upsert else { return appendDelete(row.recordId) }
+        CSVWriter.encode([operation.rawValue] + row.csvFields, into: &buffer)
+    }
+
+    /// A delete: the record id, the other fields empty.
+    public mutating func appendDelete(_ recordId: String) {
+        CSVWriter.encode([ListFile.Operation.delete.rawValue, recordId] + Array(repeating: "", count: Dataset.columns(list).count - 1),
+                         into: &buffer)
+    }
+
+    /// The catch-up of `list` from `from` (or any version after it) to `to`.
+    public init(catchUpOf list: ListKind, from: Int64, to: Int64) {
+        self.list = list
+        CSVWriter.encode([ListFile.catchUpTag, String(ListFile.formatVersion), list.rawValue, String(from), String(to)], into: &buffer)
+        CSVWriter.encode(["op"] + Dataset.columns(list), into: &buffer)
     }
 
     public var bytes: Data { Data(buffer) }
@@ -99,6 +124,23 @@ extension ListFile {
         var rows: [ListRow] = []
         while let fields = try reader.nextRow() { rows.append(try ListRow(list, fields, file: fileName, line: reader.line)) }
         return (version, rows)
+    }
+}
+
+extension ListFile {
+    /// The record ids a delta or catch-up body names, with their operations, in file order.
+    public static func readOperations(_ list: ListKind, body: Data, fileName: String) throws -> (kind: Kind, operations: [(Operation, String)]) {
+        var reader = CSVReader(bytes: [UInt8](body), fileName: fileName)
+        let kind = try open(&reader, list: list)
+        if case .snapshot = kind { throw DatasetError("\(fileName): a snapshot, not a delta") }
+        var operations: [(Operation, String)] = []
+        while let fields = try reader.nextRow() {
+            guard fields.count >= 2, let operation = Operation(rawValue: fields[0]), !fields[1].isEmpty else {
+                throw DatasetError("\(fileName):\(reader.line): expected upsert or delete and a record id")
+            }
+            operations.append((operation, fields[1]))
+        }
+        return (kind, operations)
     }
 }
 

@@ -36,12 +36,19 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var snapshot: File
         /// Consecutive deltas ending at `version`; older ones may have been pruned.
         public var deltas: [Delta]
+        /// Catch-up deltas to `version` from the versions current some time ago (an hour, a
+        /// day, a week): each applies to any version from its `fromVersion` on, so a terminal
+        /// off for a night takes one file instead of the deltas since or the snapshot. Absent
+        /// when there are none (and for terminals that predate them: they ignore the key).
+        public var catchUps: [Delta]?
         /// `exceptions-only` when the list holds only invalid documents; absent: every record.
         public var mode: ListMode?
 
-        public init(version: Int64, recordCount: Int64, digest: String, snapshot: File, deltas: [Delta], mode: ListMode = .full) {
+        public init(version: Int64, recordCount: Int64, digest: String, snapshot: File, deltas: [Delta], mode: ListMode = .full,
+                    catchUps: [Delta] = []) {
             (self.version, self.recordCount, self.digest, self.snapshot, self.deltas) = (version, recordCount, digest, snapshot, deltas)
             self.mode = mode == .full ? nil : mode
+            self.catchUps = catchUps.isEmpty ? nil : catchUps
         }
     }
 
@@ -84,6 +91,12 @@ public struct Manifest: Codable, Sendable, Equatable {
                 }
                 expectedTo = delta.fromVersion
                 files.append(delta.file)
+            }
+            for catchUp in list.catchUps ?? [] {
+                guard catchUp.toVersion == list.version, catchUp.fromVersion >= 1, catchUp.fromVersion < list.version else {
+                    throw fail("\(name): a catch-up must end at version \(list.version) and start before it")
+                }
+                files.append(catchUp.file)
             }
             for file in files {
                 guard Self.isSafePath(file.path) else { throw fail("\(name): unsafe path") }

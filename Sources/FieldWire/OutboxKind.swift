@@ -1,8 +1,8 @@
 /// What the outbox carries to the center (docs/sync-protocol.md, "Uplink"). The priority
 /// decides what goes first when the link returns: an officer's emergency (and its
 /// breadcrumbs) and hit confirmation requests before anything, then order acknowledgements and hits, then dispatch status,
-/// unit status, incidents and hit outcomes, then the other checks and session events, then
-/// breadcrumbs.
+/// unit status, incidents and hit outcomes, then the other checks, session events and health
+/// reports, then breadcrumbs.
 public enum OutboxKind: String, Sendable, Codable, CaseIterable {
     case check
     case dispatchStatus = "dispatch-status"
@@ -21,6 +21,8 @@ public enum OutboxKind: String, Sendable, Codable, CaseIterable {
     case hitOutcome = "hit-outcome"
     /// A request to confirm a hit with the center (the answer comes over the long poll).
     case hitConfirmation = "hit-confirmation"
+    /// The terminal's health for the center's fleet view (`HealthReport`).
+    case health
 
     /// The priority of the emergency and of the breadcrumbs sent while it is active.
     public static let emergencyPriority = 0
@@ -32,7 +34,7 @@ public enum OutboxKind: String, Sendable, Codable, CaseIterable {
         case .orderAck: 1
         case .check: hit ? 1 : 3
         case .dispatchStatus, .unitStatus, .incident, .hitOutcome: 2
-        case .audit: 3
+        case .audit, .health: 3
         case .breadcrumb: 4
         }
     }

@@ -169,6 +169,7 @@ public enum UplinkPayload: Sendable, Equatable {
     case incident(IncidentPayload)
     case hitOutcome(HitOutcomePayload)
     case hitConfirmation(HitConfirmationRequest)
+    case health(HealthReport)
 
     public var kind: OutboxKind {
         switch self {
@@ -182,6 +183,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .incident: .incident
         case .hitOutcome: .hitOutcome
         case .hitConfirmation: .hitConfirmation
+        case .health: .health
         }
     }
 
@@ -190,7 +192,7 @@ public enum UplinkPayload: Sendable, Equatable {
         switch self {
         case .check(let p): p.chain
         case .audit(let p): p.chain
-        case .dispatchStatus, .breadcrumb, .orderAck, .emergency, .unitStatus, .incident, .hitOutcome, .hitConfirmation: nil
+        case .dispatchStatus, .breadcrumb, .orderAck, .emergency, .unitStatus, .incident, .hitOutcome, .hitConfirmation, .health: nil
         }
     }
 
@@ -206,6 +208,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .incident(let p): p.unitId
         case .hitOutcome(let p): p.unitId
         case .hitConfirmation(let p): p.unitId
+        case .health(let p): p.unitId
         case .dispatchStatus, .breadcrumb: nil
         }
     }
@@ -234,6 +237,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .incident(let p): try container.encode(p, forKey: .payload)
         case .hitOutcome(let p): try container.encode(p, forKey: .payload)
         case .hitConfirmation(let p): try container.encode(p, forKey: .payload)
+        case .health(let p): try container.encode(p, forKey: .payload)
         }
     }
 
@@ -249,6 +253,7 @@ public enum UplinkPayload: Sendable, Equatable {
         case .incident: self = .incident(try container.decode(IncidentPayload.self, forKey: .payload))
         case .hitOutcome: self = .hitOutcome(try container.decode(HitOutcomePayload.self, forKey: .payload))
         case .hitConfirmation: self = .hitConfirmation(try container.decode(HitConfirmationRequest.self, forKey: .payload))
+        case .health: self = .health(try container.decode(HealthReport.self, forKey: .payload))
         }
     }
 }
@@ -267,6 +272,7 @@ extension UplinkPayload: Encodable {
         case .incident(let p): try p.encode(to: encoder)
         case .hitOutcome(let p): try p.encode(to: encoder)
         case .hitConfirmation(let p): try p.encode(to: encoder)
+        case .health(let p): try p.encode(to: encoder)
         }
     }
 
@@ -284,6 +290,7 @@ extension UplinkPayload: Encodable {
         case .incident: return .incident(try WireJSON.decode(IncidentPayload.self, from: data))
         case .hitOutcome: return .hitOutcome(try WireJSON.decode(HitOutcomePayload.self, from: data))
         case .hitConfirmation: return .hitConfirmation(try WireJSON.decode(HitConfirmationRequest.self, from: data))
+        case .health: return .health(try WireJSON.decode(HealthReport.self, from: data))
         }
     }
 }

@@ -33,11 +33,15 @@ public struct LocalAPI: Sendable {
         public var protection: ProtectionControls?
         /// The photo cache (nil: photos not configured).
         public var photos: PhotoStore?
+        /// Queues a health report for the center now (nil: no uplink configured).
+        public var healthReport: (@Sendable () throws -> HealthReport)?
 
         public init(lists: ListsStore, journal: JournalStore, checker: Checker, session: OfficerSession, events: EventHub,
                     stateDirectory: String, location: (@Sendable () -> LocationState)?, syncNow: (@Sendable () -> Int?)?,
                     uplinkConfigured: Bool = false, clock: any TerminalClock = SystemClock(), purposes: CheckPurpose.Codes = .standard,
-                    protection: ProtectionControls? = nil, photos: PhotoStore? = nil) {
+                    protection: ProtectionControls? = nil, photos: PhotoStore? = nil,
+                    healthReport: (@Sendable () throws -> HealthReport)? = nil) {
+            self.healthReport = healthReport
             self.protection = protection
             self.photos = photos
             self.lists = lists
@@ -173,6 +177,14 @@ public struct LocalAPI: Sendable {
                                "the sync is backing off after a failure, or was asked for moments ago: try again in \(wait) s", retryAfter: wait)
             }
             return JSONBody.response(SyncRequested(), status: .accepted)
+        }
+
+        // A health report for the center's fleet view, now (`mpolicectl diag --upload`).
+        v1.post("health-report") { _, _ in
+            guard let healthReport = d.healthReport else {
+                throw APIError(.conflict, "uplink.not-configured", "the uplink is not configured on this terminal (uplink.central): no report can reach the center")
+            }
+            return JSONBody.response(try healthReport(), status: .created)
         }
 
         // Dispatches from the command center; status changes go to the center through the outbox.

@@ -223,11 +223,22 @@ extension ListsStore {
     static func applyDelta(_ list: ListKind, _ body: Data, at position: inout ListPosition, _ db: Database,
                            progress: LoadProgress?) throws {
         var reader = CSVReader(bytes: [UInt8](body), fileName: "\(list.rawValue) delta")
-        guard case .delta(let from, let to) = try ListFile.open(&reader, list: list) else {
+        let to: Int64
+        /// A catch-up's deletes may name records this terminal no longer holds.
+        let catchUp: Bool
+        switch try ListFile.open(&reader, list: list) {
+        case .snapshot:
             throw StoreError(.badDataset, "\(list.rawValue): expected a delta, got a snapshot")
-        }
-        guard from == position.version else {
-            throw StoreError(.baseMismatch, "\(list.rawValue): delta \(from)→\(to) does not start at the local version \(position.version)")
+        case .delta(let from, let end):
+            guard from == position.version else {
+                throw StoreError(.baseMismatch, "\(list.rawValue): delta \(from)→\(end) does not start at the local version \(position.version)")
+            }
+            (to, catchUp) = (end, false)
+        case .catchUp(let from, let end):
+            guard from <= position.version, position.version < end else {
+                throw StoreError(.baseMismatch, "\(list.rawValue): catch-up \(from)→\(end) does not apply to the local version \(position.version)")
+            }
+            (to, catchUp) = (end, true)
         }
         let columns = Dataset.columns(list)
         let table = table(list)
@@ -252,6 +263,7 @@ extension ListsStore {
                     throw StoreError(.badDataset, "\(reader.fileName):\(reader.line): a delete names the record id only")
                 }
                 guard let old = try Row.fetchOne(delete, arguments: [fields[0]]) else {
+                    if catchUp { break }
                     throw StoreError(.baseMismatch, "\(reader.fileName):\(reader.line): deletes a record the local list does not hold")
                 }
                 position.digest.remove(fields: (0..<columns.count).map { old.storedText($0) })

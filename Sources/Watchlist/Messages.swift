@@ -303,6 +303,7 @@ public enum MessageCatalogue {
         ("order.not-configured", "this terminal does not take orders", "本機未設定接收指令"),
         ("order.refused", "the order was refused", "指令遭拒"),
         ("sync.not-configured", "sync is not configured", "未設定同步"),
+        ("uplink.not-configured", "the uplink to the center is not configured", "未設定上傳至指揮中心"),
         ("sync.backoff", "sync is waiting before its next attempt", "同步等待下次重試中"),
         ("gps.not-configured", "GPS is not configured", "未設定 GPS"),
         ("photo.not-on-device", "the photo is not on this terminal (yet)", "本機尚無此照片"),

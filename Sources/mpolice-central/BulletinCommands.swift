@@ -20,7 +20,7 @@ struct BulletinCommand: ParsableCommand {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Sign and store a bulletin; prints its id and serial.")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Option(help: ArgumentHelp("The center's key directory (manifest.key).", valueName: "dir"))
@@ -84,7 +84,7 @@ struct BulletinCommand: ParsableCommand {
         func run() throws {
             do {
                 let key = try CentralKeys.load(from: URL(fileURLWithPath: keys, isDirectory: true)).manifestKey
-                let bulletin = try UplinkDatabase(path: db).createBulletin(
+                let bulletin = try UplinkDatabase(db).createBulletin(
                     subject: try subject(), region: region, summary: summary.trimmingCharacters(in: .whitespacesAndNewlines),
                     validFor: try Self.seconds(ttl), key: key, now: SystemClock().nowSeconds)
                 print("\(bulletin.id) serial \(bulletin.serial)")
@@ -98,12 +98,12 @@ struct BulletinCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every bulletin, newest first, as JSON lines (no subject: it stays in the database).")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         func run() throws {
             do {
-                for status in try UplinkDatabase(path: db).bulletinStatuses(now: SystemClock().nowSeconds) { print(WireJSON.text(status)) }
+                for status in try UplinkDatabase(db).bulletinStatuses(now: SystemClock().nowSeconds) { print(WireJSON.text(status)) }
             } catch {
                 FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
                 throw ExitCode(1)

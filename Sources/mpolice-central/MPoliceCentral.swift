@@ -11,7 +11,7 @@ struct MPoliceCentral: AsyncParsableCommand {
         commandName: "mpolice-central",
         abstract: "The reference central side for tests and demos: signed watch lists, the uplink, dispatches.",
         subcommands: [Generate.self, Publish.self, Keys.self, Serve.self, DispatchCommand.self, ReportCommand.self, OrderCommand.self,
-                      Records.self, AuditCommand.self, BulletinCommand.self])
+                      Records.self, AuditCommand.self, BulletinCommand.self, FleetCommand.self])
 }
 
 struct Keys: ParsableCommand {
@@ -104,7 +104,11 @@ struct Publish: ParsableCommand {
             version already published in --out, and writes a new snapshot and delta for each list
             that changed, rotated roots from --keys, and a new signed manifest.json (last, and
             atomically). Any static HTTPS server can serve --out. Deltas beyond --keep-deltas per
-            list are pruned; a terminal further behind takes the snapshot.
+            list are pruned from the manifest. A changed list also gets a catch-up delta from
+            the version current at each --catch-up age (default 1h,1d,7d): a terminal at or
+            after that version takes the one file when it is smaller than the deltas or the
+            snapshot. The deltas the catch-ups are made from stay on disk (history.json lists
+            them) for the longest age.
             """)
 
     @Option(help: ArgumentHelp("Data set directory (one CSV per list and dataset.json).", valueName: "dir"))
@@ -126,7 +130,7 @@ struct Publish: ParsableCommand {
     var now: Int64?
 
     @Option(name: .customLong("uplink-db"),
-            help: ArgumentHelp("The uplink database: its unexpired bulletins go into the manifest, and the records confirmation requests are answered from are brought to this version.", valueName: "path"))
+            help: ArgumentHelp("The uplink database: its unexpired bulletins go into the manifest, and the records confirmation requests are answered from are brought to this version (an SQLite file or a postgresql:// URL).", valueName: "path|url"))
     var uplinkDatabase: String?
 
     @Option(name: .customLong("exceptions-only"), parsing: .upToNextOption,
@@ -134,7 +138,26 @@ struct Publish: ParsableCommand {
                                valueName: "list"))
     var exceptionsOnly: [String] = []
 
+    @Option(help: ArgumentHelp("Ages to publish catch-up deltas from, comma-separated (90s, 30m, 6h, 2d; at most 30d), or none.",
+                               valueName: "ages"))
+    var catchUp: String = "1h,1d,7d"
+
+    /// `--catch-up` in seconds.
+    var catchUpAges: [Int64] {
+        get throws {
+            guard catchUp != "none" else { return [] }
+            return try catchUp.split(separator: ",").map { text in
+                do {
+                    return try BulletinCommand.Create.seconds(String(text))
+                } catch {
+                    throw ValidationError("--catch-up \(text): give ages such as 1h,1d,7d (at most 30d), or none")
+                }
+            }
+        }
+    }
+
     func validate() throws {
+        _ = try catchUpAges
         guard (1...3650).contains(validDays) else { throw ValidationError("--valid-days must be 1 to 3650") }
         guard (0...10_000).contains(keepDeltas) else { throw ValidationError("--keep-deltas must be 0 to 10000") }
         for name in exceptionsOnly {
@@ -149,17 +172,20 @@ struct Publish: ParsableCommand {
             let publisher = Publisher(directory: URL(fileURLWithPath: out, isDirectory: true),
                                       keysDirectory: URL(fileURLWithPath: keys, isDirectory: true))
             let progress = ProgressLine(enabled: isatty(STDERR_FILENO) == 1)
-            let center = try uplinkDatabase.map { try UplinkDatabase(path: $0) }
+            let center = try uplinkDatabase.map { try UplinkDatabase($0) }
             let report = try publisher.publish(dataset: URL(fileURLWithPath: dataset, isDirectory: true),
                                                now: now ?? SystemClock().nowSeconds,
                                                validFor: Int64(validDays) * 86_400, keepDeltas: keepDeltas, center: center,
-                                               exceptionsOnly: Set(exceptionsOnly.compactMap(ListKind.init(rawValue:)))) { progress.show($0) }
+                                               exceptionsOnly: Set(exceptionsOnly.compactMap(ListKind.init(rawValue:))),
+                                               catchUpAges: try catchUpAges) { progress.show($0) }
             progress.finish("published manifest \(report.manifest.sequence) in \(out)")
             for list in ListKind.allCases {
                 guard let entry = report.manifest.lists[list.rawValue] else { continue }
                 let change = report.changes[list].map { "\($0.upserts) upserts, \($0.deletes) deletes" } ?? "unchanged"
                 let mode = entry.mode == .exceptions ? "  (exceptions only)" : ""
-                print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(entry.version)  \(entry.recordCount) records  \(change)\(mode)")
+                let catchUps = (entry.catchUps ?? []).map { "from v\($0.fromVersion) \($0.file.length) B" }
+                print("  \(list.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) v\(entry.version)  \(entry.recordCount) records  \(change)\(mode)"
+                      + (catchUps.isEmpty ? "" : "  catch-ups: \(catchUps.joined(separator: ", "))"))
             }
             if let bulletins = report.manifest.bulletins { print("  \(bulletins.count) unexpired bulletin(s) listed") }
         } catch {

@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
             the API.
             """)
 
-    @Option(help: ArgumentHelp("The uplink database (created when missing).", valueName: "path"))
+    @Option(help: ArgumentHelp("The uplink database (created when missing): an SQLite file or a postgresql:// URL.", valueName: "path|url"))
     var db: String
 
     @Option(help: ArgumentHelp("The Unix socket to listen on (replaced if it exists).", valueName: "path"))
@@ -32,7 +32,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Group to own the socket file: nginx's workers' (www-data on Debian).", valueName: "group"))
     var socketGroup: String?
 
+    @Option(help: ArgumentHelp("Remove uplink items and deliveries older than this many months, once a day (PostgreSQL: whole month partitions). Default: keep everything.", valueName: "months"))
+    var retentionMonths: Int?
+
     func validate() throws {
+        if let retentionMonths, !(1...120).contains(retentionMonths) { throw ValidationError("--retention-months must be 1 to 120") }
         guard let mode = UInt16(socketMode, radix: 8), mode <= 0o777 else { throw ValidationError("--socket-mode must be octal permission bits such as 0660") }
         guard mode & 0o007 == 0 else { throw ValidationError("--socket-mode must give others no access: whoever reaches the socket can claim any unit") }
         if let socketGroup, getgrnam(socketGroup) == nil { throw ValidationError("--socket-group: no such group \(socketGroup)") }
@@ -41,7 +45,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let database: UplinkDatabase
         do {
-            database = try UplinkDatabase(path: db)
+            database = try UplinkDatabase(db)
         } catch {
             FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
             throw ExitCode(1)
@@ -50,8 +54,9 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = .notice
         do {
             try await UplinkServer(database: database, logger: logger).run(socket: socket, mode: mode_t(UInt16(socketMode, radix: 8)!),
-                                                            group: socketGroup.flatMap { getgrnam($0)?.pointee.gr_gid }, logger: logger) {
-                FileHandle.standardError.write(Data("mpolice-central: serving the uplink on \(socket)\n".utf8))
+                                                            group: socketGroup.flatMap { getgrnam($0)?.pointee.gr_gid },
+                                                            retentionMonths: retentionMonths, logger: logger) {
+                FileHandle.standardError.write(Data("mpolice-central: serving the uplink on \(socket) (\(database.description))\n".utf8))
             }
         } catch let error as UplinkServer.SocketSetupError {
             FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
@@ -152,7 +157,7 @@ struct DispatchCommand: ParsableCommand {
                 The chosen unit and its distance are printed on standard error.
                 """)
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Option(help: "The unit to dispatch (as in the device certificate, without \"unit-\").")
@@ -189,7 +194,7 @@ struct DispatchCommand: ParsableCommand {
 
         func run() throws {
             try DispatchCommand.failing {
-                let database = try UplinkDatabase(path: db)
+                let database = try UplinkDatabase(db)
                 let now = SystemClock().nowMilliseconds
                 var chosen = unit
                 var distance: Double?
@@ -214,7 +219,7 @@ struct DispatchCommand: ParsableCommand {
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Change what a dispatch says; the unit receives the update.")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Argument(help: "The dispatch id.")
@@ -239,7 +244,7 @@ struct DispatchCommand: ParsableCommand {
 
         func run() throws {
             try DispatchCommand.failing {
-                let entry = try UplinkDatabase(path: db).updateDispatch(
+                let entry = try UplinkDatabase(db).updateDispatch(
                     id.lowercased(), priority: priority, summary: summary, latitude: details.lat, longitude: details.lon, address: details.address,
                     incidentType: details.incidentType, callbackNumber: details.callback, notes: details.notes, now: SystemClock().nowMilliseconds)
                 print(entry.cursor)
@@ -250,7 +255,7 @@ struct DispatchCommand: ParsableCommand {
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Call a dispatch off; the unit's later status changes are refused.")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Argument(help: "The dispatch id.")
@@ -266,7 +271,7 @@ struct DispatchCommand: ParsableCommand {
 
         func run() throws {
             try DispatchCommand.failing {
-                print(try UplinkDatabase(path: db).cancelDispatch(id.lowercased(), reason: reason, now: SystemClock().nowMilliseconds).cursor)
+                print(try UplinkDatabase(db).cancelDispatch(id.lowercased(), reason: reason, now: SystemClock().nowMilliseconds).cursor)
             }
         }
     }
@@ -274,7 +279,7 @@ struct DispatchCommand: ParsableCommand {
     struct Reassign: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Give a dispatch to another unit.")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Argument(help: "The dispatch id.")
@@ -294,7 +299,7 @@ struct DispatchCommand: ParsableCommand {
 
         func run() throws {
             try DispatchCommand.failing {
-                print(try UplinkDatabase(path: db).reassignDispatch(id.lowercased(), to: to, reason: reason, now: SystemClock().nowMilliseconds).cursor)
+                print(try UplinkDatabase(db).reassignDispatch(id.lowercased(), to: to, reason: reason, now: SystemClock().nowMilliseconds).cursor)
             }
         }
     }
@@ -303,7 +308,7 @@ struct DispatchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Every dispatch with its unit, status and times: created → received → en route → on scene.")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Flag(help: "JSON array of {id, unit, status, createdAt, receivedAt, enRouteAt, onSceneAt, toOnSceneSeconds, …}.")
@@ -311,7 +316,7 @@ struct DispatchCommand: ParsableCommand {
 
         func run() throws {
             try DispatchCommand.failing {
-                let reports = try UplinkDatabase(path: db).dispatchReports()
+                let reports = try UplinkDatabase(db).dispatchReports()
                 if json { print(WireJSON.text(reports)); return }
                 func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "-" }
                 for r in reports {
@@ -333,7 +338,7 @@ struct ReportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The distribution of dispatch → received, → en route, → on scene, and en route → on scene (seconds).")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Flag(help: "JSON.")
@@ -341,7 +346,7 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             try DispatchCommand.failing {
-                let report = try UplinkDatabase(path: db).arrivalReport()
+                let report = try UplinkDatabase(db).arrivalReport()
                 if json { print(WireJSON.text(report)); return }
                 print("\(report.dispatches) dispatches")
                 func line(_ name: String, _ d: UplinkDatabase.Distribution) {
@@ -361,7 +366,7 @@ struct ReportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Hit outcomes the officers recorded: vehicles recovered, fugitives caught, missing people found.")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Flag(help: "JSON.")
@@ -369,7 +374,7 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             try DispatchCommand.failing {
-                let report = try UplinkDatabase(path: db).outcomeReport()
+                let report = try UplinkDatabase(db).outcomeReport()
                 if json { print(WireJSON.text(report)); return }
                 print("vehicles recovered   \(report.vehiclesRecovered)")
                 print("fugitives caught     \(report.fugitivesCaught)")
@@ -384,7 +389,7 @@ struct ReportCommand: ParsableCommand {
 struct Records: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the items units delivered, in the order received.")
 
-    @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+    @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
     var db: String
 
     @Option(help: "Only this kind: \(OutboxKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -402,8 +407,7 @@ struct Records: ParsableCommand {
     func run() throws {
         let records: [UplinkDatabase.Record]
         do {
-            guard FileManager.default.fileExists(atPath: db) else { throw CentralError("no uplink database at \(db)") }
-            let database = try UplinkDatabase(path: db)
+            let database = try UplinkDatabase.existing(db)
             if deliveries {
                 let answers = try database.deliveries()
                 if json {
@@ -438,7 +442,7 @@ struct AuditCommand: ParsableCommand {
             Exit 0; with --anomalies, 4 when any was found.
             """)
 
-    @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+    @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
     var db: String
 
     @Option(help: "A person's national ID or resident number: every check of it.")
@@ -471,8 +475,7 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         do {
-            guard FileManager.default.fileExists(atPath: db) else { throw CentralError("no uplink database at \(db)") }
-            let audit = Audit(try UplinkDatabase(path: db))
+            let audit = Audit(try UplinkDatabase.existing(db))
             if anomalies {
                 let roster = try dataset.map { try Self.roster(URL(fileURLWithPath: $0, isDirectory: true)) }
                 let found = try audit.anomalies(.init(officersPerSubjectPerDay: maxOfficersPerSubject, checksPerOfficerPerHour: maxChecksPerHour),
@@ -535,7 +538,7 @@ struct OrderCommand: ParsableCommand {
         @Argument(help: "lock, unlock, wipe-lists or wipe-all.")
         var kind: TerminalOrder.Kind
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Option(help: ArgumentHelp("The center's key directory (orders.key).", valueName: "dir"))
@@ -570,7 +573,7 @@ struct OrderCommand: ParsableCommand {
         func run() throws {
             do {
                 let key = try CentralKeys.load(from: URL(fileURLWithPath: keys, isDirectory: true)).ordersKey
-                let database = try UplinkDatabase(path: db)
+                let database = try UplinkDatabase(db)
                 let now = SystemClock().nowSeconds
                 let (order, _) = try database.createOrder(unit: unit, kind: kind, certificateSHA256: certificateSha256,
                                                           eraseKeySlots: eraseKeySlots, validFor: Int64(validHours) * 3_600,
@@ -587,7 +590,7 @@ struct OrderCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Orders and the terminals' acknowledgements, as JSON lines.")
 
-        @Option(help: ArgumentHelp("The uplink database.", valueName: "path"))
+        @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
         var db: String
 
         @Option(help: "Only this unit's orders.")
@@ -595,11 +598,76 @@ struct OrderCommand: ParsableCommand {
 
         func run() throws {
             do {
-                for status in try UplinkDatabase(path: db).orderStatuses(unit: unit) { print(WireJSON.text(status)) }
+                for status in try UplinkDatabase(db).orderStatuses(unit: unit) { print(WireJSON.text(status)) }
             } catch {
                 FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+struct FleetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet",
+        abstract: "The fleet's health: every unit by its last health report, the ones to look at first.",
+        discussion: """
+            Terminals send a health report once a day and on `mpolicectl diag --upload` (agent
+            version, list versions, last sync, certificate expiry, free disk, outbox depth).
+            Flags: silent (no report for --silent-hours), stale-lists (no successful sync for
+            --stale-hours), sync-failing, behind (an older manifest or list than other units
+            hold), certificate-expiring (--certificate-days), disk-low, outbox-deep.
+            Exit 0; 4 when any unit is flagged.
+            """)
+
+    @Option(help: ArgumentHelp("The uplink database: an SQLite file or a postgresql:// URL.", valueName: "path|url"))
+    var db: String
+
+    @Option(help: "Flag units whose last report is older than this.")
+    var silentHours = 36
+
+    @Option(help: "Flag units whose last successful list sync is older than this.")
+    var staleHours = 24
+
+    @Option(help: "Flag device certificates that expire within this many days.")
+    var certificateDays = 30
+
+    @Flag(help: "Only flagged units.")
+    var flaggedOnly = false
+
+    @Flag(help: "JSON array of {unit, reportedAt, report, flags}.")
+    var json = false
+
+    func validate() throws {
+        guard silentHours >= 1, staleHours >= 1, certificateDays >= 0 else { throw ValidationError("--silent-hours and --stale-hours at least 1, --certificate-days at least 0") }
+    }
+
+    func run() throws {
+        let units: [UplinkDatabase.FleetUnit]
+        do {
+            var thresholds = UplinkDatabase.FleetThresholds()
+            thresholds.silentAfter = Int64(silentHours) * 3_600
+            thresholds.syncOlderThan = Int64(staleHours) * 3_600
+            thresholds.certificateWithin = Int64(certificateDays) * 86_400
+            units = try UplinkDatabase.existing(db).fleet(now: SystemClock().nowSeconds, thresholds: thresholds)
+                .filter { !flaggedOnly || !$0.flags.isEmpty }
+        } catch {
+            FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if json {
+            print(WireJSON.text(units))
+        } else {
+            for u in units {
+                let r = u.report
+                let lists = r.map { $0.lists.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") } ?? "-"
+                print([u.unit, u.flags.isEmpty ? "ok" : u.flags.joined(separator: ","), r?.agentVersion ?? "-", r?.at ?? "never reported",
+                       r?.lastSync.map { "sync \($0.outcome) \($0.at)" } ?? "sync -", lists, r.map { "outbox \($0.outboxDepth)" } ?? "",
+                       r?.freeDiskBytes.map { "free \($0 >> 20) MiB" } ?? ""].joined(separator: "\t"))
+            }
+            let flagged = units.filter { !$0.flags.isEmpty }.count
+            FileHandle.standardError.write(Data("\(units.count) units, \(flagged) flagged\n".utf8))
+        }
+        if units.contains(where: { !$0.flags.isEmpty }) { throw ExitCode(4) }
     }
 }

@@ -21,9 +21,9 @@ struct BulletinCenterTests {
         let publisher: Publisher
         let dataset: URL
 
-        init() throws {
+        init(_ engine: CenterEngine) throws {
             scratch = try Scratch("central-bulletins")
-            database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+            database = try engine.database(scratch)
             let keysDirectory = scratch.url.appendingPathComponent("keys")
             keys = try CentralKeys.initialise(in: keysDirectory, now: BulletinCenterTests.now, validFor: 86_400 * 30)
             publisher = Publisher(directory: scratch.url.appendingPathComponent("published"), keysDirectory: keysDirectory)
@@ -48,9 +48,9 @@ struct BulletinCenterTests {
         envelopes.compactMap { Data(base64Encoded: $0.payload).flatMap { try? WireJSON.decode(Bulletin.self, from: $0) }?.id }
     }
 
-    @Test("a confirmation is answered from the published records: still active with the record, no longer active once withdrawn, not found")
-    func confirmation() throws {
-        let w = try World()
+    @Test("a confirmation is answered from the published records: still active with the record, no longer active once withdrawn, not found", arguments: CenterEngine.allCases)
+    func confirmation(engine: CenterEngine) throws {
+        let w = try World(engine)
         defer { w.scratch.remove() }
         try w.publish()
         #expect(try w.database.activeRecordCount(.stolenVehicles) > 0)
@@ -79,9 +79,9 @@ struct BulletinCenterTests {
         #expect(try w.database.confirmations(unit: "TPE-DA-01", after: 0).count == 2)
     }
 
-    @Test("bulletins are pushed by region, by serial, and listed in the next manifest while unexpired")
-    func pushAndManifest() async throws {
-        let w = try World()
+    @Test("bulletins are pushed by region, by serial, and listed in the next manifest while unexpired", arguments: CenterEngine.allCases)
+    func pushAndManifest(engine: CenterEngine) async throws {
+        let w = try World(engine)
         defer { w.scratch.remove() }
         // The poll judges expiry by the center's clock: bulletins issued now.
         let now = SystemClock().nowSeconds

@@ -14,9 +14,6 @@ struct DispatchCenterTests {
     static let now: Int64 = 1_795_700_000_000
     static let scene = (latitude: 25.0478, longitude: 121.5170)
 
-    static func database(_ scratch: Scratch) throws -> UplinkDatabase {
-        try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
-    }
 
     static func item(_ payload: UplinkPayload, at ms: Int64 = now) -> Result<UplinkItem, ItemRefusal> {
         .success(UplinkItem(id: UUIDv7.make(milliseconds: ms), createdAt: ms, attempt: 1, payload: payload))
@@ -37,11 +34,11 @@ struct DispatchCenterTests {
                                               officerId: "OF-1", location: .notAvailable))
     }
 
-    @Test("50 units with breadcrumbs: --near picks the nearest available one; busy, dispatched, in-emergency and stale units are skipped")
-    func nearestAvailable() throws {
+    @Test("50 units with breadcrumbs: --near picks the nearest available one; busy, dispatched, in-emergency and stale units are skipped", arguments: CenterEngine.allCases)
+    func nearestAvailable(engine: CenterEngine) throws {
         let scratch = try Scratch("center")
         defer { scratch.remove() }
-        let database = try Self.database(scratch)
+        let database = try engine.database(scratch)
         // Unit i stands i × 100 m north of the scene (0.0009° of latitude ≈ 100 m).
         for i in 1...50 {
             let unit = String(format: "U-%02d", i)
@@ -68,11 +65,11 @@ struct DispatchCenterTests {
         #expect(near.map(\.available) == [true, false, false])
     }
 
-    @Test("the dispatch log: created, updated, cancelled reach the unit in order; after the cancel its status changes are refused dispatch.cancelled, the receipt is taken")
-    func cancel() throws {
+    @Test("the dispatch log: created, updated, cancelled reach the unit in order; after the cancel its status changes are refused dispatch.cancelled, the receipt is taken", arguments: CenterEngine.allCases)
+    func cancel(engine: CenterEngine) throws {
         let scratch = try Scratch("center")
         defer { scratch.remove() }
-        let database = try Self.database(scratch)
+        let database = try engine.database(scratch)
         let created = try database.createDispatch(unit: "TPE-DA-01", .init(priority: "urgent", summary: "collision", latitude: 25, longitude: 121,
                                                                           address: "Zhongxiao W. Rd", incidentType: "traffic-collision",
                                                                           callbackNumber: "0912-345-678"), now: Self.now)
@@ -95,11 +92,11 @@ struct DispatchCenterTests {
         #expect(try database.dispatchReports().first?.status == "cancelled")
     }
 
-    @Test("reassigned: the old unit is told and its changes refused dispatch.reassigned; the new unit receives it as a new dispatch")
-    func reassign() throws {
+    @Test("reassigned: the old unit is told and its changes refused dispatch.reassigned; the new unit receives it as a new dispatch", arguments: CenterEngine.allCases)
+    func reassign(engine: CenterEngine) throws {
         let scratch = try Scratch("center")
         defer { scratch.remove() }
-        let database = try Self.database(scratch)
+        let database = try engine.database(scratch)
         let created = try database.createDispatch(unit: "U-A", priority: "routine", summary: "theft", latitude: nil, longitude: nil, now: Self.now)
         let given = try database.reassignDispatch(created.id, to: "U-B", reason: "U-A is needed elsewhere", now: Self.now + 1_000)
         #expect(try database.dispatches(unit: "U-A", after: 0).map(\.kindOfChange) == [.created, .reassigned])
@@ -113,11 +110,11 @@ struct DispatchCenterTests {
         #expect(throws: CentralError.self) { try database.reassignDispatch(created.id, to: "U-B", reason: nil, now: Self.now + 2_000) }
     }
 
-    @Test("an emergency is stored urgent with the nearest other units, announced in the log, and its breadcrumbs flagged")
-    func emergency() throws {
+    @Test("an emergency is stored urgent with the nearest other units, announced in the log, and its breadcrumbs flagged", arguments: CenterEngine.allCases)
+    func emergency(engine: CenterEngine) throws {
         let scratch = try Scratch("center")
         defer { scratch.remove() }
-        let database = try Self.database(scratch)
+        let database = try engine.database(scratch)
         for (unit, north) in [("U-NEAR", 0.001), ("U-MID", 0.01), ("U-FAR", 0.1), ("U-FARTHER", 0.2)] {
             _ = try database.ingest(unit: unit, [Self.item(Self.crumb(Self.scene.latitude + north, Self.scene.longitude))], now: Self.now)
         }
@@ -145,11 +142,11 @@ struct DispatchCenterTests {
         #expect(lines.levels == [.critical])
     }
 
-    @Test("arrival times per dispatch and their distribution; outcomes counted as the seed counts them")
-    func reports() throws {
+    @Test("arrival times per dispatch and their distribution; outcomes counted as the seed counts them", arguments: CenterEngine.allCases)
+    func reports(engine: CenterEngine) throws {
         let scratch = try Scratch("center")
         defer { scratch.remove() }
-        let database = try Self.database(scratch)
+        let database = try engine.database(scratch)
         // Three dispatches created at 08:00:00; on scene after 300, 420 and 600 s.
         for (i, onScene) in [300, 420, 600].enumerated() {
             let created = try database.createDispatch(unit: "U-\(i)", priority: "urgent", summary: "call \(i)", latitude: nil, longitude: nil,

@@ -22,11 +22,11 @@ struct UplinkServerTests {
 
     static func body(_ batch: UplinkBatch) throws -> ByteBuffer { ByteBuffer(data: try WireJSON.encode(batch)) }
 
-    @Test("items are stored once per id; a resend is answered duplicate; malformed items are refused one by one")
-    func ingest() async throws {
+    @Test("items are stored once per id; a resend is answered duplicate; malformed items are refused one by one", arguments: CenterEngine.allCases)
+    func ingest(engine: CenterEngine) async throws {
         let scratch = try Scratch("central")
         defer { scratch.remove() }
-        let database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+        let database = try engine.database(scratch)
         let items = (1...3).map { Self.breadcrumb(UUIDv7.make(milliseconds: Int64($0))) }
         try await Application(router: UplinkServer(database: database).router()).test(.router) { client in
             try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers(),
@@ -54,11 +54,11 @@ struct UplinkServerTests {
         #expect(try database.records(kind: .breadcrumb).first?.payload == items[0].payload)
     }
 
-    @Test("ids are unique per unit: another unit's item with the same id is its own; a check naming another unit is refused")
-    func perUnit() async throws {
+    @Test("ids are unique per unit: another unit's item with the same id is its own; a check naming another unit is refused", arguments: CenterEngine.allCases)
+    func perUnit(engine: CenterEngine) async throws {
         let scratch = try Scratch("central")
         defer { scratch.remove() }
-        let database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+        let database = try engine.database(scratch)
         let id = UUIDv7.make(milliseconds: 1)
         try await Application(router: UplinkServer(database: database).router()).test(.router) { client in
             for (unit, dn) in [("TPE-DA-01", "CN=unit-TPE-DA-01"), ("KHH-ZY-07", "CN=unit-KHH-ZY-07")] {
@@ -104,11 +104,11 @@ struct UplinkServerTests {
         }
     }
 
-    @Test("no verified certificate, a CN that is not a unit, or a batch for another unit: 403")
-    func identity() async throws {
+    @Test("no verified certificate, a CN that is not a unit, or a batch for another unit: 403", arguments: CenterEngine.allCases)
+    func identity(engine: CenterEngine) async throws {
         let scratch = try Scratch("central")
         defer { scratch.remove() }
-        let database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+        let database = try engine.database(scratch)
         let batch = try Self.body(UplinkBatch(unit: "TPE-DA-01", items: [Self.breadcrumb(UUIDv7.make(milliseconds: 1))]))
         try await Application(router: UplinkServer(database: database).router()).test(.router) { client in
             for headers in [Self.headers(verify: "NONE"), Self.headers(dn: "CN=somebody,O=NPA"), Self.headers(dn: "CN=unit-KHH-ZY-07")] {
@@ -120,11 +120,11 @@ struct UplinkServerTests {
         #expect(try database.records().isEmpty)
     }
 
-    @Test("a dispatch poll answers at once with what is queued after the cursor, or empty after the wait")
-    func dispatchPoll() async throws {
+    @Test("a dispatch poll answers at once with what is queued after the cursor, or empty after the wait", arguments: CenterEngine.allCases)
+    func dispatchPoll(engine: CenterEngine) async throws {
         let scratch = try Scratch("central")
         defer { scratch.remove() }
-        let database = try UplinkDatabase(path: scratch.url.appendingPathComponent("central.db").path)
+        let database = try engine.database(scratch)
         let order = try database.createDispatch(unit: "TPE-DA-01", priority: "urgent", summary: "collision", latitude: 25, longitude: 121,
                                                 now: 1_795_700_000_000)
         _ = try database.createDispatch(unit: "KHH-ZY-07", priority: "routine", summary: "other unit", latitude: nil, longitude: nil, now: 1)

@@ -65,6 +65,58 @@ struct ListsSyncTests {
         #expect(try world.journal.syncAttempts(limit: 1).first?.outcome == .upToDate)
     }
 
+    @Test("a terminal off for the night takes one catch-up delta: its deletes of records it never held are passed over, the digests match")
+    func catchUp() throws {
+        let world = try SyncWorld()
+        defer { world.remove() }
+        let hour: Int64 = 3_600
+        func later() { world.clock.advance(milliseconds: hour * 1000) }
+        // v1, v2 an hour later (BLT-8023 recovered, RXA-1235 stolen), v3 (recoloured): the terminal takes them all.
+        try world.publish()
+        try world.sync().syncOnce()
+        later()
+        try world.editVehicles(drop: { $0.contains(",BLT-8023,") }, add: ["RXA-1235"])
+        try world.publish()
+        later()
+        try world.editVehicles(recolour: { $0.hasPrefix("SV000001") })
+        try world.publish()
+        try world.sync().syncOnce()
+        #expect(try world.lists.versions()[.stolenVehicles]?.version == 3)
+
+        // Off for the night: v4–v10 hourly, two deltas kept. RXZ-5791 comes at v5 and goes at
+        // v7 (the terminal never holds it), RXA-1235 goes at v6.
+        let edits: [(drop: String?, add: [String])] = [(nil, ["RXB-2357"]), (nil, ["RXZ-5791"]), (",RXA-1235,", []), (",RXZ-5791,", []),
+                                                         (nil, ["RXC-1357"]), (nil, []), (nil, ["RXD-2579"])]
+        var report: Publisher.Report?
+        for (i, edit) in edits.enumerated() {
+            later()
+            try world.editVehicles(drop: { line in edit.drop.map { line.contains($0) } ?? false },
+                                   recolour: { i == 5 && $0.hasPrefix("SV000002") }, add: edit.add)
+            // A catch-up from the version current 9 hours before v10: v1.
+            report = try world.publish(keepDeltas: 2, catchUpAges: [hour, 9 * hour])
+        }
+        let entry = try require(report?.manifest.lists[ListKind.stolenVehicles.rawValue], "stolen-vehicles entry")
+        #expect(entry.version == 10)
+        #expect(entry.deltas.map(\.fromVersion) == [8, 9])
+        #expect(entry.catchUps?.map(\.fromVersion) == [1], "from v1 (9 h ago); the 1 h one would be the last delta")
+        let catchUp = try require(entry.catchUps?.first, "catch-up")
+        #expect(catchUp.file.length < entry.snapshot.length / 5, "\(catchUp.file.length) B against a \(entry.snapshot.length) B snapshot")
+        // Nine deltas were made; the seven the catch-up needs after v1 stay on disk though the manifest names two.
+        for version in 2...10 {
+            let path = "stolen-vehicles/\(version - 1)-\(version).delta.csv.gz"
+            #expect(FileManager.default.fileExists(atPath: world.servedFile(path).path), "\(path) kept for the catch-up")
+        }
+
+        later()
+        let morning = try world.sync().syncOnce()
+        #expect(morning.methods[.stolenVehicles] == "catch-up")
+        #expect(morning.methods[.wantedPersons] == "unchanged")
+        #expect(try world.lists.versions()[.stolenVehicles]?.version == 10)
+        for plate in ["RXB-2357", "RXC-1357", "RXD-2579"] { #expect(try world.plateOutcome(plate) == .hit, "\(plate)") }
+        for plate in ["RXA-1235", "RXZ-5791", "BLT-8023"] { #expect(try world.plateOutcome(plate) == .noHit, "\(plate)") }
+        try expectDigestsMatch(world)
+    }
+
     @Test("a download cut short is kept, and the next run resumes it with a Range request")
     func resumeAcrossRuns() throws {
         let world = try SyncWorld.synced()

@@ -75,8 +75,10 @@ final class SyncWorld {
     }
 
     @discardableResult
-    func publish(at time: Int64? = nil, validDays: Int64 = 7, keepDeltas: Int = 30) throws -> Publisher.Report {
-        try publisher.publish(dataset: dataset, now: time ?? clock.nowSeconds, validFor: validDays * 86_400, keepDeltas: keepDeltas)
+    func publish(at time: Int64? = nil, validDays: Int64 = 7, keepDeltas: Int = 30,
+                 catchUpAges: [Int64] = Publisher.defaultCatchUpAges) throws -> Publisher.Report {
+        try publisher.publish(dataset: dataset, now: time ?? clock.nowSeconds, validFor: validDays * 86_400, keepDeltas: keepDeltas,
+                              catchUpAges: catchUpAges)
     }
 
     /// The reason code of a failed sync (nil when it succeeded).

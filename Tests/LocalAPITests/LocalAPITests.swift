@@ -207,6 +207,10 @@ struct LocalAPITests {
                 #expect(response.status == .conflict)
                 #expect(try Self.error(response).code == "sync.not-configured")
             }
+            try await client.execute(uri: "/v1/health-report", method: .post) { response async throws in
+                #expect(response.status == .conflict)
+                #expect(try Self.error(response).code == "uplink.not-configured")
+            }
             try await client.execute(uri: "/v1/dispatches/\(UUIDv7.make(milliseconds: 1))", method: .get) { response async throws in
                 #expect(response.status == .notFound)
                 #expect(try Self.error(response).code == "dispatch.unknown")

@@ -145,7 +145,7 @@ struct BulletinDaemonTests {
         #expect(status["bulletins"] as? Int == 11)
 
         // Signed with the orders key (not a manifest key): refused with its code, not matched.
-        let database = try UplinkDatabase(path: s.world.databasePath)
+        let database = try UplinkDatabase(s.world.databasePath)
         let forged = try database.createBulletin(subject: .plate("FRG-0001"), region: nil, summary: "forged", validFor: 600,
                                                  key: CentralKeys.load(from: s.keys).ordersKey, now: Self.now)
         #expect(events.wait(for: "bulletin-refused", timeout: 5), "\(s.daemon.log)")

@@ -16,7 +16,7 @@ struct FieldOperationsDaemonTests {
 
     /// The center's items, read straight from its database (every 20 ms while waiting).
     static func centerItems(_ world: UplinkWorld) throws -> [UplinkDatabase.Record] {
-        try UplinkDatabase(path: world.databasePath).records()
+        try UplinkDatabase(world.databasePath).records()
     }
 
     static func percentile(_ values: [Double], _ q: Double) -> Double {
@@ -43,7 +43,7 @@ struct FieldOperationsDaemonTests {
             let raised = try daemon.client.json("POST", "/v1/emergency")
             #expect(raised.status == 201, "round \(round): \(raised.object)")
             let id = try #require(raised.object["emergencyId"] as? String)
-            let arrived = try eventually(timeout: 10, interval: 0.02) { try UplinkDatabase(path: world.databasePath).holds(unit: "TPE-DA-01", id: id) }
+            let arrived = try eventually(timeout: 10, interval: 0.02) { try UplinkDatabase(world.databasePath).holds(unit: "TPE-DA-01", id: id) }
             #expect(arrived, "round \(round): the emergency did not reach the center")
             latencies.append(Date().timeIntervalSince(started))
             #expect(try daemon.client.json("POST", "/v1/emergency/cancel", ["pin": Self.pin]).status == 200)
@@ -77,14 +77,14 @@ struct FieldOperationsDaemonTests {
         #expect(eventually(timeout: 6) { world.proxy.refused.load(ordering: .relaxed) >= refusedAtRaise + 3 })
         world.proxy.mode = .pass
         let back = Date()
-        #expect(try eventually(timeout: 10, interval: 0.02) { try UplinkDatabase(path: world.databasePath).holds(unit: "TPE-DA-01", id: id) })
+        #expect(try eventually(timeout: 10, interval: 0.02) { try UplinkDatabase(world.databasePath).holds(unit: "TPE-DA-01", id: id) })
         let afterLink = Date().timeIntervalSince(back)
         let received = try Self.centerItems(world).filter { $0.receivedSeq > before }
         #expect(received.first?.id == id, "first after the outage: \(received.first.map { "\($0.kind) \($0.id)" } ?? "nothing")")
         print("after the outage the emergency reached the center \(Int(afterLink * 1000)) ms after the link returned, first of \(pending + 1) items")
         #expect(afterLink <= 2.5, "\(afterLink) s after the link returned")
         // The rest follows in the same flush: nothing lost, the backoff does not hold it back.
-        #expect(try eventually(timeout: 60) { try UplinkDatabase(path: world.databasePath).records(kind: .check).count >= 10_000 })
+        #expect(try eventually(timeout: 60) { try UplinkDatabase(world.databasePath).records(kind: .check).count >= 10_000 })
         #expect(try daemon.client.json("POST", "/v1/emergency/cancel", ["pin": Self.pin]).status == 200)
         #expect(daemon.stop().status == 0)
     }
@@ -166,7 +166,7 @@ struct FieldOperationsDaemonTests {
             #expect(try Programs.run("mpolicectl", ["dispatch", "status", dispatchId, step], environment: env).status == 0)
         }
         #expect(try eventually(timeout: 10) {
-            try UplinkDatabase(path: world.databasePath).dispatchReports().first { $0.id == dispatchId }?.onSceneAt != nil
+            try UplinkDatabase(world.databasePath).dispatchReports().first { $0.id == dispatchId }?.onSceneAt != nil
         })
         let report = try Programs.run("mpolice-central", ["report", "arrival", "--db", world.databasePath, "--json"])
         #expect(report.status == 0)

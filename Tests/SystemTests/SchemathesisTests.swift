@@ -65,7 +65,7 @@ struct SchemathesisTests {
                 operations.append("\(method.uppercased()) \(path)")
             }
         }
-        #expect(operations.count == 32)
+        #expect(operations.count == 33)
         for operation in operations { #expect(report.contains(operation), "\(operation) was not exercised") }
         #expect(!report.contains("<failure") && !report.contains("<error"))
         #expect(try daemon.client.json("GET", "/v1/health").status == 200, "the daemon still answers")

@@ -123,7 +123,7 @@ struct ScreenTests {
         try DatasetGenerator(counts: .init(records: 500), seed: 5, issuedAt: now - 60, photos: 20).write(to: dataset)
         // The center keeps the published records: a confirmation is answered from them.
         try Publisher(directory: world.nginx.root, keysDirectory: keys).publish(dataset: dataset, now: now - 60, validFor: 7 * 86_400, keepDeltas: 30,
-                                                                               center: UplinkDatabase(path: world.databasePath))
+                                                                               center: UplinkDatabase(world.databasePath))
         let scratch = try Scratch("screen")
         defer { scratch.remove() }
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scratch.path)

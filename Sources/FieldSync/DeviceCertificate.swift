@@ -2,20 +2,21 @@ import Crypto
 import _CryptoExtras
 import Foundation
 
-/// What diagnostics needs from an X.509 certificate: its validity, its subject's CN and its
-/// public key, read from PEM with a small DER walk (no key material is printed anywhere).
-struct DeviceCertificate {
-    var notBefore: Date
-    var notAfter: Date
-    var commonName: String?
+/// What diagnostics and the health report need from the device's X.509 certificate: its
+/// validity, its subject's CN and its public key, read from PEM with a small DER walk (no key
+/// material is printed anywhere).
+public struct DeviceCertificate: Sendable {
+    public var notBefore: Date
+    public var notAfter: Date
+    public var commonName: String?
     /// The SubjectPublicKeyInfo, DER, as it stands in the certificate.
-    var publicKeyInfo: [UInt8]
+    public var publicKeyInfo: [UInt8]
 
-    struct Unreadable: Error, CustomStringConvertible {
-        var description: String
+    public struct Unreadable: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    init(pem: String) throws {
+    public init(pem: String) throws {
         let der = try Self.firstBlock(pem, label: "CERTIFICATE")
         var file = DER(der)
         var certificate = try file.enter(0x30)
@@ -44,7 +45,7 @@ struct DeviceCertificate {
 
     /// The public key of a PEM private key (EC P-256/P-384/P-521 or RSA), as
     /// SubjectPublicKeyInfo DER; nil for a key type this cannot read.
-    static func publicKeyInfo(ofPrivateKey pem: String) -> [UInt8]? {
+    public static func publicKeyInfo(ofPrivateKey pem: String) -> [UInt8]? {
         if let k = try? P256.Signing.PrivateKey(pemRepresentation: pem) { return Array(k.publicKey.derRepresentation) }
         if let k = try? P384.Signing.PrivateKey(pemRepresentation: pem) { return Array(k.publicKey.derRepresentation) }
         if let k = try? P521.Signing.PrivateKey(pemRepresentation: pem) { return Array(k.publicKey.derRepresentation) }
