@@ -14,6 +14,7 @@
 //   Diagnostics   → FieldSync, LocalAPIClient, Location   `mpolicectl diag`
 //   ScreenBridge  → LocalAPIClient       the officer's screen's loopback bridge (`mpolice-screen`)
 //   Central       → FieldWire            the reference center: generator, publisher, uplink endpoint
+//   FleetSimulation → FieldWire          simulated terminals against a center (`mpolice-central simulate`)
 //   DaemonCommand, ControlCommand, ScreenCommand   the three terminal programs' command lines
 // Every engine module may import TerminalConfiguration for its slice. CCurlShim, CZlibShim and CGPS
 // are the C edges (libcurl, zlib, libgps); CPostgres (libpq) and CTurboJPEG are the center's. Executables stay thin: `mpoliced`, `mpolicectl` and
@@ -169,6 +170,10 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
+        // The fleet simulator (`mpolice-central simulate`): thousands of terminals from one
+        // process, each with its own device certificate, over libcurl's multi interface.
+        .target(name: "FleetSimulation", dependencies: ["CCurlShim", "FieldWire", "Watchlist"]),
+
         // MARK: Programs (thin: parse arguments, build, run)
         // The terminal's three programs as commands, each run by its own thin executable (for
         // development and the tests) and all three by the multi-call `mpolice` the package ships.
@@ -202,7 +207,7 @@ let package = Package(
         .executableTarget(
             name: "mpolice-central",
             // Store only for `generate`, which also loads the data set into a terminal state directory.
-            dependencies: ["Central", "FieldWire", "Watchlist", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["Central", "FleetSimulation", "FieldWire", "Watchlist", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(

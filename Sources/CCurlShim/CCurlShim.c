@@ -55,3 +55,7 @@ CURLcode mp_curl_setopt_debug_callback(CURL *handle, mp_curl_debug_callback call
 CURLcode mp_curl_getinfo_certinfo(CURL *handle, struct curl_certinfo **value) {
     return curl_easy_getinfo(handle, CURLINFO_CERTINFO, value);
 }
+
+CURLMcode mp_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}

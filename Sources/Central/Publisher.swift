@@ -14,7 +14,7 @@ public struct Publisher {
         public var changes: [ListKind: (upserts: Int, deletes: Int)]
     }
 
-    public static let manifestFile = "manifest.json"
+    public static let manifestFile = Manifest.path
 
     public let directory: URL
     public let keysDirectory: URL

@@ -129,17 +129,27 @@ public struct UplinkServer: Sendable {
             },
             logger: logger)
         defer { waker.stop() }
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await app.runService() }
-            tasks.addTask { await self.maintain(retentionMonths: retentionMonths, logger: logger) }
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                try await app.runService()
+                return true
+            }
+            tasks.addTask {
+                await self.maintain(retentionMonths: retentionMonths, logger: logger)
+                return false
+            }
             tasks.addTask {
                 for await failure in setup {
                     if let failure { throw failure }
                     onServing()
                 }
+                return false
             }
-            // A setup failure thrown here cancels the server.
-            for try await _ in tasks {}
+            // A setup failure thrown here cancels the server; the server's end (a graceful
+            // shutdown on SIGTERM or SIGINT) ends the upkeep.
+            for try await serverEnded in tasks where serverEnded {
+                tasks.cancelAll()
+            }
         }
     }
 

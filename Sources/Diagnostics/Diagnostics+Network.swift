@@ -122,7 +122,7 @@ extension DiagnosisContext {
         let probe = try manifestProbe()
         let response = try manifestResponse()
         let ms = Int((probe.trace.total ?? 0) * 1000)
-        let url = try requireCentral().url + "manifest.json"
+        let url = try requireCentral().url + Manifest.path
         switch response.status {
         case 200:
             return .ok("HTTP \(response.status) in \(ms) ms, \(response.body.count) bytes, HTTP/\(response.httpVersion), ETag \(response.etag ?? "none")")

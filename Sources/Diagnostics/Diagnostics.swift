@@ -1,5 +1,6 @@
 import TerminalConfiguration
 import FieldSync
+import FieldWire
 import Foundation
 import Store
 import Synchronization
@@ -180,7 +181,7 @@ final class DiagnosisContext: Sendable {
         return probe.withLock { memo in
             if let memo { return memo }
             let trace = TransferTrace()
-            let result = Result { try transport.traced(central.url + "manifest.json", maxBytes: 1 << 20, trace: trace) }
+            let result = Result { try transport.traced(central.url + Manifest.path, maxBytes: 1 << 20, trace: trace) }
             let made = ManifestProbe(trace: trace, response: try? result.get())
             memo = made
             return made

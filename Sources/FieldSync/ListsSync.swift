@@ -191,7 +191,7 @@ public final class ListsSync: Service, Sendable {
         }
 
         // 2. The manifest, conditionally.
-        let manifestURL = configuration.baseURL + "manifest.json"
+        let manifestURL = configuration.baseURL + Manifest.path
         let etag = rootChanged ? nil : stored?.manifestETag
         let response = try transport.get(manifestURL, maxBytes: Self.maxDocumentBytes, ifNoneMatch: etag)
         fetched.add(Int64(response.body.count))

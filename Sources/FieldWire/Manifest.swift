@@ -72,6 +72,9 @@ public struct Manifest: Codable, Sendable, Equatable {
         self.lists = Dictionary(uniqueKeysWithValues: lists.map { ($0.key.rawValue, $0.value) })
     }
 
+    /// Where the manifest is published, relative to the center's base URL.
+    public static let path = "manifest.json"
+
     /// The longest file a manifest may name (a national snapshot is far below this).
     public static let maxFileLength: Int64 = 4 << 30
 

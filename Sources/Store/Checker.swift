@@ -118,7 +118,7 @@ public final class Checker: Sendable {
     /// The plate answer: exact matches are hits, plates that differ only by OCR-confusable
     /// characters are possible hits, strongest evidence of a misread first.
     public func answerPlate(_ plate: Plate, context: CheckContext) throws -> CheckAnswer {
-        let lookup = try lists.stolenVehicles(plateKey: plate.foldedKey, plate: plate.compact)
+        let (lookup, documents) = try lists.plate(plateKey: plate.foldedKey, plate: plate.compact, documents: Self.plateDocuments)
         let now = clock.nowMilliseconds
         let language = context.language
         var exact: [CheckAnswer.Match] = []
@@ -148,9 +148,12 @@ public final class Checker: Sendable {
         var answer = answer(.plate, query: .init(normalized: plate.compact, format: plate.format?.rawValue,
                                                  possibleFormats: plate.format == nil ? plate.possibleFormats.map(\.rawValue) : nil),
                             lists: [result], extraWarnings: warnings, now: now, context: context)
-        try addDocuments(&answer, key: plate.compact, language: language)
+        for (list, found) in documents { answer.add(document: document(list, found, language: language)) }
         return answer
     }
+
+    /// The document lists a plate check reads (registrations).
+    private static let plateDocuments = ListSchema.documents(answering: .plate).map(\.list)
 
     /// The licence answer: the holder's ID against the wanted and missing lists, as an ID
     /// check, and the licence the licences list holds for it.
@@ -168,20 +171,19 @@ public final class Checker: Sendable {
     /// the check costs what it did without it.
     private func addDocuments(_ answer: inout CheckAnswer, key: String, language: MessageLanguage) throws {
         for schema in ListSchema.documents(answering: answer.kind) where lists.holds(schema.list) {
-            answer.add(document: try document(schema, key: key, language: language))
+            answer.add(document: document(schema.list, try lists.records(schema.list, key: key), language: language))
         }
     }
 
     /// One document list's answer, worded by its mode: a full list that does not hold the
     /// document says none was issued; an exceptions-only list says no invalidity is known.
-    func document(_ schema: ListSchema, key: String, language: MessageLanguage) throws -> DocumentResult {
-        let lookup = try lists.records(schema.list, key: key)
-        let reading = DocumentReading.of(schema.list)
+    func document(_ list: ListKind, _ lookup: ListLookup<[String?]>, language: MessageLanguage) -> DocumentResult {
+        let reading = DocumentReading.of(list)
         let meta = lookup.meta
         let version = meta.version(at: lists.judgementTime(clock))
-        let term = ["list": schema.list.rawValue, "version": String(meta.version)]
+        let term = ["list": list.rawValue, "version": String(meta.version)]
         func result(_ status: String, _ valid: Bool?, _ record: [String?]?, _ notice: Notice) -> DocumentResult {
-            DocumentResult(list: schema.list, mode: meta.mode, version: version, status: status, valid: valid,
+            DocumentResult(list: list, mode: meta.mode, version: version, status: status, valid: valid,
                            record: record.map(reading.answerFields), statement: MessageCatalogue.message(notice, in: language))
         }
         guard meta.version > 0 else { return result("unknown", nil, nil, Notice("document.never-received", term)) }

@@ -40,21 +40,23 @@ extension ListsStore {
     /// share the key than one lookup returns, the exact match is read on its own, so it is
     /// never cut off by near matches (an ORDER BY would make every lookup sort).
     public func stolenVehicles(plateKey: String, plate: String) throws -> ListLookup<StoredVehicle> {
-        try lookup { db in
-            let found = try Self.vehicles(db, VehicleQuery.plateKey, [plateKey])
-            guard found.records.count == Self.lookupLimit, !found.records.contains(where: { $0.compactPlate == plate }) else {
-                return found
-            }
-            // Both reads in one transaction: the same snapshot of the list.
-            var both = found
-            try db.inTransaction(.deferred) {
-                let near = try Self.vehicles(db, VehicleQuery.plateKey, [plateKey])
-                let exact = try Self.vehicles(db, VehicleQuery.exactPlate, [plateKey, plate])
-                both = ListLookup(meta: near.meta, records: exact.records + near.records.prefix(Self.lookupLimit - exact.records.count))
-                return .commit
-            }
-            return both
+        try lookup { db in try Self.vehicles(db, plateKey: plateKey, plate: plate) }
+    }
+
+    static func vehicles(_ db: Database, plateKey: String, plate: String) throws -> ListLookup<StoredVehicle> {
+        let found = try vehicles(db, VehicleQuery.plateKey, [plateKey])
+        guard found.records.count == lookupLimit, !found.records.contains(where: { $0.compactPlate == plate }) else {
+            return found
         }
+        // Both reads in one transaction: the same snapshot of the list.
+        var both = found
+        try db.inTransaction(.deferred) {
+            let near = try vehicles(db, VehicleQuery.plateKey, [plateKey])
+            let exact = try vehicles(db, VehicleQuery.exactPlate, [plateKey, plate])
+            both = ListLookup(meta: near.meta, records: exact.records + near.records.prefix(lookupLimit - exact.records.count))
+            return .commit
+        }
+        return both
     }
 
     public func stolenVehicles(vin: String) throws -> ListLookup<StoredVehicle> {
@@ -147,22 +149,38 @@ extension ListsStore {
     /// as its fields in column order, with the list's version and mode from the same
     /// snapshot. One statement, as the typed lookups above.
     public func records(_ list: ListKind, key: String) throws -> ListLookup<[String?]> {
-        let count = ListSchema.of(list).columns.count
         // One generation for the check and the lookup: one readlink on the check path.
         let generation = try readableGeneration()
         guard generation.received.contains(list) else { return ListLookup(meta: .never(list), records: []) }
+        return try wrap { try generation.lookups.next().inDatabase { db in try Self.records(db, list, key: key) } }
+    }
+
+    /// A plate check's reads, from one generation on one connection (one readlink for both):
+    /// the stolen vehicles with this folded key, and each of `documents` (the document lists
+    /// that answer plate checks) by the compact plate; a document list the generation never
+    /// received is left out.
+    public func plate(plateKey: String, plate: String, documents: [ListKind])
+        throws -> (vehicles: ListLookup<StoredVehicle>, documents: [(ListKind, ListLookup<[String?]>)]) {
+        let generation = try readableGeneration()
+        let held = documents.filter(generation.received.contains)
         return try wrap { try generation.lookups.next().inDatabase { db in
-            let statement = try db.cachedStatement(sql: Self.recordsSQL[list]!)
-            statement.bindTexts([key])
-            var meta = ListMeta.never(list)
-            var records: [[String?]] = []
-            try statement.forEachRawRow { row in
-                meta = row.meta(list)
-                meta.mode = ListMode(rawValue: row.text(4)) ?? .full
-                if !row.isNull(5) { records.append((0..<count).map { row.optionalText(5 + $0) }) }
-            }
-            return ListLookup(meta: meta, records: records)
+            let vehicles = try Self.vehicles(db, plateKey: plateKey, plate: plate)
+            return (vehicles, try held.map { ($0, try Self.records(db, $0, key: plate)) })
         } }
+    }
+
+    static func records(_ db: Database, _ list: ListKind, key: String) throws -> ListLookup<[String?]> {
+        let count = ListSchema.of(list).columns.count
+        let statement = try db.cachedStatement(sql: recordsSQL[list]!)
+        statement.bindTexts([key])
+        var meta = ListMeta.never(list)
+        var records: [[String?]] = []
+        try statement.forEachRawRow { row in
+            meta = row.meta(list)
+            meta.mode = ListMode(rawValue: row.text(4)) ?? .full
+            if !row.isNull(5) { records.append((0..<count).map { row.optionalText(5 + $0) }) }
+        }
+        return ListLookup(meta: meta, records: records)
     }
 
     /// Each list's lookup by its declaration, written once (the plate check runs one per check).

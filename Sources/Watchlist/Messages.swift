@@ -76,8 +76,8 @@ public enum MessageCatalogue {
     /// is a list, joined with the language's "or"); `{name:duration}` reads it as seconds.
     /// An unknown code says itself (never an empty message).
     public static func text(_ notice: Notice, in language: MessageLanguage) -> String {
-        guard let template = entries[notice.code]?[language] ?? entries[notice.code]?[.english] else { return notice.code }
-        return fill(template, notice.arguments, language)
+        guard let templates = compiled[notice.code], let template = templates[language] ?? templates[.english] else { return notice.code }
+        return template.fill(notice.arguments, language)
     }
 
     public static func message(_ notice: Notice, in language: MessageLanguage) -> CodedMessage {
@@ -113,27 +113,60 @@ public enum MessageCatalogue {
         return names
     }
 
-    private static func fill(_ template: String, _ arguments: [String: String], _ language: MessageLanguage) -> String {
-        var text = ""
-        var rest = template[...]
-        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            text += rest[..<open]
-            let placeholder = rest[rest.index(after: open)..<close].split(separator: ":", maxSplits: 1)
-            let name = String(placeholder[0])
-            let value = arguments[name] ?? ""
-            switch placeholder.count == 2 ? placeholder[1] : "" {
-            case "term":
-                let terms = value.split(separator: ",").map { entries["\(name).\($0)"]?[language] ?? String($0) }
-                text += terms.joined(separator: entries["word.or"]?[language] ?? " or ")
-            case "duration":
-                text += duration(seconds: Int64(value) ?? 0, in: language)
-            default:
-                text += value
-            }
-            rest = rest[rest.index(after: close)...]
+    /// A template cut into its text and placeholders once: answers are worded on the check
+    /// path, and scanning each template character by character cost more than the lookup.
+    struct Template: Sendable {
+        enum Segment: Sendable {
+            case text(String)
+            case value(String)
+            case term(String)
+            case duration(String)
         }
-        return text + rest
+
+        let segments: [Segment]
+
+        init(_ template: String) {
+            var segments: [Segment] = []
+            var rest = template[...]
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                if open > rest.startIndex { segments.append(.text(String(rest[..<open]))) }
+                let placeholder = rest[rest.index(after: open)..<close].split(separator: ":", maxSplits: 1)
+                let name = String(placeholder[0])
+                switch placeholder.count == 2 ? placeholder[1] : "" {
+                case "term": segments.append(.term(name))
+                case "duration": segments.append(.duration(name))
+                default: segments.append(.value(name))
+                }
+                rest = rest[rest.index(after: close)...]
+            }
+            if !rest.isEmpty { segments.append(.text(String(rest))) }
+            self.segments = segments
+        }
+
+        func fill(_ arguments: [String: String], _ language: MessageLanguage) -> String {
+            var text = ""
+            text.reserveCapacity(96)
+            for segment in segments {
+                switch segment {
+                case .text(let words): text += words
+                case .value(let name): text += arguments[name] ?? ""
+                case .term(let name):
+                    let value = arguments[name] ?? ""
+                    guard value.contains(",") else {
+                        text += entries["\(name).\(value)"]?[language] ?? value
+                        continue
+                    }
+                    let terms = value.split(separator: ",").map { entries["\(name).\($0)"]?[language] ?? String($0) }
+                    text += terms.joined(separator: entries["word.or"]?[language] ?? " or ")
+                case .duration(let name):
+                    text += duration(seconds: Int64(arguments[name] ?? "") ?? 0, in: language)
+                }
+            }
+            return text
+        }
     }
+
+    private static let compiled: [String: [MessageLanguage: Template]] = entries.mapValues { $0.mapValues(Template.init) }
 
     /// Code → language → template. Codes are stable (docs/checks.md, docs/api/openapi.yaml);
     /// words may be improved at any time.

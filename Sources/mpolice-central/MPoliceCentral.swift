@@ -11,7 +11,7 @@ struct MPoliceCentral: AsyncParsableCommand {
         commandName: "mpolice-central",
         abstract: "The reference central side for tests and demos: signed watch lists, the uplink, dispatches.",
         subcommands: [Generate.self, Publish.self, Keys.self, Serve.self, DispatchCommand.self, ReportCommand.self, OrderCommand.self,
-                      Records.self, AuditCommand.self, BulletinCommand.self, FleetCommand.self])
+                      Records.self, AuditCommand.self, BulletinCommand.self, FleetCommand.self, SimulateCommand.self])
 }
 
 struct Keys: ParsableCommand {

@@ -53,7 +53,10 @@ public final class NginxTLS {
     /// proxies `/uplink/` to the central's Unix socket with the verified client certificate's
     /// subject in `X-Client-DN` — what the center's front end does. `uplinkPort` proxies to
     /// a loopback port instead (a fault proxy in front of the center).
-    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil, uplinkSocket: String? = nil, uplinkPort: Int? = nil) throws {
+    /// - Parameter workerConnections: per worker; a fleet holds two per terminal and one
+    ///   to the center per held long poll.
+    public init(pki: TestPKI, serverName: String = "server", root: URL? = nil, uplinkSocket: String? = nil, uplinkPort: Int? = nil,
+                workerConnections: Int = 64) throws {
         port = try LoopbackPort.free()
         let dir = pki.dir.appendingPathComponent("nginx-\(serverName)")
         self.dir = dir
@@ -69,7 +72,8 @@ public final class NginxTLS {
             daemon off;
             pid \(dir.path)/nginx.pid;
             error_log \(dir.path)/error.log warn;
-            events { worker_connections 64; }
+            worker_rlimit_nofile \(max(1_024, workerConnections * 2));
+            events { worker_connections \(workerConnections); }
             http {
                 log_format requests '$request_uri $status $body_bytes_sent $http_range $connection';
                 access_log \(dir.path)/access.log requests;

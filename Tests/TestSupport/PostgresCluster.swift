@@ -64,7 +64,7 @@ public final class PostgresCluster: Sendable {
     /// Starts the server and waits until it accepts connections.
     public func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
         let postgres = [binaries.appendingPathComponent("postgres").path, "-D", dataDirectory, "-k", directory.path,
                         "-c", "listen_addresses=", "-c", "fsync=on", "-c", "max_connections=200", "-c", "shared_buffers=128MB",
                         "-c", "logging_collector=off", "-c", "log_min_messages=warning"]
@@ -72,11 +72,14 @@ public final class PostgresCluster: Sendable {
         // The server lives as long as this process holds the pipe's other end.
         // `stop()` says "keep" first (a restart follows); end of file: the tests are over,
         // the cluster goes with its directory.
-        let script = "\(postgres) >\(directory.path)/server.log 2>&1 & pid=$!; read word; kill -INT $pid 2>/dev/null; wait $pid; "
+        // Descriptors this process had open (other tests' pipes) are closed first: a server
+        // holding a pipe's end keeps its reader from ever seeing the end of it.
+        let closeInherited = "for fd in $(ls /proc/$$/fd); do case $fd in 0|1|2) ;; *) eval \"exec $fd>&-\" 2>/dev/null;; esac; done; "
+        let script = closeInherited + "\(postgres) >\(directory.path)/server.log 2>&1 & pid=$!; read word; kill -INT $pid 2>/dev/null; wait $pid; "
             + "[ \"$word\" = keep ] || rm -rf '\(directory.path)'"
         if getuid() == 0 {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", "/bin/sh", "-c", script]
+            process.arguments = ["-u", "postgres", "--", "/bin/bash", "-c", script]
         } else {
             process.arguments = ["-c", script]
         }

@@ -29,6 +29,9 @@ CURLcode mp_curl_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
 CURLcode mp_curl_getinfo_string(CURL *handle, CURLINFO info, const char **value);
 CURLcode mp_curl_getinfo_double(CURL *handle, CURLINFO info, double *value);
 
+/// curl_multi_setopt with a long (CURLMOPT_MAXCONNECTS, CURLMOPT_MAX_TOTAL_CONNECTIONS, …).
+CURLMcode mp_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
+
 /// curl_version_info(CURLVERSION_NOW): the macro is not visible to Swift.
 const curl_version_info_data *mp_curl_version_info(void);
 

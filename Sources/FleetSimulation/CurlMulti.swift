@@ -1,0 +1,119 @@
+import CCurlShim
+import Foundation
+
+/// Many HTTPS transfers on one thread (libcurl's multi interface): what lets one process
+/// stand in for thousands of terminals, each with its own client certificate and its own
+/// kept-alive connections.
+final class CurlMulti {
+    /// One request and what came back; reused by its terminal (its connection stays open).
+    final class Transfer {
+        let handle: UnsafeMutableRawPointer
+        var body = Data()
+        var etag: String?
+        var headers: UnsafeMutablePointer<curl_slist>?
+        var started: Double = 0
+        var completion: ((Transfer, Result<Int, TransferError>) -> Void)?
+
+        init(certificate: String, key: String, caFile: String) {
+            handle = curl_easy_init()!
+            _ = mp_curl_setopt_string(handle, CURLOPT_SSLCERT, certificate)
+            _ = mp_curl_setopt_string(handle, CURLOPT_SSLKEY, key)
+            _ = mp_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)
+            _ = mp_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            _ = mp_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, 10_000)
+            // HTTP/1.1: one request per connection at a time, as the terminal's transport does.
+            _ = mp_curl_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+            let me = Unmanaged.passUnretained(self).toOpaque()
+            _ = mp_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
+                let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+                transfer.body.append(UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: size * count)
+                return size * count
+            }
+            _ = mp_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, me)
+            _ = mp_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
+                let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
+                if line.lowercased().hasPrefix("etag:") {
+                    transfer.etag = String(line.dropFirst(5)).trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                return size * count
+            }
+            _ = mp_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, me)
+        }
+
+        deinit {
+            curl_easy_cleanup(handle)
+            curl_slist_free_all(headers)
+        }
+
+        /// Sets the request: GET, or POST of `body`; `timeout` in seconds.
+        func prepare(url: String, post: Data? = nil, headers lines: [String] = [], timeout: Int) {
+            body.removeAll(keepingCapacity: true)
+            etag = nil
+            _ = mp_curl_setopt_string(handle, CURLOPT_URL, url)
+            _ = mp_curl_setopt_long(handle, CURLOPT_TIMEOUT, timeout)
+            curl_slist_free_all(headers)
+            headers = nil
+            for line in lines { headers = curl_slist_append(headers, line) }
+            _ = mp_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+            if let post {
+                _ = mp_curl_setopt_long(handle, CURLOPT_POST, 1)
+                _ = mp_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(post.count))
+                post.withUnsafeBytes { _ = mp_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress!)) }
+            } else {
+                _ = mp_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+            }
+        }
+    }
+
+    struct TransferError: Error {
+        let message: String
+    }
+
+    private let multi: UnsafeMutableRawPointer
+    private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+
+    init() {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        multi = curl_multi_init()!
+        // Every terminal keeps its connections: the cache holds them all.
+        _ = mp_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 100_000)
+    }
+
+    deinit { curl_multi_cleanup(multi) }
+
+    var inFlight: Int { active.count }
+
+    /// Starts `transfer`; `completion` gets the HTTP status or the failure.
+    func start(_ transfer: Transfer, at now: Double, completion: @escaping (Transfer, Result<Int, TransferError>) -> Void) {
+        transfer.started = now
+        transfer.completion = completion
+        active[transfer.handle] = transfer
+        curl_multi_add_handle(multi, transfer.handle)
+    }
+
+    /// Moves every transfer on, waiting up to `timeout` milliseconds for the network;
+    /// completions run on this thread, before it returns.
+    func step(timeout: Int32) {
+        var running: Int32 = 0
+        curl_multi_perform(multi, &running)
+        curl_multi_poll(multi, nil, 0, timeout, nil)
+        curl_multi_perform(multi, &running)
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result
+            curl_multi_remove_handle(multi, handle)
+            guard let transfer = active.removeValue(forKey: handle) else { continue }
+            let completion = transfer.completion
+            transfer.completion = nil
+            if code == CURLE_OK {
+                var status = 0
+                _ = mp_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+                completion?(transfer, .success(status))
+            } else {
+                completion?(transfer, .failure(TransferError(message: String(cString: curl_easy_strerror(code)))))
+            }
+        }
+    }
+}
