@@ -10,7 +10,7 @@ BENCH_RECORDS ?= 1000000
 BENCH_CHECKS  ?= 10000
 BENCH_REGISTRATIONS ?= 5000000
 BENCH_LICENCES ?= 2000000
-# Parts of `make bench` (comma-separated: core, photos, documents); empty: all of them.
+# Parts of `make bench` (comma-separated: core, photos, documents, fleet); empty: all of them.
 BENCH ?=
 
 # Build: SQLite, libgps, libcurl and zlib headers. Tests and demo: sqlite3 shell, gpsd with
@@ -80,6 +80,7 @@ test-deb: deb
 bench: setup $(if $(BENCH),$(if $(findstring core,$(BENCH)),deb),deb)
 	$(SWIFT) build -c release --product mpolice-bench
 	$(SWIFT) build -c release --product mpoliced
+	$(SWIFT) build -c release --product mpolice-central
 	$(RELEASE_BIN)/mpolice-bench --records $(BENCH_RECORDS) --checks $(BENCH_CHECKS) --registrations $(BENCH_REGISTRATIONS) --licences $(BENCH_LICENCES) --work bench-work --out bench-results.json --readme README.md \
 	    --deb $(DEB) --packaged $(DEB_BUILD)/release/mpolice $(if $(BENCH),--only $(BENCH))
 

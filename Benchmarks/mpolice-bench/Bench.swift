@@ -25,6 +25,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Seconds the daemon is watched idle.") var idleSeconds: Double = 60
     @Option(help: "Vehicle registrations for the document figures.") var registrations = 5_000_000
     @Option(help: "Driving licences for the document figures.") var licences = 2_000_000
+    @Option(help: "Simulated terminals for the fleet figures.") var fleetTerminals = 2_000
+    @Option(help: "Seconds of simulated fleet traffic (the last 30 around a PostgreSQL restart).") var fleetSeconds: Double = 150
     @Option(help: ArgumentHelp("Parts to run, comma-separated (\(Part.allCases.map(\.rawValue).joined(separator: ", "))); default: all. "
                                + "The figures of the others stay as the results file holds them.", valueName: "parts"))
     var only: String?
@@ -35,6 +37,8 @@ struct Bench: ParsableCommand {
         case core
         case photos
         case documents
+        /// The center at fleet scale (PostgreSQL, simulated terminals).
+        case fleet
     }
 
     var parts: Set<Part> {
@@ -56,6 +60,7 @@ struct Bench: ParsableCommand {
         }
         guard idleSeconds >= 1 else { throw ValidationError("--idle-seconds must be at least 1") }
         guard registrations >= 20_000, licences >= 1_000 else { throw ValidationError("--registrations at least 20,000 (a 10,000-change delta), --licences at least 1,000") }
+        guard fleetTerminals >= 10, fleetSeconds >= 90 else { throw ValidationError("--fleet-terminals at least 10, --fleet-seconds at least 90") }
     }
 
     func run() throws {
@@ -68,6 +73,7 @@ struct Bench: ParsableCommand {
         results.add("bench_checks", Double(checks))
         results.add("bench_registrations", Double(registrations))
         results.add("bench_licences", Double(licences))
+        results.add("bench_fleet_terminals", Double(fleetTerminals))
         print("mpolice-bench: \(records) records, \(checks) checks, work dir \(workURL.path)")
 
         let parts = try parts
@@ -75,6 +81,11 @@ struct Bench: ParsableCommand {
         if parts.contains(.photos) { try PhotoBench(work: workURL, photos: photos).run(into: &results) }
         if parts.contains(.documents) {
             try DocumentBench(work: workURL, registrations: registrations, licences: licences, checks: checks, sqlite3: sqlite3).run(into: &results)
+        }
+        if parts.contains(.fleet) {
+            // mpolice-central is built beside this program (make bench builds both in release).
+            let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            try FleetBench(work: workURL, terminals: fleetTerminals, seconds: fleetSeconds, binDirectory: binaries).run(into: &results)
         }
 
         results.addRatios()

@@ -5,7 +5,7 @@ import Foundation
 /// the README's table, rendered from bench-results.json so that the two cannot drift.
 enum Figures {
     enum Unit {
-        case microseconds, milliseconds, seconds, megabytes, perSecond, bytes, percent
+        case microseconds, milliseconds, seconds, megabytes, perSecond, bytes, percent, count
 
         func format(_ v: Double) -> String {
             switch self {
@@ -16,13 +16,22 @@ enum Figures {
             case .perSecond: "\(grouped(v)) /s"
             case .bytes: v >= 1_000_000 ? String(format: "%.2f MB", v / 1_000_000) : String(format: "%.0f kB", v / 1_000)
             case .percent: String(format: "%.2f %%", v)
+            case .count: grouped(v)
             }
         }
 
         /// The number without its unit, for "p50 / p99" pairs that share one.
         func number(_ v: Double) -> String {
             let text = format(v)
-            return String(text[..<text.lastIndex(of: " ")!])
+            guard let space = text.lastIndex(of: " ") else { return text }
+            return String(text[..<space])
+        }
+
+        /// The unit as the table writes it after a pair of numbers ("" for a count).
+        var suffix: String {
+            let text = format(0)
+            guard let space = text.lastIndex(of: " ") else { return "" }
+            return String(text[space...])
         }
 
         private func grouped(_ v: Double) -> String {
@@ -36,20 +45,23 @@ enum Figures {
         }
     }
 
-    /// A limit on one key's value, or on the ratio of the row's value to its reference.
+    /// A limit on one key's value, or on the ratio of the row's value to its reference: at
+    /// most `limit`, or with `atLeast` at least.
     struct Goal {
         let key: String
         let limit: Double
         let onRatio: Bool
         let text: String
+        var atLeast = false
 
         func met(_ values: [String: Double], reference: String?) -> Bool? {
             guard let value = values[key] else { return nil }
+            var measured = value
             if onRatio {
                 guard let reference, let base = values[reference], base > 0 else { return nil }
-                return value / base <= limit
+                measured = value / base
             }
-            return value <= limit
+            return atLeast ? measured >= limit : measured <= limit
         }
     }
 
@@ -159,6 +171,21 @@ enum Figures {
         Row(label: "apply a 10,000-change registrations delta", keys: [("registrations_delta_10k_ms", .milliseconds)],
             reference: ("raw SQLite, the same writes", "raw_registrations_delta_10k_ms", .milliseconds)),
         Row(label: "… the delta on the wire", keys: [("registrations_delta_10k_wire_bytes", .bytes)]),
+        Row(label: "fleet: simulated terminals with their long poll held, lowest / median over the steady part",
+            keys: [("fleet_terminals", .count), ("fleet_long_polls_held_median", .count)],
+            goal: Goal(key: "fleet_terminals", limit: 2_000, onRatio: false, text: "≥ 2,000", atLeast: true)),
+        Row(label: "fleet: upload acknowledged through nginx by the center on PostgreSQL, p50 / p99",
+            keys: [("fleet_upload_p50_ms", .milliseconds), ("fleet_upload_p99_ms", .milliseconds)],
+            goal: Goal(key: "fleet_upload_p99_ms", limit: 500, onRatio: false, text: "p99 ≤ 500 ms")),
+        Row(label: "fleet: items lost or duplicated, PostgreSQL restarted mid-run (generated and stored, compared)",
+            keys: [("fleet_lost_items", .count)], goal: Goal(key: "fleet_lost_items", limit: 0, onRatio: false, text: "0")),
+        Row(label: "fleet: items ingested", keys: [("fleet_items_per_s", .perSecond)]),
+        Row(label: "fleet: the center's CPU (of one core) and resident set",
+            keys: [("fleet_center_cpu_pct", .percent), ("fleet_center_rss_mb", .megabytes)],
+            reference: ("PostgreSQL's CPU", "fleet_postgres_cpu_pct", .percent)),
+        Row(label: "fleet: database growth per day of this traffic", keys: [("fleet_db_bytes_per_day", .bytes)]),
+        Row(label: "a terminal's morning downlink after six hourly versions missed (1M records): the catch-up",
+            keys: [("fleet_morning_catchup_bytes", .bytes)], reference: ("the snapshot", "fleet_morning_snapshot_bytes", .bytes)),
     ]
 
     /// Ratio keys the issues name, written beside the figures they divide.
@@ -174,7 +201,7 @@ enum Figures {
     ]
 
     /// The run's sizes, written with the figures.
-    static let sizes = ["bench_records", "bench_checks", "bench_registrations", "bench_licences"]
+    static let sizes = ["bench_records", "bench_checks", "bench_registrations", "bench_licences", "bench_fleet_terminals"]
 
     /// Every key a complete run writes.
     static var keys: Set<String> {
@@ -200,7 +227,8 @@ enum Figures {
         guard missing.isEmpty else { throw BenchError("bench results lack \(missing.sorted().joined(separator: ", "))") }
         var lines = [
             "`make bench` with \(Unit.perSecond.number(values["bench_records"]!)) records and \(Unit.perSecond.number(values["bench_checks"]!)) checks "
-                + "(document figures: \(Unit.perSecond.number(values["bench_registrations"]!)) registrations, \(Unit.perSecond.number(values["bench_licences"]!)) licences) on the 2-core development machine:",
+                + "(document figures: \(Unit.perSecond.number(values["bench_registrations"]!)) registrations, \(Unit.perSecond.number(values["bench_licences"]!)) licences; "
+                + "fleet figures: \(Unit.perSecond.number(values["bench_fleet_terminals"]!)) simulated terminals) on the 2-core development machine:",
             "",
             "| figure | value | reference (same run) | ratio | goal |",
             "|---|---|---|---|---|",
@@ -208,8 +236,7 @@ enum Figures {
         for row in rows {
             let value: String
             if row.keys.count > 1, Set(row.keys.map { "\($0.unit)" }).count == 1 {
-                value = row.keys.map { row.keys[0].unit.number(values[$0.key]!) }.joined(separator: " / ")
-                    + " " + row.keys[0].unit.format(0).split(separator: " ").last!
+                value = row.keys.map { row.keys[0].unit.number(values[$0.key]!) }.joined(separator: " / ") + row.keys[0].unit.suffix
             } else {
                 value = row.keys.map { $0.unit.format(values[$0.key]!) }.joined(separator: " / ")
             }

@@ -198,7 +198,7 @@ public enum Agent {
         // The fleet view's health reports: daily, and on `mpolicectl diag --upload`.
         let healthReporter = uplink.map { _ in
             HealthReporter(unit: configuration.terminal.unit, lists: lists, journal: journal, stateDirectory: state.url.path,
-                           certificatePath: s.central == nil ? nil : s.certificate, clock: clock, logger: logger)
+                           certificatePath: s.certificate, clock: clock, logger: logger)
         }
         var healthReport: (@Sendable () throws -> HealthReport)?
         if let healthReporter { healthReport = { try healthReporter.send(.diag) } }

@@ -15,7 +15,7 @@ struct HealthReporter: Service {
     let lists: ListsStore
     let journal: JournalStore
     let stateDirectory: String
-    /// The device certificate (its expiry is reported); nil without a sync configured.
+    /// The device certificate (its expiry is reported; nil or unreadable: not reported).
     let certificatePath: String?
     let clock: any TerminalClock
     let logger: Logger

@@ -69,6 +69,36 @@ struct UplinkDaemonTests {
         #expect(!resentAfterCommit.isEmpty, "no kill landed between the center's commit and the terminal's delete")
     }
 
+    @Test("health reports reach the center: one soon after start, one on diag --upload; the fleet view lists the unit; no daemon, no upload")
+    func healthReports() throws {
+        let world = try UplinkWorld()
+        defer { world.stop() }
+        let (scratch, daemon) = try DaemonProcess.started(records: 500, extra: world.daemonConfig())
+        defer { scratch.remove() }
+        let config = daemon.dir.appendingPathComponent("mpoliced.conf").path
+        func reports() throws -> [[String: Any]] { try world.records(kind: "health").compactMap { $0["payload"] as? [String: Any] } }
+        #expect(try eventually(timeout: 15) { try reports().count == 1 }, "the daily report, soon after start")
+        #expect(try reports().first?["trigger"] as? String == "daily")
+
+        let diag = try Programs.run("mpolicectl", ["diag", "--upload", "--json", "--config", config, "--socket", daemon.socketPath])
+        let answer = try JSONSerialization.jsonObject(with: Data(diag.stdout.utf8)) as? [String: Any] ?? [:]
+        let sent = try #require(answer["healthReport"] as? [String: Any], "\(diag.stdout) \(diag.stderr)")
+        #expect(sent["trigger"] as? String == "diag" && sent["unitId"] as? String == "TPE-DA-01")
+        #expect(try eventually(timeout: 15) { try reports().count == 2 })
+        #expect(try reports().last?["reportId"] as? String == sent["reportId"] as? String)
+        #expect(try reports().last?["certificateExpiresAt"] as? String != nil, "the device certificate's expiry")
+
+        let fleet = try Programs.run("mpolice-central", ["fleet", "--db", world.databasePath, "--json"])
+        let units = try JSONSerialization.jsonObject(with: Data(fleet.stdout.utf8)) as? [[String: Any]] ?? []
+        let unit = try #require(units.first { $0["unit"] as? String == "TPE-DA-01" }, "\(fleet.stdout)")
+        #expect((unit["report"] as? [String: Any])?["reportId"] as? String == sent["reportId"] as? String)
+
+        _ = daemon.stop()
+        let down = try Programs.run("mpolicectl", ["diag", "--upload", "--json", "--config", config, "--socket", daemon.socketPath])
+        #expect(down.status == 2)
+        #expect(down.stdout.contains("healthReportError"))
+    }
+
     @Test("a dispatch shows on the event stream within 2 s; one made while the link is down arrives after; offline status changes arrive in order")
     func dispatchOnlineAndOffline() throws {
         let world = try UplinkWorld()

@@ -91,6 +91,12 @@ public final class FleetWorld {
         try cluster.psql(databaseURL, "SELECT unit || ' ' || id FROM item ORDER BY 1").split(separator: "\n").map(String.init)
     }
 
+    /// Items the center received between two moments.
+    public func itemsReceived(from start: Date, to end: Date) throws -> Int {
+        Int(try cluster.psql(databaseURL, "SELECT count(*) FROM item WHERE received_at >= \(Int64(start.timeIntervalSince1970 * 1000)) "
+                                          + "AND received_at < \(Int64(end.timeIntervalSince1970 * 1000))")) ?? 0
+    }
+
     public func stop() {
         nginx.stop()
         if central.isRunning {

@@ -109,6 +109,13 @@ public final class PostgresCluster: Sendable {
         }
     }
 
+    /// The server's main process (its first line of postmaster.pid).
+    public func postmasterPID() throws -> Int32 {
+        let text = try String(contentsOfFile: "\(dataDirectory)/postmaster.pid", encoding: .utf8)
+        guard let pid = text.split(separator: "\n").first.flatMap({ Int32($0) }) else { throw TestError("no pid in postmaster.pid") }
+        return pid
+    }
+
     /// Bytes the database `name` takes on disk.
     public func size(of url: String) throws -> Int64 {
         Int64(try psql(url, "SELECT pg_database_size(current_database())")) ?? 0

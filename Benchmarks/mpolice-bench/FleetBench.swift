@@ -1,0 +1,137 @@
+import Central
+import FieldWire
+import Foundation
+import TestSupport
+import Watchlist
+
+/// The center at fleet scale (docs/fleet.md): `mpolice-central simulate` runs `terminals`
+/// simulated terminals against the release `mpolice-central serve` on PostgreSQL behind nginx
+/// with mutual TLS; PostgreSQL is restarted near the end. Figures: long polls held, ingest
+/// items/s, upload acknowledgement p50/p99 in the steady part, center and PostgreSQL CPU and
+/// memory, database bytes per day, items lost (generated against stored, counted and
+/// compared); and the morning's downlink per terminal with and without catch-up deltas.
+struct FleetBench {
+    let work: URL
+    let terminals: Int
+    let seconds: Double
+    /// Where the release `mpolice-central` is.
+    let binDirectory: URL
+
+    func run(into results: inout Results) throws {
+        try simulate(into: &results)
+        try morning(into: &results)
+    }
+
+    private func simulate(into results: inout Results) throws {
+        print("  (fleet: \(terminals) device certificates, PostgreSQL, the center and nginx: not timed)")
+        let world = try FleetWorld(terminals: terminals, binDirectory: binDirectory, label: "bench-fleet")
+        defer { world.stop() }
+        let ramp = max(10, Double(terminals) / 50)
+        let generated = world.scratch.url.appendingPathComponent("generated.txt")
+        let uploads = world.scratch.url.appendingPathComponent("uploads.txt")
+        let reportFile = world.scratch.url.appendingPathComponent("report.json")
+        FileManager.default.createFile(atPath: reportFile.path, contents: nil)
+        let simulate = Process()
+        simulate.executableURL = binDirectory.appendingPathComponent("mpolice-central")
+        simulate.arguments = world.simulateArguments(seconds: seconds, ramp: ramp, generated: generated, uploadLog: uploads)
+        simulate.standardOutput = try FileHandle(forWritingTo: reportFile)
+        simulate.standardError = FileHandle.nullDevice
+        let started = Date()
+        try simulate.run()
+
+        // The steady part: from the ramp's end (and the first breadcrumbs of the last
+        // terminals) to the restart.
+        let steadyFrom = ramp + 35
+        let restartAt = seconds - 30
+        Thread.sleep(until: started.addingTimeInterval(steadyFrom))
+        let center0 = try FootprintBench.sample(world.centralPID)
+        let postgres0 = Self.treeTicks(of: try world.cluster.postmasterPID())
+        let size0 = try world.cluster.size(of: world.databaseURL)
+        let at0 = Date()
+        Thread.sleep(until: started.addingTimeInterval(restartAt))
+        let center1 = try FootprintBench.sample(world.centralPID)
+        let postgres1 = Self.treeTicks(of: try world.cluster.postmasterPID())
+        let size1 = try world.cluster.size(of: world.databaseURL)
+        let steady = Date().timeIntervalSince(at0)
+        print("  (restarting PostgreSQL \(Int(restartAt)) s in, down 5 s)")
+        try world.cluster.stop()
+        Thread.sleep(forTimeInterval: 5)
+        try world.cluster.start()
+        simulate.waitUntilExit()
+
+        struct Report: Decodable {
+            var itemsGenerated: Int, itemsAcknowledged: Int, itemsPending: Int, uploadFailures: Int, longPollsHeldMin: Int
+            var longPollsHeldMedian: Int, manifestFetches: Int, manifestNotModified: Int
+        }
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: reportFile))
+        let sent = Set(try String(contentsOf: generated, encoding: .utf8).split(separator: "\n").map(String.init))
+        let stored = try world.storedItems()
+        let lost = sent.subtracting(stored).count
+        let duplicated = stored.count - Set(stored).count
+        print("  (\(report.itemsGenerated) items generated, \(stored.count) stored, \(lost) lost, \(duplicated) duplicated; "
+              + "\(report.uploadFailures) uploads failed and were retried around the restart; "
+              + "\(report.manifestNotModified) of \(report.manifestFetches) manifest fetches 304)")
+
+        // Upload acknowledgement latency in the steady part (the restart's failures aside).
+        let latencies = try String(contentsOf: uploads, encoding: .utf8).split(separator: "\n").compactMap { line -> Double? in
+            let f = line.split(separator: " ")
+            guard f.count == 3, let at = Double(f[0]), let ms = Double(f[1]), f[2] == "ok", at >= steadyFrom, at < restartAt else { return nil }
+            return ms
+        }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        results.add("fleet_terminals", Double(report.longPollsHeldMin))
+        results.add("fleet_long_polls_held_median", Double(report.longPollsHeldMedian))
+        results.add("fleet_items_per_s", Double(try world.itemsReceived(from: at0, to: at0.addingTimeInterval(steady))) / steady)
+        results.add("fleet_upload_p50_ms", Measure.percentile(latencies, 50))
+        results.add("fleet_upload_p99_ms", Measure.percentile(latencies, 99))
+        results.add("fleet_lost_items", Double(lost + duplicated + report.itemsPending))
+        results.add("fleet_center_cpu_pct", Double(center1.cpuTicks - center0.cpuTicks) / ticks / steady * 100)
+        results.add("fleet_center_rss_mb", Double(center1.rssKB) / 1024)
+        results.add("fleet_postgres_cpu_pct", Double(postgres1 - postgres0) / ticks / steady * 100)
+        results.add("fleet_db_bytes_per_day", Double(size1 - size0) / steady * 86_400)
+    }
+
+    /// A terminal off overnight: 1,000,000 records published, then hourly versions it misses
+    /// (0.1 % of the stolen vehicles changed each), three deltas kept. What it fetches in the
+    /// morning: the snapshot, or the catch-up from the version it holds.
+    private func morning(into results: inout Results) throws {
+        let dir = work.appendingPathComponent("morning")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dataset = dir.appendingPathComponent("dataset")
+        let keys = dir.appendingPathComponent("keys")
+        let t0 = Int64(Date().timeIntervalSince1970) - 7 * 3_600
+        print("  (the morning's downlink: 1,000,000 records, six hourly versions missed; publishing, not timed)")
+        try DatasetGenerator(counts: .init(records: 1_000_000), seed: 2030, issuedAt: t0).write(to: dataset)
+        try CentralKeys.initialise(in: keys, now: t0, validFor: 86_400)
+        let publisher = Publisher(directory: dir.appendingPathComponent("published"), keysDirectory: keys)
+        let first = try publisher.publish(dataset: dataset, now: t0, validFor: 86_400, keepDeltas: 3, catchUpAges: [3_600, 6 * 3_600])
+        var report = first
+        for hour in 1...6 {
+            let letter = Array("ABCDEF")[hour - 1]
+            try StolenVehicleEdits.apply(to: dataset, add: (0..<200).map { "M\(letter)X-" + String(format: "%04d", $0) }) { index, _, _ in
+                index % 1_000 == hour ? .drop : index % 1_000 == 500 + hour ? .recolour : .keep
+            }
+            report = try publisher.publish(dataset: dataset, now: t0 + Int64(hour) * 3_600, validFor: 86_400, keepDeltas: 3,
+                                           catchUpAges: [3_600, 6 * 3_600])
+        }
+        let held = first.manifest.lists[ListKind.stolenVehicles.rawValue]!.version
+        let entry = report.manifest.lists[ListKind.stolenVehicles.rawValue]!
+        guard let catchUp = entry.catchUps?.first(where: { $0.fromVersion <= held }) else {
+            throw BenchError("no catch-up from version \(held) in the manifest")
+        }
+        results.add("fleet_morning_catchup_bytes", Double(catchUp.file.length), reference: ("fleet_morning_snapshot_bytes", Double(entry.snapshot.length)))
+        results.add("fleet_morning_snapshot_bytes", Double(entry.snapshot.length))
+    }
+
+    /// CPU ticks of `pid` and every process it started (PostgreSQL's backends).
+    static func treeTicks(of pid: Int32) -> Int {
+        var total = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let p = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8) else { continue }
+            let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+            guard p == pid || Int32(fields[1]) == pid else { continue }
+            total += (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+        }
+        return total
+    }
+}
