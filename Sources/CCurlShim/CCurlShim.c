@@ -59,3 +59,15 @@ CURLcode mp_curl_getinfo_certinfo(CURL *handle, struct curl_certinfo **value) {
 CURLMcode mp_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }
+
+CURLMcode mp_curl_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value) {
+    return curl_multi_setopt(multi, option, value);
+}
+
+CURLMcode mp_curl_multi_setopt_socket_callback(CURLM *multi, mp_curl_socket_callback callback) {
+    return curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, callback);
+}
+
+CURLMcode mp_curl_multi_setopt_timer_callback(CURLM *multi, mp_curl_timer_callback callback) {
+    return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, callback);
+}

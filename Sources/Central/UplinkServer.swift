@@ -36,18 +36,24 @@ public struct UplinkServer: Sendable {
         router.post("uplink/items") { request, _ in
             let unit = try Self.unit(request)
             var request = request
-            let compressed = try await request.collectBody(upTo: Self.maxCompressedBytes)
+            let compressed: ByteBuffer
+            do {
+                compressed = try await request.collectBody(upTo: Self.maxCompressedBytes)
+            } catch {
+                // Past the limit (Hummingbird's own 413 says no more), or the body ended early.
+                throw HTTPError(.contentTooLarge, message: "batch.too-large: at most \(Self.maxCompressedBytes) bytes per request")
+            }
             var data = Data(buffer: compressed)
             if request.headers[.contentEncoding]?.lowercased() == "gzip" {
                 do {
                     data = try Gzip.decompress(data, maxBytes: Self.maxInflatedBytes)
                 } catch {
-                    throw HTTPError(.unprocessableContent, message: "the body is not valid gzip within \(Self.maxInflatedBytes) bytes")
+                    throw HTTPError(.unprocessableContent, message: "batch.bad-gzip: the body is not valid gzip within \(Self.maxInflatedBytes) bytes")
                 }
             }
             let batch = try Self.parseBatch(data)
             guard batch.unit == unit else {
-                throw HTTPError(.forbidden, message: "the batch is for unit \(batch.unit); the certificate is unit \(unit)")
+                throw HTTPError(.forbidden, message: "batch.wrong-unit: the batch is for unit \(batch.unit); the certificate is unit \(unit)")
             }
             let stored = try await Self.offload {
                 try database.ingest(unit: unit, batch.items, chainHead: batch.chainHead, now: Int64(Date().timeIntervalSince1970 * 1000))
@@ -179,13 +185,13 @@ public struct UplinkServer: Sendable {
     static func unit(_ request: Request) throws -> String {
         func header(_ name: String) -> String? { request.headers.first { $0.name.canonicalName == name }?.value }
         guard header("x-client-verify") == "SUCCESS", let dn = header("x-client-dn") else {
-            throw HTTPError(.forbidden, message: "no verified device certificate (X-Client-Verify/X-Client-DN from nginx)")
+            throw HTTPError(.forbidden, message: "certificate.unverified: no verified device certificate (X-Client-Verify/X-Client-DN from nginx)")
         }
-        guard let name = DistinguishedName(dn) else { throw HTTPError(.forbidden, message: "the device certificate's subject cannot be read") }
+        guard let name = DistinguishedName(dn) else { throw HTTPError(.forbidden, message: "certificate.bad-subject: the device certificate's subject cannot be read") }
         let names = name.values("CN")
         guard names.count == 1, let cn = names.first, cn.hasPrefix("unit-"), cn.count > 5,
               cn.dropFirst(5).allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
-            throw HTTPError(.forbidden, message: "the device certificate must have one CN, unit-<unit id>")
+            throw HTTPError(.forbidden, message: "certificate.not-a-unit: the device certificate must have one CN, unit-<unit id>")
         }
         return String(cn.dropFirst(5))
     }
@@ -196,9 +202,9 @@ public struct UplinkServer: Sendable {
         do {
             batch = try WireJSON.decode(ReceivedBatch.self, from: data)
         } catch {
-            throw HTTPError(.unprocessableContent, message: "the body must be {\"unit\": string, \"items\": [...]}")
+            throw HTTPError(.unprocessableContent, message: "batch.bad-format: the body must be {\"unit\": string, \"items\": [...]}")
         }
-        guard batch.items.count <= 10_000 else { throw HTTPError(.contentTooLarge, message: "at most 10000 items per batch") }
+        guard batch.items.count <= 10_000 else { throw HTTPError(.contentTooLarge, message: "batch.too-many-items: at most 10000 items per batch") }
         return batch
     }
 

@@ -1,9 +1,9 @@
 import CCurlShim
 import Foundation
 
-/// Many HTTPS transfers on one thread (libcurl's multi interface): what lets one process
-/// stand in for thousands of terminals, each with its own client certificate and its own
-/// kept-alive connections.
+/// Many HTTPS transfers on one thread (libcurl's multi-socket interface over poll(2)): what
+/// lets one process stand in for thousands of terminals, each with its own client
+/// certificate and its own kept-alive connections.
 final class CurlMulti {
     /// One request and what came back; reused by its terminal (its connection stays open).
     final class Transfer {
@@ -72,33 +72,76 @@ final class CurlMulti {
 
     private let multi: UnsafeMutableRawPointer
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    /// Sockets libcurl asked to be watched, and for what: one poll(2) over them all, and only
+    /// the sockets with something to do handed to libcurl (`curl_multi_perform` would look at
+    /// every transfer on every turn, one system call each — thousands of idle long polls).
+    private var sockets: [curl_socket_t: Int16] = [:]
+    /// When libcurl wants `CURL_SOCKET_TIMEOUT` (monotonic seconds), nil: not asked.
+    private var timerDue: Double?
+    private var now: () -> Double
 
-    init() {
+    init(now: @escaping () -> Double) {
+        self.now = now
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         multi = curl_multi_init()!
         // Every terminal keeps its connections: the cache holds them all.
         _ = mp_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 100_000)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        _ = mp_curl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, me)
+        _ = mp_curl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, me)
+        _ = mp_curl_multi_setopt_socket_callback(multi) { _, socket, what, user, _ in
+            let this = Unmanaged<CurlMulti>.fromOpaque(user!).takeUnretainedValue()
+            this.watch(socket, what)
+            return 0
+        }
+        _ = mp_curl_multi_setopt_timer_callback(multi) { _, milliseconds, user in
+            let this = Unmanaged<CurlMulti>.fromOpaque(user!).takeUnretainedValue()
+            this.timerDue = milliseconds < 0 ? nil : this.now() + Double(milliseconds) / 1000
+            return 0
+        }
     }
 
     deinit { curl_multi_cleanup(multi) }
 
     var inFlight: Int { active.count }
 
+    private func watch(_ socket: curl_socket_t, _ what: Int32) {
+        switch what {
+        case CURL_POLL_IN: sockets[socket] = Int16(POLLIN)
+        case CURL_POLL_OUT: sockets[socket] = Int16(POLLOUT)
+        case CURL_POLL_INOUT: sockets[socket] = Int16(POLLIN | POLLOUT)
+        default: sockets[socket] = nil
+        }
+    }
+
     /// Starts `transfer`; `completion` gets the HTTP status or the failure.
-    func start(_ transfer: Transfer, at now: Double, completion: @escaping (Transfer, Result<Int, TransferError>) -> Void) {
-        transfer.started = now
+    func start(_ transfer: Transfer, at time: Double, completion: @escaping (Transfer, Result<Int, TransferError>) -> Void) {
+        transfer.started = time
         transfer.completion = completion
         active[transfer.handle] = transfer
         curl_multi_add_handle(multi, transfer.handle)
     }
 
-    /// Moves every transfer on, waiting up to `timeout` milliseconds for the network;
-    /// completions run on this thread, before it returns.
+    /// Moves the transfers with something to do on, waiting up to `timeout` milliseconds for
+    /// the network; completions run on this thread, before it returns.
     func step(timeout: Int32) {
         var running: Int32 = 0
-        curl_multi_perform(multi, &running)
-        curl_multi_poll(multi, nil, 0, timeout, nil)
-        curl_multi_perform(multi, &running)
+        let wait = timerDue.map { max(0, min(Double(timeout), ($0 - now()) * 1000)) }.map { Int32($0.rounded(.up)) } ?? timeout
+        var watched = sockets.map { pollfd(fd: $0.key, events: $0.value, revents: 0) }
+        let ready = poll(&watched, nfds_t(watched.count), wait)
+        if ready > 0 {
+            for entry in watched where entry.revents != 0 {
+                var flags: Int32 = 0
+                if entry.revents & Int16(POLLIN) != 0 { flags |= CURL_CSELECT_IN }
+                if entry.revents & Int16(POLLOUT) != 0 { flags |= CURL_CSELECT_OUT }
+                if entry.revents & Int16(POLLERR | POLLHUP) != 0 { flags |= CURL_CSELECT_ERR }
+                curl_multi_socket_action(multi, entry.fd, flags, &running)
+            }
+        }
+        if let due = timerDue, now() >= due {
+            timerDue = nil
+            curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running)
+        }
         var left: Int32 = 0
         while let message = curl_multi_info_read(multi, &left) {
             guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }

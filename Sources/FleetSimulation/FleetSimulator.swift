@@ -110,10 +110,10 @@ public final class FleetSimulator {
     public func run(progress: ((String) -> Void)? = nil) -> Report {
         let c = configuration
         var random = SeededGenerator(seed: c.seed)
-        let multi = CurlMulti()
         let clock = ContinuousClock()
         let origin = clock.now
-        func now() -> Double { let d = clock.now - origin; return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        let now: () -> Double = { let d = clock.now - origin; return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        let multi = CurlMulti(now: now)
         let terminals = c.units.enumerated().map { index, unit in
             Terminal(unit: unit, configuration: c, start: c.rampSeconds * Double(index) / Double(max(1, c.units.count)), random: &random)
         }

@@ -32,11 +32,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Group to own the socket file: nginx's workers' (www-data on Debian).", valueName: "group"))
     var socketGroup: String?
 
+    @Option(help: "Database connections (PostgreSQL): requests wait for one beyond this.")
+    var dbConnections = 8
+
     @Option(help: ArgumentHelp("Remove uplink items and deliveries older than this many months, once a day (PostgreSQL: whole month partitions). Default: keep everything.", valueName: "months"))
     var retentionMonths: Int?
 
     func validate() throws {
         if let retentionMonths, !(1...120).contains(retentionMonths) { throw ValidationError("--retention-months must be 1 to 120") }
+        guard (1...100).contains(dbConnections) else { throw ValidationError("--db-connections must be 1 to 100") }
         guard let mode = UInt16(socketMode, radix: 8), mode <= 0o777 else { throw ValidationError("--socket-mode must be octal permission bits such as 0660") }
         guard mode & 0o007 == 0 else { throw ValidationError("--socket-mode must give others no access: whoever reaches the socket can claim any unit") }
         if let socketGroup, getgrnam(socketGroup) == nil { throw ValidationError("--socket-group: no such group \(socketGroup)") }
@@ -45,7 +49,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let database: UplinkDatabase
         do {
-            database = try UplinkDatabase(db)
+            database = try UplinkDatabase(db, connections: dbConnections)
         } catch {
             FileHandle.standardError.write(Data("mpolice-central: \(error)\n".utf8))
             throw ExitCode(1)

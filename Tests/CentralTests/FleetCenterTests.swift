@@ -155,19 +155,23 @@ struct FleetCenterTests {
             let tooMany = try WireJSON.encode(UplinkBatch(unit: "BAD-01", items: (1...10_001).map { crumb(Int64($0)) }))
             try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers("BAD-01"), body: ByteBuffer(data: tooMany)) { response in
                 #expect(response.status == .contentTooLarge)
+                #expect(String(buffer: response.body).contains("batch.too-many-items"))
             }
             let huge = ByteBuffer(repeating: UInt8(ascii: " "), count: 9 << 20)
             try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers("BAD-01"), body: huge) { response in
                 #expect(response.status == .contentTooLarge)
+                #expect(String(buffer: response.body).contains("batch.too-large"))
             }
             var gzipHeaders = Self.headers("BAD-01")
             gzipHeaders[.contentEncoding] = "gzip"
             try await client.execute(uri: "/uplink/items", method: .post, headers: gzipHeaders, body: ByteBuffer(string: "not gzip")) { response in
                 #expect(response.status == .unprocessableContent)
+                #expect(String(buffer: response.body).contains("batch.bad-gzip"))
             }
             try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers("BAD-01"),
                                      body: ByteBuffer(string: #"{"unit":"BAD-01","items":"#)) { response in
                 #expect(response.status == .unprocessableContent)
+                #expect(String(buffer: response.body).contains("batch.bad-format"))
             }
             let good = try WireJSON.encode(UplinkBatch(unit: "GOOD-01", items: [crumb(5)]))
             try await client.execute(uri: "/uplink/items", method: .post, headers: Self.headers("GOOD-01"), body: ByteBuffer(data: good)) { response in

@@ -31,6 +31,15 @@ CURLcode mp_curl_getinfo_double(CURL *handle, CURLINFO info, double *value);
 
 /// curl_multi_setopt with a long (CURLMOPT_MAXCONNECTS, CURLMOPT_MAX_TOTAL_CONNECTIONS, …).
 CURLMcode mp_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
+/// curl_multi_setopt with a pointer (CURLMOPT_SOCKETDATA, CURLMOPT_TIMERDATA).
+CURLMcode mp_curl_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value);
+
+typedef int (*mp_curl_socket_callback)(CURL *easy, curl_socket_t socket, int what, void *userp, void *socketp);
+typedef int (*mp_curl_timer_callback)(CURLM *multi, long timeout_ms, void *userp);
+/// CURLMOPT_SOCKETFUNCTION: which sockets to watch for what (curl_multi_socket_action).
+CURLMcode mp_curl_multi_setopt_socket_callback(CURLM *multi, mp_curl_socket_callback callback);
+/// CURLMOPT_TIMERFUNCTION: when to call curl_multi_socket_action with CURL_SOCKET_TIMEOUT.
+CURLMcode mp_curl_multi_setopt_timer_callback(CURLM *multi, mp_curl_timer_callback callback);
 
 /// curl_version_info(CURLVERSION_NOW): the macro is not visible to Swift.
 const curl_version_info_data *mp_curl_version_info(void);
