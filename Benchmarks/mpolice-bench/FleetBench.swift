@@ -24,12 +24,18 @@ struct FleetBench {
 
     private func simulate(into results: inout Results) throws {
         print("  (fleet: \(terminals) device certificates, PostgreSQL, the center and nginx: not timed)")
+        // What the simulator and the center wrote stays in the work directory for a look after the run.
+        let files = work.appendingPathComponent("fleet")
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         let world = try FleetWorld(terminals: terminals, binDirectory: binDirectory, label: "bench-fleet")
-        defer { world.stop() }
+        defer {
+            try? FileManager.default.copyItem(at: world.centralLog, to: files.appendingPathComponent("central.log"))
+            world.stop()
+        }
         let ramp = max(10, Double(terminals) / 50)
-        let generated = world.scratch.url.appendingPathComponent("generated.txt")
-        let uploads = world.scratch.url.appendingPathComponent("uploads.txt")
-        let reportFile = world.scratch.url.appendingPathComponent("report.json")
+        let generated = files.appendingPathComponent("generated.txt")
+        let uploads = files.appendingPathComponent("uploads.txt")
+        let reportFile = files.appendingPathComponent("report.json")
         FileManager.default.createFile(atPath: reportFile.path, contents: nil)
         let simulate = Process()
         simulate.executableURL = binDirectory.appendingPathComponent("mpolice-central")
