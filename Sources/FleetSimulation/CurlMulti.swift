@@ -1,7 +1,7 @@
 import CCurlShim
 import Foundation
 
-/// Many HTTPS transfers on one thread (libcurl's multi-socket interface over poll(2)): what
+/// Many HTTPS transfers on one thread (libcurl's multi-socket interface over epoll): what
 /// lets one process stand in for thousands of terminals, each with its own client
 /// certificate and its own kept-alive connections.
 final class CurlMulti {
@@ -72,18 +72,20 @@ final class CurlMulti {
 
     private let multi: UnsafeMutableRawPointer
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
-    /// Sockets libcurl asked to be watched, and for what: one poll(2) over them all, and only
-    /// the sockets with something to do handed to libcurl (`curl_multi_perform` would look at
-    /// every transfer on every turn, one system call each — thousands of idle long polls).
-    private var sockets: [curl_socket_t: Int16] = [:]
+    /// The sockets libcurl asked to be watched, in an epoll set: only the sockets with
+    /// something to do are handed to libcurl (`curl_multi_perform` would look at every
+    /// transfer on every turn, a system call each — thousands of idle long polls).
+    private let epoll: Int32
     /// When libcurl wants `CURL_SOCKET_TIMEOUT` (monotonic seconds), nil: not asked.
     private var timerDue: Double?
+    private var events = [epoll_event](repeating: epoll_event(), count: 1_024)
     private var now: () -> Double
 
     init(now: @escaping () -> Double) {
         self.now = now
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         multi = curl_multi_init()!
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         // Every terminal keeps its connections: the cache holds them all.
         _ = mp_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 100_000)
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -101,17 +103,23 @@ final class CurlMulti {
         }
     }
 
-    deinit { curl_multi_cleanup(multi) }
+    deinit {
+        curl_multi_cleanup(multi)
+        close(epoll)
+    }
 
     var inFlight: Int { active.count }
 
     private func watch(_ socket: curl_socket_t, _ what: Int32) {
-        switch what {
-        case CURL_POLL_IN: sockets[socket] = Int16(POLLIN)
-        case CURL_POLL_OUT: sockets[socket] = Int16(POLLOUT)
-        case CURL_POLL_INOUT: sockets[socket] = Int16(POLLIN | POLLOUT)
-        default: sockets[socket] = nil
+        guard what != CURL_POLL_REMOVE else {
+            _ = epoll_ctl(epoll, Int32(EPOLL_CTL_DEL), socket, nil)
+            return
         }
+        var event = epoll_event()
+        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { event.events |= EPOLLIN.rawValue }
+        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { event.events |= EPOLLOUT.rawValue }
+        event.data.fd = socket
+        if epoll_ctl(epoll, Int32(EPOLL_CTL_MOD), socket, &event) != 0 { _ = epoll_ctl(epoll, Int32(EPOLL_CTL_ADD), socket, &event) }
     }
 
     /// Starts `transfer`; `completion` gets the HTTP status or the failure.
@@ -127,16 +135,13 @@ final class CurlMulti {
     func step(timeout: Int32) {
         var running: Int32 = 0
         let wait = timerDue.map { max(0, min(Double(timeout), ($0 - now()) * 1000)) }.map { Int32($0.rounded(.up)) } ?? timeout
-        var watched = sockets.map { pollfd(fd: $0.key, events: $0.value, revents: 0) }
-        let ready = poll(&watched, nfds_t(watched.count), wait)
-        if ready > 0 {
-            for entry in watched where entry.revents != 0 {
-                var flags: Int32 = 0
-                if entry.revents & Int16(POLLIN) != 0 { flags |= CURL_CSELECT_IN }
-                if entry.revents & Int16(POLLOUT) != 0 { flags |= CURL_CSELECT_OUT }
-                if entry.revents & Int16(POLLERR | POLLHUP) != 0 { flags |= CURL_CSELECT_ERR }
-                curl_multi_socket_action(multi, entry.fd, flags, &running)
-            }
+        let ready = epoll_wait(epoll, &events, Int32(events.count), wait)
+        for event in events.prefix(Int(max(0, ready))) {
+            var flags: Int32 = 0
+            if event.events & EPOLLIN.rawValue != 0 { flags |= CURL_CSELECT_IN }
+            if event.events & EPOLLOUT.rawValue != 0 { flags |= CURL_CSELECT_OUT }
+            if event.events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { flags |= CURL_CSELECT_ERR }
+            curl_multi_socket_action(multi, event.data.fd, flags, &running)
         }
         if let due = timerDue, now() >= due {
             timerDue = nil

@@ -5,6 +5,8 @@
 #define MPOLICE_CCURLSHIM_H
 
 #include <curl/curl.h>
+/* epoll for the multi-socket interface's event loop (Swift's Glibc module leaves it out). */
+#include <sys/epoll.h>
 
 typedef size_t (*mp_curl_data_callback)(char *data, size_t size, size_t count, void *userdata);
 typedef int (*mp_curl_progress_callback)(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
