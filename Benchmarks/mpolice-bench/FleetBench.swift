@@ -30,6 +30,7 @@ struct FleetBench {
         let world = try FleetWorld(terminals: terminals, binDirectory: binDirectory, label: "bench-fleet")
         defer {
             try? FileManager.default.copyItem(at: world.centralLog, to: files.appendingPathComponent("central.log"))
+            try? FileManager.default.copyItem(at: world.nginx.accessLogURL, to: files.appendingPathComponent("nginx-access.log"))
             world.stop()
         }
         let ramp = max(10, Double(terminals) / 50)

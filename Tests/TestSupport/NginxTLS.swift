@@ -75,7 +75,7 @@ public final class NginxTLS {
             worker_rlimit_nofile \(max(1_024, workerConnections * 2));
             events { worker_connections \(workerConnections); }
             http {
-                log_format requests '$request_uri $status $body_bytes_sent $http_range $connection';
+                log_format requests '$request_uri $status $body_bytes_sent $http_range $request_time $upstream_response_time $connection';
                 access_log \(dir.path)/access.log requests;
                 client_body_temp_path \(tmp)/body; proxy_temp_path \(tmp)/proxy; fastcgi_temp_path \(tmp)/fastcgi;
                 uwsgi_temp_path \(tmp)/uwsgi; scgi_temp_path \(tmp)/scgi;
@@ -129,10 +129,13 @@ public final class NginxTLS {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: url.path)
     }
 
-    /// The requests nginx served: "URI status bytes range connection" per line (range "-" when none).
+    /// The requests nginx served: "URI status bytes range seconds upstream-seconds connection"
+    /// per line (range and upstream "-" when none).
     public var accessLog: [String] {
         ((try? String(contentsOf: dir.appendingPathComponent("access.log"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
+
+    public var accessLogURL: URL { dir.appendingPathComponent("access.log") }
 
     /// nginx's master process (a test that takes the center away kills it).
     public var processIdentifier: Int32 { process.processIdentifier }
