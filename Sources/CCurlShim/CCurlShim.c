@@ -71,3 +71,7 @@ CURLMcode mp_curl_multi_setopt_socket_callback(CURLM *multi, mp_curl_socket_call
 CURLMcode mp_curl_multi_setopt_timer_callback(CURLM *multi, mp_curl_timer_callback callback) {
     return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, callback);
 }
+
+CURLSHcode mp_curl_share_setopt_long(CURLSH *share, CURLSHoption option, long value) {
+    return curl_share_setopt(share, option, value);
+}

@@ -14,8 +14,10 @@ final class CurlMulti {
         var started: Double = 0
         var completion: ((Transfer, Result<Int, TransferError>) -> Void)?
 
-        init(certificate: String, key: String, caFile: String) {
+        /// - Parameter connections: the connection cache this transfer shares (one terminal's).
+        init(certificate: String, key: String, caFile: String, connections: ConnectionCache) {
             handle = curl_easy_init()!
+            _ = mp_curl_setopt_pointer(handle, CURLOPT_SHARE, connections.share)
             _ = mp_curl_setopt_string(handle, CURLOPT_SSLCERT, certificate)
             _ = mp_curl_setopt_string(handle, CURLOPT_SSLKEY, key)
             _ = mp_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)
@@ -64,6 +66,20 @@ final class CurlMulti {
                 _ = mp_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
             }
         }
+    }
+
+    /// One terminal's connections, shared by its transfers only. Without it every transfer
+    /// would look for a connection to reuse among all the fleet's (one host: thousands in one
+    /// bundle, each compared and probed with a recv).
+    final class ConnectionCache {
+        let share: UnsafeMutableRawPointer
+
+        init() {
+            share = curl_share_init()!
+            _ = mp_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_CONNECT.rawValue))
+        }
+
+        deinit { curl_share_cleanup(share) }
     }
 
     struct TransferError: Error {

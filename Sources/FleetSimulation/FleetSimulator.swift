@@ -74,6 +74,7 @@ public final class FleetSimulator {
         let unit: String
         var outbox: [UplinkItem] = []
         var sending = 0
+        let connections = CurlMulti.ConnectionCache()
         let upload: CurlMulti.Transfer
         let poll: CurlMulti.Transfer
         let manifest: CurlMulti.Transfer
@@ -88,9 +89,9 @@ public final class FleetSimulator {
         init(unit: String, configuration c: Configuration, start: Double, random: inout SeededGenerator) {
             self.unit = unit
             let certificate = "\(c.certificateDirectory)/\(unit).crt"
-            upload = CurlMulti.Transfer(certificate: certificate, key: c.keyFile, caFile: c.caFile)
-            poll = CurlMulti.Transfer(certificate: certificate, key: c.keyFile, caFile: c.caFile)
-            manifest = CurlMulti.Transfer(certificate: certificate, key: c.keyFile, caFile: c.caFile)
+            upload = CurlMulti.Transfer(certificate: certificate, key: c.keyFile, caFile: c.caFile, connections: connections)
+            poll = CurlMulti.Transfer(certificate: certificate, key: c.keyFile, caFile: c.caFile, connections: connections)
+            manifest = CurlMulti.Transfer(certificate: certificate, key: c.keyFile, caFile: c.caFile, connections: connections)
             nextBreadcrumb = start
             nextCheck = start + random.exponential(mean: c.checkInterval)
             nextManifest = start

@@ -33,6 +33,8 @@ CURLcode mp_curl_getinfo_double(CURL *handle, CURLINFO info, double *value);
 
 /// curl_multi_setopt with a long (CURLMOPT_MAXCONNECTS, CURLMOPT_MAX_TOTAL_CONNECTIONS, …).
 CURLMcode mp_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
+/// curl_share_setopt with a long (CURLSHOPT_SHARE, CURLSHOPT_UNSHARE).
+CURLSHcode mp_curl_share_setopt_long(CURLSH *share, CURLSHoption option, long value);
 /// curl_multi_setopt with a pointer (CURLMOPT_SOCKETDATA, CURLMOPT_TIMERDATA).
 CURLMcode mp_curl_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value);
 
