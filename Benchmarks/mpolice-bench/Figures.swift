@@ -183,6 +183,7 @@ enum Figures {
         Row(label: "fleet: the center's CPU (of one core) and resident set",
             keys: [("fleet_center_cpu_pct", .percent), ("fleet_center_rss_mb", .megabytes)],
             reference: ("PostgreSQL's CPU", "fleet_postgres_cpu_pct", .percent)),
+        Row(label: "fleet: nginx's resident set (TLS for every terminal's connections)", keys: [("fleet_nginx_rss_mb", .megabytes)]),
         Row(label: "fleet: database growth per day of this traffic", keys: [("fleet_db_bytes_per_day", .bytes)]),
         Row(label: "a terminal's morning downlink after six hourly versions missed (1M records): the catch-up",
             keys: [("fleet_morning_catchup_bytes", .bytes)], reference: ("the snapshot", "fleet_morning_snapshot_bytes", .bytes)),

@@ -58,6 +58,7 @@ struct FleetBench {
         Thread.sleep(until: started.addingTimeInterval(restartAt))
         let center1 = try FootprintBench.sample(world.centralPID)
         let postgres1 = Self.treeTicks(of: try world.cluster.postmasterPID())
+        let nginxMB = Self.treeResidentMegabytes(of: world.nginx.processIdentifier)
         let size1 = try world.cluster.size(of: world.databaseURL)
         let steady = Date().timeIntervalSince(at0)
         print("  (restarting PostgreSQL \(Int(restartAt)) s in, down 5 s)")
@@ -67,8 +68,8 @@ struct FleetBench {
         simulate.waitUntilExit()
 
         struct Report: Decodable {
-            var itemsGenerated: Int, itemsAcknowledged: Int, itemsPending: Int, uploadFailures: Int, longPollsHeldMin: Int
-            var longPollsHeldMedian: Int, manifestFetches: Int, manifestNotModified: Int
+            var itemsGenerated: Int, itemsAcknowledged: Int, itemsPending: Int, uploadFailures: Int, longPollsHeld: [Int]
+            var manifestFetches: Int, manifestNotModified: Int
         }
         let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: reportFile))
         let sent = Set(try String(contentsOf: generated, encoding: .utf8).split(separator: "\n").map(String.init))
@@ -86,8 +87,12 @@ struct FleetBench {
             return ms
         }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        results.add("fleet_terminals", Double(report.longPollsHeldMin))
-        results.add("fleet_long_polls_held_median", Double(report.longPollsHeldMedian))
+        // The polls held each second of the steady part (samples start 5 s after the ramp).
+        let held = report.longPollsHeld.enumerated().filter { ramp + 5 + Double($0.offset) >= steadyFrom && ramp + 5 + Double($0.offset) < restartAt }
+            .map(\.element).sorted()
+        guard !held.isEmpty else { throw BenchError("no long-poll samples in the steady part") }
+        results.add("fleet_terminals", Double(held.first!))
+        results.add("fleet_long_polls_held_median", Double(held[held.count / 2]))
         results.add("fleet_items_per_s", Double(try world.itemsReceived(from: at0, to: at0.addingTimeInterval(steady))) / steady)
         results.add("fleet_upload_p50_ms", Measure.percentile(latencies, 50))
         results.add("fleet_upload_p99_ms", Measure.percentile(latencies, 99))
@@ -95,6 +100,7 @@ struct FleetBench {
         results.add("fleet_center_cpu_pct", Double(center1.cpuTicks - center0.cpuTicks) / ticks / steady * 100)
         results.add("fleet_center_rss_mb", Double(center1.rssKB) / 1024)
         results.add("fleet_postgres_cpu_pct", Double(postgres1 - postgres0) / ticks / steady * 100)
+        results.add("fleet_nginx_rss_mb", nginxMB)
         results.add("fleet_db_bytes_per_day", Double(size1 - size0) / steady * 86_400)
     }
 
@@ -130,15 +136,24 @@ struct FleetBench {
         results.add("fleet_morning_snapshot_bytes", Double(entry.snapshot.length))
     }
 
-    /// CPU ticks of `pid` and every process it started (PostgreSQL's backends).
+    /// CPU ticks of `pid` and every process it started (PostgreSQL's backends, nginx's workers).
     static func treeTicks(of pid: Int32) -> Int {
-        var total = 0
+        tree(of: pid).reduce(0) { $0 + $1.ticks }
+    }
+
+    /// Resident megabytes of `pid` and the processes it started.
+    static func treeResidentMegabytes(of pid: Int32) -> Double {
+        tree(of: pid).reduce(0) { $0 + $1.rssMB }
+    }
+
+    private static func tree(of pid: Int32) -> [(ticks: Int, rssMB: Double)] {
+        var found: [(Int, Double)] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let p = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8) else { continue }
             let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
             guard p == pid || Int32(fields[1]) == pid else { continue }
-            total += (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+            found.append(((Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0), (try? Measure.residentMegabytes(of: p)) ?? 0))
         }
-        return total
+        return found
     }
 }

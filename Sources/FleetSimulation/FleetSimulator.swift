@@ -57,6 +57,8 @@ public final class FleetSimulator {
         /// Long polls in flight, sampled each second after the ramp: the lowest and the median.
         public var longPollsHeldMin: Int
         public var longPollsHeldMedian: Int
+        /// Those samples: the first at `rampSeconds + 5`, then one a second.
+        public var longPollsHeld: [Int]
         public var pollFailures: Int
         public var dispatchesReceived: Int
         public var manifestFetches: Int
@@ -120,7 +122,7 @@ public final class FleetSimulator {
         }
         var report = Report(terminals: terminals.count, seconds: c.seconds, itemsGenerated: 0, itemsAcknowledged: 0, itemsPending: 0,
                             duplicates: 0, rejected: 0, uploads: 0, uploadFailures: 0, uploadP50Ms: 0, uploadP99Ms: 0, uploadMaxMs: 0,
-                            itemsPerSecond: 0, longPollsHeldMin: 0, longPollsHeldMedian: 0, pollFailures: 0, dispatchesReceived: 0,
+                            itemsPerSecond: 0, longPollsHeldMin: 0, longPollsHeldMedian: 0, longPollsHeld: [], pollFailures: 0, dispatchesReceived: 0,
                             manifestFetches: 0, manifestNotModified: 0)
         var held: [Int] = []
         var nextSample = c.rampSeconds + 5, nextProgress = 10.0
@@ -266,6 +268,7 @@ public final class FleetSimulator {
         let sortedHeld = held.sorted()
         report.longPollsHeldMin = sortedHeld.first ?? 0
         report.longPollsHeldMedian = sortedHeld.isEmpty ? 0 : sortedHeld[sortedHeld.count / 2]
+        report.longPollsHeld = held
         return report
     }
 
