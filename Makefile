@@ -17,10 +17,10 @@ BENCH ?=
 # gpsfake, nginx, openssl, curl, systemd-analyze, faketime (diag under a skewed clock),
 # python3 with venv (schemathesis and openapi-spec-validator from PyPI).
 # libturbojpeg0-dev: the reference center's synthetic photos (JPEG).
-# Packaging: binutils (strip), help2man (man pages), lintian. oathtool: the TOTP oracle in tests; cryptsetup-bin: the LUKS oracle;
+# Packaging: binutils (strip, objcopy), icu-devtools (icupkg checks the package's ICU table), help2man (man pages), lintian. oathtool: the TOTP oracle in tests; cryptsetup-bin: the LUKS oracle;
 # chromium, chromium-driver and fonts-noto-cjk: the officer's screen in a real browser (Selenium from PyPI).
 APT_PACKAGES := oathtool postgresql-15 libpq-dev libsqlite3-dev libgps-dev libcurl4-openssl-dev zlib1g-dev libturbojpeg0-dev pkg-config sqlite3 gpsd gpsd-clients \
-                nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils help2man lintian faketime \
+                nginx openssl curl ca-certificates python3 python3-venv systemd util-linux binutils icu-devtools help2man lintian faketime \
                 cryptsetup-bin chromium chromium-driver fonts-noto-cjk
 PYTOOLS      := .build/pytools
 SCHEMATHESIS := schemathesis==4.32.5
@@ -30,6 +30,8 @@ SELENIUM     := selenium==4.27.1
 # The package's version is the agent's own (AgentVersion.current, sent in health reports).
 DEB_VERSION  ?= $(shell sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/FieldWire/HealthReport.swift)
 DEB_BUILD    := .build/deb
+# The toolchain's static libraries (--static-swift-stdlib links them).
+SWIFT_STATIC := $(realpath $(dir $(realpath $(shell command -v swiftc)))../lib/swift_static/linux)
 ARCH         := $(shell dpkg --print-architecture)
 DEB          := dist/mpolice-agent_$(DEB_VERSION)_$(ARCH).deb
 
@@ -67,7 +69,10 @@ test-swift: setup
 # The package: release binaries with the Swift runtime linked in, so a terminal needs no
 # Swift; lintian must report no error (warnings: docs/packaging.md).
 deb: setup
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpolice
+	@# ICU's data table cut down to the terminal's locales (docs/packaging.md), built in through Sources/CICUData.
+	Packaging/icu-data.py $(SWIFT_STATIC)/lib_FoundationICU.a $(DEB_BUILD)/icu
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DEB_BUILD) --product mpolice \
+	    -Xcc -DMPOLICE_ICU_SUBSET -Xcc -I$(CURDIR)/$(DEB_BUILD)/icu
 	Packaging/build-deb.sh $(DEB_VERSION) $(DEB_BUILD)/release dist
 	lintian --fail-on error,warning --tag-display-limit 0 $(DEB)
 

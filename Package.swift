@@ -17,7 +17,7 @@
 //   FleetSimulation → FieldWire          simulated terminals against a center (`mpolice-central simulate`)
 //   DaemonCommand, ControlCommand, ScreenCommand   the three terminal programs' command lines
 // Every engine module may import TerminalConfiguration for its slice. CCurlShim, CZlibShim and CGPS
-// are the C edges (libcurl, zlib, libgps); CPostgres (libpq) and CTurboJPEG are the center's. Executables stay thin: `mpoliced`, `mpolicectl` and
+// are the C edges (libcurl, zlib, libgps); CICUData the package's ICU data; CPostgres (libpq) and CTurboJPEG are the center's. Executables stay thin: `mpoliced`, `mpolicectl` and
 // `mpolice-screen` run one command each; the package ships `mpolice`, all three in one binary.
 import PackageDescription
 
@@ -55,6 +55,8 @@ let package = Package(
             name: "CZlibShim",
             linkerSettings: [.linkedLibrary("z")]
         ),
+        // The package's cut-down ICU data table (empty unless `make deb` builds it in).
+        .target(name: "CICUData"),
         .systemLibrary(
             name: "CGPS",
             pkgConfig: "libgps",
@@ -203,7 +205,7 @@ let package = Package(
             // The front-end's files, installed to /usr/share/mpolice-agent/screen (served, not compiled).
             exclude: ["Assets"]
         ),
-        .executableTarget(name: "mpolice", dependencies: ["DaemonCommand", "ControlCommand", "ScreenCommand"]),
+        .executableTarget(name: "mpolice", dependencies: ["DaemonCommand", "ControlCommand", "ScreenCommand", "CICUData"]),
         .executableTarget(
             name: "mpolice-central",
             // Store only for `generate`, which also loads the data set into a terminal state directory.

@@ -104,5 +104,6 @@ for script in postinst prerm postrm; do install -m 0755 "$repo/Packaging/$script
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
 
 mkdir -p "$out"
-dpkg-deb --root-owner-group -Zxz --build "$root" "$out/mpolice-agent_${version}_${arch}.deb" >/dev/null
+# xz at level 9: the package crosses cellular links (decompressing needs about 65 MB of memory).
+dpkg-deb --root-owner-group -Zxz -z9 --build "$root" "$out/mpolice-agent_${version}_${arch}.deb" >/dev/null
 echo "$out/mpolice-agent_${version}_${arch}.deb"

@@ -85,7 +85,7 @@ struct Bench: ParsableCommand {
         if parts.contains(.fleet) {
             // mpolice-central is built beside this program (make bench builds both in release).
             let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            try FleetBench(work: workURL, terminals: fleetTerminals, seconds: fleetSeconds, binDirectory: binaries).run(into: &results)
+            try FleetBench(work: workURL, terminals: fleetTerminals, seconds: fleetSeconds, records: records, binDirectory: binaries).run(into: &results)
         }
 
         results.addRatios()

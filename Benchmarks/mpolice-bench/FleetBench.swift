@@ -14,6 +14,8 @@ struct FleetBench {
     let work: URL
     let terminals: Int
     let seconds: Double
+    /// The lists' size of the morning figures (the bench's `--records`).
+    let records: Int
     /// Where the release `mpolice-central` is.
     let binDirectory: URL
 
@@ -104,7 +106,7 @@ struct FleetBench {
         results.add("fleet_db_bytes_per_day", Double(size1 - size0) / steady * 86_400)
     }
 
-    /// A terminal off overnight: 1,000,000 records published, then hourly versions it misses
+    /// A terminal off overnight: `records` (1,000,000 in `make bench`) published, then hourly versions it misses
     /// (0.1 % of the stolen vehicles changed each), three deltas kept. What it fetches in the
     /// morning: the snapshot, or the catch-up from the version it holds.
     private func morning(into results: inout Results) throws {
@@ -113,8 +115,8 @@ struct FleetBench {
         let dataset = dir.appendingPathComponent("dataset")
         let keys = dir.appendingPathComponent("keys")
         let t0 = Int64(Date().timeIntervalSince1970) - 7 * 3_600
-        print("  (the morning's downlink: 1,000,000 records, six hourly versions missed; publishing, not timed)")
-        try DatasetGenerator(counts: .init(records: 1_000_000), seed: 2030, issuedAt: t0).write(to: dataset)
+        print("  (the morning's downlink: \(records) records, six hourly versions missed; publishing, not timed)")
+        try DatasetGenerator(counts: .init(records: records), seed: 2030, issuedAt: t0).write(to: dataset)
         try CentralKeys.initialise(in: keys, now: t0, validFor: 86_400)
         let publisher = Publisher(directory: dir.appendingPathComponent("published"), keysDirectory: keys)
         let first = try publisher.publish(dataset: dataset, now: t0, validFor: 86_400, keepDeltas: 3, catchUpAges: [3_600, 6 * 3_600])

@@ -177,6 +177,9 @@ struct CLITests {
         "check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us", "check_person_vs_raw_ratio",
         "photo_prefetch_s", "curl_photos_s", "photo_prefetch_per_s", "photo_prefetch_bytes", "photo_prefetch_vs_curl_ratio",
         "photo_get_p50_ms", "photo_get_p99_ms", "photo_file_read_p50_ms", "photo_uncached_32kbps_s", "photo_link_floor_32kbps_s",
+        "bench_fleet_terminals", "fleet_terminals", "fleet_long_polls_held_median", "fleet_items_per_s", "fleet_upload_p50_ms",
+        "fleet_upload_p99_ms", "fleet_center_cpu_pct", "fleet_center_rss_mb", "fleet_postgres_cpu_pct", "fleet_nginx_rss_mb",
+        "fleet_db_bytes_per_day", "fleet_lost_items", "fleet_morning_catchup_bytes", "fleet_morning_snapshot_bytes",
     ]
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -200,13 +203,19 @@ struct CLITests {
         let run = try Programs.run("mpolice-bench", ["--records", "2000", "--checks", "200", "--photos", "100", "--work", s.url.appendingPathComponent("work").path,
                                                      "--out", out, "--readme", readme.path, "--idle-seconds", "3",
                                                      "--registrations", "20000", "--licences", "5000",
+                                                     "--fleet-terminals", "200", "--fleet-seconds", "90",
                                                      "--deb", deb,
                                                      "--packaged", Programs.binDirectory.appendingPathComponent("mpolice").path])
         #expect(run.status == 0, "\(run.stderr)")
         let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Double] ?? [:]
         #expect(Set(results.keys) == Self.benchKeys, "extra: \(Set(results.keys).subtracting(Self.benchKeys)), missing: \(Self.benchKeys.subtracting(results.keys))")
-        // Idle CPU over the tiny run's 3 s can round to 0 (clock ticks of 10 ms); the others are counts and sizes.
-        for (key, value) in results { #expect(value.isFinite && (value > 0 || key == "daemon_idle_cpu_pct" && value == 0), "\(key) = \(value)") }
+        // Idle CPU over the tiny run's 3 s can round to 0 (clock ticks of 10 ms), and no fleet item
+        // may be lost; the others are counts and sizes.
+        for (key, value) in results {
+            #expect(value.isFinite && (value > 0 || ["daemon_idle_cpu_pct", "fleet_lost_items"].contains(key) && value == 0), "\(key) = \(value)")
+        }
+        #expect(results["fleet_lost_items"] == 0 && results["bench_fleet_terminals"] == 200 && results["fleet_terminals"] == 200,
+                "every simulated terminal held a long poll, nothing lost across the PostgreSQL restart")
         #expect(results["bench_records"] == 2000 && results["bench_checks"] == 200)
         for (ratio, value, reference) in [("check_vs_raw_ratio", "check_plate_nojournal_p50_us", "raw_sqlite_lookup_p50_us"),
                                           ("load_vs_sqlite3_ratio", "load_1m_s", "sqlite3_import_1m_s"),
@@ -223,7 +232,7 @@ struct CLITests {
         let rendered = try String(contentsOf: readme, encoding: .utf8)
         #expect(rendered.hasPrefix("before\n") && rendered.hasSuffix("<!-- end of figures -->\nafter\n") && !rendered.contains("old"))
         #expect(rendered.contains("`make bench` with 2,000 records and 200 checks"))
-        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 38, "header and 37 figure rows: \(rendered)")
+        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 46, "header and 45 figure rows: \(rendered)")
         #expect(results["photo_prefetch_bytes"]! > 100 * 20_000, "every photo prefetched: real JPEGs of 20–60 kB")
         #expect(results["installed_bytes"].map { Int($0) } == 1_263_616, "the package's Installed-Size, 1,234 KiB")
         #expect(results["icu_data_bytes"]! > 10_000_000, "ICU's data table, found in what the binary loads")
