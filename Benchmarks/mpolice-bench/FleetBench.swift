@@ -45,6 +45,7 @@ struct FleetBench {
         simulate.arguments = world.simulateArguments(seconds: seconds, ramp: ramp, generated: generated, uploadLog: uploads)
         simulate.standardOutput = try FileHandle(forWritingTo: reportFile)
         simulate.standardError = FileHandle.nullDevice
+        let sizeAtStart = try world.cluster.size(of: world.databaseURL)
         let started = Date()
         try simulate.run()
 
@@ -55,19 +56,18 @@ struct FleetBench {
         Thread.sleep(until: started.addingTimeInterval(steadyFrom))
         let center0 = try FootprintBench.sample(world.centralPID)
         let postgres0 = Self.treeTicks(of: try world.cluster.postmasterPID())
-        let size0 = try world.cluster.size(of: world.databaseURL)
         let at0 = Date()
         Thread.sleep(until: started.addingTimeInterval(restartAt))
         let center1 = try FootprintBench.sample(world.centralPID)
         let postgres1 = Self.treeTicks(of: try world.cluster.postmasterPID())
         let nginxMB = Self.treeResidentMegabytes(of: world.nginx.processIdentifier)
-        let size1 = try world.cluster.size(of: world.databaseURL)
         let steady = Date().timeIntervalSince(at0)
         print("  (restarting PostgreSQL \(Int(restartAt)) s in, down 5 s)")
         try world.cluster.stop()
         Thread.sleep(forTimeInterval: 5)
         try world.cluster.start()
         simulate.waitUntilExit()
+        let sizeAtEnd = try world.cluster.size(of: world.databaseURL)
 
         struct Report: Decodable {
             var itemsGenerated: Int, itemsAcknowledged: Int, itemsPending: Int, uploadFailures: Int, longPollsHeld: [Int]
@@ -95,7 +95,8 @@ struct FleetBench {
         guard !held.isEmpty else { throw BenchError("no long-poll samples in the steady part") }
         results.add("fleet_terminals", Double(held.first!))
         results.add("fleet_long_polls_held_median", Double(held[held.count / 2]))
-        results.add("fleet_items_per_s", Double(try world.itemsReceived(from: at0, to: at0.addingTimeInterval(steady))) / steady)
+        let itemsPerSecond = Double(try world.itemsReceived(from: at0, to: at0.addingTimeInterval(steady))) / steady
+        results.add("fleet_items_per_s", itemsPerSecond)
         results.add("fleet_upload_p50_ms", Measure.percentile(latencies, 50))
         results.add("fleet_upload_p99_ms", Measure.percentile(latencies, 99))
         results.add("fleet_lost_items", Double(lost + duplicated + report.itemsPending))
@@ -103,7 +104,11 @@ struct FleetBench {
         results.add("fleet_center_rss_mb", Double(center1.rssKB) / 1024)
         results.add("fleet_postgres_cpu_pct", Double(postgres1 - postgres0) / ticks / steady * 100)
         results.add("fleet_nginx_rss_mb", nginxMB)
-        results.add("fleet_db_bytes_per_day", Double(size1 - size0) / steady * 86_400)
+        // Storage: the database's growth over the whole run per item stored, at the steady
+        // part's rate for a day (PostgreSQL fills allocated pages first: over the steady part
+        // alone a small fleet may not grow the files at all).
+        let bytesPerItem = Double(sizeAtEnd - sizeAtStart) / Double(max(stored.count, 1))
+        results.add("fleet_db_bytes_per_day", bytesPerItem * itemsPerSecond * 86_400)
     }
 
     /// A terminal off overnight: `records` (1,000,000 in `make bench`) published, then hourly versions it misses

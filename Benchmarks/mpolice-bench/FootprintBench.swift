@@ -125,13 +125,16 @@ struct FootprintBench {
         results.add("daemon_idle_rss_mb", Double(after.rssKB) / 1024)
         results.add("daemon_idle_anon_mb", Double(after.privateDirtyKB) / 1024)
         results.add("daemon_idle_cpu_pct", cpu)
-        results.add("daemon_wakeups_per_s", Double(after.switches - before.switches) / seconds)
+        // Threads come and go (the dispatch pool's): a thread's switches count from its first
+        // sample, or from its start when it began in the window; one that ended in it is not
+        // seen (the kernel keeps no per-process total in /proc).
+        let switches = after.perThread.reduce(0) { $0 + $1.value.switches - (before.perThread[$1.key]?.switches ?? 0) }
+        results.add("daemon_wakeups_per_s", Double(switches) / seconds)
     }
 
     struct Sample {
         var at: UInt64
         var cpuTicks: Int
-        var switches: Int
         var threads: Int
         /// By thread id: its name and context switches.
         var perThread: [String: (name: String, switches: Int)]
@@ -146,7 +149,7 @@ struct FootprintBench {
         let afterCommand = stat.index(after: stat.lastIndex(of: ")") ?? stat.startIndex)
         let fields = stat[afterCommand...].split(separator: " ")
         let ticks = (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
-        var switches = 0, threads = 0
+        var threads = 0
         var perThread: [String: (name: String, switches: Int)] = [:]
         for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else { continue }
@@ -155,7 +158,6 @@ struct FootprintBench {
             for line in status.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") {
                 mine += Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
             }
-            switches += mine
             let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? task
             perThread[task] = (name, mine)
         }
@@ -167,7 +169,7 @@ struct FootprintBench {
             }
             return kb
         }
-        return Sample(at: Measure.nowNanoseconds(), cpuTicks: ticks, switches: switches, threads: threads, perThread: perThread,
+        return Sample(at: Measure.nowNanoseconds(), cpuTicks: ticks, threads: threads, perThread: perThread,
                       rssKB: try kilobytes("status", "VmRSS:"), privateDirtyKB: try kilobytes("smaps_rollup", "Private_Dirty:"))
     }
 }
