@@ -90,7 +90,7 @@ struct FleetBench {
         }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         // The polls held each second of the steady part (samples start 5 s after the ramp).
-        let held = report.longPollsHeld.enumerated().filter { ramp + 5 + Double($0.offset) >= steadyFrom && ramp + 5 + Double($0.offset) < restartAt }
+        let held = report.longPollsHeld.enumerated().filter { (steadyFrom..<restartAt).contains(ramp + 5 + Double($0.offset)) }
             .map(\.element).sorted()
         guard !held.isEmpty else { throw BenchError("no long-poll samples in the steady part") }
         results.add("fleet_terminals", Double(held.first!))

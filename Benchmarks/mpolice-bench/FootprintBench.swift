@@ -121,7 +121,7 @@ struct FootprintBench {
         let busiest = after.perThread.map { tid, entry in (entry.name, entry.switches - (before.perThread[tid]?.switches ?? 0)) }
             .sorted { $0.1 > $1.1 }.prefix(4).map { "\($0.0) \(String(format: "%.1f", Double($0.1) / seconds))/s" }
         print("  (wakeups by thread: \(busiest.joined(separator: ", ")))")
-        print("  (idle \(Int(seconds)) s: gpsd at 1 Hz, sync and uplink configured and quiet, \(after.threads) threads; \(uploaded) check records at the center)")
+        print("  (idle \(Int(seconds)) s: gpsd at 1 Hz, sync and uplink configured and quiet, \(after.perThread.count) threads; \(uploaded) check records at the center)")
         results.add("daemon_idle_rss_mb", Double(after.rssKB) / 1024)
         results.add("daemon_idle_anon_mb", Double(after.privateDirtyKB) / 1024)
         results.add("daemon_idle_cpu_pct", cpu)
@@ -135,7 +135,6 @@ struct FootprintBench {
     struct Sample {
         var at: UInt64
         var cpuTicks: Int
-        var threads: Int
         /// By thread id: its name and context switches.
         var perThread: [String: (name: String, switches: Int)]
         var rssKB: Int
@@ -149,11 +148,9 @@ struct FootprintBench {
         let afterCommand = stat.index(after: stat.lastIndex(of: ")") ?? stat.startIndex)
         let fields = stat[afterCommand...].split(separator: " ")
         let ticks = (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
-        var threads = 0
         var perThread: [String: (name: String, switches: Int)] = [:]
         for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else { continue }
-            threads += 1
             var mine = 0
             for line in status.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") {
                 mine += Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
@@ -169,7 +166,7 @@ struct FootprintBench {
             }
             return kb
         }
-        return Sample(at: Measure.nowNanoseconds(), cpuTicks: ticks, threads: threads, perThread: perThread,
+        return Sample(at: Measure.nowNanoseconds(), cpuTicks: ticks, perThread: perThread,
                       rssKB: try kilobytes("status", "VmRSS:"), privateDirtyKB: try kilobytes("smaps_rollup", "Private_Dirty:"))
     }
 }

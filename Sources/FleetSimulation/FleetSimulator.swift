@@ -222,29 +222,32 @@ public final class FleetSimulator {
                 progress?("traffic stopped after \(Int(time)) s; draining \(terminals.reduce(0) { $0 + $1.outbox.count }) queued items")
             }
             if draining, terminals.allSatisfy({ $0.outbox.isEmpty && !$0.uploading }) || time >= c.seconds + c.drainSeconds { break }
-            for (index, t) in terminals.enumerated() where time >= nextScan {
-                let start = c.rampSeconds * Double(index) / Double(max(1, terminals.count))
-                guard time >= start else { continue }
-                if !draining {
-                    if time >= t.nextBreadcrumb {
-                        t.step += 1
-                        t.outbox.append(item(t, .breadcrumb(BreadcrumbPayload(
-                            fixTime: Timestamp.iso8601(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)),
-                            latitude: 25.03 + Double(index % 100) * 0.001 + Double(t.step % 60) * 0.0001,
-                            longitude: 121.50 + Double(index / 100) * 0.001, speed: 8.3, track: 90, horizontalError: 6, mode: "3d")), at: time))
-                        t.nextBreadcrumb += c.breadcrumbInterval
+            if time >= nextScan {
+                nextScan = time + 0.05
+                for (index, t) in terminals.enumerated() {
+                    let start = c.rampSeconds * Double(index) / Double(max(1, terminals.count))
+                    guard time >= start else { continue }
+                    if !draining {
+                        if time >= t.nextBreadcrumb {
+                            t.step += 1
+                            t.outbox.append(item(t, .breadcrumb(BreadcrumbPayload(
+                                fixTime: Timestamp.iso8601(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)),
+                                latitude: 25.03 + Double(index % 100) * 0.001 + Double(t.step % 60) * 0.0001,
+                                longitude: 121.50 + Double(index / 100) * 0.001, speed: 8.3, track: 90, horizontalError: 6, mode: "3d")), at: time))
+                            t.nextBreadcrumb += c.breadcrumbInterval
+                        }
+                        if time >= t.nextCheck {
+                            t.outbox.append(item(t, .check(Self.check(t.unit, query: sequence)), at: time))
+                            t.nextCheck = time + random.exponential(mean: c.checkInterval)
+                        }
+                        if !t.polling, time >= t.pollAfter { startPoll(t, time) }
+                        if !t.fetching, time >= t.nextManifest {
+                            startManifest(t, time)
+                            t.nextManifest = time + c.manifestInterval * Double.random(in: 0.5...1.5, using: &random)
+                        }
                     }
-                    if time >= t.nextCheck {
-                        t.outbox.append(item(t, .check(Self.check(t.unit, query: sequence)), at: time))
-                        t.nextCheck = time + random.exponential(mean: c.checkInterval)
-                    }
-                    if !t.polling, time >= t.pollAfter { startPoll(t, time) }
-                    if !t.fetching, time >= t.nextManifest {
-                        startManifest(t, time)
-                        t.nextManifest = time + c.manifestInterval * Double.random(in: 0.5...1.5, using: &random)
-                    }
+                    if !t.uploading, !t.outbox.isEmpty, time >= t.uploadAfter { startUpload(t, time) }
                 }
-                if !t.uploading, !t.outbox.isEmpty, time >= t.uploadAfter { startUpload(t, time) }
             }
             if !draining, time >= nextSample {
                 held.append(terminals.filter(\.polling).count)
@@ -255,7 +258,6 @@ public final class FleetSimulator {
                           + "\(terminals.filter(\.polling).count) polls held, \(report.uploadFailures) failed uploads")
                 nextProgress += 10
             }
-            if time >= nextScan { nextScan = time + 0.05 }
             multi.step(timeout: Int32(max(1, min(50, (nextScan - now()) * 1000))))
         }
         let ok = samples.filter(\.ok).map(\.milliseconds).sorted()
