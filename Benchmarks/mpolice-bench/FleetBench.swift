@@ -55,11 +55,11 @@ struct FleetBench {
         let restartAt = seconds - 30
         Thread.sleep(until: started.addingTimeInterval(steadyFrom))
         let center0 = try FootprintBench.sample(world.centralPID)
-        let postgres0 = Self.treeTicks(of: try world.cluster.postmasterPID())
+        let postgres0 = Self.treeCPUSeconds(of: try world.cluster.postmasterPID())
         let at0 = Date()
         Thread.sleep(until: started.addingTimeInterval(restartAt))
         let center1 = try FootprintBench.sample(world.centralPID)
-        let postgres1 = Self.treeTicks(of: try world.cluster.postmasterPID())
+        let postgres1 = Self.treeCPUSeconds(of: try world.cluster.postmasterPID())
         let nginxMB = Self.treeResidentMegabytes(of: world.nginx.processIdentifier)
         let steady = Date().timeIntervalSince(at0)
         print("  (restarting PostgreSQL \(Int(restartAt)) s in, down 5 s)")
@@ -102,7 +102,7 @@ struct FleetBench {
         results.add("fleet_lost_items", Double(lost + duplicated + report.itemsPending))
         results.add("fleet_center_cpu_pct", Double(center1.cpuTicks - center0.cpuTicks) / ticks / steady * 100)
         results.add("fleet_center_rss_mb", Double(center1.rssKB) / 1024)
-        results.add("fleet_postgres_cpu_pct", Double(postgres1 - postgres0) / ticks / steady * 100)
+        results.add("fleet_postgres_cpu_pct", (postgres1 - postgres0) / steady * 100)
         results.add("fleet_nginx_rss_mb", nginxMB)
         // Storage: the database's growth over the whole run per item stored, at the steady
         // part's rate for a day (PostgreSQL fills allocated pages first: over the steady part
@@ -143,23 +143,37 @@ struct FleetBench {
         results.add("fleet_morning_snapshot_bytes", Double(entry.snapshot.length))
     }
 
-    /// CPU ticks of `pid` and every process it started (PostgreSQL's backends, nginx's workers).
-    static func treeTicks(of pid: Int32) -> Int {
-        tree(of: pid).reduce(0) { $0 + $1.ticks }
+    /// CPU seconds of `pid` and every process it started (PostgreSQL's backends), those that
+    /// ended and were reaped included: each live process's run time in nanoseconds (every
+    /// thread's schedstat; clock ticks would read 0 for a quiet cluster over a short window),
+    /// plus the reaped children's user and system time `pid` holds (cutime, cstime).
+    static func treeCPUSeconds(of pid: Int32) -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return tree(of: pid).reduce(0) { total, process in
+            var seconds = 0.0
+            for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.pid)/task")) ?? [] {
+                guard let line = try? String(contentsOfFile: "/proc/\(process.pid)/task/\(task)/schedstat", encoding: .utf8),
+                      let ns = line.split(separator: " ").first.flatMap({ Double($0) }) else { continue }
+                seconds += ns / 1e9
+            }
+            if process.pid == pid { seconds += Double(process.reapedTicks) / ticks }
+            return total + seconds
+        }
     }
 
     /// Resident megabytes of `pid` and the processes it started.
     static func treeResidentMegabytes(of pid: Int32) -> Double {
-        tree(of: pid).reduce(0) { $0 + $1.rssMB }
+        tree(of: pid).reduce(0) { total, process in total + ((try? Measure.residentMegabytes(of: process.pid)) ?? 0) }
     }
 
-    private static func tree(of pid: Int32) -> [(ticks: Int, rssMB: Double)] {
-        var found: [(Int, Double)] = []
+    /// `pid` and its children, with the user and system ticks of the children it reaped.
+    private static func tree(of pid: Int32) -> [(pid: Int32, reapedTicks: Int)] {
+        var found: [(Int32, Int)] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let p = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8) else { continue }
             let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
             guard p == pid || Int32(fields[1]) == pid else { continue }
-            found.append(((Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0), (try? Measure.residentMegabytes(of: p)) ?? 0))
+            found.append((p, (Int(fields[13]) ?? 0) + (Int(fields[14]) ?? 0)))
         }
         return found
     }
