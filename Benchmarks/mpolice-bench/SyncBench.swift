@@ -56,6 +56,7 @@ struct SyncBench {
         let deltaMs = report.secondsUntilApplied! * 1000
         results.add("sync_delta_10k_ms", deltaMs, reference: ("raw_sqlite_delta_10k_ms", rawSeconds * 1000))
         results.add("raw_sqlite_delta_10k_ms", rawSeconds * 1000)
+        results.add("sync_delta_apply_ms", report.applySeconds! * 1000, reference: ("raw_sqlite_delta_10k_ms", rawSeconds * 1000))
         results.add("sync_delta_checkpoint_ms", report.checkpointSeconds! * 1000)
         results.add("delta_10k_wire_bytes", Double(delta.length))
         results.add("delta_10k_raw_bytes", Double(raw.count))

@@ -68,14 +68,16 @@ public final class ListsSync: Service, Sendable {
         public var bytesFetched: Int64
         /// From the start of the run until the new lists answered checks (the apply's commit).
         public var secondsUntilApplied: Double?
+        /// Of it, the apply alone: reading the fetched files and writing the lists, to the commit.
+        public var applySeconds: Double?
         /// The WAL checkpoint after the apply, which makes it durable in the lists file.
         public var checkpointSeconds: Double?
 
         init(outcome: SyncAttempt.Outcome, manifestSequence: Int64?, methods: [ListKind: String], bytesFetched: Int64,
-             secondsUntilApplied: Double? = nil, checkpointSeconds: Double? = nil) {
+             secondsUntilApplied: Double? = nil, applySeconds: Double? = nil, checkpointSeconds: Double? = nil) {
             (self.outcome, self.manifestSequence, self.methods) = (outcome, manifestSequence, methods)
             (self.bytesFetched, self.secondsUntilApplied) = (bytesFetched, secondsUntilApplied)
-            self.checkpointSeconds = checkpointSeconds
+            (self.applySeconds, self.checkpointSeconds) = (applySeconds, checkpointSeconds)
         }
     }
 
@@ -254,6 +256,7 @@ public final class ListsSync: Service, Sendable {
                                                     mode: target.mode ?? .full)
         }
         let floor = TrustFloor(manifestSequence: trust.lastSequence, trustedTime: trust.lastTrustedTime, root: rootEnvelope)
+        let applying = Date()
         try lists.apply(update) { step in
             switch step {
             case .records(let list, let done, let total): progress?(.applying(list, records: done, of: total))
@@ -266,7 +269,8 @@ public final class ListsSync: Service, Sendable {
         for file in files { try? FileManager.default.removeItem(at: localURL(file)) }
         try lists.checkpoint()
         return Report(outcome: .updated, manifestSequence: manifest.sequence, methods: plan.mapValues(\.name), bytesFetched: fetched.value,
-                      secondsUntilApplied: applied.timeIntervalSince(started), checkpointSeconds: Date().timeIntervalSince(applied))
+                      secondsUntilApplied: applied.timeIntervalSince(started), applySeconds: applied.timeIntervalSince(applying),
+                      checkpointSeconds: Date().timeIntervalSince(applied))
     }
 
     /// Fetches `orders/<unit>.json` and hands its orders over. None published (404, 403)
