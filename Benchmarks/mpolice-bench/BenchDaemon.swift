@@ -16,8 +16,11 @@ final class BenchDaemon {
 
     var processIdentifier: Int32 { process.processIdentifier }
 
-    /// - Parameter program: the daemon to run (default: the release `mpoliced` beside the bench).
-    init(work: URL, state stateDirectory: URL? = nil, program: URL? = nil, gps: String = "gpsd = off", extra: String = "") throws {
+    /// - Parameters:
+    ///   - program: the daemon to run (default: the release `mpoliced` beside the bench).
+    ///   - api: more lines of its `[api]` section.
+    init(work: URL, state stateDirectory: URL? = nil, program: URL? = nil, gps: String = "gpsd = off", api: String = "",
+         extra: String = "") throws {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let binary = program ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("mpoliced")
@@ -35,6 +38,7 @@ final class BenchDaemon {
             socket = \(socket)
             socket_group =
             allowed_groups =
+            \(api)
             [gps]
             \(gps)
             [log]

@@ -75,8 +75,12 @@ struct FootprintBench {
         let gps = try GPSFake(log: "drive.nmea", cycle: 1.0 / 3, once: false)
         defer { gps.kill() }
 
+        // It hands memory back after `api.trim_after` quiet seconds (30 by default, as
+        // shipped): within the idle window whatever its length.
+        let trimAfter = min(30, max(1, Int(idleSeconds / 2)))
         let daemon = try BenchDaemon(work: dir, state: stateDirectory, program: program,
                                      gps: "gpsd = 127.0.0.1:\(gps.port)\n# The recorded drive's date is old: accept it.\nmax_time_skew = 3153600000",
+                                     api: "trim_after = \(trimAfter)",
                                      extra: """
             [sync]
             central = https://127.0.0.1:\(nginx.port)/lists/
@@ -114,6 +118,11 @@ struct FootprintBench {
         let before = try Self.sample(pid)
         Thread.sleep(forTimeInterval: idleSeconds)
         let after = try Self.sample(pid)
+        // What handing memory back costs: the first check after it reads code and lists
+        // pages back from storage.
+        let firstCheck = try Measure.latencies(count: 1) { _ in
+            guard try client.request("POST", "/v1/checks/plate", json: bodies[0]).status == 200 else { throw BenchError("check refused") }
+        }[0]
         let seconds = Double(after.at - before.at) / 1e9
         let cpu = Double(after.cpuTicks - before.cpuTicks) / Double(sysconf(Int32(_SC_CLK_TCK))) / seconds * 100
         let uploaded = try database.records(kind: .check).count
@@ -125,6 +134,7 @@ struct FootprintBench {
         results.add("daemon_idle_rss_mb", Double(after.rssKB) / 1024)
         results.add("daemon_idle_anon_mb", Double(after.privateDirtyKB) / 1024)
         results.add("daemon_idle_cpu_pct", cpu)
+        results.add("api_check_after_trim_ms", firstCheck / 1000)
         // Threads come and go (the dispatch pool's): a thread's switches count from its first
         // sample, or from its start when it began in the window; one that ended in it is not
         // seen (the kernel keeps no per-process total in /proc).

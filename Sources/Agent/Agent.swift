@@ -255,6 +255,10 @@ public enum Agent {
         if let uplink { services.append(uplink) }
         if let photos { services.append(photos) }
         if let healthReporter { services.append(healthReporter) }
+        if a.trimAfter > 0 {
+            services.append(QuietTrim(activity: api.activity, quiet: .seconds(a.trimAfter), clock: clock, lists: lists, journal: journal,
+                                      logger: logger))
+        }
         services.append(server)
         services.append(systemd)
         var group = ServiceGroupConfiguration(services: services.map { .init(service: $0) },

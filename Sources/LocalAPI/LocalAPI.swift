@@ -60,12 +60,15 @@ public struct LocalAPI: Sendable {
 
     public let dependencies: Dependencies
     public let maxBodyBytes: Int
+    /// When a request last came in.
+    public let activity: APIActivity
     /// Monotonic milliseconds at start (uptime).
     private let startedAt: Int64
 
     public init(_ dependencies: Dependencies, maxBodyBytes: Int) {
         self.dependencies = dependencies
         self.maxBodyBytes = maxBodyBytes
+        activity = APIActivity(clock: dependencies.clock)
         startedAt = dependencies.clock.monotonicMilliseconds
     }
 
@@ -73,6 +76,7 @@ public struct LocalAPI: Sendable {
         // HEAD is answered wherever GET is; a known path with another method is 405 + Allow.
         let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
         let routes = RouteTable()
+        router.add(middleware: ActivityMiddleware(activity: activity))
         router.add(middleware: JSONErrorMiddleware(routes: routes))
         if let protection = dependencies.protection { router.add(middleware: TerminalLockMiddleware(protection: protection)) }
         let v1 = RecordedRoutes(group: router.group("v1"), prefix: "/v1", table: routes)

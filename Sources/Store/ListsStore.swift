@@ -236,6 +236,15 @@ public final class ListsStore: Sendable {
         return generation
     }
 
+    /// Hands back the memory SQLite holds for the current generation's connections: the
+    /// page and statement caches of the writer and the lookups (the next lookups read the file
+    /// and prepare again); the writer pool's readers are closed, and opened again when next read.
+    public func releaseMemory() {
+        guard let generation = current.withLock({ $0.generation }) else { return }
+        generation.writer.releaseMemory()
+        generation.lookups.releaseMemory()
+    }
+
     /// Whether the generation checks read now holds a version of `list` (no readlink: a
     /// list is first received with a new generation, which the lookup that follows sees).
     public func holds(_ list: ListKind) -> Bool {

@@ -12,6 +12,11 @@ final class LookupConnections: Sendable {
         self.queues = queues
     }
 
+    /// Empties each connection's page cache and statement cache (`sqlite3_db_release_memory`).
+    func releaseMemory() {
+        for queue in queues { queue.releaseMemory() }
+    }
+
     func next() -> DatabaseQueue {
         let n = counter.add(1, ordering: .relaxed).oldValue
         return queues[(n & Int.max) % queues.count]

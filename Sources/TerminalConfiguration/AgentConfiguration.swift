@@ -31,6 +31,8 @@ public struct AgentConfiguration: Sendable {
         public var maxConnectionsPerPeer: Int
         /// Seconds after which a connection with no request under way is closed.
         public var idleTimeout: Double
+        /// Seconds with no request after which the daemon hands memory back; 0: never.
+        public var trimAfter: Int
     }
 
     public struct Sync: Sendable {
@@ -176,7 +178,8 @@ public struct AgentConfiguration: Sendable {
             maxBodyBytes: try reader.integer("api.max_body_bytes", default: 16_384, range: 1_024...1_048_576),
             maxConnections: try reader.integer("api.max_connections", default: 256, range: 8...4_096),
             maxConnectionsPerPeer: try reader.integer("api.max_connections_per_peer", default: 64, range: 4...4_096),
-            idleTimeout: try reader.number("api.idle_timeout", default: 30, range: 1...3_600))
+            idleTimeout: try reader.number("api.idle_timeout", default: 30, range: 1...3_600),
+            trimAfter: try reader.integer("api.trim_after", default: 30, range: 0...86_400))
         let interval = try reader.number("sync.interval", default: 900, range: 10...86_400)
         sync = Sync(
             central: try reader.string("sync.central", pattern: "^https://[^ ]+$", meaning: "an https:// URL"),

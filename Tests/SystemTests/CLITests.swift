@@ -164,7 +164,7 @@ struct CLITests {
         "check_plate_p50_us", "check_plate_p99_us", "check_plate_nojournal_p50_us", "check_plate_nojournal_p99_us",
         "raw_sqlite_lookup_p50_us", "check_vs_raw_ratio", "load_1m_s", "sqlite3_import_1m_s", "load_vs_sqlite3_ratio",
         "sync_snapshot_1m_s", "sync_snapshot_vs_sqlite3_ratio", "sync_delta_10k_ms", "raw_sqlite_delta_10k_ms",
-        "sync_delta_checkpoint_ms", "delta_10k_wire_bytes", "delta_10k_raw_bytes", "check_p99_during_sync_us",
+        "sync_delta_apply_ms", "sync_delta_checkpoint_ms", "delta_10k_wire_bytes", "delta_10k_raw_bytes", "check_p99_during_sync_us",
         "daemon_ready_ms", "api_check_p50_us", "api_check_p99_us", "api_checks_per_s", "rss_mb_after_checks",
         "outbox_enqueue_p50_us", "outbox_enqueue_p99_us", "raw_durable_insert_p99_us",
         "uplink_10k_s", "uplink_items_per_s", "uplink_10k_wire_bytes", "uplink_10k_payload_bytes",
@@ -172,7 +172,7 @@ struct CLITests {
         "bulletin_matchable_p50_ms", "bulletin_matchable_p99_ms", "dispatch_to_terminal_p99_ms",
         "confirmation_round_trip_p50_ms", "confirmation_round_trip_p99_ms",
         "api_overhead_us", "deb_bytes", "installed_bytes", "icu_data_bytes", "daemon_idle_rss_mb", "daemon_idle_anon_mb",
-        "daemon_idle_cpu_pct", "daemon_wakeups_per_s", "sync_delta_vs_raw_ratio",
+        "daemon_idle_cpu_pct", "daemon_wakeups_per_s", "api_check_after_trim_ms", "sync_delta_vs_raw_ratio",
         "signin_p50_ms", "signin_p99_ms",
         "check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us", "check_person_vs_raw_ratio",
         "photo_prefetch_s", "curl_photos_s", "photo_prefetch_per_s", "photo_prefetch_bytes", "photo_prefetch_vs_curl_ratio",
@@ -232,7 +232,7 @@ struct CLITests {
         let rendered = try String(contentsOf: readme, encoding: .utf8)
         #expect(rendered.hasPrefix("before\n") && rendered.hasSuffix("<!-- end of figures -->\nafter\n") && !rendered.contains("old"))
         #expect(rendered.contains("`make bench` with 2,000 records and 200 checks"))
-        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 46, "header and 45 figure rows: \(rendered)")
+        #expect(rendered.components(separatedBy: "\n| ").count - 1 == 48, "header and 47 figure rows: \(rendered)")
         #expect(results["photo_prefetch_bytes"]! > 100 * 20_000, "every photo prefetched: real JPEGs of 20–60 kB")
         #expect(results["installed_bytes"].map { Int($0) } == 1_263_616, "the package's Installed-Size, 1,234 KiB")
         #expect(results["icu_data_bytes"]! > 10_000_000, "ICU's data table, found in what the binary loads")

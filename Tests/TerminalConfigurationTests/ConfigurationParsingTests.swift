@@ -15,7 +15,7 @@ struct ConfigurationParsingTests {
         #expect(c.api.socketGroup == "mpolice-ui")
         #expect(c.api.allowedGroups == ["mpolice-ui"])
         #expect(c.api.maxBodyBytes == 16_384)
-        #expect(c.api.maxConnections == 256 && c.api.maxConnectionsPerPeer == 64 && c.api.idleTimeout == 30)
+        #expect(c.api.maxConnections == 256 && c.api.maxConnectionsPerPeer == 64 && c.api.idleTimeout == 30 && c.api.trimAfter == 30)
         #expect(c.sync.central == nil)
         #expect(c.sync.ca == AgentConfiguration.Sync.defaultCA)
         #expect(c.sync.policy == RetryPolicy(interval: .seconds(900), jitter: 0.1, firstRetry: .seconds(30), maxRetry: .seconds(1800)))
@@ -45,6 +45,7 @@ struct ConfigurationParsingTests {
             max_connections = 32
             max_connections_per_peer = 8
             idle_timeout = 5
+            trim_after = 0
 
             [sync]
             central = https://central.example/lists/
@@ -75,6 +76,7 @@ struct ConfigurationParsingTests {
         #expect(c.api.allowedUsers == ["1000", "kiosk"])
         #expect(c.api.allowedGroups.isEmpty)
         #expect(c.api.maxConnections == 32 && c.api.maxConnectionsPerPeer == 8 && c.api.idleTimeout == 5)
+        #expect(c.api.trimAfter == 0)
         #expect(c.sync.central == "https://central.example/lists/")
         #expect(c.sync.policy.interval == .seconds(60) && c.sync.policy.firstRetry == .seconds(2))
         #expect(c.sync.pin?.hasPrefix("sha256//") == true)
