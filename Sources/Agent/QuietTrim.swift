@@ -10,9 +10,9 @@ import Watchlist
 /// SQLite's page and statement caches of the lists and the journal; the allocator's free
 /// pages (`malloc_trim`); and this process's read-only file pages — the program's code and
 /// constant data, which the kernel maps in large folios around every fault — are reclaimed
-/// (`MADV_PAGEOUT`) and read back from storage page by page when next run (`MADV_RANDOM`). A check right after pays for
-/// that once (`make bench`: `api_check_after_trim_ms`). It sleeps until the quiet spell
-/// could end, or for the spell itself after a trim: no ticking.
+/// (`MADV_PAGEOUT`) and read back from storage page by page when next run (`MADV_RANDOM`).
+/// A check right after pays for that once (`make bench`: `api_check_after_trim_ms`). It
+/// sleeps until the quiet spell could end, or for the spell itself after a trim: no ticking.
 struct QuietTrim: Service {
     let activity: APIActivity
     let quiet: Duration
