@@ -47,7 +47,8 @@ struct QuietTrim: Service {
         let lists = lists, journal = journal, logger = logger
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread {
-                let before = ProcessMemory.residentKilobytes()
+                // The resident set is read only for the debug line that shows it.
+                let before = logger.logLevel <= .debug ? ProcessMemory.residentKilobytes() : nil
                 lists.releaseMemory()
                 journal.releaseMemory()
                 ProcessMemory.trim()

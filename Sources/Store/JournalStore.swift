@@ -86,8 +86,11 @@ public final class JournalStore: Sendable {
     /// Hands back the memory SQLite holds for the journal's connections: the writer's page
     /// and statement caches; the readers are closed, and opened again when next read.
     public func releaseMemory() {
-        if let pool = dbWriter as? DatabasePool { pool.releaseMemory() }
-        if let queue = dbWriter as? DatabaseQueue { queue.releaseMemory() }
+        if let pool = dbWriter as? DatabasePool {
+            pool.releaseMemory()
+        } else if let queue = dbWriter as? DatabaseQueue {
+            queue.releaseMemory()
+        }
     }
 
     /// Frozen once landed: add migrations, never edit one.
