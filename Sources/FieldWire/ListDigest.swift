@@ -38,30 +38,61 @@ public struct ListDigest: Sendable, Equatable, CustomStringConvertible {
 
     /// Adds a record given by its canonical fields (`Dataset.columns` order, nil for empty).
     public mutating func add<S: Sequence>(fields: S) where S.Element == String? {
-        add(Self.hash(fields))
+        var record = Record()
+        for field in fields { record.append(field) }
+        add(record)
     }
 
-    /// Removes a record added before: adds its negation, ~h + 1 modulo 2^256.
+    /// Removes a record added before.
     public mutating func remove<S: Sequence>(fields: S) where S.Element == String? {
-        let h = Self.hash(fields)
+        var record = Record()
+        for field in fields { record.append(field) }
+        remove(record)
+    }
+
+    public mutating func add(_ record: consuming Record) {
+        add(record.hash())
+    }
+
+    /// Removes a record added before: adds the negation of its hash, ~h + 1 modulo 2^256.
+    public mutating func remove(_ record: consuming Record) {
+        let h = record.hash()
         add((~h.0, ~h.1, ~h.2, ~h.3))
         add((0, 0, 0, 1))
     }
 
-    /// SHA-256 of the canonical encoding: the fields' UTF-8 bytes, each followed by 0x1F
-    /// (unit separator); an absent value is an empty field.
-    static func hash<S: Sequence>(_ fields: S) -> (UInt64, UInt64, UInt64, UInt64) where S.Element == String? {
-        var hasher = SHA256()
-        let separator: [UInt8] = [0x1F]
-        for field in fields {
+    /// One record's canonical encoding, hashed as its fields are appended in
+    /// `Dataset.columns` order: each field's UTF-8 bytes followed by 0x1F (unit separator);
+    /// an absent value is an empty field. Fields can come as bytes, so a stored record is
+    /// hashed straight from SQLite's buffer without a string made of each.
+    public struct Record: ~Copyable {
+        private var hasher = SHA256()
+
+        public init() {}
+
+        public mutating func append(_ field: String?) {
             if var field {
                 field.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
             }
-            hasher.update(data: separator)
+            separate()
         }
-        return hasher.finalize().withUnsafeBytes { raw in
-            func limb(_ i: Int) -> UInt64 { UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
-            return (limb(0), limb(1), limb(2), limb(3))
+
+        /// A field's UTF-8 bytes (empty for an absent value).
+        public mutating func append(bytes: UnsafeRawBufferPointer) {
+            if !bytes.isEmpty { hasher.update(bufferPointer: bytes) }
+            separate()
+        }
+
+        private mutating func separate() {
+            let separator: UInt8 = 0x1F
+            withUnsafeBytes(of: separator) { hasher.update(bufferPointer: $0) }
+        }
+
+        consuming func hash() -> (UInt64, UInt64, UInt64, UInt64) {
+            hasher.finalize().withUnsafeBytes { raw in
+                func limb(_ i: Int) -> UInt64 { UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+                return (limb(0), limb(1), limb(2), limb(3))
+            }
         }
     }
 

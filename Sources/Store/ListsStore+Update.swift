@@ -240,46 +240,77 @@ extension ListsStore {
             }
             (to, catchUp) = (end, true)
         }
+        // The hot loop steps SQLite's statements itself: a stored record is hashed for the
+        // digest and compared with its update straight from SQLite's buffers, no `Row` or
+        // string made of it.
         let columns = Dataset.columns(list)
         let table = table(list)
-        let select = try db.cachedStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) WHERE record_id = ?")
+        let select = try db.cachedStatement(sql: "SELECT rowid, \(columns.joined(separator: ", ")) FROM \(table) WHERE record_id = ?")
         // RETURNING hands back the deleted record for the digest in the same probe.
         let delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE record_id = ? RETURNING \(columns.joined(separator: ", "))")
         let insertStatement = try db.cachedStatement(sql: insertSQL(list))
         let keyColumn = keyColumn(list)
-        func stored(_ id: String) throws -> [String?]? {
-            try Row.fetchOne(select, arguments: [id]).map { row in (0..<columns.count).map { row.storedText($0) } }
-        }
+        var updates = StoredRecordUpdates(list)
+        let connection = db.sqliteConnection
+        func failure() -> StoreError { StoreError(.database, "lists database: \(String(cString: sqlite3_errmsg(connection)))") }
         var done = 0
         progress?(.records(list, done: 0, total: 0))
         while let f = try reader.nextRow() {
             guard let operation = ListFile.Operation(rawValue: f.first ?? ""), f.count == columns.count + 1 else {
                 throw StoreError(.badDataset, "\(reader.fileName):\(reader.line): expected upsert or delete and \(columns.count) fields")
             }
-            let fields = Array(f.dropFirst())
             switch operation {
             case .delete:
-                guard !fields[0].isEmpty, fields.dropFirst().allSatisfy(\.isEmpty) else {
+                guard !f[1].isEmpty, f.dropFirst(2).allSatisfy(\.isEmpty) else {
                     throw StoreError(.badDataset, "\(reader.fileName):\(reader.line): a delete names the record id only")
                 }
-                guard let old = try Row.fetchOne(delete, arguments: [fields[0]]) else {
+                let handle = delete.sqliteStatement
+                defer { sqlite3_reset(handle) }
+                bindText(f[1], at: 1, of: handle)
+                switch sqlite3_step(handle) & 0xFF {
+                case SQLITE_ROW:
+                    var record = ListDigest.Record()
+                    for column in 0..<columns.count { record.append(bytes: storedBytes(handle, column)) }
+                    position.digest.remove(record)
+                    position.count -= 1
+                    guard sqlite3_step(handle) & 0xFF == SQLITE_DONE else { throw failure() }
+                case SQLITE_DONE:
                     if catchUp { break }
                     throw StoreError(.baseMismatch, "\(reader.fileName):\(reader.line): deletes a record the local list does not hold")
+                default:
+                    throw failure()
                 }
-                position.digest.remove(fields: (0..<columns.count).map { old.storedText($0) })
-                position.count -= 1
             case .upsert:
-                let row = try ListRow(list, fields, file: reader.fileName, line: reader.line)
-                if let old = try stored(row.recordId) {
+                let row = try ListRow(list, Array(f.dropFirst()), file: reader.fileName, line: reader.line)
+                let handle = select.sqliteStatement
+                sqlite3_reset(handle)
+                bindText(row.recordId, at: 1, of: handle)
+                switch sqlite3_step(handle) & 0xFF {
+                case SQLITE_ROW:
                     // An UPDATE of the changed columns only: SQLite then leaves alone every
                     // index whose columns did not change (a recolour touches no index).
-                    position.digest.remove(fields: old)
-                    try update(list, row, from: old, db)
-                } else {
-                    position.count += 1
-                    guard insert(row, with: insertStatement, keyColumn: keyColumn) == SQLITE_DONE else {
-                        throw StoreError(.database, "lists database: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+                    let rowid = sqlite3_column_int64(handle, 0)
+                    var record = ListDigest.Record()
+                    var changed: [Int] = []
+                    for i in 0..<columns.count {
+                        let stored = storedBytes(handle, i + 1)
+                        record.append(bytes: stored)
+                        if i > 0, !row.fields[i].matches(stored, null: sqlite3_column_type(handle, Int32(i + 1)) == SQLITE_NULL) {
+                            changed.append(i)
+                        }
                     }
+                    sqlite3_reset(handle)
+                    position.digest.remove(record)
+                    if !changed.isEmpty {
+                        guard try updates.run(row, changed: changed, rowid: rowid, db) == SQLITE_DONE else { throw failure() }
+                    }
+                case SQLITE_DONE:
+                    sqlite3_reset(handle)
+                    position.count += 1
+                    guard insert(row, with: insertStatement, keyColumn: keyColumn) == SQLITE_DONE else { throw failure() }
+                default:
+                    sqlite3_reset(handle)
+                    throw failure()
                 }
                 position.digest.add(fields: row.fields)
             }
@@ -290,22 +321,17 @@ extension ListsStore {
         progress?(.records(list, done: done, total: done))
     }
 
-    /// Sets the columns of `row` that differ from `old` (and the derived key with its
-    /// source column).
-    private static func update(_ list: ListKind, _ row: ListRow, from old: [String?], _ db: Database) throws {
-        let columns = Dataset.columns(list)
-        var assignments: [String] = [], values: [DatabaseValueConvertible?] = []
-        for i in 1..<columns.count where row.fields[i] != old[i] {
-            assignments.append("\(columns[i]) = ?")
-            values.append(row.fields[i])
-            if let derived = ListSchema.of(list).derivedKey, i == derived.source {
-                assignments.append("\(derived.name) = ?")
-                values.append(row.key)
-            }
-        }
-        guard !assignments.isEmpty else { return }
-        let statement = try db.cachedStatement(sql: "UPDATE \(table(list)) SET \(assignments.joined(separator: ", ")) WHERE record_id = ?")
-        try statement.execute(arguments: StatementArguments(values + [row.recordId]))
+    /// A stored column of the current row as the text it was loaded from: SQLite renders
+    /// the flags it keeps as integers (`vulnerable`, `company_owned`) in decimal, as they
+    /// were given. Valid until the statement steps or resets.
+    private static func storedBytes(_ statement: OpaquePointer, _ column: Int) -> UnsafeRawBufferPointer {
+        let text = sqlite3_column_text(statement, Int32(column))
+        return UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, Int32(column))))
+    }
+
+    private static func bindText(_ value: String, at index: Int32, of statement: OpaquePointer) {
+        var value = value
+        value.withUTF8 { _ = sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
     }
 
     // MARK: New generation
@@ -414,5 +440,66 @@ extension ListsStore {
         } else if previousMetas != nil {
             try db.execute(sql: "INSERT INTO main.sync_state SELECT * FROM previous.sync_state")
         }
+    }
+}
+
+/// The UPDATEs of a delta's changed records, one statement per set of changed columns (a
+/// delta's changes mostly share a few), by rowid: the SELECT before found the row.
+struct StoredRecordUpdates {
+    private let list: ListKind
+    private let columns: [String]
+    private let derivedKey: ListSchema.DerivedKey?
+    private var statements: [[Int]: Statement] = [:]
+
+    init(_ list: ListKind) {
+        self.list = list
+        columns = Dataset.columns(list)
+        derivedKey = ListSchema.of(list).derivedKey
+    }
+
+    /// Sets the columns `changed` (indexes into `Dataset.columns`) of row `rowid` to `row`'s
+    /// values, and the derived key with its source column.
+    /// - Returns: SQLite's result code (primary code).
+    mutating func run(_ row: ListRow, changed: [Int], rowid: Int64, _ db: Database) throws -> Int32 {
+        let statement: Statement
+        if let cached = statements[changed] {
+            statement = cached
+        } else {
+            var assignments: [String] = []
+            for i in changed {
+                assignments.append("\(columns[i]) = ?")
+                if let derivedKey, i == derivedKey.source { assignments.append("\(derivedKey.name) = ?") }
+            }
+            statement = try db.cachedStatement(sql: "UPDATE \(ListsStore.table(list)) SET \(assignments.joined(separator: ", ")) WHERE rowid = ?")
+            statements[changed] = statement
+        }
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        var index: Int32 = 1
+        func bind(_ value: String?) {
+            if var value {
+                value.withUTF8 { _ = sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
+            } else {
+                sqlite3_bind_null(handle, index)
+            }
+            index += 1
+        }
+        for i in changed {
+            bind(row.fields[i])
+            if let derivedKey, i == derivedKey.source { bind(row.key) }
+        }
+        sqlite3_bind_int64(handle, index, rowid)
+        let code = sqlite3_step(handle) & 0xFF
+        sqlite3_reset(handle)
+        return code
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// True when this field is what a stored column holds (`null`: the column is NULL).
+    func matches(_ stored: UnsafeRawBufferPointer, null: Bool) -> Bool {
+        guard var value = self else { return null }
+        guard !null, value.utf8.count == stored.count else { return false }
+        return value.withUTF8 { bytes in stored.isEmpty || memcmp(bytes.baseAddress!, stored.baseAddress!, stored.count) == 0 }
     }
 }
