@@ -226,14 +226,15 @@ public enum Agent {
             limits: ConnectionLimits(total: a.maxConnections, perPeer: a.maxConnectionsPerPeer, idleTimeout: .seconds(a.idleTimeout)))
         let notifier = SystemdNotifier(environment: environment)
         let systemd = SystemdComponent(notifier: notifier, watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
-                                       events: events, logger: logger, lists: lists, journal: journal) {
-            var status = try TerminalStatus.read(lists: lists, journal: journal, stateDirectory: state.url.path, clock: clock)
+                                       events: events, logger: logger, lists: lists, journal: journal,
+                                       readStatus: {
+            try TerminalStatus.read(lists: lists, journal: journal, stateDirectory: state.url.path, clock: clock, scope: .summaryLine)
+        }, daemonParts: { status in
             status.syncConfigured = sync != nil
             status.location = currentLocation?()
             status.protection = protection.status()
             status.photos = photoStore?.status
-            return status
-        }
+        })
         let (server, health) = try api.server(listener, logger: logger) { result in
             if case .success = result {
                 logger.info("ready", metadata: ["socket": "\(a.socket)", "ms": "\(clock.monotonicMilliseconds - started)"])

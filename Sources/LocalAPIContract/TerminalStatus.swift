@@ -54,15 +54,16 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
 
     /// What the state directory's databases say at `now`; the daemon adds its own parts.
     public static func read(lists: ListsStore, journal: JournalStore, stateDirectory: String, clock: any TerminalClock,
-                            integrity: Bool = false) throws -> TerminalStatus {
-        TerminalStatus(
+                            integrity: Bool = false, scope: Scope = .full) throws -> TerminalStatus {
+        let full = scope == .full
+        return TerminalStatus(
             stateDirectory: stateDirectory,
             lists: try lists.statuses(at: lists.judgementTime(clock)),
-            manifestSequence: try lists.syncState()?.manifestSequence,
+            manifestSequence: full ? try lists.syncState()?.manifestSequence : nil,
             lastSync: try journal.syncAttempts(limit: 1).first,
             outbox: try journal.outboxStatus(now: clock.nowMilliseconds),
-            lastUpload: try journal.lastUpload(),
-            checkRecords: try journal.checkCount(),
+            lastUpload: full ? try journal.lastUpload() : nil,
+            checkRecords: full ? try journal.checkCount() : 0,
             integrity: integrity ? Integrity(lists: (try? lists.quickCheck()) ?? "unreadable", journal: try journal.quickCheck()) : nil,
             listsUnavailable: lists.unavailableReason,
             storageFull: journal.storageFull,
@@ -71,6 +72,14 @@ public struct TerminalStatus: Codable, Sendable, Equatable {
             openIncident: journal.openIncidentId(),
             bulletins: try journal.activeBulletins(now: lists.judgementTime(clock)).count,
             confirmationsAwaited: try journal.confirmationsAwaited())
+    }
+
+    /// How much of the state a `read` takes.
+    public enum Scope: Sendable {
+        case full
+        /// What `summaryLine` shows: no count of check records (it reads every record), no
+        /// last upload, no manifest sequence.
+        case summaryLine
     }
 
     /// One line for `systemctl status`: list versions and staleness, the last sync, the

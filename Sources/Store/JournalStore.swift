@@ -27,6 +27,7 @@ public final class JournalStore: Sendable {
     /// Set when a write failed because the disk is full; cleared by the next write that
     /// succeeds. Health and status report it.
     private let full = Atomic<Bool>(false)
+    private let writes = Atomic<Int>(0)
     /// The newest chained record (`JournalStore+Chain`), read from the journal at the first
     /// chained write; only touched inside write transactions.
     let chain = Mutex<ChainHead??>(nil)
@@ -227,6 +228,7 @@ public final class JournalStore: Sendable {
         do {
             let result = try dbWriter.write(body)
             if full.load(ordering: .relaxed) { full.store(false, ordering: .relaxed) }
+            writes.add(1, ordering: .relaxed)
             return result
         } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
             full.store(true, ordering: .relaxed)
@@ -235,6 +237,10 @@ public final class JournalStore: Sendable {
             throw StoreError(.database, "journal database: \(error.message ?? "\(error.resultCode)")")
         }
     }
+
+    /// Writes this store committed since it opened: a reader of derived state (the systemd
+    /// status line) can tell that nothing changed without a query.
+    public var writeCount: Int { writes.load(ordering: .relaxed) }
 
     /// True since a write failed for a full disk, until one succeeds again.
     public var storageFull: Bool { full.load(ordering: .relaxed) }
