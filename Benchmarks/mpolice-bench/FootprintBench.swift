@@ -116,8 +116,18 @@ struct FootprintBench {
         guard settledQuietly else { throw BenchError("the daemon did not settle within 60 s (\(seen)): see \(dir.path)/mpoliced.log") }
         let pid = daemon.processIdentifier
         let before = try Self.sample(pid)
-        Thread.sleep(forTimeInterval: idleSeconds)
+        // The resident set through the window, every 5 s: where the trim falls, what grows back.
+        var series: [Double] = []
+        let end = Date().addingTimeInterval(idleSeconds)
+        while Date() < end {
+            Thread.sleep(forTimeInterval: min(5, max(0, end.timeIntervalSinceNow)))
+            series.append(Double(try Self.sample(pid).rssKB) / 1024)
+        }
         let after = try Self.sample(pid)
+        // Kept for reading where the resident set is (per mapping: docs/packaging.md).
+        if let smaps = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps")?.readDataToEndOfFile() {
+            try smaps.write(to: dir.appendingPathComponent("smaps-after-idle.txt"))
+        }
         // What handing memory back costs: the first check after it reads code and lists
         // pages back from storage.
         let firstCheck = try Measure.latencies(count: 1) { _ in
@@ -130,6 +140,7 @@ struct FootprintBench {
         let busiest = after.perThread.map { tid, entry in (entry.name, entry.switches - (before.perThread[tid]?.switches ?? 0)) }
             .sorted { $0.1 > $1.1 }.prefix(4).map { "\($0.0) \(String(format: "%.1f", Double($0.1) / seconds))/s" }
         print("  (wakeups by thread: \(busiest.joined(separator: ", ")))")
+        print("  (resident set every 5 s of the idle window: \(series.map { String(format: "%.1f", $0) }.joined(separator: " ")) MB)")
         print("  (idle \(Int(seconds)) s: gpsd at 1 Hz, sync and uplink configured and quiet, \(after.perThread.count) threads; \(uploaded) check records at the center)")
         results.add("daemon_idle_rss_mb", Double(after.rssKB) / 1024)
         results.add("daemon_idle_anon_mb", Double(after.privateDirtyKB) / 1024)

@@ -129,8 +129,11 @@ public enum Agent {
         }
 
         // Sync: scheduled, with sync-now from the API (a wiped terminal has no key to sync with).
+        // Connections to the center are kept: a sync run's requests and the long poll every
+        // `dispatch_wait` seconds would otherwise each pay a TLS handshake (round trips and
+        // battery on a cellular link).
         let transport = CurlTransport(.init(caFile: s.ca, clientCertificate: s.certificate, clientKey: s.key, pinnedPublicKey: s.pin,
-                                            connectTimeout: s.connectTimeout, totalTimeout: s.timeout))
+                                            connectTimeout: s.connectTimeout, totalTimeout: s.timeout, reuseConnections: true))
         let sync: ListsSync? = (wiped ? nil : s.central).map { central in
             ListsSync(.init(baseURL: central, provisionedRoot: URL(fileURLWithPath: s.trustRoot),
                             workDirectory: state.url.appendingPathComponent("sync")),

@@ -20,7 +20,9 @@ public final class CurlTransport: Sendable {
         public var connectTimeout: Double
         public var totalTimeout: Double
         /// Keep the connection (and TLS session) of a finished transfer for the next one:
-        /// many small files in a row (photos) then cost one handshake, not one each.
+        /// requests in a row (a sync run, long polls, photos) then cost one handshake, not one
+        /// each. libcurl checks a kept connection before using it and opens a new one when the
+        /// server has closed it.
         public var reuseConnections: Bool
 
         public init(caFile: String, clientCertificate: String?, clientKey: String?, pinnedPublicKey: String? = nil,

@@ -37,17 +37,10 @@ public struct ListDigest: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Adds a record given by its canonical fields (`Dataset.columns` order, nil for empty).
-    public mutating func add<S: Sequence>(fields: S) where S.Element == String? {
+    public mutating func add(fields: [String?]) {
         var record = Record()
         for field in fields { record.append(field) }
         add(record)
-    }
-
-    /// Removes a record added before.
-    public mutating func remove<S: Sequence>(fields: S) where S.Element == String? {
-        var record = Record()
-        for field in fields { record.append(field) }
-        remove(record)
     }
 
     public mutating func add(_ record: consuming Record) {
@@ -66,30 +59,27 @@ public struct ListDigest: Sendable, Equatable, CustomStringConvertible {
     /// an absent value is an empty field. Fields can come as bytes, so a stored record is
     /// hashed straight from SQLite's buffer without a string made of each.
     public struct Record: ~Copyable {
-        private var hasher = SHA256()
+        /// The encoding so far, hashed in one call at the end (a call per field costs more
+        /// than the hashing of a record's few hundred bytes).
+        private var encoding: [UInt8] = []
 
-        public init() {}
+        public init() {
+            encoding.reserveCapacity(256)
+        }
 
         public mutating func append(_ field: String?) {
-            if var field {
-                field.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-            }
-            separate()
+            if let field { encoding.append(contentsOf: field.utf8) }
+            encoding.append(0x1F)
         }
 
         /// A field's UTF-8 bytes (empty for an absent value).
         public mutating func append(bytes: UnsafeRawBufferPointer) {
-            if !bytes.isEmpty { hasher.update(bufferPointer: bytes) }
-            separate()
-        }
-
-        private mutating func separate() {
-            let separator: UInt8 = 0x1F
-            withUnsafeBytes(of: separator) { hasher.update(bufferPointer: $0) }
+            encoding.append(contentsOf: bytes)
+            encoding.append(0x1F)
         }
 
         consuming func hash() -> (UInt64, UInt64, UInt64, UInt64) {
-            hasher.finalize().withUnsafeBytes { raw in
+            encoding.withUnsafeBytes { SHA256.hash(data: $0) }.withUnsafeBytes { raw in
                 func limb(_ i: Int) -> UInt64 { UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
                 return (limb(0), limb(1), limb(2), limb(3))
             }

@@ -212,6 +212,10 @@ struct OrderDaemonTests {
         #expect(try eventually(timeout: 20) { try check(daemon).status == 423 }, "\(daemon.log)")
         let lastSync = (try daemon.client.json("GET", "/v1/status").object["lastSync"] as? [String: Any])
         #expect(lastSync?["reason"] as? String == "terminal-locked")
+        // Both runs' requests (root probe, orders, manifest, files) on one TLS connection: the
+        // daemon keeps it rather than paying a handshake per request.
+        let connections = Set(center.nginx.accessLog.compactMap { $0.split(separator: " ").last.map(String.init) })
+        #expect(center.nginx.accessLog.count >= 6 && connections.count == 1, "\(center.nginx.accessLog)")
         #expect(daemon.stop().status == 0)
     }
 
