@@ -8,8 +8,8 @@ import Watchlist
 /// Hands memory back once the terminal's front end has been quiet for `api.trim_after`
 /// seconds, and again after each later request and quiet spell (docs/packaging.md, memory):
 /// SQLite's page and statement caches of the lists and the journal; the allocator's free
-/// pages (`malloc_trim`); and this process's read-only file pages — the program's code and
-/// constant data, which the kernel maps in large folios around every fault — are reclaimed
+/// pages (`malloc_trim`); and this process's clean file pages — the program's code, constant
+/// data and unwritten data, which the kernel maps in large folios around every fault — are reclaimed
 /// (`MADV_PAGEOUT`) and read back from storage page by page when next run (`MADV_RANDOM`).
 /// A check right after pays for that once (`make bench`: `api_check_after_trim_ms`). It
 /// sleeps until the quiet spell could end, or for the spell itself after a trim: no ticking.
@@ -77,14 +77,15 @@ enum QuietSpell: Equatable {
 
 /// The process's own memory, handed back to the kernel.
 enum ProcessMemory {
-    /// The allocator's free pages, then the process's read-only file-backed mappings
-    /// (`MADV_PAGEOUT` reclaims only pages no other process maps).
+    /// The allocator's free pages, then the process's private file-backed mappings
+    /// (`MADV_PAGEOUT` reclaims only clean pages no other process maps: a writable mapping's
+    /// pages once written are anonymous, and stay without swap).
     static func trim() {
         _ = mallocTrim(0)
         // Read to its end: `String(contentsOfFile:)` stops at the first page of a /proc file.
         guard let maps = FileHandle(forReadingAtPath: "/proc/self/maps").map({ String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) })
         else { return }
-        for range in readOnlyFileMappings(maps) {
+        for range in privateFileMappings(maps) {
             let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound), length = Int(range.upperBound - range.lowerBound)
             // Read back page by page, as run: with readahead the kernel would bring back
             // (and map) large folios around each fault.
@@ -101,12 +102,12 @@ enum ProcessMemory {
     /// Linux's MADV_PAGEOUT (5.4+): reclaim these pages.
     static let madvisePageout: Int32 = 21
 
-    /// The address ranges of `maps` (as /proc/self/maps reads) that map a file read-only and
-    /// private: code and constant data.
-    static func readOnlyFileMappings(_ maps: String) -> [Range<UInt>] {
+    /// The address ranges of `maps` (as /proc/self/maps reads) that map a file privately:
+    /// code, constant data, and data the program has not written (still the file's pages).
+    static func privateFileMappings(_ maps: String) -> [Range<UInt>] {
         maps.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[1] == "r-xp" || fields[1] == "r--p", fields[5].hasPrefix("/") else { return nil }
+            guard fields.count >= 6, ["r-xp", "r--p", "rw-p"].contains(fields[1]), fields[5].hasPrefix("/") else { return nil }
             let bounds = fields[0].split(separator: "-")
             guard bounds.count == 2, let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16), low < high else { return nil }
             return low..<high
