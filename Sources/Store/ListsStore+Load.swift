@@ -102,18 +102,26 @@ extension ListsStore {
     static func insert(_ row: ListRow, with statement: Statement, keyColumn: Int) -> Int32 {
         let handle = statement.sqliteStatement
         sqlite3_reset(handle)
-        func bind(_ value: String?, at column: Int) {
-            guard var value else {
-                sqlite3_bind_null(handle, Int32(column + 1))
-                return
-            }
-            value.withUTF8 { bytes in
-                _ = sqlite3_bind_text(handle, Int32(column + 1), bytes.baseAddress, Int32(bytes.count), SQLITE_TRANSIENT)
-            }
-        }
-        for (i, value) in row.fields.enumerated() { bind(value, at: i < keyColumn ? i : i + 1) }
-        if keyColumn != Int.max { bind(row.key, at: keyColumn) }
+        for (i, value) in row.fields.enumerated() { bind(value, at: Int32(i < keyColumn ? i + 1 : i + 2), of: handle) }
+        if keyColumn != Int.max { bind(row.key, at: Int32(keyColumn + 1), of: handle) }
         return sqlite3_step(handle) & 0xFF
+    }
+
+    /// Binds `value` as text (nil as NULL) to parameter `index` (1-based) of `statement`.
+    static func bind(_ value: String?, at index: Int32, of statement: OpaquePointer) {
+        guard var value else {
+            sqlite3_bind_null(statement, index)
+            return
+        }
+        value.withUTF8 { _ = sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
+    }
+
+    /// Column `column` of `statement`'s current row as the text it was loaded from (empty for
+    /// NULL): SQLite renders the flags it keeps as integers (`vulnerable`, `company_owned`) in
+    /// decimal, as they were given. Valid until the statement steps or resets.
+    static func storedBytes(_ statement: OpaquePointer, _ column: Int) -> UnsafeRawBufferPointer {
+        let text = sqlite3_column_text(statement, Int32(column))
+        return UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, Int32(column))))
     }
 }
 

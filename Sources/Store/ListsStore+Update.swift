@@ -266,7 +266,7 @@ extension ListsStore {
                 }
                 let handle = delete.sqliteStatement
                 defer { sqlite3_reset(handle) }
-                bindText(f[1], at: 1, of: handle)
+                bind(f[1], at: 1, of: handle)
                 switch sqlite3_step(handle) & 0xFF {
                 case SQLITE_ROW:
                     var record = ListDigest.Record()
@@ -284,32 +284,33 @@ extension ListsStore {
                 let row = try ListRow(list, Array(f.dropFirst()), file: reader.fileName, line: reader.line)
                 let handle = select.sqliteStatement
                 sqlite3_reset(handle)
-                bindText(row.recordId, at: 1, of: handle)
-                switch sqlite3_step(handle) & 0xFF {
-                case SQLITE_ROW:
-                    // An UPDATE of the changed columns only: SQLite then leaves alone every
-                    // index whose columns did not change (a recolour touches no index).
-                    let rowid = sqlite3_column_int64(handle, 0)
+                bind(row.recordId, at: 1, of: handle)
+                let found = sqlite3_step(handle) & 0xFF
+                var rowid: Int64 = 0, changed: [Int] = []
+                if found == SQLITE_ROW {
+                    rowid = sqlite3_column_int64(handle, 0)
                     var record = ListDigest.Record()
-                    var changed: [Int] = []
                     for i in 0..<columns.count {
                         let stored = storedBytes(handle, i + 1)
                         record.append(bytes: stored)
-                        if i > 0, !row.fields[i].matches(stored, null: sqlite3_column_type(handle, Int32(i + 1)) == SQLITE_NULL) {
+                        if i > 0, !Self.field(row.fields[i], matches: stored, null: sqlite3_column_type(handle, Int32(i + 1)) == SQLITE_NULL) {
                             changed.append(i)
                         }
                     }
-                    sqlite3_reset(handle)
                     position.digest.remove(record)
+                }
+                sqlite3_reset(handle)
+                switch found {
+                case SQLITE_ROW:
+                    // An UPDATE of the changed columns only: SQLite then leaves alone every
+                    // index whose columns did not change (a recolour touches no index).
                     if !changed.isEmpty {
                         guard try updates.run(row, changed: changed, rowid: rowid, db) == SQLITE_DONE else { throw failure() }
                     }
                 case SQLITE_DONE:
-                    sqlite3_reset(handle)
                     position.count += 1
                     guard insert(row, with: insertStatement, keyColumn: keyColumn) == SQLITE_DONE else { throw failure() }
                 default:
-                    sqlite3_reset(handle)
                     throw failure()
                 }
                 position.digest.add(fields: row.fields)
@@ -321,17 +322,11 @@ extension ListsStore {
         progress?(.records(list, done: done, total: done))
     }
 
-    /// A stored column of the current row as the text it was loaded from: SQLite renders
-    /// the flags it keeps as integers (`vulnerable`, `company_owned`) in decimal, as they
-    /// were given. Valid until the statement steps or resets.
-    private static func storedBytes(_ statement: OpaquePointer, _ column: Int) -> UnsafeRawBufferPointer {
-        let text = sqlite3_column_text(statement, Int32(column))
-        return UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, Int32(column))))
-    }
-
-    private static func bindText(_ value: String, at index: Int32, of statement: OpaquePointer) {
-        var value = value
-        value.withUTF8 { _ = sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
+    /// True when a row's field is what a stored column holds (`null`: the column is NULL).
+    private static func field(_ field: String?, matches stored: UnsafeRawBufferPointer, null: Bool) -> Bool {
+        guard var value = field else { return null }
+        guard !null, value.utf8.count == stored.count else { return false }
+        return value.withUTF8 { bytes in stored.isEmpty || memcmp(bytes.baseAddress!, stored.baseAddress!, stored.count) == 0 }
     }
 
     // MARK: New generation
@@ -477,11 +472,7 @@ struct StoredRecordUpdates {
         sqlite3_reset(handle)
         var index: Int32 = 1
         func bind(_ value: String?) {
-            if var value {
-                value.withUTF8 { _ = sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
-            } else {
-                sqlite3_bind_null(handle, index)
-            }
+            ListsStore.bind(value, at: index, of: handle)
             index += 1
         }
         for i in changed {
@@ -492,14 +483,5 @@ struct StoredRecordUpdates {
         let code = sqlite3_step(handle) & 0xFF
         sqlite3_reset(handle)
         return code
-    }
-}
-
-extension Optional where Wrapped == String {
-    /// True when this field is what a stored column holds (`null`: the column is NULL).
-    func matches(_ stored: UnsafeRawBufferPointer, null: Bool) -> Bool {
-        guard var value = self else { return null }
-        guard !null, value.utf8.count == stored.count else { return false }
-        return value.withUTF8 { bytes in stored.isEmpty || memcmp(bytes.baseAddress!, stored.baseAddress!, stored.count) == 0 }
     }
 }

@@ -1,6 +1,7 @@
 import FieldWire
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -474,12 +475,23 @@ public final class ListsStore: Sendable {
         var digest = ListDigest()
         var count: Int64 = 0
         let columns = columns ?? Dataset.columns(list)
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table(list))")
-        while let row = try rows.next() {
-            digest.add(fields: (0..<columns.count).map { row.storedText($0) })
-            count += 1
+        // As the delta apply reads a stored record: straight from SQLite's buffers.
+        let statement = try db.makeStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table(list))")
+        defer { withExtendedLifetime(statement) {} }
+        let handle = statement.sqliteStatement
+        while true {
+            switch sqlite3_step(handle) & 0xFF {
+            case SQLITE_ROW:
+                var record = ListDigest.Record()
+                for column in 0..<columns.count { record.append(bytes: storedBytes(handle, column)) }
+                digest.add(record)
+                count += 1
+            case SQLITE_DONE:
+                return (count, digest)
+            default:
+                throw StoreError(.database, "lists database: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            }
         }
-        return (count, digest)
     }
 
     /// Recounts every list and recomputes its content digest from the stored records (a
@@ -556,21 +568,6 @@ public final class ListsStore: Sendable {
         }
     }
 
-}
-
-extension Row {
-    /// A stored field as the text it was loaded from. Flags (`vulnerable`, `company_owned`)
-    /// sit in INTEGER columns, which keep the text "1" as the integer 1: reading those as
-    /// text would fail (GRDB does not convert), and a delta or digest over them with it.
-    func storedText(_ index: Int) -> String? {
-        switch (self[index] as DatabaseValue).storage {
-        case .null: nil
-        case .int64(let value): String(value)
-        case .double(let value): String(value)
-        case .string(let value): value
-        case .blob(let value): String(decoding: value, as: UTF8.self)
-        }
-    }
 }
 
 /// One list in a status report (the CLI's and the local API's): name, version, age,
