@@ -63,7 +63,7 @@ struct SyncBench {
             try? FileManager.default.removeItem(at: rawCopy)
             rounds.append((report.secondsUntilApplied! * 1000, report.applySeconds! * 1000, report.checkpointSeconds! * 1000, rawSeconds * 1000))
         }
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        func median(_ values: [Double]) -> Double { Measure.percentile(values, 50) }
         let rawMs = median(rounds.map(\.raw))
         print("  (3 deltas of \(changes) changes, medians; the sync figure runs from the manifest fetch to the commit that makes the new lists answer; "
               + "sync/raw per round: \(rounds.map { String(format: "%.0f/%.0f", $0.sync, $0.raw) }.joined(separator: ", ")) ms)")

@@ -82,9 +82,7 @@ enum ProcessMemory {
     /// pages once written are anonymous, and stay without swap).
     static func trim() {
         _ = mallocTrim(0)
-        // Read to its end: `String(contentsOfFile:)` stops at the first page of a /proc file.
-        guard let maps = FileHandle(forReadingAtPath: "/proc/self/maps").map({ String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) })
-        else { return }
+        guard let maps = procFile("/proc/self/maps") else { return }
         for range in privateFileMappings(maps) {
             let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound), length = Int(range.upperBound - range.lowerBound)
             // Read back page by page, as run: with readahead the kernel would bring back
@@ -114,8 +112,13 @@ enum ProcessMemory {
         }
     }
 
+    /// A /proc file read to its end: `String(contentsOfFile:)` stops at its first page.
+    static func procFile(_ path: String) -> String? {
+        FileHandle(forReadingAtPath: path).map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) }
+    }
+
     static func residentKilobytes() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        guard let status = procFile("/proc/self/status"),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }

@@ -17,14 +17,9 @@ import Watchlist
 struct DeadlineWatchTests {
     @Test("expiry and overdue are raised once each, at their moment on the injected clock; in between the watch sleeps until the next")
     func deadlines() throws {
-        let scratch = try Scratch("deadlines")
-        defer { scratch.remove() }
-        let state = StateDirectory(path: scratch.path)
-        let issuedAt: Int64 = 1_795_700_000
-        try DatasetGenerator(counts: .init(records: 200), seed: 3, issuedAt: issuedAt).write(to: state.datasetURL)
-        let lists = try ListsStore.open(state)
-        try lists.replaceAll(withDatasetAt: state.datasetURL)
-        let journal = try JournalStore.open(path: state.journalPath)
+        let terminal = try LoadedTerminal("deadlines")
+        defer { terminal.remove() }
+        let (lists, journal, issuedAt) = (terminal.lists, terminal.journal, LoadedTerminal.issuedAt)
         let start = issuedAt + 60
         let clock = ManualClock(nowMilliseconds: start * 1000)
         let expired = Mutex<[String]>([]), overdue = Mutex<[String]>([])

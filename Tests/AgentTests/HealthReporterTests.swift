@@ -15,14 +15,10 @@ import Watchlist
 struct HealthReporterTests {
     @Test("a report says what the terminal holds; one a day: none again within 24 h of the last, one after")
     func daily() throws {
-        let scratch = try Scratch("health")
-        defer { scratch.remove() }
-        let state = StateDirectory(path: scratch.path)
-        let issuedAt: Int64 = 1_795_700_000
-        try DatasetGenerator(counts: .init(records: 200), seed: 3, issuedAt: issuedAt).write(to: state.datasetURL)
-        let lists = try ListsStore.open(state)
-        try lists.replaceAll(withDatasetAt: state.datasetURL)
-        let journal = try JournalStore.open(path: state.journalPath)
+        let terminal = try LoadedTerminal("health")
+        defer { terminal.remove() }
+        let (scratch, state, lists, journal) = (terminal.scratch, terminal.state, terminal.lists, terminal.journal)
+        let issuedAt = LoadedTerminal.issuedAt
         let clock = ManualClock(nowMilliseconds: (issuedAt + 60) * 1000)
         try journal.recordSyncAttempt(SyncAttempt(startedAt: (issuedAt + 30) * 1000, durationMs: 120, outcome: .failed, reason: "tls",
                                                   message: "x", manifestSequence: nil, bytesFetched: 0))

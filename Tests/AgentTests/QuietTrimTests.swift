@@ -41,13 +41,9 @@ struct QuietTrimTests {
 
     @Test("a trim releases the stores' caches and pages out this process's own code: its resident code pages drop, checks go on")
     func trim() throws {
-        let scratch = try Scratch("quiet-trim")
-        defer { scratch.remove() }
-        let state = StateDirectory(path: scratch.path)
-        try DatasetGenerator(counts: .init(records: 2_000), seed: 5, issuedAt: 1_795_700_000).write(to: state.datasetURL)
-        let lists = try ListsStore.open(state)
-        try lists.replaceAll(withDatasetAt: state.datasetURL)
-        let journal = try JournalStore.open(path: state.journalPath)
+        let terminal = try LoadedTerminal("quiet-trim", records: 2_000, seed: 5)
+        defer { terminal.remove() }
+        let (lists, journal) = (terminal.lists, terminal.journal)
         let checker = Checker(lists: lists, journal: journal)
         let context = try CheckContext(officerId: "OF-1", unitId: "TPE-DA-01")
         #expect(try checker.check(.plate(DemoRecords.stolenPlate), context: context).outcome == .hit)

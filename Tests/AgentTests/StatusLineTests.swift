@@ -15,16 +15,15 @@ import Watchlist
 /// fresh on every line.
 @Suite("Status line: the databases read again only after a journal write")
 struct StatusLineTests {
+    /// An hour after the lists were issued: fresh.
+    static let clock = ManualClock(nowMilliseconds: (LoadedTerminal.issuedAt + 3_600) * 1000)
+
     @Test("a line with no journal write since reuses the last read and still shows the daemon's parts as they are; a write (an emergency) is on the next line")
     func readsOnChange() throws {
-        let scratch = try Scratch("status-line")
-        defer { scratch.remove() }
-        let state = StateDirectory(path: scratch.path)
-        try DatasetGenerator(counts: .init(records: 200), seed: 5, issuedAt: 1_795_700_000).write(to: state.datasetURL)
-        let lists = try ListsStore.open(state)
-        try lists.replaceAll(withDatasetAt: state.datasetURL)
-        let journal = try JournalStore.open(path: state.journalPath)
-        let clock = ManualClock(nowMilliseconds: 1_795_700_000_000 + 3_600_000)
+        let terminal = try LoadedTerminal("status-line")
+        defer { terminal.remove() }
+        let (scratch, lists, journal) = (terminal.scratch, terminal.lists, terminal.journal)
+        let clock = Self.clock
         let reads = Atomic<Int>(0)
         let photosHeld = Atomic<Int>(3)
         let systemd = SystemdComponent(
@@ -56,14 +55,10 @@ struct StatusLineTests {
 
     @Test("the summary scope leaves out what the line does not show: the count of check records reads every record")
     func summaryScope() throws {
-        let scratch = try Scratch("status-scope")
-        defer { scratch.remove() }
-        let state = StateDirectory(path: scratch.path)
-        try DatasetGenerator(counts: .init(records: 200), seed: 5, issuedAt: 1_795_700_000).write(to: state.datasetURL)
-        let lists = try ListsStore.open(state)
-        try lists.replaceAll(withDatasetAt: state.datasetURL)
-        let journal = try JournalStore.open(path: state.journalPath)
-        let clock = ManualClock(nowMilliseconds: 1_795_700_000_000 + 3_600_000)
+        let terminal = try LoadedTerminal("status-scope")
+        defer { terminal.remove() }
+        let (scratch, lists, journal) = (terminal.scratch, terminal.lists, terminal.journal)
+        let clock = Self.clock
         let checker = Checker(lists: lists, journal: journal, clock: clock)
         _ = try checker.check(.plate("ABC-1234"), context: CheckContext(officerId: "OF-1", unitId: "U-1"))
         let full = try TerminalStatus.read(lists: lists, journal: journal, stateDirectory: scratch.path, clock: clock)
