@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -44,12 +45,13 @@ extension LocalAPI {
         let limiter = ConnectionLimiter(listener.limits, logger: logger)
         let peers = listener.peers
         let health = APIHealth()
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [PeerCredentialsHandler(policy: peers, limiter: limiter, logger: logger),
+                                        BodyLimitHandler(maxBytes: maxBodyBytes)],
+            idleTimeout: .nanoseconds(Int64(listener.limits.idleTimeout.components.seconds) * 1_000_000_000))
         let app = Application(
             router: router(),
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [PeerCredentialsHandler(policy: peers, limiter: limiter, logger: logger),
-                                            BodyLimitHandler(maxBytes: maxBodyBytes)],
-                idleTimeout: .nanoseconds(Int64(listener.limits.idleTimeout.components.seconds) * 1_000_000_000))),
+            server: Self.http1(http1),
             configuration: .init(address: .unixDomainSocket(path: listener.socketPath), serverName: nil),
             onServerRunning: { _ in
                 // The socket file exists now; until these two calls succeed only root can
@@ -68,6 +70,11 @@ extension LocalAPI {
             logger: logger)
         health.eventLoops = app.eventLoopGroup
         return (app, health)
+    }
+
+    /// HTTP/1.1 with each connection's requests answered on its event loop (`OnItsEventLoop`).
+    static func http1(_ configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in OnItsEventLoop(HTTP1Channel(responder: responder, configuration: configuration)) }
     }
 
     /// Makes the socket path free for this daemon: a file left by a previous run (nothing
@@ -98,6 +105,42 @@ extension LocalAPI {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
         }
+    }
+}
+
+/// A connection's requests are answered on the event loop that reads and writes its socket:
+/// Hummingbird would run them on Swift's shared pool, and a check would then cross threads
+/// twice — the request from the loop to the pool, the answer back — each a wake-up of a
+/// sleeping thread, several times the cost of the lookup itself. The handlers are short and
+/// synchronous (a check is an indexed lookup and a journal write); the slow work a request may
+/// start (a PIN's scrypt derivation) runs on its own queue and the loop waits for it without
+/// blocking.
+struct OnItsEventLoop<Inner: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Inner.Value
+    let inner: Inner
+
+    init(_ inner: Inner) { self.inner = inner }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
+            await inner.handle(value: value, logger: logger)
+        }
+    }
+}
+
+/// Runs tasks' jobs on one NIO event loop (from the loop itself, without waking any thread).
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 

@@ -183,6 +183,23 @@ public struct APIClient: Sendable {
         }
     }
 
+    /// The value of a header line (`Name: value\r\n`) when it is `name` (lower case), spaces
+    /// and the line end trimmed; nil for any other line. Read from libcurl's bytes: a
+    /// response's header lines are seen on every request.
+    static func headerValue(_ line: UnsafeRawBufferPointer, _ name: StaticString) -> String? {
+        let n = name.utf8CodeUnitCount
+        guard line.count > n, line[n] == UInt8(ascii: ":") else { return nil }
+        for i in 0..<n {
+            let byte = line[i], lower = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            guard lower == name.utf8Start[i] else { return nil }
+        }
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        var start = n + 1, end = line.count
+        while start < end, isSpace(line[start]) { start += 1 }
+        while end > start, isSpace(line[end - 1]) { end -= 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self)
+    }
+
     private func perform(_ handle: UnsafeMutableRawPointer, _ method: String, _ path: String, body: Data?, extra: [String], sink: Sink,
                          timeout: Double) throws -> Int {
         let context = Unmanaged.passRetained(sink)
@@ -215,12 +232,11 @@ public struct APIClient: Sendable {
         _ = mp_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
         _ = mp_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
             let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
-            let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
-            let lower = line.lowercased()
-            if lower.hasPrefix("retry-after:") {
-                sink.retryAfter = line.dropFirst(12).trimmingCharacters(in: .whitespacesAndNewlines)
-            } else if lower.hasPrefix("content-type:") {
-                sink.contentType = line.dropFirst(13).trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = UnsafeRawBufferPointer(start: data, count: size * count)
+            if let value = APIClient.headerValue(line, "retry-after") {
+                sink.retryAfter = value
+            } else if let value = APIClient.headerValue(line, "content-type") {
+                sink.contentType = value
             }
             return size * count
         }
