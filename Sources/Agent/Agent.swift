@@ -24,6 +24,7 @@ public enum Agent {
     public static func run(_ configuration: AgentConfiguration, logger: Logger, clock: any TerminalClock = SystemClock(),
                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
         let started = clock.monotonicMilliseconds
+        ProcessMemory.shareArenas()
         // Files and the socket are private until given their configured mode.
         umask(0o077)
         let state = StateDirectory(path: configuration.terminal.stateDirectory)

@@ -77,6 +77,23 @@ enum QuietSpell: Equatable {
 
 /// The process's own memory, handed back to the kernel.
 enum ProcessMemory {
+    /// The malloc arenas the daemon's threads share. glibc gives a thread that finds the
+    /// arenas busy one of its own, up to 8 per core, and each keeps its own free memory,
+    /// which a trim hands back only in part; two serve the daemon's few busy threads (the
+    /// API's event loops and the pool) without waiting on each other (docs/packaging.md).
+    static let mallocArenas: Int32 = 2
+
+    /// Caps the arenas at `mallocArenas`: called first thing, before the daemon's threads
+    /// start allocating.
+    static func shareArenas() {
+        _ = mallopt(mallocArenaMaxParameter, mallocArenas)
+    }
+
+    /// glibc's `mallopt` and its M_ARENA_MAX parameter (malloc.h).
+    @_silgen_name("mallopt")
+    private static func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+    private static let mallocArenaMaxParameter: Int32 = -8
+
     /// The allocator's free pages, then the process's private file-backed mappings
     /// (`MADV_PAGEOUT` reclaims only clean pages no other process maps: a writable mapping's
     /// pages once written are anonymous, and stay without swap).

@@ -249,7 +249,7 @@ struct DaemonTests {
         #expect(daemon.stop().status == 0)
     }
 
-    @Test("50 concurrent clients doing 1,000 checks each: no error, every check journaled")
+    @Test("50 concurrent clients doing 1,000 checks each: no error, every check journaled, the daemon's threads share two malloc arenas")
     func concurrentClients() throws {
         let (scratch, daemon) = try DaemonProcess.started()
         defer { scratch.remove() }
@@ -278,7 +278,36 @@ struct DaemonTests {
         #expect(failures.value == 0)
         let status = try daemon.client.json("GET", "/v1/status")
         #expect(status.object["checkRecords"] as? Int == 50_000)
+        // The main arena lives in the program's heap; each other arena is a 64 MiB-aligned
+        // reservation of 64 MiB (ProcessMemory.mallocArenas caps them at two in all).
+        // (/proc files are read to their end through a handle: String(contentsOfFile:) stops at a page.)
+        let maps = try #require(FileHandle(forReadingAtPath: "/proc/\(daemon.process.processIdentifier)/maps")).readDataToEndOfFile()
+        let heaps = Self.mallocHeaps(String(decoding: maps, as: UTF8.self))
+        #expect(heaps <= 1, "\(heaps) malloc heaps besides the main arena")
         #expect(daemon.stop().status == 0)
+    }
+
+    /// glibc's heaps of arenas other than the main one in a /proc/<pid>/maps text: anonymous
+    /// mappings that start on a 64 MiB boundary and, with the reserved rest after them, span
+    /// exactly 64 MiB.
+    static func mallocHeaps(_ maps: String) -> Int {
+        let heapSize: UInt = 64 << 20
+        let regions = maps.split(separator: "\n").compactMap { line -> (range: Range<UInt>, anonymous: Bool)? in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let bounds = fields.first?.split(separator: "-") ?? []
+            guard fields.count >= 5, bounds.count == 2, let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16) else { return nil }
+            return (low..<high, fields.count == 5)
+        }
+        return regions.indices.filter { i in
+            let start = regions[i].range.lowerBound
+            guard regions[i].anonymous, start % heapSize == 0 else { return false }
+            var end = regions[i].range.upperBound, j = i + 1
+            while end < start + heapSize, j < regions.count, regions[j].anonymous, regions[j].range.lowerBound == end {
+                end = regions[j].range.upperBound
+                j += 1
+            }
+            return end == start + heapSize
+        }.count
     }
 
     @Test("sync-now through the API applies the next version and the event stream says so")
