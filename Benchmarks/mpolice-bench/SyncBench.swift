@@ -42,11 +42,13 @@ struct SyncBench {
         results.add("sync_snapshot_1m_s", snapshotSeconds, reference: ("sqlite3_import_1m_s", importSeconds))
 
         // Delta: 10,000 changes to stolen vehicles (recoloured, removed).
-        // Three rounds, each a new version with 10,000 changes; the figures are the medians
-        // (one commit writes tens of MB to the WAL, and this machine's I/O is noisy).
+        // Five rounds, each a new version with 10,000 changes; the figures are the medians
+        // (one commit writes tens of MB to the WAL, and this machine's I/O is noisy). Each side
+        // starts with nothing left to write back: neither pays for the other's writes.
         var rounds: [(sync: Double, apply: Double, checkpoint: Double, raw: Double)] = []
         var changes = 0, delta: Manifest.File?, raw = Data()
-        for round in 1...3 {
+        let deltaRounds = 5
+        for round in 1...deltaRounds {
             changes = try changeVehicles(upTo: 10_000)
             let deltaManifest = try publisher.publish(dataset: dataset, now: now + Int64(round), validFor: 86_400, keepDeltas: 30).manifest
             // A copy of the lists as they are before the delta, for the raw SQLite floor,
@@ -59,13 +61,15 @@ struct SyncBench {
             guard report.methods[.stolenVehicles] == "deltas" else { throw BenchError("the delta run took \(report.methods)") }
             delta = deltaManifest.lists[ListKind.stolenVehicles.rawValue]!.deltas.last!.file
             raw = try Gzip.decompress(Data(contentsOf: publisher.directory.appendingPathComponent(delta!.path)), maxBytes: 1 << 30)
-            let rawSeconds = try RawDeltaApply.run(path: rawCopy.path, deltaCSV: String(decoding: raw, as: UTF8.self))
+            let deltaCSV = String(decoding: raw, as: UTF8.self)
+            Glibc.sync()
+            let rawSeconds = try RawDeltaApply.run(path: rawCopy.path, deltaCSV: deltaCSV)
             try? FileManager.default.removeItem(at: rawCopy)
             rounds.append((report.secondsUntilApplied! * 1000, report.applySeconds! * 1000, report.checkpointSeconds! * 1000, rawSeconds * 1000))
         }
         func median(_ values: [Double]) -> Double { Measure.percentile(values, 50) }
         let rawMs = median(rounds.map(\.raw))
-        print("  (3 deltas of \(changes) changes, medians; the sync figure runs from the manifest fetch to the commit that makes the new lists answer; "
+        print("  (\(rounds.count) deltas of \(changes) changes, medians; the sync figure runs from the manifest fetch to the commit that makes the new lists answer; "
               + "sync/raw per round: \(rounds.map { String(format: "%.0f/%.0f", $0.sync, $0.raw) }.joined(separator: ", ")) ms)")
         results.add("sync_delta_10k_ms", median(rounds.map(\.sync)), reference: ("raw_sqlite_delta_10k_ms", rawMs))
         results.add("raw_sqlite_delta_10k_ms", rawMs)
@@ -76,7 +80,7 @@ struct SyncBench {
 
         // Checks while a snapshot of the stolen-vehicle list builds and swaps in.
         _ = try changeVehicles(upTo: 1_000)
-        try publisher.publish(dataset: dataset, now: now + 4, validFor: 86_400, keepDeltas: 0)
+        try publisher.publish(dataset: dataset, now: now + Int64(deltaRounds) + 1, validFor: 86_400, keepDeltas: 0)
         let checker = Checker(lists: lists, journal: journal)
         let context = try CheckContext(officerId: "BENCH-01", unitId: "TPE-DA-01")
         let done = Flag()
