@@ -45,7 +45,7 @@ struct SyncBench {
         // Five rounds, each a new version with 10,000 changes; the figures are the medians
         // (one commit writes tens of MB to the WAL, and this machine's I/O is noisy). Each side
         // starts with nothing left to write back: neither pays for the other's writes.
-        var rounds: [(sync: Double, apply: Double, checkpoint: Double, raw: Double)] = []
+        var rounds: [(sync: Double, apply: Double, checkpoint: Double, raw: Double, rawReading: Double)] = []
         var changes = 0, delta: Manifest.File?, raw = Data()
         let deltaRounds = 5
         for round in 1...deltaRounds {
@@ -53,9 +53,11 @@ struct SyncBench {
             let deltaManifest = try publisher.publish(dataset: dataset, now: now + Int64(round), validFor: 86_400, keepDeltas: 30).manifest
             // A copy of the lists as they are before the delta, for the raw SQLite floor,
             // written out before either is timed.
-            let rawCopy = work.appendingPathComponent("raw-delta.db")
-            try? FileManager.default.removeItem(at: rawCopy)
-            try FileManager.default.copyItem(at: state.currentListsFile()!, to: rawCopy)
+            let rawCopy = work.appendingPathComponent("raw-delta.db"), readingCopy = work.appendingPathComponent("raw-delta-reading.db")
+            for copy in [rawCopy, readingCopy] {
+                try? FileManager.default.removeItem(at: copy)
+                try FileManager.default.copyItem(at: state.currentListsFile()!, to: copy)
+            }
             Glibc.sync()
             let report = try sync.syncOnce()
             guard report.methods[.stolenVehicles] == "deltas" else { throw BenchError("the delta run took \(report.methods)") }
@@ -64,8 +66,11 @@ struct SyncBench {
             let deltaCSV = String(decoding: raw, as: UTF8.self)
             Glibc.sync()
             let rawSeconds = try RawDeltaApply.run(path: rawCopy.path, deltaCSV: deltaCSV)
-            try? FileManager.default.removeItem(at: rawCopy)
-            rounds.append((report.secondsUntilApplied! * 1000, report.applySeconds! * 1000, report.checkpointSeconds! * 1000, rawSeconds * 1000))
+            Glibc.sync()
+            let readingSeconds = try RawDeltaApply.run(path: readingCopy.path, deltaCSV: deltaCSV, readingStored: true)
+            for copy in [rawCopy, readingCopy] { try? FileManager.default.removeItem(at: copy) }
+            rounds.append((report.secondsUntilApplied! * 1000, report.applySeconds! * 1000, report.checkpointSeconds! * 1000, rawSeconds * 1000,
+                           readingSeconds * 1000))
         }
         func median(_ values: [Double]) -> Double { Measure.percentile(values, 50) }
         let rawMs = median(rounds.map(\.raw))
@@ -75,6 +80,9 @@ struct SyncBench {
         results.add("raw_sqlite_delta_10k_ms", rawMs)
         results.add("sync_delta_apply_ms", median(rounds.map(\.apply)), reference: ("raw_sqlite_delta_10k_ms", rawMs))
         results.add("sync_delta_checkpoint_ms", median(rounds.map(\.checkpoint)))
+        results.add("raw_sqlite_delta_reading_10k_ms", median(rounds.map(\.rawReading)), reference: ("raw_sqlite_delta_10k_ms", rawMs))
+        print("  (the apply against the same writes each after reading the stored record: "
+              + String(format: "%.2f", median(rounds.map(\.apply)) / median(rounds.map(\.rawReading))) + ")")
         results.add("delta_10k_wire_bytes", Double(delta!.length))
         results.add("delta_10k_raw_bytes", Double(raw.count))
 
