@@ -147,7 +147,7 @@ enum RawDeltaApply {
                 sqlite3_bind_text(stored, 1, id, -1, transient)
                 while sqlite3_step(stored) == SQLITE_ROW {
                     for column in 0..<sqlite3_column_count(stored) {
-                        if let text = sqlite3_column_text(stored, column) { storedBytes += Int(text[0]) + Int(sqlite3_column_bytes(stored, column)) }
+                        if sqlite3_column_text(stored, column) != nil { storedBytes += Int(sqlite3_column_bytes(stored, column)) }
                     }
                 }
                 sqlite3_reset(stored)
