@@ -45,9 +45,9 @@ struct SyncBench {
         // Six rounds, each a new version with 10,000 changes; the figures are the medians
         // (one commit writes tens of MB to the WAL, and this machine's I/O is noisy). Each side
         // starts with nothing left to write back: neither pays for the other's writes. The
-        // side that runs first after the copies are written pays for the disk settling
-        // (measured: its commit ~2× the other's, whichever it is), so the sides take turns
-        // going first, three rounds each.
+        // side that runs first after the copies are written pays up to double for its commit,
+        // whichever it is (cause not found: docs/packaging.md), so the sides take turns going
+        // first, three rounds each.
         var rounds: [(sync: Double, apply: Double, checkpoint: Double, raw: Double, rawReading: Double, syncFirst: Bool)] = []
         var changes = 0, delta: Manifest.File?, raw = Data()
         let deltaRounds = 6
