@@ -2,6 +2,7 @@ import ArgumentParser
 import Central
 import FieldWire
 import Foundation
+import Glibc
 import Store
 import Watchlist
 
@@ -106,6 +107,8 @@ struct Bench: ParsableCommand {
         let issuedAt = SystemClock().nowMilliseconds / 1000
         // Persons carry photo references, as on a terminal with photos (the files are not timed).
         try DatasetGenerator(counts: .init(records: records), seed: 2026, issuedAt: issuedAt, photos: photos).write(to: datasetURL)
+        // Written back before the load is timed (the import reference does the same).
+        Glibc.sync()
 
         // Load: our loader vs the sqlite3 shell importing the same rows into the same schema.
         let state = StateDirectory(path: workURL.path)

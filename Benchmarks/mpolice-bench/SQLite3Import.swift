@@ -1,5 +1,6 @@
 import FieldWire
 import Foundation
+import Glibc
 import Store
 import Watchlist
 
@@ -53,6 +54,9 @@ struct SQLite3Import {
             """
         let scriptURL = work.appendingPathComponent("import.sql")
         try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+        // The derived files written back first: the import starts, as the loader does, with
+        // nothing left to write back.
+        Glibc.sync()
         let (_, seconds) = try Measure.seconds {
             _ = try shellOutput([target, ".read \(scriptURL.path)"])
             // As the loader does before the link switches.

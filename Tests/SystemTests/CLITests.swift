@@ -222,6 +222,7 @@ struct CLITests {
                                           ("sync_snapshot_vs_sqlite3_ratio", "sync_snapshot_1m_s", "sqlite3_import_1m_s"),
                                           ("check_person_vs_raw_ratio", "check_person_id_nojournal_p50_us", "raw_sqlite_id_lookup_p50_us"),
                                           ("photo_prefetch_vs_curl_ratio", "photo_prefetch_s", "curl_photos_s"),
+                                          ("sync_delta_vs_raw_ratio", "sync_delta_10k_ms", "raw_sqlite_delta_10k_ms"),
                                           ("registrations_load_vs_sqlite3_ratio", "registrations_load_s", "registrations_sqlite3_import_s"),
                                           ("plate_with_registration_vs_raw_ratio", "check_plate_with_registration_p50_us", "raw_plate_and_registration_p50_us")] {
             let expected = results[value]! / results[reference]!
