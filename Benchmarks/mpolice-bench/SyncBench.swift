@@ -127,9 +127,19 @@ struct SyncBench {
             done.finished.signal()
         }
         checking.start()
-        let swap = try sync.syncOnce()
+        // The swap runs as the daemon runs a sync: on a thread of its own at background
+        // priority (its load's parser thread inherits it).
+        let swapping = SwapRun()
+        let syncing = Thread {
+            WorkPriority.background.applyToCurrentThread()
+            swapping.result = Result { try sync.syncOnce() }
+            swapping.finished.signal()
+        }
+        syncing.start()
+        swapping.finished.wait()
         done.set()
         done.finished.wait()
+        let swap = try swapping.result!.get()
         guard swap.methods[.stolenVehicles] == "snapshot" else { throw BenchError("the swap run took \(swap.methods)") }
         guard done.failures == 0 else { throw BenchError("\(done.failures) checks failed during the snapshot swap, first: \(done.firstFailure)") }
         print("  (\(done.samples.count) checks, each with its journal record, during the snapshot swap)")
@@ -156,6 +166,12 @@ private struct DeltaRound {
     /// Raw SQLite's same writes, and the same each after reading the stored record.
     let raw: Double, rawReading: Double
     let syncFirst: Bool
+}
+
+/// The snapshot swap's outcome, from its thread.
+private final class SwapRun: @unchecked Sendable {
+    var result: Result<ListsSync.Report, any Error>?
+    let finished = DispatchSemaphore(value: 0)
 }
 
 /// Stops the checking thread and hands its samples back.

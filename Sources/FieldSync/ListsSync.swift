@@ -453,7 +453,7 @@ extension ListsSync {
         await cancelWhenGracefulShutdown { [self] in
             var retries = RetrySchedule(schedule)
             while !Task.isCancelled {
-                let result = await onOwnThread("list-sync") { try self.syncOnce() }
+                let result = await onOwnThread("list-sync", priority: .background) { try self.syncOnce() }
                 report(result)
                 let succeeded = (try? result.get()) != nil
                 let delay = retries.delay(afterSuccess: succeeded, random: Double.random(in: 0..<1))

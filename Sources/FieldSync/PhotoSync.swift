@@ -134,7 +134,7 @@ public final class PhotoSync: Service, Sendable {
                         continue
                     }
                     if needsPlan.exchange(false, ordering: .relaxed) {
-                        _ = await onOwnThread("photo-plan") { self.plan() }
+                        _ = await onOwnThread("photo-plan", priority: .background) { self.plan() }
                     }
                     let now = clock.monotonicMilliseconds
                     switch queue.withLock({ $0.next(now: now, busy: busy()) }) {
@@ -145,7 +145,7 @@ public final class PhotoSync: Service, Sendable {
                         let flag = AbortFlag()
                         current.withLock { $0 = (flag, urgent) }
                         if stopping.load(ordering: .relaxed) { flag.set() }
-                        let result = await onOwnThread("photo") { try self.fetch(photo, abort: flag) }
+                        let result = await onOwnThread("photo", priority: urgent ? .normal : .background) { try self.fetch(photo, abort: flag) }
                         current.withLock { $0 = nil }
                         finish(photo, urgent: urgent, result)
                     }

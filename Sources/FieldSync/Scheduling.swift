@@ -1,10 +1,35 @@
 import Foundation
+import Glibc
+
+/// How a thread of its own is scheduled against the officer's requests.
+public enum WorkPriority: Sendable {
+    /// As the API's threads: work the officer waits for (the uplink carries emergencies).
+    case normal
+    /// Nice 10: work nobody waits for (a list sync, the photo queue's planning and
+    /// prefetch). A snapshot's load keeps both cores of a two-core terminal busy (its parser
+    /// thread inherits the priority); at the same priority a check arriving then waits whole
+    /// scheduler slices for a core.
+    case background
+
+    /// Applies to the calling thread only (Linux keeps the nice value per thread) and to the
+    /// threads it starts afterwards. Lowering one's own priority needs no privilege; the
+    /// daemon's unit allows `setpriority` for it. - Returns: whether it applied.
+    @discardableResult
+    public func applyToCurrentThread() -> Bool {
+        guard self == .background else { return true }
+        return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) == 0
+    }
+}
 
 /// Runs blocking work (libcurl, SQLite writes) on a thread of its own, never on the
 /// cooperative pool, and hands back its result.
-public func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+public func onOwnThread<T: Sendable>(_ name: String, priority: WorkPriority = .normal,
+                                     _ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
     await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: Result { try body() }) }
+        let thread = Thread {
+            priority.applyToCurrentThread()
+            continuation.resume(returning: Result { try body() })
+        }
         thread.name = name
         thread.start()
     }

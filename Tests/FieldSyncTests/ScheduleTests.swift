@@ -1,6 +1,8 @@
 import FieldSync
 import FieldWire
 import Foundation
+import Glibc
+import Synchronization
 import TerminalConfiguration
 import TestSupport
 import Testing
@@ -36,7 +38,8 @@ struct ScheduleTests {
         let world = try SyncWorld(records: 500)
         defer { world.remove() }
         try world.publish()
-        let sync = world.sync(schedule: RetryPolicy(interval: .seconds(3600)))
+        let transport = PriorityRecordingTransport(world.transport())
+        let sync = world.sync(schedule: RetryPolicy(interval: .seconds(3600)), transport: transport)
         let task = Task { await sync.run() }
         func runs() -> Int { (try? world.journal.syncAttempts(limit: 10).count) ?? 0 }
         #expect(await eventuallyAsync(timeout: 20) { runs() == 1 })
@@ -49,5 +52,52 @@ struct ScheduleTests {
         task.cancel()
         await task.value
         #expect(try world.journal.syncAttempts(limit: 10).map(\.outcome) == [.updated, .updated])
+        // Both runs' requests came from a thread at background priority, the caller's untouched.
+        let seen = transport.niceValues
+        #expect(!seen.isEmpty && seen.allSatisfy { $0 == WorkPriorityTests.nice() + 10 }, "\(seen)")
+    }
+}
+
+@Suite("Work priority")
+struct WorkPriorityTests {
+    /// The calling thread's nice value.
+    static func nice() -> Int32 {
+        errno = 0
+        return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+    }
+
+    @Test("background work runs at nice 10 on its own thread, and threads it starts inherit it; the caller and normal work do not change")
+    func background() async throws {
+        let caller = Self.nice()
+        let background = await onOwnThread("test-background", priority: .background) { () -> [Int32] in
+            let started = Mutex<Int32?>(nil)
+            let child = Thread { started.withLock { $0 = Self.nice() } }
+            child.start()
+            while started.withLock({ $0 }) == nil { usleep(1_000) }
+            return [Self.nice(), started.withLock { $0! }]
+        }
+        #expect(try background.get() == [caller + 10, caller + 10])
+        #expect(try await onOwnThread("test-normal") { Self.nice() }.get() == caller)
+        #expect(Self.nice() == caller)
+    }
+}
+
+/// Curl, noting the nice value of the thread each request is made on.
+private final class PriorityRecordingTransport: SyncTransport {
+    let curl: CurlTransport
+    private let seen = Mutex<[Int32]>([])
+    var niceValues: [Int32] { seen.withLock { $0 } }
+
+    init(_ curl: CurlTransport) { self.curl = curl }
+
+    func get(_ url: String, maxBytes: Int64, ifNoneMatch etag: String?, timeout: Double?, abort: AbortFlag?) throws -> CurlTransport.Response {
+        seen.withLock { $0.append(WorkPriorityTests.nice()) }
+        return try curl.get(url, maxBytes: maxBytes, ifNoneMatch: etag, timeout: timeout, abort: abort)
+    }
+
+    func download(_ url: String, to partial: URL, expectedLength: Int64, expectedSHA256: String,
+                  progress: (@Sendable (Int64) -> Void)?, abort: AbortFlag?) throws -> CurlTransport.Download {
+        seen.withLock { $0.append(WorkPriorityTests.nice()) }
+        return try curl.download(url, to: partial, expectedLength: expectedLength, expectedSHA256: expectedSHA256, progress: progress, abort: abort)
     }
 }

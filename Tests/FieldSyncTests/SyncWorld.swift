@@ -67,10 +67,11 @@ final class SyncWorld {
                             clientKey: clientCertificate ? pki.path("device.key") : nil, connectTimeout: 5, totalTimeout: 30))
     }
 
-    func sync(port: Int? = nil, clientCertificate: Bool = true, schedule: RetryPolicy = RetryPolicy()) -> ListsSync {
+    func sync(port: Int? = nil, clientCertificate: Bool = true, schedule: RetryPolicy = RetryPolicy(),
+              transport custom: (any SyncTransport)? = nil) -> ListsSync {
         ListsSync(.init(baseURL: "https://127.0.0.1:\(port ?? nginx.port)/", provisionedRoot: provisionedRoot,
                         workDirectory: state.url.appendingPathComponent("sync")),
-                  transport: transport(clientCertificate: clientCertificate), lists: lists, journal: journal, clock: clock,
+                  transport: custom ?? transport(clientCertificate: clientCertificate), lists: lists, journal: journal, clock: clock,
                   schedule: schedule)
     }
 
