@@ -35,13 +35,13 @@ public final class JournalStore: Sendable {
     public static func open(path: String, outboxLimits: OutboxLimits = OutboxLimits(),
                             onEnqueue: @escaping @Sendable () -> Void = {},
                             onUrgent: @escaping @Sendable () -> Void = {}) throws -> JournalStore {
-        var config = Configuration()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
-            return try JournalStore(DatabasePool(path: path, configuration: config), outboxLimits: outboxLimits, onEnqueue: onEnqueue,
-                                    onUrgent: onUrgent)
+            let pool = try DatabasePool(path: path)
+            // After the pool is open: GRDB sets its writer to synchronous=NORMAL when it puts
+            // the file in WAL mode, after any `prepareDatabase`, and NORMAL syncs the WAL only
+            // at checkpoints — a power cut could take the last records already answered.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            return try JournalStore(pool, outboxLimits: outboxLimits, onEnqueue: onEnqueue, onUrgent: onUrgent)
         } catch {
             throw StoreError(.unreadable, "cannot open journal database \(path): \(error)")
         }

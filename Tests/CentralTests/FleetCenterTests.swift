@@ -181,6 +181,14 @@ struct FleetCenterTests {
         #expect(try database.records().map(\.unit) == ["GOOD-01"])
     }
 
+    @Test("on SQLite, what the center acknowledges is synced at every commit (synchronous=FULL; GRDB's pool sets NORMAL on opening)")
+    func sqliteDurable() throws {
+        let scratch = try Scratch("center")
+        defer { scratch.remove() }
+        let backend = try SQLiteBackend(path: scratch.url.appendingPathComponent("central.db").path)
+        #expect(try backend.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+    }
+
     @Test("SQLite's argument marks as PostgreSQL's: ?N kept, bare ? numbered after the highest, quoted text left alone")
     func translation() {
         #expect(PostgresConnection.translate("SELECT ? , ?").sql == "SELECT $1 , $2")

@@ -77,6 +77,18 @@ struct StoreHardeningTests {
         #expect(!hit.warnings.contains { $0.contains("one keystroke away") })
     }
 
+    @Test("the journal's writer commits with synchronous=FULL, as its records must survive a power cut (GRDB's pool sets NORMAL on opening)")
+    func journalDurable() throws {
+        let scratch = try Scratch("store")
+        defer { scratch.remove() }
+        let journal = try JournalStore.open(path: scratch.url.appendingPathComponent("journal.db").path)
+        try journal.appendBreadcrumb(BreadcrumbPayload(fixTime: "t", latitude: 25, longitude: 121, speed: nil, track: nil, horizontalError: nil, mode: "3d"),
+                                     maxStored: 100, now: 1)
+        // 2 = FULL: the WAL is synced at every commit, not only at checkpoints (1 = NORMAL).
+        #expect(try journal.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+        #expect(try journal.write { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
     @Test("outbox ids are unique by constraint; a journal that held a repeated id keeps its first item when it migrates")
     func uniqueOutboxIDs() throws {
         let scratch = try Scratch("store")

@@ -13,6 +13,10 @@ final class SQLiteBackend: CenterBackend {
         config.busyMode = .timeout(10)
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // An acknowledged item is deleted from the terminal's outbox, so what the center
+            // acknowledges must survive a power cut: GRDB's pool sets its writer to
+            // synchronous=NORMAL (the WAL synced only at checkpoints) when it opens.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw CentralError("cannot open \(path): \(error)")
         }
