@@ -11,13 +11,21 @@ public enum WorkPriority: Sendable {
     /// scheduler slices for a core.
     case background
 
+    /// The nice value of background work; a thread already nicer keeps its own.
+    public static let backgroundNice: Int32 = 10
+
     /// Applies to the calling thread only (Linux keeps the nice value per thread) and to the
-    /// threads it starts afterwards. Lowering one's own priority needs no privilege; the
-    /// daemon's unit allows `setpriority` for it. - Returns: whether it applied.
+    /// threads it starts afterwards. It only ever lowers the priority, which needs no
+    /// privilege; the daemon's unit allows `setpriority` for it. - Returns: whether the
+    /// thread now runs at this priority or lower.
     @discardableResult
     public func applyToCurrentThread() -> Bool {
         guard self == .background else { return true }
-        return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) == 0
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        errno = 0
+        let current = getpriority(which, 0)
+        if errno == 0, current >= Self.backgroundNice { return true }
+        return setpriority(which, 0, Self.backgroundNice) == 0
     }
 }
 
