@@ -16,16 +16,15 @@ public enum WorkPriority: Sendable {
 
     /// Applies to the calling thread only (Linux keeps the nice value per thread) and to the
     /// threads it starts afterwards. It only ever lowers the priority, which needs no
-    /// privilege; the daemon's unit allows `setpriority` for it. - Returns: whether the
-    /// thread now runs at this priority or lower.
-    @discardableResult
-    public func applyToCurrentThread() -> Bool {
-        guard self == .background else { return true }
+    /// privilege; the daemon's unit allows `setpriority` for it. Best effort: where it is
+    /// refused, the work runs at the thread's priority.
+    public func applyToCurrentThread() {
+        guard self == .background else { return }
         let which = __priority_which_t(PRIO_PROCESS.rawValue)
         errno = 0
         let current = getpriority(which, 0)
-        if errno == 0, current >= Self.backgroundNice { return true }
-        return setpriority(which, 0, Self.backgroundNice) == 0
+        if errno == 0, current >= Self.backgroundNice { return }
+        _ = setpriority(which, 0, Self.backgroundNice)
     }
 }
 
